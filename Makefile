@@ -1,0 +1,67 @@
+# The two commands a newcomer needs: `make run` and `make test`. See README.md.
+SHELL := /bin/bash
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+PYTHON := $(UV) run --frozen python
+PORT ?= 8000
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: run test install services migrate demo browser lint format pytest bench check-deploy
+
+## Installs, starts services, migrates, loads the demo, serves web + Celery worker + beat.
+run: install services migrate demo
+	@mkdir -p var
+	@echo ""
+	@echo "RDV Solidarités démarre sur http://localhost:$(PORT)"
+	@echo "  (identifiants de démonstration ci-dessus ; Ctrl-C pour arrêter)"
+	@echo ""
+	DEBUG=$${DEBUG:-true} $(UV) run --frozen honcho start -f Procfile -p $(PORT)
+
+## Installs what tests need, then lint and the whole suite.
+test: install services browser lint pytest
+
+install:
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+
+services:
+	@python3 bin/services
+
+migrate:
+	$(PYTHON) manage.py migrate --no-input
+
+demo:
+	$(PYTHON) manage.py demo
+
+## Debian's Chromium for the browser tests; Playwright never downloads a browser.
+browser:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installation de Chromium (paquet Debian chromium)…"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "Chromium manque : installez le paquet « chromium » (sudo apt-get install -y chromium)." >&2; exit 1; \
+	  fi; \
+	fi
+
+lint:
+	$(UV) run --frozen ruff format --check .
+	$(UV) run --frozen ruff check .
+	$(PYTHON) manage.py makemigrations --check --dry-run
+
+format:
+	$(UV) run --frozen ruff format .
+	$(UV) run --frozen ruff check --fix .
+
+pytest:
+	$(UV) run --frozen pytest
+
+## Benchmarks: each bench_<subject> command seeds its own throw-away data and prints one JSON object.
+bench: install services
+	@for command in $$($(PYTHON) manage.py help --commands | grep '^bench_'); do \
+	  echo "== $$command"; $(PYTHON) manage.py $$command || exit 1; \
+	done
+
+## `check --deploy` with production-like settings.
+check-deploy: install
+	DEBUG=false SECRET_KEY=$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') \
+	  ALLOWED_HOSTS=rdv.example.fr $(PYTHON) manage.py check --deploy --fail-level WARNING

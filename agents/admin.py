@@ -1,0 +1,31 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from agents.models import Agent, AgentRole
+
+
+class AgentRoleInline(admin.TabularInline):
+    model = AgentRole
+    extra = 0
+    autocomplete_fields = ["organisation"]
+
+
+@admin.register(Agent)
+class AgentAdmin(UserAdmin, SimpleHistoryAdmin):
+    ordering = ["last_name", "first_name"]
+    list_display = ["email", "first_name", "last_name", "is_active", "is_staff"]
+    list_filter = ["is_active", "is_staff", "services", "roles__organisation"]
+    search_fields = ["email", "first_name", "last_name"]
+    filter_horizontal = ["services", "groups", "user_permissions"]
+    inlines = [AgentRoleInline]
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        (_("Identité"), {"fields": ("first_name", "last_name", "services")}),
+        (_("Droits"), {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        (_("Dates"), {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("email", "first_name", "last_name", "password1", "password2")}),
+    )

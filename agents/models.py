@@ -1,0 +1,142 @@
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+
+class AgentQuerySet(models.QuerySet):
+    def for_organisation(self, organisation) -> "AgentQuerySet":
+        """Agents holding a role in the organisation."""
+        return self.filter(roles__organisation=organisation)
+
+    def active(self) -> "AgentQuerySet":
+        return self.filter(is_active=True)
+
+
+class AgentManager(BaseUserManager.from_queryset(AgentQuerySet)):  # type: ignore[misc]
+    use_in_migrations = True
+
+    def _create(self, email: str, password: str | None, **fields) -> "Agent":
+        if not email:
+            raise ValueError("Un agent a une adresse e-mail.")
+        agent = self.model(email=self.normalize_email(email).lower(), **fields)
+        agent.set_password(password)
+        agent.save(using=self._db)
+        return agent
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> "Agent":
+        fields.setdefault("is_staff", False)
+        fields.setdefault("is_superuser", False)
+        return self._create(email, password, **fields)
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> "Agent":
+        fields["is_staff"] = True
+        fields["is_superuser"] = True
+        return self._create(email, password, **fields)
+
+    def get_by_natural_key(self, username: str) -> "Agent":
+        return self.get(email__iexact=username)
+
+
+class Agent(AbstractBaseUser, PermissionsMixin):
+    """A professional's login. Its organisations and levels are its `AgentRole`s."""
+
+    email = models.EmailField(_("adresse e-mail"), max_length=254, unique=True)
+    first_name = models.CharField(_("prénom"), max_length=150)
+    last_name = models.CharField(_("nom"), max_length=150)
+    services = models.ManyToManyField(
+        "organisations.Service", verbose_name=_("services"), related_name="agents", blank=True
+    )
+    is_active = models.BooleanField(
+        _("actif"), default=True, help_text=_("Décocher plutôt que supprimer : l'historique est conservé.")
+    )
+    is_staff = models.BooleanField(
+        _("super-administrateur"), default=False, help_text=_("Accès à l'administration technique (/admin).")
+    )
+    date_joined = models.DateTimeField(_("inscrit le"), default=timezone.now)
+
+    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+
+    objects = AgentManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["first_name", "last_name"]
+
+    class Meta:
+        verbose_name = _("agent")
+        verbose_name_plural = _("agents")
+        ordering = ["last_name", "first_name"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                name="agent_email_unique",
+                violation_error_message=_("Un agent utilise déjà cette adresse e-mail."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_full_name(self) -> str:
+        return self.full_name
+
+    def get_short_name(self) -> str:
+        return self.first_name
+
+
+class AgentRoleQuerySet(models.QuerySet):
+    def admins(self) -> "AgentRoleQuerySet":
+        return self.filter(level=AgentRole.Level.ADMIN)
+
+
+class AgentRole(models.Model):
+    """An agent's membership of an organisation, with its level there."""
+
+    class Level(models.TextChoices):
+        ADMIN = "admin", _("Administrateur")
+        BASIC = "basic", _("Utilisateur")
+
+    agent = models.ForeignKey(Agent, verbose_name=_("agent"), on_delete=models.CASCADE, related_name="roles")
+    organisation = models.ForeignKey(
+        "organisations.Organisation",
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        related_name="agent_roles",
+    )
+    level = models.CharField(_("rôle"), max_length=10, choices=Level.choices, default=Level.BASIC)
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    objects = AgentRoleQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("rôle d'agent")
+        verbose_name_plural = _("rôles d'agents")
+        constraints = [
+            models.UniqueConstraint(
+                "agent",
+                "organisation",
+                name="agent_role_unique_per_organisation",
+                violation_error_message=_("Cet agent a déjà un rôle dans cette organisation."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent} — {self.organisation} ({self.get_level_display()})"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.level == self.Level.ADMIN

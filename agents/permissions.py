@@ -1,0 +1,74 @@
+"""Who may do what, in one place. Views and templates ask these functions; none repeats a rule.
+
+- admin: the settings and every agenda of the organisation, read and write;
+- secrétariat (an agent of a secrétariat service): every agenda, read and write, no settings;
+- basic: no settings; its own agenda and those of the agents sharing one of its services.
+"""
+
+from dataclasses import dataclass
+
+from django.contrib.postgres.aggregates import ArrayAgg, BoolOr
+from django.db.models import Q, QuerySet
+
+from agents.models import Agent, AgentRole
+from organisations.models import Organisation
+
+
+@dataclass(frozen=True)
+class Membership:
+    """The signed-in agent in the organisation of the URL, resolved once per request."""
+
+    agent: Agent
+    organisation: Organisation
+    role: AgentRole
+    service_ids: frozenset[int]
+    is_secretariat: bool
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role.is_admin
+
+
+def get_membership(agent: Agent, organisation_id: int) -> Membership | None:
+    """One query: the role with its organisation, territory and the agent's services."""
+    role = (
+        AgentRole.objects.filter(agent=agent, organisation_id=organisation_id)
+        .select_related("organisation__territory")
+        .annotate(
+            agent_service_ids=ArrayAgg("agent__services__id", distinct=True, default=[]),
+            agent_is_secretariat=BoolOr("agent__services__is_secretariat", default=False),
+        )
+        .first()
+    )
+    if role is None:
+        return None
+    role.agent = agent
+    return Membership(
+        agent=agent,
+        organisation=role.organisation,
+        role=role,
+        service_ids=frozenset(i for i in role.agent_service_ids if i is not None),
+        is_secretariat=bool(role.agent_is_secretariat),
+    )
+
+
+def can_manage_settings(membership: Membership) -> bool:
+    return membership.is_admin
+
+
+def can_access_all_agendas(membership: Membership) -> bool:
+    return membership.is_admin or membership.is_secretariat
+
+
+def agents_with_visible_agenda(membership: Membership) -> QuerySet[Agent]:
+    """The agents of the organisation whose agenda this membership may read and change."""
+    agents = Agent.objects.for_organisation(membership.organisation)
+    if can_access_all_agendas(membership):
+        return agents
+    return agents.filter(Q(pk=membership.agent.pk) | Q(services__in=membership.service_ids)).distinct()
+
+
+def can_access_agenda_of(membership: Membership, agent: Agent) -> bool:
+    if agent.pk == membership.agent.pk:
+        return True
+    return agents_with_visible_agenda(membership).filter(pk=agent.pk).exists()

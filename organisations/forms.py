@@ -1,0 +1,99 @@
+import datetime
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from organisations.models import WEEKDAYS, Organisation
+from rdv.forms import DsfrModelForm
+
+HALF_DAYS = (("morning", _("matin")), ("afternoon", _("après-midi")))
+
+
+def _time_field(label: str) -> forms.TimeField:
+    return forms.TimeField(
+        label=label,
+        required=False,
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        error_messages={"invalid": _("Saisissez une heure valide, par exemple 08:30.")},
+    )
+
+
+class OrganisationForm(DsfrModelForm):
+    """« Votre organisation »: what usagers read when nothing can be booked online."""
+
+    website = forms.URLField(
+        label=_("Site web"),
+        required=False,
+        assume_scheme="https",
+        help_text=_("Adresse complète, par exemple https://www.departement.fr/pmi"),
+    )
+
+    class Meta:
+        model = Organisation
+        fields = ["name", "phone", "email", "website", "time_zone"]
+        help_texts = {
+            "phone": _("Affiché aux usagers pour qu'ils puissent toujours joindre le service."),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].choices = [
+            ("", _("Celui du territoire (%(tz)s)") % {"tz": self.instance.territory.time_zone})
+        ] + [choice for choice in self.fields["time_zone"].choices if choice[0]]
+        hours = self.instance.opening_hours or {}
+        for day, day_label in WEEKDAYS:
+            ranges = dict(zip(("morning", "afternoon"), hours.get(day) or [], strict=False))
+            for half, half_label in HALF_DAYS:
+                for bound, bound_label in (("start", _("de")), ("end", _("à"))):
+                    name = f"{day}_{half}_{bound}"
+                    self.fields[name] = _time_field(f"{day_label} {half_label} {bound_label}")
+                    if half in ranges:
+                        value = ranges[half][0 if bound == "start" else 1]
+                        self.initial[name] = datetime.time.fromisoformat(value)
+
+    def opening_hours_rows(self):
+        """[(day label, [(half label, [start field, end field]), …]), …] for the template."""
+        return [
+            (
+                label,
+                [
+                    (half_label, [self[f"{day}_{half}_start"], self[f"{day}_{half}_end"]])
+                    for half, half_label in HALF_DAYS
+                ],
+            )
+            for day, label in WEEKDAYS
+        ]
+
+    def identity_fields(self):
+        return [self[name] for name in self.Meta.fields]
+
+    def clean(self):
+        cleaned = super().clean()
+        opening_hours = {}
+        for day, _day_label in WEEKDAYS:
+            ranges = []
+            for half, _half_label in HALF_DAYS:
+                start_name, end_name = f"{day}_{half}_start", f"{day}_{half}_end"
+                start, end = cleaned.get(start_name), cleaned.get(end_name)
+                if start_name in self.errors or end_name in self.errors:
+                    continue
+                if bool(start) != bool(end):
+                    missing = end_name if start else start_name
+                    self.add_error(missing, _("Indiquez le début et la fin de la plage horaire."))
+                    continue
+                if start and end:
+                    if end <= start:
+                        self.add_error(end_name, _("L'heure de fin doit être après l'heure de début."))
+                        continue
+                    if ranges and start < datetime.time.fromisoformat(ranges[-1][1]):
+                        self.add_error(start_name, _("L'après-midi doit commencer après la fin de la matinée."))
+                        continue
+                    ranges.append([start.strftime("%H:%M"), end.strftime("%H:%M")])
+            if ranges:
+                opening_hours[day] = ranges
+        cleaned["opening_hours"] = opening_hours
+        return cleaned
+
+    def save(self, commit=True):
+        self.instance.opening_hours = self.cleaned_data["opening_hours"]
+        return super().save(commit=commit)

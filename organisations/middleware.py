@@ -1,0 +1,32 @@
+from django.http import Http404
+
+from agents.permissions import get_membership
+
+
+class CurrentOrganisationMiddleware:
+    """Every agent page lives under /organisations/<organisation_id>/: resolve the agent's
+    membership there once, as `request.membership` and `request.organisation`.
+
+    An agent with no role in that organisation gets 404, the same answer as for an organisation
+    that does not exist, so URLs reveal nothing. Runs after LoginRequiredMiddleware, which has
+    already sent anonymous visitors to the login page.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.membership = None
+        request.organisation = None
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        organisation_id = view_kwargs.get("organisation_id")
+        if organisation_id is None or not request.user.is_authenticated:
+            return None
+        membership = get_membership(request.user, organisation_id)
+        if membership is None:
+            raise Http404("Organisation inconnue.")
+        request.membership = membership
+        request.organisation = membership.organisation
+        return None

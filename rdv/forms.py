@@ -1,0 +1,41 @@
+from django import forms
+from django.forms.utils import ErrorList
+from dsfr.forms import DsfrBoundField
+from dsfr.utils import dsfr_input_class_attr
+
+
+class DsfrErrorList(ErrorList):
+    """Errors as DSFR error texts (<p class="fr-error-text">), read with their field."""
+
+    template_name = "includes/errorlist.html"
+
+
+class DsfrFormMixin:
+    """Renders a form with DSFR markup: labels, hints, errors on the field at fault."""
+
+    template_name = "dsfr/form_snippet.html"
+    bound_field_class = DsfrBoundField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("error_class", DsfrErrorList)
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        for visible in self.visible_fields():
+            dsfr_input_class_attr(visible)
+            # dsfr's snippets read `group_class`, which it sets on selects and radios only.
+            if not hasattr(visible.field.widget, "group_class"):
+                visible.field.widget.group_class = "fr-input-group"
+
+    def full_clean(self):
+        super().full_clean()
+        for name in self.errors:
+            if name in self.fields:
+                dsfr_input_class_attr(self[name])
+
+
+class DsfrForm(DsfrFormMixin, forms.Form):
+    pass
+
+
+class DsfrModelForm(DsfrFormMixin, forms.ModelForm):
+    pass

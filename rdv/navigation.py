@@ -1,0 +1,105 @@
+"""The agent pages' side menu. An entry is listed here when its page exists, and shown to an
+agent when the permission module allows it."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.urls import reverse
+from django.utils.functional import SimpleLazyObject
+from django.utils.translation import gettext_lazy as _
+
+from agents.permissions import Membership, can_manage_settings
+
+
+def _everyone(membership: Membership) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    label: str
+    url_name: str = ""
+    # View names (or "namespace:" prefixes) under which this entry is the current one.
+    active_for: tuple[str, ...] = ()
+    allowed: Callable[[Membership], bool] = _everyone
+    children: tuple["MenuEntry", ...] = field(default_factory=tuple)
+
+
+MENU: tuple[MenuEntry, ...] = (
+    MenuEntry(_("Accueil"), "organisations:home", active_for=("organisations:home",)),
+    MenuEntry(
+        _("Paramètres"),
+        allowed=can_manage_settings,
+        children=(
+            MenuEntry(
+                _("Votre organisation"),
+                "organisations:settings",
+                active_for=("organisations:settings",),
+                allowed=can_manage_settings,
+            ),
+        ),
+    ),
+)
+
+
+@dataclass
+class ShownEntry:
+    label: str
+    url: str
+    active: bool
+    children: list["ShownEntry"]
+    id: str
+
+
+def _is_active(entry: MenuEntry, view_name: str) -> bool:
+    return any(view_name == name or (name.endswith(":") and view_name.startswith(name)) for name in entry.active_for)
+
+
+def build_menu(membership: Membership, view_name: str) -> list[ShownEntry]:
+    shown = []
+    for index, entry in enumerate(MENU):
+        if not entry.allowed(membership):
+            continue
+        children = [
+            ShownEntry(
+                label=str(child.label),
+                url=reverse(child.url_name, kwargs={"organisation_id": membership.organisation.pk}),
+                active=_is_active(child, view_name),
+                children=[],
+                id=f"menu-{index}-{child_index}",
+            )
+            for child_index, child in enumerate(entry.children)
+            if child.allowed(membership)
+        ]
+        url = reverse(entry.url_name, kwargs={"organisation_id": membership.organisation.pk}) if entry.url_name else ""
+        if not url and not children:
+            continue
+        shown.append(
+            ShownEntry(
+                label=str(entry.label),
+                url=url,
+                active=_is_active(entry, view_name) or any(child.active for child in children),
+                children=children,
+                id=f"menu-{index}",
+            )
+        )
+    return shown
+
+
+def navigation_context(request) -> dict:
+    membership = getattr(request, "membership", None)
+    if membership is None:
+        return {}
+    view_name = request.resolver_match.view_name if request.resolver_match else ""
+
+    def other_organisations():
+        from organisations.models import Organisation
+
+        return list(
+            Organisation.objects.for_agent(membership.agent).exclude(pk=membership.organisation.pk).order_by("name")
+        )
+
+    return {
+        "menu": SimpleLazyObject(lambda: build_menu(membership, view_name)),
+        "other_organisations": SimpleLazyObject(other_organisations),
+    }

@@ -1,0 +1,15 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from organisations.views import root
+
+admin.site.site_header = "RDV Solidarités — administration technique"
+admin.site.site_title = "RDV Solidarités"
+admin.site.index_title = "Super-administration"
+
+urlpatterns = [
+    path("", root, name="root"),
+    path("", include("agents.urls")),
+    path("", include("organisations.urls")),
+    path("admin/", admin.site.urls),
+]

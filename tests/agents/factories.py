@@ -1,0 +1,49 @@
+import factory
+
+from agents.models import Agent, AgentRole
+from tests.organisations.factories import OrganisationFactory, service
+
+PASSWORD = "mot-de-passe-de-test-1234"
+
+
+class AgentFactory(factory.django.DjangoModelFactory):
+    """`AgentFactory(organisation=org, admin=True, services=["PMI"])`: an agent with a role in `org`."""
+
+    class Meta:
+        model = Agent
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"agent{n}@departement.fr")
+    first_name = factory.Faker("first_name", locale="fr_FR")
+    last_name = factory.Faker("last_name", locale="fr_FR")
+    password = factory.django.Password(PASSWORD)
+    organisation = None
+    admin = False
+
+    class Params:
+        secretariat = factory.Trait(services=["Secrétariat"])
+
+    @classmethod
+    def _create(cls, model_class, *args, organisation=None, admin=False, **kwargs):
+        agent = super()._create(model_class, *args, **kwargs)
+        if organisation is not None:
+            level = AgentRole.Level.ADMIN if admin else AgentRole.Level.BASIC
+            AgentRole.objects.create(agent=agent, organisation=organisation, level=level)
+        return agent
+
+    @factory.post_generation
+    def services(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.services.set([service(name) for name in extracted])
+
+
+class AgentRoleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AgentRole
+
+    agent = factory.SubFactory(AgentFactory)
+    organisation = factory.SubFactory(OrganisationFactory)
+    level = AgentRole.Level.BASIC
+
+    class Params:
+        admin = factory.Trait(level=AgentRole.Level.ADMIN)

@@ -7,7 +7,8 @@ PASSWORD = "mot-de-passe-de-test-1234"
 
 
 class AgentFactory(factory.django.DjangoModelFactory):
-    """`AgentFactory(organisation=org, admin=True, services=["PMI"])`: an agent with a role in `org`."""
+    """`AgentFactory(organisation=org, admin=True, services=["PMI"])`: an agent with a role in `org`;
+    `secretariat=True` puts it in the secrétariat."""
 
     class Meta:
         model = Agent
@@ -19,13 +20,13 @@ class AgentFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password(PASSWORD)
     organisation = None
     admin = False
-
-    class Params:
-        secretariat = factory.Trait(services=["Secrétariat"])
+    secretariat = False
 
     @classmethod
-    def _create(cls, model_class, *args, organisation=None, admin=False, **kwargs):
+    def _create(cls, model_class, *args, organisation=None, admin=False, secretariat=False, **kwargs):
         agent = super()._create(model_class, *args, **kwargs)
+        if secretariat:
+            agent.services.add(service("Secrétariat"))
         if organisation is not None:
             level = AgentRole.Level.ADMIN if admin else AgentRole.Level.BASIC
             AgentRole.objects.create(agent=agent, organisation=organisation, level=level)

@@ -1,0 +1,139 @@
+"""The project's own machinery: demo data, production settings, services script, SMS backends."""
+
+import io
+import os
+import secrets
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from django.core.management import call_command
+
+from agents.demo import AGENTS, DEMO_PASSWORD
+from agents.models import Agent, AgentRole
+from organisations.models import Lieu, Organisation, Service, Territory
+from rdv import sms
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_demo_is_idempotent_and_tells_a_believable_story(db):
+    out = io.StringIO()
+    call_command("demo", stdout=out)
+    counts = [Territory.objects.count(), Organisation.objects.count(), Lieu.objects.count(), Agent.objects.count()]
+    call_command("demo", stdout=io.StringIO())
+    assert [
+        Territory.objects.count(),
+        Organisation.objects.count(),
+        Lieu.objects.count(),
+        Agent.objects.count(),
+    ] == counts
+
+    assert Organisation.objects.count() == 2
+    assert set(Service.objects.values_list("short_name", flat=True)) >= {"PMI", "Social", "Secrétariat"}
+    for organisation in Organisation.objects.all():
+        roles = AgentRole.objects.filter(organisation=organisation)
+        assert roles.filter(level="admin").exists()
+        assert roles.filter(agent__services__is_secretariat=True).exists()
+        basic_services = set(roles.filter(level="basic").values_list("agent__services__short_name", flat=True))
+        assert {"PMI", "Social"} <= basic_services
+        assert Lieu.objects.filter(organisation=organisation, is_active=True).count() >= 3
+
+    printed = out.getvalue()
+    assert DEMO_PASSWORD in printed
+    for email, *_ in AGENTS:
+        assert email in printed
+        assert Agent.objects.get(email=email).check_password(DEMO_PASSWORD)
+
+
+def test_check_deploy_is_clean_with_production_settings():
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "rdv.departement.fr",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_secret_key():
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    env.update(DEBUG="false", ALLOWED_HOSTS="rdv.departement.fr")
+    result = subprocess.run([sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_services_script_uses_running_servers_and_creates_the_database():
+    name = f"rdv_services_{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{name}"}
+    try:
+        result = subprocess.run(
+            [sys.executable, "bin/services"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, result.stderr
+        assert f"base « {name} » créée" in result.stdout
+        again = subprocess.run([sys.executable, "bin/services"], cwd=ROOT, env=env, capture_output=True, text=True)
+        assert again.returncode == 0 and "créée" not in again.stdout
+    finally:
+        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-c", f'DROP DATABASE IF EXISTS "{name}"'])
+
+
+def test_services_script_names_the_package_to_install_when_redis_is_missing(tmp_path):
+    # A PATH without redis-server, and a Redis URL where nothing listens.
+    env = {**os.environ, "PATH": str(tmp_path) + ":/usr/bin/nonexistent", "REDIS_URL": "redis://127.0.0.1:1/0"}
+    (tmp_path / "psql").symlink_to("/usr/bin/psql")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bin/services")], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert "redis-server" in result.stderr and "apt-get install" in result.stderr
+
+
+def test_file_sms_backend_writes_one_json_line_per_sms(settings, tmp_path):
+    settings.SMS_BACKEND = "rdv.sms.FileSmsBackend"
+    settings.SMS_FILE_PATH = str(tmp_path)
+    sms.get_sms_backend().send(sms.Sms(to="+33612345678", body="Votre RDV est confirmé."))
+    [file] = list(tmp_path.iterdir())
+    assert '"to": "+33612345678"' in file.read_text() and "confirmé" in file.read_text()
+
+
+def test_locmem_sms_backend_keeps_an_outbox(settings):
+    sms.get_sms_backend().send(sms.Sms(to="+262692123456", body="Rappel"))
+    assert sms.LocmemSmsBackend.outbox == [sms.Sms(to="+262692123456", body="Rappel")]
+
+
+@pytest.mark.parametrize("status, permanent", [(400, True), (429, False), (503, False)])
+def test_twilio_backend_tells_permanent_from_temporary_errors(settings, status, permanent):
+    from twilio.base.exceptions import TwilioRestException
+
+    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = "AC" + "0" * 32, "token"
+    backend = sms.TwilioSmsBackend()
+    # The provider's HTTP API is outside the machine: mocked at the client boundary.
+    refusal = TwilioRestException(status, "uri", "refus")
+    with (
+        mock.patch.object(backend.client.messages, "create", side_effect=refusal),
+        pytest.raises(sms.SmsError) as error,
+    ):
+        backend.send(sms.Sms(to="+33612345678", body="x"))
+    assert error.value.permanent is permanent
+
+
+def test_twilio_backend_returns_the_provider_id(settings):
+    settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN = "AC" + "0" * 32, "token"
+    backend = sms.TwilioSmsBackend()
+    message = mock.Mock(sid="SM123", status="queued")
+    with mock.patch.object(backend.client.messages, "create", return_value=message) as create:
+        result = backend.send(sms.Sms(to="+33612345678", body="Bonjour"))
+    assert result == sms.SmsResult(provider_id="SM123", status="queued")
+    assert create.call_args.kwargs["to"] == "+33612345678"

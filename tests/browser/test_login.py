@@ -23,7 +23,8 @@ def test_demo_agent_logs_in_sees_its_organisation_and_logs_out(live_page):
 
     expect(page.get_by_role("heading", name="Bonjour Claire")).to_be_visible()
     expect(page.locator(".fr-header__service-tagline")).to_have_text("MDS de Noisiel")
-    expect(page.get_by_role("link", name="Votre organisation")).to_be_attached()
+    page.get_by_role("button", name="Paramètres").click()
+    expect(page.get_by_role("link", name="Votre organisation")).to_be_visible()
 
     # « Cliquez sur votre prénom tout en haut à droite de la page, cliquez sur « Se déconnecter ».
     page.get_by_role("button", name="Claire").click()

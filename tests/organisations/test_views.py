@@ -167,3 +167,20 @@ def test_bad_input_is_refused_on_its_field_and_changes_nothing(
     assert field in form.errors
     assert any(message.lower() in error.lower() for error in form.errors[field])
     assert Organisation.objects.values().get(pk=organisation.pk) == before
+
+
+def test_superadmin_without_organisation_is_pointed_to_the_admin(client, db):
+    from agents.models import Agent
+
+    superadmin = Agent.objects.create_superuser(email="tech@departement.fr", first_name="Sam", last_name="T")
+    client.force_login(superadmin)
+    html = client.get(reverse("organisations:choose")).content.decode()
+    assert reverse("admin:index") in html
+    assert client.get(reverse("admin:organisations_organisation_changelist")).status_code == 200
+
+
+def test_agent_without_organisation_is_told_to_ask_for_an_invitation(client, db):
+    agent = AgentFactory()
+    client.force_login(agent)
+    html = client.get(reverse("organisations:choose")).content.decode()
+    assert "Aucune organisation" in html

@@ -47,6 +47,7 @@ lint:
 	$(UV) run --frozen ruff format --check .
 	$(UV) run --frozen ruff check .
 	$(PYTHON) manage.py makemigrations --check --dry-run
+	$(UV) run --frozen mypy
 
 format:
 	$(UV) run --frozen ruff format .

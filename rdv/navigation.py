@@ -5,7 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.urls import reverse
-from django.utils.functional import SimpleLazyObject
+from django.utils.functional import Promise, SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 
 from agents.permissions import Membership, can_manage_settings
@@ -17,7 +17,7 @@ def _everyone(membership: Membership) -> bool:
 
 @dataclass(frozen=True)
 class MenuEntry:
-    label: str
+    label: str | Promise
     url_name: str = ""
     # View names (or "namespace:" prefixes) under which this entry is the current one.
     active_for: tuple[str, ...] = ()

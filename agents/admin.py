@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from agents.models import Agent, AgentRole
+from agents.models import Agent, AgentInvitation, AgentRole
 
 
 class AgentRoleInline(admin.TabularInline):
@@ -29,3 +29,16 @@ class AgentAdmin(UserAdmin, SimpleHistoryAdmin):
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "first_name", "last_name", "password1", "password2")}),
     )
+
+
+@admin.register(AgentInvitation)
+class AgentInvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "organisation", "service", "level", "sent_at", "expires_at", "accepted_at", "cancelled_at"]
+    list_filter = ["level", "service", "organisation"]
+    search_fields = ["email", "organisation__name"]
+    readonly_fields = ["token_hash", "created_at", "sent_at", "accepted_at", "cancelled_at", "invited_by"]
+    fields = ["organisation", "email", "service", "level", "expires_at", *readonly_fields]
+
+    def has_add_permission(self, request):
+        # Invitations are sent from « Vos agents », which emails the one-time link.
+        return False

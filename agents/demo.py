@@ -1,7 +1,11 @@
 """Demo agents: in each MDS an admin, a PMI and a social worker (basic), a secrétariat agent;
-one puéricultrice works in both MDS, to show the organisation switcher."""
+one puéricultrice works in both MDS, to show the organisation switcher; one pending invitation
+per MDS, whose link the command prints (a new one each run)."""
 
-from agents.models import Agent, AgentRole
+from django.conf import settings
+from django.urls import reverse
+
+from agents.models import Agent, AgentInvitation, AgentRole
 from organisations.models import Service
 
 DEMO_PASSWORD = "rdv-solidarites-demo"
@@ -21,6 +25,12 @@ AGENTS = [
 ]
 
 SUPERADMIN = ("superadmin@demo.rdv-solidarites.fr", "Sam", "Technique")
+
+# organisation key: (email, service short name, level, invited by)
+INVITATIONS = {
+    "noisiel": ("lucie.garnier@demo.rdv-solidarites.fr", "Social", BASIC, "admin.noisiel@demo.rdv-solidarites.fr"),
+    "chelles": ("marc.petit@demo.rdv-solidarites.fr", "PMI", ADMIN, "admin.chelles@demo.rdv-solidarites.fr"),
+}
 
 
 def build(ctx: dict) -> None:
@@ -49,5 +59,18 @@ def build(ctx: dict) -> None:
     superadmin.set_password(DEMO_PASSWORD)
     superadmin.save()
     logins.append((email, "super-administrateur technique, /admin/"))
+
+    for key, (email, service_name, level, invited_by) in INVITATIONS.items():
+        if Agent.objects.filter(email__iexact=email).exists():
+            continue  # someone accepted it: the account is the demo now
+        organisation = ctx["organisations"][key]
+        invitation = AgentInvitation.objects.for_organisation(organisation).pending().for_email(email).first()
+        invitation = invitation or AgentInvitation(organisation=organisation, email=email)
+        invitation.service, invitation.level = services[service_name], level
+        invitation.invited_by = Agent.objects.get(email__iexact=invited_by)
+        token = invitation.set_new_token()
+        invitation.save()
+        link = settings.SITE_URL + reverse("agents:accept_invitation", kwargs={"token": token})
+        logins.append((email, f"invitation en attente ({organisation.name}) : {link}"))
     ctx["logins"] = logins
     ctx["password"] = DEMO_PASSWORD

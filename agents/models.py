@@ -1,3 +1,7 @@
+import hashlib
+import secrets
+from datetime import timedelta
+
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
@@ -97,6 +101,9 @@ class Agent(AbstractBaseUser, PermissionsMixin):
 
 
 class AgentRoleQuerySet(models.QuerySet):
+    def for_organisation(self, organisation) -> "AgentRoleQuerySet":
+        return self.filter(organisation=organisation)
+
     def admins(self) -> "AgentRoleQuerySet":
         return self.filter(level=AgentRole.Level.ADMIN)
 
@@ -140,3 +147,104 @@ class AgentRole(models.Model):
     @property
     def is_admin(self) -> bool:
         return self.level == self.Level.ADMIN
+
+
+INVITATION_VALIDITY = timedelta(days=7)
+
+
+def hash_token(token: str) -> str:
+    """Invitation links carry a secret token; the database keeps only its SHA-256, so a leaked
+    database dump or backup gives no usable link."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class AgentInvitationQuerySet(models.QuerySet):
+    def for_organisation(self, organisation) -> "AgentInvitationQuerySet":
+        return self.filter(organisation=organisation)
+
+    def pending(self) -> "AgentInvitationQuerySet":
+        """Neither accepted nor cancelled, expired or not: the admin may still re-send them."""
+        return self.filter(accepted_at__isnull=True, cancelled_at__isnull=True)
+
+    def for_email(self, email: str) -> "AgentInvitationQuerySet":
+        return self.filter(email__iexact=email)
+
+
+class AgentInvitation(models.Model):
+    """« Invitez un professionnel »: a single-use link, valid for 7 days, with which the person
+    invited creates its account and joins the organisation with the service and role chosen."""
+
+    organisation = models.ForeignKey(
+        "organisations.Organisation",
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        related_name="agent_invitations",
+    )
+    email = models.EmailField(_("adresse e-mail"), max_length=254)
+    service = models.ForeignKey(
+        "organisations.Service", verbose_name=_("service"), on_delete=models.PROTECT, related_name="+"
+    )
+    level = models.CharField(_("rôle"), max_length=10, choices=AgentRole.Level.choices, default=AgentRole.Level.BASIC)
+    invited_by = models.ForeignKey(
+        Agent,
+        verbose_name=_("invité par"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    token_hash = models.CharField(_("empreinte du jeton"), max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(_("créée le"), default=timezone.now)
+    sent_at = models.DateTimeField(_("envoyée le"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expire le"))
+    accepted_at = models.DateTimeField(_("acceptée le"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("annulée le"), null=True, blank=True)
+
+    objects = AgentInvitationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("invitation d'agent")
+        verbose_name_plural = _("invitations d'agents")
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(
+                models.F("organisation"),
+                Lower("email"),
+                condition=models.Q(accepted_at__isnull=True, cancelled_at__isnull=True),
+                name="agent_invitation_one_pending_per_email",
+                violation_error_message=_("Une invitation est déjà en attente pour cette adresse e-mail."),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(accepted_at__isnull=True) | models.Q(cancelled_at__isnull=True),
+                name="agent_invitation_not_accepted_and_cancelled",
+                violation_error_message=_("Une invitation ne peut pas être à la fois acceptée et annulée."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} — {self.organisation}"
+
+    def set_new_token(self) -> str:
+        """Give the invitation a fresh secret, valid 7 days from now; return it (it is stored
+        only hashed, so this is the one moment it can be put in an email)."""
+        token = new_token()
+        self.token_hash = hash_token(token)
+        self.sent_at = timezone.now()
+        self.expires_at = self.sent_at + INVITATION_VALIDITY
+        return token
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.cancelled_at is None
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    @property
+    def is_usable(self) -> bool:
+        return self.is_pending and not self.is_expired

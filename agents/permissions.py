@@ -72,3 +72,15 @@ def can_access_agenda_of(membership: Membership, agent: Agent) -> bool:
     if agent.pk == membership.agent.pk:
         return True
     return agents_with_visible_agenda(membership).filter(pk=agent.pk).exists()
+
+
+def can_manage_planning_of(membership: Membership, agent: Agent) -> bool:
+    """Whether this membership may create, change and delete the agent's plages d'ouverture and
+    absences. The same rule as agendas: its own planning always; admins and the secrétariat any
+    agent's of the organisation; a basic agent those of the agents sharing one of its services."""
+    return can_access_agenda_of(membership, agent)
+
+
+def agents_with_manageable_planning(membership: Membership) -> QuerySet[Agent]:
+    """The agents of the organisation whose planning `can_manage_planning_of` allows."""
+    return agents_with_visible_agenda(membership)

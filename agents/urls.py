@@ -24,4 +24,27 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+    path("invitation/<str:token>/", views.accept_invitation, name="accept_invitation"),
+    path("organisations/<int:organisation_id>/parametres/agents/", views.team, name="team"),
+    path("organisations/<int:organisation_id>/parametres/agents/inviter/", views.invite, name="invite"),
+    path(
+        "organisations/<int:organisation_id>/parametres/agents/<int:agent_pk>/",
+        views.agent_detail,
+        name="detail",
+    ),
+    path(
+        "organisations/<int:organisation_id>/parametres/agents/<int:agent_pk>/supprimer/",
+        views.remove_agent,
+        name="remove",
+    ),
+    path(
+        "organisations/<int:organisation_id>/parametres/agents/invitations/<int:invitation_pk>/renvoyer/",
+        views.resend_invitation,
+        name="resend_invitation",
+    ),
+    path(
+        "organisations/<int:organisation_id>/parametres/agents/invitations/<int:invitation_pk>/annuler/",
+        views.cancel_invitation,
+        name="cancel_invitation",
+    ),
 ]

@@ -1,8 +1,28 @@
+from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
-from django.shortcuts import render
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
-from agents.forms import AgentPasswordResetForm, AgentSetPasswordForm, LoginForm
+from agents import services
+from agents.forms import (
+    AcceptInvitationForm,
+    AgentPasswordResetForm,
+    AgentRoleForm,
+    AgentSetPasswordForm,
+    InvitationForm,
+    LoginForm,
+)
+from agents.models import Agent, AgentInvitation, AgentRole, hash_token
+from organisations.decorators import settings_access_required
+from organisations.models import Service
 
 
 class LoginView(auth_views.LoginView):
@@ -38,3 +58,310 @@ class PasswordResetView(auth_views.PasswordResetView):
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     form_class = AgentSetPasswordForm
     success_url = reverse_lazy("agents:password_reset_complete")
+
+
+# « Vos agents »: the organisation's team, for its admins.
+
+
+def _organisation_roles(organisation):
+    return AgentRole.objects.for_organisation(organisation).select_related("agent", "organisation__territory")
+
+
+@settings_access_required
+def team(request, organisation_id):
+    organisation = request.organisation
+    roles = (
+        _organisation_roles(organisation)
+        .prefetch_related(Prefetch("agent__services", queryset=Service.objects.order_by("name")))
+        .order_by("agent__last_name", "agent__first_name", "agent__email")
+    )
+    invitations = (
+        AgentInvitation.objects.for_organisation(organisation).pending().select_related("service").order_by("email")
+    )
+    return render(
+        request,
+        "agents/team.html",
+        {"organisation": organisation, "roles": roles, "invitations": invitations},
+    )
+
+
+@settings_access_required
+def invite(request, organisation_id):
+    organisation = request.organisation
+    form = InvitationForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                result = services.invite_agent(
+                    organisation=organisation,
+                    email=form.cleaned_data["email"],
+                    service=form.cleaned_data["service"],
+                    level=form.cleaned_data["level"],
+                    by=request.user,
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                if isinstance(result, AgentRole):
+                    messages.success(
+                        request,
+                        _(
+                            "%(agent)s avait déjà un compte : il fait maintenant partie de votre organisation "
+                            "et en a été informé par e-mail."
+                        )
+                        % {"agent": result.agent.full_name},
+                    )
+                else:
+                    messages.success(request, _("Une invitation a été envoyée à %(email)s.") % {"email": result.email})
+                return redirect("agents:team", organisation_id=organisation.pk)
+        status = 422
+    return render(request, "agents/invite.html", {"organisation": organisation, "form": form}, status=status)
+
+
+def _invitation(request, invitation_pk) -> AgentInvitation:
+    return get_object_or_404(AgentInvitation.objects.for_organisation(request.organisation).pending(), pk=invitation_pk)
+
+
+@settings_access_required
+@require_POST
+def resend_invitation(request, organisation_id, invitation_pk):
+    try:
+        invitation = services.resend_invitation(invitation=_invitation(request, invitation_pk), by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, _("L'invitation a été renvoyée à %(email)s.") % {"email": invitation.email})
+    return redirect("agents:team", organisation_id=request.organisation.pk)
+
+
+@settings_access_required
+@require_POST
+def cancel_invitation(request, organisation_id, invitation_pk):
+    try:
+        invitation = services.cancel_invitation(invitation=_invitation(request, invitation_pk), by=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request,
+            _("L'invitation de %(email)s a été annulée : son lien ne fonctionne plus.") % {"email": invitation.email},
+        )
+    return redirect("agents:team", organisation_id=request.organisation.pk)
+
+
+def _role(request, agent_pk) -> AgentRole:
+    """The agent's role in the current organisation: an agent of another organisation is a 404."""
+    return get_object_or_404(_organisation_roles(request.organisation), agent_id=agent_pk)
+
+
+@settings_access_required
+def agent_detail(request, organisation_id, agent_pk):
+    role = _role(request, agent_pk)
+    form = AgentRoleForm(request.POST or None, role=role)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.change_role(
+                    role=role,
+                    level=form.cleaned_data["level"],
+                    services=form.cleaned_data["services"],
+                    by=request.user,
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(
+                    request, _("Le rôle et les services de %(agent)s ont été modifiés.") % {"agent": role.agent}
+                )
+                if role.agent_id == request.user.pk and form.cleaned_data["level"] != AgentRole.Level.ADMIN:
+                    # No longer an admin: the settings pages are closed to it from now on.
+                    return redirect("organisations:home", organisation_id=request.organisation.pk)
+                return redirect("agents:team", organisation_id=request.organisation.pk)
+        status = 422
+    return render(
+        request,
+        "agents/agent_detail.html",
+        {
+            "organisation": request.organisation,
+            "role": role,
+            "agent": role.agent,
+            "agent_services": role.agent.services.order_by("name"),
+            "form": form,
+        },
+        status=status,
+    )
+
+
+@settings_access_required
+def remove_agent(request, organisation_id, agent_pk):
+    """« supprimer », after a confirmation page that already lists what would block it."""
+    role = _role(request, agent_pk)
+    status = 200
+    if request.method == "POST":
+        try:
+            services.remove_agent_from_organisation(role=role, by=request.user)
+        except ValidationError as error:
+            obstacles = error.messages
+            status = 422
+        else:
+            if role.agent_id == request.user.pk:
+                messages.success(
+                    request,
+                    _("Vous ne faites plus partie de %(organisation)s.") % {"organisation": request.organisation},
+                )
+                return redirect("organisations:choose")
+            messages.success(
+                request,
+                _("%(agent)s ne fait plus partie de %(organisation)s.")
+                % {"agent": role.agent, "organisation": request.organisation},
+            )
+            return redirect("agents:team", organisation_id=request.organisation.pk)
+    else:
+        obstacles = services.removal_obstacles(role=role, by=request.user)
+    return render(
+        request,
+        "agents/remove_agent.html",
+        {"organisation": request.organisation, "role": role, "agent": role.agent, "obstacles": obstacles},
+        status=status,
+    )
+
+
+# The invitation link, opened by someone who has no account yet.
+
+INVITATION_UNUSABLE = {
+    "unknown": (
+        gettext_lazy("Lien d'invitation invalide"),
+        gettext_lazy(
+            "Ce lien d'invitation n'est pas valide : il a peut-être été remplacé par une invitation plus récente. "
+            "Utilisez le lien du dernier e-mail d'invitation reçu, ou demandez à l'administrateur de votre "
+            "organisation de vous inviter à nouveau."
+        ),
+    ),
+    "expired": (
+        gettext_lazy("Invitation expirée"),
+        gettext_lazy(
+            "Cette invitation a expiré : un lien d'invitation est valable 7 jours. Demandez à l'administrateur "
+            "de votre organisation de vous la renvoyer."
+        ),
+    ),
+    "cancelled": (
+        gettext_lazy("Invitation annulée"),
+        gettext_lazy(
+            "Cette invitation a été annulée par l'administrateur de l'organisation. Adressez-vous à lui si "
+            "vous pensez que c'est une erreur."
+        ),
+    ),
+    "accepted": (
+        gettext_lazy("Invitation déjà utilisée"),
+        gettext_lazy(
+            "Cette invitation a déjà été utilisée : le compte existe. Connectez-vous avec votre adresse e-mail "
+            "et votre mot de passe."
+        ),
+    ),
+}
+
+
+# What the role means, told to the person invited.
+INVITEE_LEVEL_HINTS: dict[str, Promise] = {
+    AgentRole.Level.ADMIN: gettext_lazy("vous aurez accès aux paramètres et à tous les agendas de l'organisation"),
+    AgentRole.Level.BASIC: gettext_lazy("vous aurez accès à votre agenda et à ceux des agents de votre service"),
+}
+
+
+def _unusable(request, reason: str, invitation: AgentInvitation | None = None):
+    title, text = INVITATION_UNUSABLE[reason]
+    return render(
+        request,
+        "agents/invitation_unusable.html",
+        {"title": title, "text": text, "invitation": invitation, "show_login": reason == "accepted"},
+        status=404 if reason == "unknown" else 410,
+    )
+
+
+def _unusable_reason(invitation: AgentInvitation) -> str | None:
+    if invitation.accepted_at is not None:
+        return "accepted"
+    if invitation.cancelled_at is not None:
+        return "cancelled"
+    if invitation.is_expired:
+        return "expired"
+    return None
+
+
+@login_not_required
+def accept_invitation(request, token):
+    invitation = (
+        AgentInvitation.objects.select_related("organisation__territory", "service")
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
+    if invitation is None:
+        return _unusable(request, "unknown")
+    reason = _unusable_reason(invitation)
+    if reason:
+        return _unusable(request, reason, invitation)
+
+    if Agent.objects.filter(email__iexact=invitation.email).exists():
+        return _join_with_existing_account(request, invitation, token)
+
+    form = AcceptInvitationForm(request.POST or None, invitation=invitation)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                agent = services.accept_invitation(
+                    invitation=invitation,
+                    first_name=form.cleaned_data["first_name"],
+                    last_name=form.cleaned_data["last_name"],
+                    password=form.cleaned_data["password"],
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                login(request, agent, backend="django.contrib.auth.backends.ModelBackend")
+                messages.success(
+                    request,
+                    _("Bienvenue %(name)s : votre compte est créé, vous faites partie de %(organisation)s.")
+                    % {"name": agent.first_name, "organisation": invitation.organisation},
+                )
+                return redirect("organisations:choose")
+        status = 422
+    return render(
+        request,
+        "agents/accept_invitation.html",
+        {
+            "invitation": invitation,
+            "organisation": invitation.organisation,
+            "level_hint": INVITEE_LEVEL_HINTS.get(invitation.level, ""),
+            "form": form,
+        },
+        status=status,
+    )
+
+
+def _join_with_existing_account(request, invitation: AgentInvitation, token: str):
+    """The address got an account elsewhere since the invitation left: one click adds the
+    organisation to it; the person then signs in with its usual password."""
+    if request.method == "POST":
+        try:
+            services.accept_invitation_with_existing_account(invitation=invitation)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect("agents:accept_invitation", token=token)
+        messages.success(
+            request,
+            _("%(organisation)s a été ajoutée à votre compte : connectez-vous avec votre mot de passe habituel.")
+            % {"organisation": invitation.organisation},
+        )
+        return redirect("agents:login")
+    return render(
+        request,
+        "agents/accept_invitation_existing.html",
+        {
+            "invitation": invitation,
+            "organisation": invitation.organisation,
+            "level_hint": INVITEE_LEVEL_HINTS.get(invitation.level, ""),
+        },
+    )

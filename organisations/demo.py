@@ -20,6 +20,10 @@ ORGANISATIONS = {
             ("Centre Socio-Culturel Georges Brassens", "Place du Bois de Grâce, 77186 Noisiel", ""),
             ("Maison de la Petite Enfance (MPE)", "8 Rue Pierre Mendès France, 77200 Torcy", "01 60 37 26 10"),
         ],
+        # Closed, kept for the RDVs that name it: shown under « Lieux archivés » in « Vos lieux ».
+        "archived_lieux": [
+            ("Ancienne antenne de Champs-sur-Marne", "5 Rue de Paris, 77420 Champs-sur-Marne", "01 64 68 12 40"),
+        ],
     },
     "chelles": {
         "name": "MDS de Chelles",
@@ -34,6 +38,9 @@ ORGANISATIONS = {
             ("MDS de Chelles", "2 Avenue du Général de Gaulle, 77500 Chelles", "01 60 93 36 00"),
             ("Pôle Familles", "12 Rue de la Haute Borne, 77500 Chelles", ""),
             ("Centre de Vie Enfantine (CVE)", "8 Allée des Enfants, 77360 Vaires-sur-Marne", ""),
+        ],
+        "archived_lieux": [
+            ("Permanence de la mairie de Brou", "Place de la Mairie, 77177 Brou-sur-Chantereine", ""),
         ],
     },
 }
@@ -53,7 +60,10 @@ def build(ctx: dict) -> None:
             defaults={k: data[k] for k in ("phone", "email", "website", "opening_hours")},
         )
         ctx["organisations"][key] = organisation
-        for name, address, phone in data["lieux"]:
-            Lieu.objects.update_or_create(
-                organisation=organisation, name=name, defaults={"address": address, "phone": phone, "is_active": True}
-            )
+        for is_active, lieux in ((True, data["lieux"]), (False, data["archived_lieux"])):
+            for name, address, phone in lieux:
+                Lieu.objects.update_or_create(
+                    organisation=organisation,
+                    name=name,
+                    defaults={"address": address, "phone": phone, "is_active": is_active},
+                )

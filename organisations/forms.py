@@ -1,10 +1,14 @@
 import datetime
 
 from django import forms
+from django.db.models import Value
+from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from organisations.models import WEEKDAYS, Organisation
+from organisations.models import WEEKDAYS, Lieu, Organisation
+from organisations.services import geocode
 from rdv.forms import DsfrModelForm
+from rdv.phone import FrenchPhoneNumberField
 
 HALF_DAYS = (("morning", _("matin")), ("afternoon", _("après-midi")))
 
@@ -96,4 +100,56 @@ class OrganisationForm(DsfrModelForm):
 
     def save(self, commit=True):
         self.instance.opening_hours = self.cleaned_data["opening_hours"]
+        return super().save(commit=commit)
+
+
+LIEU_NAME_TAKEN = _("Un lieu actif de l'organisation porte déjà ce nom.")
+
+
+def active_lieu_named(organisation: Organisation, name: str, *, exclude_pk: int | None = None) -> bool:
+    """Is `name` taken by an active lieu of the organisation? Compared as the database
+    constraint compares it (lower(name)), so "mds" and "MDS" collide."""
+    lieux = Lieu.objects.for_organisation(organisation).active().alias(lower_name=Lower("name"))
+    if exclude_pk is not None:
+        lieux = lieux.exclude(pk=exclude_pk)
+    return lieux.filter(lower_name=Lower(Value(name))).exists()
+
+
+class LieuForm(DsfrModelForm):
+    """« Vos lieux »: a place where agents hold consultations (MDS, tiers lieu)."""
+
+    phone = FrenchPhoneNumberField(
+        label=_("Téléphone"),
+        required=False,
+        help_text=_("Le numéro auquel les usagers peuvent joindre ce lieu, s'il en a un."),
+    )
+
+    class Meta:
+        model = Lieu
+        fields = ["name", "address", "phone"]
+        labels = {"name": _("Nom"), "address": _("Adresse")}
+        help_texts = {
+            "name": _("Tel que les agents et les usagers le connaissent, par exemple «\u00a0MDS de Noisiel\u00a0»."),
+            "address": _(
+                "Numéro, voie, code postal et commune, "
+                "par exemple «\u00a08 Rue Pierre Mendès France, 77200 Torcy\u00a0»."
+            ),
+        }
+
+    def __init__(self, *args, organisation: Organisation, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.organisation = organisation
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        # Archived lieux may share a name with an active one: they take no new RDVs.
+        if self.instance.is_active and active_lieu_named(self.instance.organisation, name, exclude_pk=self.instance.pk):
+            raise forms.ValidationError(LIEU_NAME_TAKEN, code="unique")
+        return name
+
+    def save(self, commit=True):
+        if "address" in self.changed_data or self.instance.pk is None:
+            # Coordinates of the former address would be wrong: without a geocoder they go.
+            coordinates = geocode(self.instance.address)
+            self.instance.latitude, self.instance.longitude = coordinates or (None, None)
         return super().save(commit=commit)

@@ -2,7 +2,7 @@ import zoneinfo
 from functools import cached_property
 
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Collate, Lower
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -60,6 +60,11 @@ class Organisation(models.Model):
         choices=TIME_ZONE_CHOICES,
         blank=True,
         help_text=_("Laisser vide pour utiliser celui du territoire."),
+    )
+    close_on_public_holidays = models.BooleanField(
+        _("Fermé les jours fériés"),
+        default=True,
+        help_text=_("Les jours fériés du territoire sont retirés des disponibilités de tous les agents."),
     )
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
 
@@ -134,6 +139,10 @@ class LieuQuerySet(models.QuerySet):
     def active(self) -> "LieuQuerySet":
         """Archived lieux keep their RDVs and plages but take no new ones."""
         return self.filter(is_active=True)
+
+    def by_name(self) -> "LieuQuerySet":
+        """Alphabetical as a French reader expects it: « École » before « Maison », whatever the case."""
+        return self.order_by(Collate("name", "fr-x-icu"), "pk")
 
 
 class Lieu(models.Model):

@@ -1,11 +1,13 @@
 from django.contrib import messages
+from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
 
 from agents.models import Agent, AgentRole
 from organisations.decorators import settings_access_required
-from organisations.forms import OrganisationForm
+from organisations.forms import LIEU_NAME_TAKEN, LieuForm, OrganisationForm, active_lieu_named
 from organisations.models import Lieu, Organisation, Service, opening_hours_lines
 
 
@@ -60,3 +62,126 @@ def edit_settings(request, organisation_id):
     else:
         status = 200
     return render(request, "organisations/settings.html", {"form": form}, status=status)
+
+
+LIEU_NAME_CONSTRAINT = "lieu_name_unique_among_active"
+
+
+def _is_lieu_name_conflict(error: IntegrityError) -> bool:
+    diag = getattr(error.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None) == LIEU_NAME_CONSTRAINT
+
+
+def _redirect_to_lieux(request):
+    return redirect("organisations:lieux", organisation_id=request.organisation.pk)
+
+
+@settings_access_required
+def lieux(request, organisation_id):
+    """« Vos lieux »: the active lieux, then the archived ones, in one query."""
+    lieux = list(Lieu.objects.for_organisation(request.organisation).by_name())
+    return render(
+        request,
+        "organisations/lieux.html",
+        {
+            "active_lieux": [lieu for lieu in lieux if lieu.is_active],
+            "archived_lieux": [lieu for lieu in lieux if not lieu.is_active],
+        },
+    )
+
+
+def _save_lieu_form(form: LieuForm) -> bool:
+    """Save a valid form. When two admins create the same name at once the database decides and
+    the loser sees the error on the name field."""
+    if not form.is_valid():
+        return False
+    try:
+        with transaction.atomic():
+            form.save()
+    except IntegrityError as error:
+        if not _is_lieu_name_conflict(error):
+            raise
+        form.add_error("name", LIEU_NAME_TAKEN)
+        return False
+    return True
+
+
+@settings_access_required
+@require_http_methods(["GET", "POST"])
+def lieu_create(request, organisation_id):
+    form = LieuForm(request.POST or None, organisation=request.organisation)
+    status = 200
+    if request.method == "POST":
+        if _save_lieu_form(form):
+            messages.success(request, _("Le lieu « %(name)s » a été créé.") % {"name": form.instance.name})
+            return _redirect_to_lieux(request)
+        status = 422
+    return render(request, "organisations/lieu_form.html", {"form": form, "lieu": None, "title": ""}, status=status)
+
+
+@settings_access_required
+@require_http_methods(["GET", "POST"])
+def lieu_edit(request, organisation_id, pk):
+    lieu = get_object_or_404(Lieu.objects.for_organisation(request.organisation), pk=pk)
+    title = lieu.name  # as saved: validating the form writes the submitted name on the instance
+    form = LieuForm(request.POST or None, instance=lieu, organisation=request.organisation)
+    status = 200
+    if request.method == "POST":
+        if _save_lieu_form(form):
+            messages.success(request, _("Le lieu « %(name)s » a été modifié.") % {"name": lieu.name})
+            return _redirect_to_lieux(request)
+        status = 422
+    return render(request, "organisations/lieu_form.html", {"form": form, "lieu": lieu, "title": title}, status=status)
+
+
+@settings_access_required
+@require_http_methods(["GET", "POST"])
+def lieu_archive(request, organisation_id, pk):
+    """A lieu is archived, never deleted: the plages and RDVs that name it keep it."""
+    lieu = get_object_or_404(Lieu.objects.for_organisation(request.organisation), pk=pk)
+    if not lieu.is_active:
+        messages.info(request, _("Le lieu « %(name)s » est déjà archivé.") % {"name": lieu.name})
+        return _redirect_to_lieux(request)
+    if request.method == "POST":
+        lieu.is_active = False
+        lieu.save(update_fields=["is_active"])
+        messages.success(request, _("Le lieu « %(name)s » a été archivé.") % {"name": lieu.name})
+        return _redirect_to_lieux(request)
+    return render(request, "organisations/lieu_confirm.html", {"lieu": lieu, "action": "archive", "error": ""})
+
+
+def _reactivate(lieu: Lieu, organisation: Organisation) -> bool:
+    """Reactivate unless an active lieu took the name meanwhile."""
+    if active_lieu_named(organisation, lieu.name):
+        return False
+    try:
+        with transaction.atomic():
+            lieu.is_active = True
+            lieu.save(update_fields=["is_active"])
+    except IntegrityError as error:
+        lieu.is_active = False
+        if not _is_lieu_name_conflict(error):
+            raise
+        return False
+    return True
+
+
+@settings_access_required
+@require_http_methods(["GET", "POST"])
+def lieu_reactivate(request, organisation_id, pk):
+    lieu = get_object_or_404(Lieu.objects.for_organisation(request.organisation), pk=pk)
+    if lieu.is_active:
+        messages.info(request, _("Le lieu « %(name)s » est déjà actif.") % {"name": lieu.name})
+        return _redirect_to_lieux(request)
+    name_taken = _(
+        "Un lieu actif de l'organisation porte déjà le nom « %(name)s ». "
+        "Renommez l'un des deux lieux avant de réactiver celui-ci."
+    ) % {"name": lieu.name}
+    if request.method == "POST":
+        if _reactivate(lieu, request.organisation):
+            messages.success(request, _("Le lieu « %(name)s » a été réactivé.") % {"name": lieu.name})
+            return _redirect_to_lieux(request)
+        context = {"lieu": lieu, "action": "reactivate", "error": name_taken}
+        return render(request, "organisations/lieu_confirm.html", context, status=422)
+    error = name_taken if active_lieu_named(request.organisation, lieu.name) else ""
+    return render(request, "organisations/lieu_confirm.html", {"lieu": lieu, "action": "reactivate", "error": error})

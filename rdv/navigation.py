@@ -27,6 +27,36 @@ class MenuEntry:
 
 MENU: tuple[MenuEntry, ...] = (
     MenuEntry(_("Accueil"), "organisations:home", active_for=("organisations:home",)),
+    MenuEntry(_("Vos usagers"), "usagers:list", active_for=("usagers:",)),
+    MenuEntry(
+        _("Votre planning"),
+        children=(
+            MenuEntry(
+                _("Plages d'ouverture"),
+                "planning:my_plages",
+                active_for=(
+                    "planning:my_plages",
+                    "planning:plage_list",
+                    "planning:plage_create",
+                    "planning:plage_edit",
+                    "planning:plage_delete",
+                    "planning:plage_occurrence",
+                ),
+            ),
+            MenuEntry(
+                _("Absences"),
+                "planning:my_absences",
+                active_for=(
+                    "planning:my_absences",
+                    "planning:absence_list",
+                    "planning:absence_create",
+                    "planning:absence_edit",
+                    "planning:absence_delete",
+                    "planning:absence_occurrence",
+                ),
+            ),
+        ),
+    ),
     MenuEntry(
         _("Paramètres"),
         allowed=can_manage_settings,
@@ -35,6 +65,30 @@ MENU: tuple[MenuEntry, ...] = (
                 _("Votre organisation"),
                 "organisations:settings",
                 active_for=("organisations:settings",),
+                allowed=can_manage_settings,
+            ),
+            MenuEntry(
+                _("Vos lieux"),
+                "organisations:lieux",
+                active_for=(
+                    "organisations:lieux",
+                    "organisations:lieu_create",
+                    "organisations:lieu_edit",
+                    "organisations:lieu_archive",
+                    "organisations:lieu_reactivate",
+                ),
+                allowed=can_manage_settings,
+            ),
+            MenuEntry(
+                _("Vos agents"),
+                "agents:team",
+                active_for=("agents:team", "agents:invite", "agents:detail", "agents:remove"),
+                allowed=can_manage_settings,
+            ),
+            MenuEntry(
+                _("Vos motifs"),
+                "motifs:list",
+                active_for=("motifs:",),
                 allowed=can_manage_settings,
             ),
         ),

@@ -174,6 +174,10 @@ SMS_SENDER = env("SMS_SENDER", default="RdvSoli")
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
 
+# Geocoding of lieux' addresses: a service speaking the Base Adresse Nationale's API, e.g.
+# GEOCODING_URL=https://api-adresse.data.gouv.fr/search/. Empty: no call, addresses kept as typed.
+GEOCODING_URL = env("GEOCODING_URL", default="")
+
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -187,6 +191,8 @@ CELERY_BEAT_SCHEDULE: dict = {}
 DSFR_USE_INTEGRITY_CHECKSUMS = True
 
 SITE_NAME = "RDV Solidarités"
+# The site's public address, for links in emails sent outside any request (invitations…).
+SITE_URL = env("SITE_URL", default="http://localhost:8000").rstrip("/")
 
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -11,5 +11,8 @@ urlpatterns = [
     path("", root, name="root"),
     path("", include("agents.urls")),
     path("", include("organisations.urls")),
+    path("", include("usagers.urls")),
+    path("", include("motifs.urls")),
+    path("", include("planning.urls")),
     path("admin/", admin.site.urls),
 ]

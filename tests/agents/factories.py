@@ -1,6 +1,9 @@
-import factory
+from datetime import timedelta
 
-from agents.models import Agent, AgentRole
+import factory
+from django.utils import timezone
+
+from agents.models import Agent, AgentInvitation, AgentRole
 from tests.organisations.factories import OrganisationFactory, service
 
 PASSWORD = "mot-de-passe-de-test-1234"
@@ -48,3 +51,32 @@ class AgentRoleFactory(factory.django.DjangoModelFactory):
 
     class Params:
         admin = factory.Trait(level=AgentRole.Level.ADMIN)
+
+
+class AgentInvitationFactory(factory.django.DjangoModelFactory):
+    """A pending invitation; its one-time secret is on `.token` (only its hash is stored).
+    Traits: `expired`, `cancelled`, `accepted`, `admin`."""
+
+    class Meta:
+        model = AgentInvitation
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    email = factory.Sequence(lambda n: f"invite{n}@departement.fr")
+    service = factory.LazyFunction(lambda: service("PMI"))
+    level = AgentRole.Level.BASIC
+    invited_by = None
+
+    class Params:
+        admin = factory.Trait(level=AgentRole.Level.ADMIN)
+        expired = factory.Trait(expires_at=factory.LazyFunction(lambda: timezone.now() - timedelta(minutes=1)))
+        cancelled = factory.Trait(cancelled_at=factory.LazyFunction(timezone.now))
+        accepted = factory.Trait(accepted_at=factory.LazyFunction(timezone.now))
+
+    @classmethod
+    def _create(cls, model_class, *args, expires_at=None, **kwargs):
+        invitation = model_class(*args, **kwargs)
+        invitation.token = invitation.set_new_token()
+        if expires_at is not None:
+            invitation.expires_at = expires_at
+        invitation.save()
+        return invitation

@@ -1,0 +1,96 @@
+import re
+
+import pytest
+from django.core import mail
+from playwright.sync_api import expect
+
+from agents.models import AgentRole
+from tests.agents.factories import PASSWORD, AgentFactory
+from tests.organisations.factories import OrganisationFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def log_in(page, email, password=PASSWORD):
+    page.goto(page.base_url + "/")
+    page.get_by_label("Adresse e-mail").fill(email)
+    page.get_by_label("Mot de passe").fill(password)
+    page.get_by_role("button", name="Se connecter").click()
+
+
+def choose(page, label):
+    """DSFR radios are drawn by their label, which covers the input: click it, as a person does."""
+    page.locator("label.fr-label", has_text=label).click()
+    expect(page.get_by_label(label)).to_be_checked()
+
+
+def open_vos_agents(page):
+    page.get_by_role("button", name="Paramètres").click()
+    page.get_by_role("link", name="Vos agents").click()
+    expect(page.get_by_role("heading", name="Vos agents", level=1)).to_be_visible()
+
+
+def test_admin_invites_a_professional_then_changes_a_role(live_page):
+    organisation = OrganisationFactory(name="MDS de Noisiel")
+    admin = AgentFactory(organisation=organisation, admin=True, services=["PMI"], email="claire@departement.fr")
+    AgentFactory(organisation=organisation, services=["Social"], first_name="Karim", last_name="Benali")
+    page = live_page
+    log_in(page, admin.email)
+    open_vos_agents(page)
+
+    # « Cliquez sur « invitez un professionnel » ; renseignez son adresse email ; choisissez le
+    # service ; attribuez-lui un rôle. »
+    page.get_by_role("link", name="Invitez un professionnel").click()
+    page.get_by_label("Adresse e-mail").fill("lucie.garnier@departement.fr")
+    choose(page, "Service social")
+    choose(page, "Utilisateur")
+    page.get_by_role("button", name="Envoyer l'invitation").click()
+
+    expect(page.get_by_text("Une invitation a été envoyée à lucie.garnier@departement.fr.")).to_be_visible()
+    pending = page.get_by_role("table", name=re.compile("Invitations en attente"))
+    row = pending.get_by_role("row", name=re.compile("lucie.garnier@departement.fr"))
+    expect(row).to_contain_text("Service social")
+    expect(row).to_contain_text("Utilisateur")
+    expect(row.get_by_role("button", name="Renvoyer")).to_be_visible()
+    expect(row.get_by_role("button", name="Annuler")).to_be_visible()
+    assert mail.outbox[-1].to == ["lucie.garnier@departement.fr"]
+
+    # « Cliquez sur le nom de l'agent ; changez le rôle ; cliquez sur « modifier ». »
+    page.get_by_role("link", name="Karim Benali").click()
+    expect(page.get_by_role("heading", name="Karim Benali")).to_be_visible()
+    choose(page, "Administrateur")
+    page.get_by_role("button", name="Modifier").click()
+
+    agents = page.get_by_role("table", name=re.compile("Agents de MDS de Noisiel"))
+    expect(agents.get_by_role("row", name=re.compile("Karim Benali"))).to_contain_text("Administrateur")
+    assert AgentRole.objects.get(agent__last_name="Benali").level == AgentRole.Level.ADMIN
+
+
+def test_the_person_invited_creates_its_account_from_the_email_link(live_page):
+    organisation = OrganisationFactory(name="MDS de Chelles")
+    admin = AgentFactory(organisation=organisation, admin=True, services=["PMI"], email="nathalie@departement.fr")
+    page = live_page
+    log_in(page, admin.email)
+    open_vos_agents(page)
+    page.get_by_role("link", name="Invitez un professionnel").click()
+    page.get_by_label("Adresse e-mail").fill("marc.petit@departement.fr")
+    choose(page, "PMI (Protection Maternelle Infantile)")
+    choose(page, "Administrateur")
+    page.get_by_role("button", name="Envoyer l'invitation").click()
+    expect(page.get_by_text("Une invitation a été envoyée")).to_be_visible()
+
+    link = re.search(r"/invitation/\S+/", mail.outbox[-1].body).group(0)
+    page.context.clear_cookies()
+    page.goto(page.base_url + link)
+    expect(page.get_by_role("heading", name="Rejoindre MDS de Chelles")).to_be_visible()
+    page.get_by_label("Prénom").fill("Marc")
+    page.get_by_label("Nom", exact=True).fill("Petit")
+    page.get_by_label(re.compile(r"^\s*Mot de passe")).fill("une-phrase-de-passe-solide")
+    page.get_by_label("Confirmation du mot de passe").fill("une-phrase-de-passe-solide")
+    page.get_by_role("button", name="Créer mon compte").click()
+
+    expect(page.locator(".fr-header__service-tagline")).to_have_text("MDS de Chelles")
+    expect(page.get_by_text("Bienvenue Marc")).to_be_visible()
+
+    page.goto(page.base_url + link)
+    expect(page.get_by_role("heading", name="Invitation déjà utilisée")).to_be_visible()

@@ -1,0 +1,276 @@
+import datetime
+
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from phonenumber_field.modelfields import PhoneNumberField
+from simple_history.models import HistoricalRecords
+
+from usagers.search import (
+    SearchNormalise,
+    relevance_ordering,
+    search_filters,
+    search_text_expression,
+    sort_name_expression,
+)
+
+EARLIEST_BIRTH_DATE = datetime.date(1900, 1, 1)
+
+
+def validate_birth_date(value: datetime.date) -> None:
+    if value > timezone.localdate():
+        raise ValidationError(_("La date de naissance ne peut pas être dans le futur."), code="future")
+    if value < EARLIEST_BIRTH_DATE:
+        raise ValidationError(_("Saisissez une date de naissance postérieure au 1er janvier 1900."), code="too_old")
+
+
+class UsagerQuerySet(models.QuerySet):
+    def visible_in(self, organisation) -> "UsagerQuerySet":
+        """The usagers an agent of `organisation` may see: those with a profile there that was not
+        removed, and not anonymised. An usager known to several organisations is seen by each
+        through its own profile; nothing else of another organisation is ever visible.
+
+        Reads `organisation_ids`, the database-maintained list of those profiles, so that a search
+        filters the rows its index found without joining 100 000 profiles."""
+        return self.filter(organisation_ids__contains=[organisation.pk], anonymised_at__isnull=True)
+
+    def followed_by(self, agent, organisation) -> "UsagerQuerySet":
+        """« Mes usagers »: the usagers whose profile in `organisation` names `agent` as référent."""
+        profiles = UsagerProfile.objects.filter(usager=OuterRef("pk"), organisation=organisation, referents=agent)
+        return self.filter(Exists(profiles))
+
+    def search(self, query: str) -> "UsagerQuerySet":
+        """Usagers whose last name, first name, birth name, email or phone contain every word of
+        `query`, whatever the accents and the case, best matches first. The query the list page,
+        the header's live results and bench_usagers_search run; see usagers/search.py."""
+        return self.filter(*search_filters(query)).order_by(*relevance_ordering(query)).defer("search_text")
+
+    def alphabetical(self) -> "UsagerQuerySet":
+        """By last name then first name, whatever the accents and case; `search_text`, only
+        useful to the database, is left out of the rows read."""
+        return self.order_by("sort_name", "pk").defer("search_text")
+
+    def likely_duplicates_of(
+        self,
+        *,
+        first_name: str,
+        last_name: str,
+        birth_date: datetime.date | None,
+        email: str,
+        phone,
+    ) -> "UsagerQuerySet":
+        """Usagers that are probably the same person: same first and last names (whatever the
+        accents and case) and same birth date, or same email, or same phone number."""
+        condition = Q(pk__in=[])
+        if birth_date and first_name and last_name:
+            condition |= Q(
+                birth_date=birth_date,
+                sort_name=SearchNormalise(models.Value(f"{last_name} {first_name}")),
+            )
+        if email:
+            condition |= Q(email__iexact=email)
+        if phone:
+            condition |= Q(phone=phone)
+        return self.filter(condition)
+
+    def not_anonymised(self) -> "UsagerQuerySet":
+        return self.filter(anonymised_at__isnull=True)
+
+    def inactive_since(self, cutoff: datetime.datetime) -> "UsagerQuerySet":
+        """Responsibles whose family (themselves and their proches) has not changed since `cutoff`:
+        no creation, no change of identity, and no change of a profile (notes, référents, removal
+        from an organisation) in any organisation. The retention rule of anonymise_usagers.
+
+        The rule also asks for « no RDV » since `cutoff`: the rendezvous app, which owns RDVs, must
+        add that condition here (no participation of the family in an RDV starting after `cutoff`)
+        when it adds its models."""
+        HistoricalUsager = Usager.history.model
+        HistoricalUsagerProfile = UsagerProfile.history.model
+        family = Q(id=OuterRef("pk")) | Q(responsible_id=OuterRef("pk"))
+        usager_changes = HistoricalUsager.objects.filter(family, history_date__gte=cutoff)
+        profile_changes = HistoricalUsagerProfile.objects.filter(
+            Q(usager_id=OuterRef("pk")) | Q(usager__responsible_id=OuterRef("pk")), history_date__gte=cutoff
+        )
+        new_proches = Usager.objects.filter(responsible=OuterRef("pk"), created_at__gte=cutoff)
+        return (
+            self.filter(responsible__isnull=True, created_at__lt=cutoff)
+            .exclude(Exists(usager_changes))
+            .exclude(Exists(profile_changes))
+            .exclude(Exists(new_proches))
+        )
+
+
+class Usager(models.Model):
+    """A person who takes rendez-vous: an « usager en charge » (responsible) or a « proche » (an
+    usager whose `responsible` is another usager: a child, a dependent adult). A proche has no
+    login of its own; its notifications go to its responsible.
+
+    The identity is shared by the organisations that know the usager; what one organisation
+    writes about it (notes, référents) lives on its `UsagerProfile`.
+    """
+
+    class Caisse(models.TextChoices):
+        CAF = "caf", _("CAF")
+        MSA = "msa", _("MSA")
+
+    class FamilySituation(models.TextChoices):
+        SINGLE = "single", _("Célibataire")
+        IN_A_RELATIONSHIP = "in_a_relationship", _("En couple")
+        DIVORCED = "divorced", _("Divorcé(e) ou séparé(e)")
+        WIDOWED = "widowed", _("Veuf ou veuve")
+
+    class Housing(models.TextChoices):
+        HOMELESS = "homeless", _("Sans domicile fixe")
+        HOSTED = "hosted", _("Hébergé")
+        TENANT = "tenant", _("Locataire")
+        BUYING = "buying", _("En accession à la propriété")
+        OWNER = "owner", _("Propriétaire")
+        OTHER = "other", _("Autre")
+
+    class CreatedBy(models.TextChoices):
+        AGENT = "agent", _("un agent")
+        USAGER = "usager", _("l'usager en ligne")
+        PRESCRIPTEUR = "prescripteur", _("un prescripteur")
+
+    first_name = models.CharField(_("prénom"), max_length=150)
+    last_name = models.CharField(_("nom"), max_length=150)
+    birth_name = models.CharField(_("nom de naissance"), max_length=150, blank=True)
+    birth_date = models.DateField(_("date de naissance"), null=True, blank=True, validators=[validate_birth_date])
+    email = models.EmailField(_("email"), max_length=254, blank=True)
+    phone = PhoneNumberField(_("numéro de téléphone"), region="FR", blank=True)
+    address = models.CharField(_("adresse"), max_length=300, blank=True)
+    caisse = models.CharField(_("caisse d'affiliation"), max_length=10, choices=Caisse.choices, blank=True)
+    case_number = models.CharField(_("numéro d'allocataire"), max_length=30, blank=True)
+    family_situation = models.CharField(
+        _("situation familiale"), max_length=30, choices=FamilySituation.choices, blank=True
+    )
+    number_of_children = models.PositiveSmallIntegerField(
+        _("nombre d'enfants"), null=True, blank=True, validators=[MaxValueValidator(30)]
+    )
+    housing = models.CharField(_("logement"), max_length=20, choices=Housing.choices, blank=True)
+    notify_by_email = models.BooleanField(_("notifications par email"), default=True)
+    notify_by_sms = models.BooleanField(_("notifications par SMS"), default=True)
+    responsible = models.ForeignKey(
+        "self",
+        verbose_name=_("usager en charge"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="proches",
+    )
+    created_by = models.CharField(_("créé par"), max_length=20, choices=CreatedBy.choices, default=CreatedBy.AGENT)
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    anonymised_at = models.DateTimeField(_("anonymisé le"), null=True, blank=True)
+    # The organisations where the usager has a profile not removed, sorted. Written by PostgreSQL
+    # only (triggers of migration 0002, on this table and on UsagerProfile): whatever Django
+    # saves here is replaced by the truth, so a stale instance can never hide or leak an usager.
+    organisation_ids = ArrayField(
+        models.BigIntegerField(), verbose_name=_("organisations"), default=list, blank=True, editable=False
+    )
+
+    search_text = models.GeneratedField(
+        expression=search_text_expression(), output_field=models.TextField(), db_persist=True
+    )
+    sort_name = models.GeneratedField(
+        expression=sort_name_expression(), output_field=models.TextField(), db_persist=True
+    )
+
+    history = HistoricalRecords(excluded_fields=["search_text", "sort_name", "organisation_ids"])
+
+    objects = UsagerQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("usager")
+        verbose_name_plural = _("usagers")
+        ordering = ["sort_name", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(responsible=F("pk")),
+                name="usager_not_its_own_responsible",
+                violation_error_message=_("Un usager ne peut pas être son propre usager en charge."),
+            ),
+            models.CheckConstraint(
+                condition=Q(birth_date__isnull=True) | Q(birth_date__gte=EARLIEST_BIRTH_DATE),
+                name="usager_birth_date_after_1900",
+                violation_error_message=_("Saisissez une date de naissance postérieure au 1er janvier 1900."),
+            ),
+        ]
+        indexes = [
+            GinIndex(OpClass(F("search_text"), name="gin_trgm_ops"), name="usager_search_trgm"),
+            models.Index(F("sort_name"), F("id"), name="usager_sort_name"),
+            models.Index(Lower("email"), name="usager_email_lower"),
+            models.Index(fields=["phone"], name="usager_phone"),
+            models.Index(fields=["birth_date"], name="usager_birth_date"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name.upper()}".strip()
+
+    @property
+    def is_proche(self) -> bool:
+        return self.responsible_id is not None
+
+    @property
+    def age(self) -> str:
+        """« 34 ans », « 23 mois » (babies in months, as PMI agents count them), or ""."""
+        if self.birth_date is None:
+            return ""
+        today = timezone.localdate()
+        months = (today.year - self.birth_date.year) * 12 + today.month - self.birth_date.month
+        if today.day < self.birth_date.day:
+            months -= 1
+        if months < 24:
+            return _("%(n)s mois") % {"n": max(months, 0)}
+        return _("%(n)s ans") % {"n": months // 12}
+
+    @property
+    def notification_recipient(self) -> "Usager":
+        """Who receives this usager's notifications: a proche's go to its responsible."""
+        return self.responsible if self.responsible is not None else self
+
+
+class UsagerProfile(models.Model):
+    """What one organisation knows of an usager: its notes and référents. Removing an usager from
+    the organisation marks the profile `deleted_at`; the usager disappears from its lists and
+    searches, and the retention rules (anonymise_usagers) erase its data later."""
+
+    usager = models.ForeignKey(Usager, verbose_name=_("usager"), on_delete=models.CASCADE, related_name="profiles")
+    organisation = models.ForeignKey(
+        "organisations.Organisation",
+        verbose_name=_("organisation"),
+        on_delete=models.CASCADE,
+        related_name="usager_profiles",
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    referents = models.ManyToManyField(
+        "agents.Agent", verbose_name=_("agent(s) référent(s)"), related_name="followed_usager_profiles", blank=True
+    )
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    deleted_at = models.DateTimeField(_("retiré de l'organisation le"), null=True, blank=True)
+
+    history = HistoricalRecords(m2m_fields=[referents])
+
+    class Meta:
+        verbose_name = _("profil d'usager")
+        verbose_name_plural = _("profils d'usagers")
+        constraints = [
+            models.UniqueConstraint(
+                "usager",
+                "organisation",
+                name="usager_profile_unique_per_organisation",
+                violation_error_message=_("Cet usager est déjà connu de cette organisation."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.usager} — {self.organisation}"

@@ -1,0 +1,135 @@
+"""Operations on usagers that touch several models: the usager, its profile in the organisation,
+its proches, and their history."""
+
+import datetime
+from collections.abc import Iterable
+
+from django.apps import apps
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from agents.models import Agent
+from organisations.models import Organisation
+from usagers.models import Usager, UsagerProfile
+
+
+@transaction.atomic
+def create_usager(
+    *,
+    organisation: Organisation,
+    usager: Usager,
+    referents: Iterable[Agent],
+    notes: str,
+    created_by: str = Usager.CreatedBy.AGENT,
+) -> Usager:
+    """Saves a new usager (responsible or proche, as built by its form) and makes it known to
+    `organisation`, with that organisation's notes and référents."""
+    if usager.responsible is not None and usager.responsible.is_proche:
+        raise ValueError("Un proche ne peut pas avoir lui-même de proches.")
+    usager.created_by = created_by
+    usager.save()
+    profile = UsagerProfile.objects.create(usager=usager, organisation=organisation, notes=notes)
+    profile.referents.set(referents)
+    return usager
+
+
+@transaction.atomic
+def create_proche(
+    *, responsible: Usager, organisation: Organisation, proche: Usager, referents: Iterable[Agent], notes: str
+) -> Usager:
+    """A proche of `responsible`, known to the same organisation. Its notifications go to its
+    responsible, so it carries no contact details nor preferences of its own."""
+    proche.responsible = responsible
+    proche.email, proche.phone = "", ""
+    return create_usager(organisation=organisation, usager=proche, referents=referents, notes=notes)
+
+
+@transaction.atomic
+def update_usager(
+    *,
+    usager: Usager,
+    profile: UsagerProfile,
+    changed_fields: Iterable[str],
+    referents: Iterable[Agent],
+    notes: str,
+) -> None:
+    """Saves what changed, and only that: each save is one line of the fiche's history."""
+    identity_changes = [name for name in changed_fields if name not in ("referents", "notes")]
+    if identity_changes:
+        usager.save()
+    if profile.notes != notes:
+        profile.notes = notes
+        profile.save(update_fields=["notes"])
+    profile.referents.set(referents)
+
+
+@transaction.atomic
+def remove_usager_from_organisation(*, usager: Usager, organisation: Organisation) -> int:
+    """« Supprimer »: the usager (and, for a responsible, its proches) leaves the organisation's
+    base. Nothing is erased at once: RDVs keep their usager, and other organisations keep theirs;
+    anonymise_usagers erases the data when the retention period has passed. Returns how many
+    usagers were removed."""
+    now = timezone.now()
+    profiles = UsagerProfile.objects.filter(organisation=organisation, deleted_at__isnull=True).filter(
+        Q(usager=usager) | Q(usager__responsible=usager)
+    )
+    removed = 0
+    for profile in profiles.select_for_update(of=("self",)):
+        profile.deleted_at = now
+        profile.save(update_fields=["deleted_at"])
+        removed += 1
+    return removed
+
+
+ANONYMOUS_FIRST_NAME = "Usager"
+ANONYMOUS_LAST_NAME = "Anonymisé"
+
+
+@transaction.atomic
+def anonymise_families(*, responsible_ids: list[int]) -> int:
+    """Erases the personal data of these responsibles and of their proches, and their history
+    (which holds the same data). What statistics count is kept: the rows themselves (so RDVs and
+    organisations keep their usagers), the year of birth, caisse, family situation, number of
+    children, housing, who created the fiche and when. Returns how many usagers were anonymised.
+
+    Uses queryset updates on purpose: an anonymisation must not write a new history line that
+    would need erasing in turn."""
+    now = timezone.now()
+    family = Usager.objects.filter(Q(pk__in=responsible_ids) | Q(responsible_id__in=responsible_ids)).filter(
+        anonymised_at__isnull=True
+    )
+    family_ids = list(family.values_list("pk", flat=True))
+    if not family_ids:
+        return 0
+    for year, ids in _ids_by_birth_year(family_ids).items():
+        Usager.objects.filter(pk__in=ids).update(birth_date=datetime.date(year, 1, 1))
+    Usager.objects.filter(pk__in=family_ids).update(
+        first_name=ANONYMOUS_FIRST_NAME,
+        last_name=ANONYMOUS_LAST_NAME,
+        birth_name="",
+        email="",
+        phone="",
+        address="",
+        case_number="",
+        notify_by_email=False,
+        notify_by_sms=False,
+        anonymised_at=now,
+    )
+    profiles = UsagerProfile.objects.filter(usager_id__in=family_ids)
+    profiles.update(notes="")
+    UsagerProfile.referents.through.objects.filter(usagerprofile__usager_id__in=family_ids).delete()
+    HistoricalUsagerProfile = UsagerProfile.history.model
+    HistoricalReferents = apps.get_model("usagers", "HistoricalUsagerProfile_referents")
+    HistoricalReferents.objects.filter(history__usager_id__in=family_ids).delete()
+    HistoricalUsagerProfile.objects.filter(usager_id__in=family_ids).delete()
+    Usager.history.model.objects.filter(id__in=family_ids).delete()
+    return len(family_ids)
+
+
+def _ids_by_birth_year(ids: list[int]) -> dict[int, list[int]]:
+    by_year: dict[int, list[int]] = {}
+    for pk, birth_date in Usager.objects.filter(pk__in=ids, birth_date__isnull=False).values_list("pk", "birth_date"):
+        if birth_date is not None:
+            by_year.setdefault(birth_date.year, []).append(pk)
+    return by_year

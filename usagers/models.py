@@ -85,11 +85,10 @@ class UsagerQuerySet(models.QuerySet):
     def inactive_since(self, cutoff: datetime.datetime) -> "UsagerQuerySet":
         """Responsibles whose family (themselves and their proches) has not changed since `cutoff`:
         no creation, no change of identity, and no change of a profile (notes, référents, removal
-        from an organisation) in any organisation. The retention rule of anonymise_usagers.
+        from an organisation) in any organisation, and no RDV of the family starting after `cutoff`.
+        The retention rule of anonymise_usagers."""
+        from rendezvous.models import Participation
 
-        The rule also asks for « no RDV » since `cutoff`: the rendezvous app, which owns RDVs, must
-        add that condition here (no participation of the family in an RDV starting after `cutoff`)
-        when it adds its models."""
         HistoricalUsager = Usager.history.model
         HistoricalUsagerProfile = UsagerProfile.history.model
         family = Q(id=OuterRef("pk")) | Q(responsible_id=OuterRef("pk"))
@@ -98,11 +97,15 @@ class UsagerQuerySet(models.QuerySet):
             Q(usager_id=OuterRef("pk")) | Q(usager__responsible_id=OuterRef("pk")), history_date__gte=cutoff
         )
         new_proches = Usager.objects.filter(responsible=OuterRef("pk"), created_at__gte=cutoff)
+        recent_rdvs = Participation.objects.filter(
+            Q(usager_id=OuterRef("pk")) | Q(usager__responsible_id=OuterRef("pk")), rdv__starts_at__gte=cutoff
+        )
         return (
             self.filter(responsible__isnull=True, created_at__lt=cutoff)
             .exclude(Exists(usager_changes))
             .exclude(Exists(profile_changes))
             .exclude(Exists(new_proches))
+            .exclude(Exists(recent_rdvs))
         )
 
 

@@ -1,0 +1,203 @@
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+
+class RdvQuerySet(models.QuerySet["Rdv"]):
+    def for_organisation(self, organisation) -> "RdvQuerySet":
+        return self.filter(organisation=organisation)
+
+    def visible_to(self, membership) -> "RdvQuerySet":
+        """RDVs of the organisation that have at least one agent whose agenda the membership may
+        open (agents.permissions decides which)."""
+        from agents.permissions import agents_with_visible_agenda
+
+        return (
+            self.for_organisation(membership.organisation)
+            .filter(agents__in=agents_with_visible_agenda(membership))
+            .distinct()
+        )
+
+    def holding_time(self) -> "RdvQuerySet":
+        """RDVs that keep their agents busy: not cancelled (« Absent excusé » or by the service)."""
+        return self.exclude(status__in=Rdv.CANCELLED_STATUSES)
+
+    def overlapping(self, start: dt.datetime, end: dt.datetime) -> "RdvQuerySet":
+        return self.filter(starts_at__lt=end, ends_at__gt=start)
+
+    def for_agents(self, agents) -> "RdvQuerySet":
+        return self.filter(agents__in=agents)
+
+    def upcoming(self, now: dt.datetime) -> "RdvQuerySet":
+        return self.filter(starts_at__gte=now)
+
+    def past(self, now: dt.datetime) -> "RdvQuerySet":
+        return self.filter(starts_at__lt=now)
+
+
+class Rdv(models.Model):
+    """A rendez-vous: a motif, a time, one or more agents, usagers through `Participation`.
+
+    `ends_at` is stored (starts_at + duration) so that overlap queries use plain indexes.
+    Status changes go through `change_status`, the small state machine of the seed's statuses.
+    """
+
+    class Status(models.TextChoices):
+        UNKNOWN = "unknown", _("Indéterminé")
+        WAITING = "waiting", _("En salle d'attente")
+        SEEN = "seen", _("Vu")
+        EXCUSED = "excused", _("Absent excusé")
+        NOSHOW = "noshow", _("Absent non excusé")
+        REVOKED = "revoked", _("Annulé à l'initiative du service")
+
+    class CreatedBy(models.TextChoices):
+        AGENT = "agent", _("un agent")
+        USAGER = "usager", _("l'usager")
+        PRESCRIPTEUR = "prescripteur", _("un prescripteur")
+
+    CANCELLED_STATUSES = (Status.EXCUSED, Status.REVOKED)
+
+    organisation = models.ForeignKey(
+        "organisations.Organisation", verbose_name=_("organisation"), on_delete=models.PROTECT, related_name="rdvs"
+    )
+    motif = models.ForeignKey("motifs.Motif", verbose_name=_("motif"), on_delete=models.PROTECT, related_name="rdvs")
+    lieu = models.ForeignKey(
+        "organisations.Lieu",
+        verbose_name=_("lieu"),
+        on_delete=models.PROTECT,
+        related_name="rdvs",
+        null=True,
+        blank=True,
+    )
+    starts_at = models.DateTimeField(_("début"), db_index=True)
+    duration_in_min = models.PositiveSmallIntegerField(_("durée en minutes"))
+    ends_at = models.DateTimeField(_("fin"), db_index=True, editable=False)
+    agents = models.ManyToManyField("agents.Agent", verbose_name=_("agents"), related_name="rdvs")
+    usagers = models.ManyToManyField(
+        "usagers.Usager", verbose_name=_("usagers"), through="Participation", related_name="rdvs"
+    )
+    context = models.TextField(_("notes"), blank=True, help_text=_("Notes libres permettant de contextualiser le RDV."))
+    address = models.CharField(
+        _("adresse du RDV"), max_length=300, blank=True, help_text=_("Pour un RDV à domicile : l'adresse de l'usager.")
+    )
+    status = models.CharField(_("statut"), max_length=10, choices=Status.choices, default=Status.UNKNOWN)
+    status_changed_at = models.DateTimeField(_("statut changé le"), null=True, blank=True, editable=False)
+    created_by = models.CharField(_("créé par"), max_length=12, choices=CreatedBy.choices, default=CreatedBy.AGENT)
+    created_by_agent = models.ForeignKey(
+        "agents.Agent",
+        verbose_name=_("agent créateur"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
+
+    history = HistoricalRecords(m2m_fields=[agents])
+
+    objects = RdvQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("rendez-vous")
+        verbose_name_plural = _("rendez-vous")
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(duration_in_min__gt=0) & Q(duration_in_min__lte=24 * 60),
+                name="rdv_duration_positive",
+                violation_error_message=_("Un RDV dure entre 1 minute et 24 heures."),
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=F("starts_at")),
+                name="rdv_ends_after_start",
+                violation_error_message=_("La fin du RDV doit être après son début."),
+            ),
+        ]
+        indexes = [models.Index(fields=["organisation", "starts_at"], name="rdv_org_starts_at")]
+
+    def __str__(self) -> str:
+        return f"{self.motif} — {timezone.localtime(self.starts_at):%d/%m/%Y %H:%M}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.starts_at is not None and self.duration_in_min:
+            self.ends_at = self.starts_at + dt.timedelta(minutes=self.duration_in_min)
+            if "update_fields" in kwargs and kwargs["update_fields"] is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "ends_at"}
+        super().save(*args, **kwargs)
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status in self.CANCELLED_STATUSES
+
+    def display_status(self, now: dt.datetime | None = None) -> str:
+        """The seed's words: « Indéterminé » reads « À venir » before the start and
+        « À renseigner » after it."""
+        now = now or timezone.now()
+        if self.status == self.Status.UNKNOWN:
+            return str(_("À venir")) if self.starts_at >= now else str(_("À renseigner"))
+        return str(self.get_status_display())
+
+    def status_refusal(self, new_status: str, now: dt.datetime | None = None) -> str | None:
+        """Why `new_status` cannot be set now (None: it can). The rules of the seed and issue:
+        before the RDV's day only the cancellations; « En salle d'attente » on its day only;
+        « Vu » and « Absent non excusé » from one hour before its start; back to
+        « Indéterminé » always."""
+        now = now or timezone.now()
+        if new_status not in self.Status.values:
+            return str(_("Statut inconnu."))
+        tz = self.organisation.tzinfo
+        rdv_day = timezone.localtime(self.starts_at, tz).date()
+        today = timezone.localtime(now, tz).date()
+        if new_status == self.Status.WAITING and rdv_day != today:
+            return str(_("« En salle d'attente » ne peut être indiqué que le jour du RDV."))
+        if new_status in (self.Status.SEEN, self.Status.NOSHOW) and now < self.starts_at - dt.timedelta(hours=1):
+            return str(
+                _("« %(status)s » ne peut être indiqué qu'à partir d'une heure avant le début du RDV.")
+                % {"status": self.Status(new_status).label}
+            )
+        return None
+
+    def change_status(self, new_status: str, *, by, now: dt.datetime | None = None) -> None:
+        """The only way to change a status: checks the rule, records who did it in the history."""
+        refusal = self.status_refusal(new_status, now)
+        if refusal:
+            raise ValidationError({"status": refusal})
+        if new_status == self.status:
+            return
+        self.status = new_status
+        self.status_changed_at = now or timezone.now()
+        self._history_user = by
+        self.save(update_fields=["status", "status_changed_at", "updated_at"])
+
+
+class Participation(models.Model):
+    """An usager taking part in an RDV (several for a family, later for group RDVs)."""
+
+    rdv = models.ForeignKey(Rdv, verbose_name=_("RDV"), on_delete=models.CASCADE, related_name="participations")
+    usager = models.ForeignKey(
+        "usagers.Usager", verbose_name=_("usager"), on_delete=models.PROTECT, related_name="participations"
+    )
+    created_at = models.DateTimeField(_("ajouté le"), auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("participation")
+        verbose_name_plural = _("participations")
+        constraints = [
+            models.UniqueConstraint(
+                "rdv",
+                "usager",
+                name="participation_unique",
+                violation_error_message=_("Cet usager participe déjà à ce RDV."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.usager} — {self.rdv}"

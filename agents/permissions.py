@@ -84,3 +84,14 @@ def can_manage_planning_of(membership: Membership, agent: Agent) -> bool:
 def agents_with_manageable_planning(membership: Membership) -> QuerySet[Agent]:
     """The agents of the organisation whose planning `can_manage_planning_of` allows."""
     return agents_with_visible_agenda(membership)
+
+
+def can_change_rdv(membership: Membership, rdv) -> bool:
+    """Whether this membership may change an RDV (statuses, « modifier », « supprimer »): it may
+    open the agenda of at least one of its agents. Reads `rdv.agents.all()` (prefetch it)."""
+    if rdv.organisation_id != membership.organisation.pk:
+        return False
+    agent_ids = {agent.pk for agent in rdv.agents.all()}
+    if membership.agent.pk in agent_ids or (agent_ids and can_access_all_agendas(membership)):
+        return True
+    return agents_with_visible_agenda(membership).filter(pk__in=agent_ids).exists()

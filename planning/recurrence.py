@@ -91,18 +91,19 @@ def occurrence_dates(first_day: dt.date, rule: Rule | None, start: dt.date, end:
     if start > end:
         return
     if rule.frequency is Frequency.WEEKLY:
-        weekdays = set(rule.weekdays)
-        origin = _monday(first_day)
-        day = start
-        while day <= end:
-            weeks = (_monday(day) - origin).days // 7
-            if weeks % rule.interval:
-                # Jump to the Monday of the next week that counts.
-                day = _monday(day) + dt.timedelta(weeks=rule.interval - weeks % rule.interval)
-                continue
-            if day.weekday() in weekdays:
-                yield day
-            day += dt.timedelta(days=1)
+        # Week by week: the cost is one step per week that counts, not one per day.
+        shifts = [dt.timedelta(days=day) for day in sorted(set(rule.weekdays))]
+        monday = _monday(start)
+        weeks = (monday - _monday(first_day)).days // 7
+        if weeks % rule.interval:
+            monday += dt.timedelta(weeks=rule.interval - weeks % rule.interval)
+        step = dt.timedelta(weeks=rule.interval)
+        while monday <= end:
+            for shift in shifts:
+                day = monday + shift
+                if start <= day <= end:
+                    yield day
+            monday += step
         return
     # Monthly on the nth weekday.
     assert rule.nth is not None

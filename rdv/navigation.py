@@ -28,6 +28,7 @@ class MenuEntry:
 MENU: tuple[MenuEntry, ...] = (
     MenuEntry(_("Accueil"), "organisations:home", active_for=("organisations:home",)),
     MenuEntry(_("Vos usagers"), "usagers:list", active_for=("usagers:",)),
+    MenuEntry(_("Tous les RDVs"), "rendezvous:list", active_for=("rendezvous:",)),
     MenuEntry(
         _("Votre planning"),
         children=(

@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("usagers.urls")),
     path("", include("motifs.urls")),
     path("", include("planning.urls")),
+    path("", include("rendezvous.urls")),
     path("admin/", admin.site.urls),
 ]

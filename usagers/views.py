@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from agents.models import Agent
+from rendezvous.views import usager_rdv_counts
 from usagers.forms import ProcheForm, UsagerForm
 from usagers.history import usager_history
 from usagers.models import Usager, UsagerProfile
@@ -165,6 +166,7 @@ def usager_detail(request, organisation_id, pk):
             "responsible": responsible,
             "history": usager_history(usager, profile, limit=RECENT_HISTORY),
             "organisation": membership.organisation,
+            "rdv_counts": usager_rdv_counts(usager, membership.organisation),
         },
     )
 

@@ -8,6 +8,7 @@ from agents.models import Agent
 from motifs.models import Motif
 from planning import demo as planning_demo
 from planning.models import Absence, PlageOuverture, PlageOuvertureException, Window
+from rendezvous.models import Rdv
 
 
 def test_demo_gives_every_pmi_and_social_agent_recurring_plages_and_absences_idempotently(db):
@@ -33,6 +34,7 @@ def test_demo_gives_every_pmi_and_social_agent_recurring_plages_and_absences_ide
 
 def test_the_step_does_not_crash_without_motifs(db):
     call_command("demo", stdout=io.StringIO())
+    Rdv.objects.all().delete()  # the demo's RDVs protect their motifs
     PlageOuverture.objects.all().delete()
     Motif.objects.all().delete()
     ctx: dict = {}

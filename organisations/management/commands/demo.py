@@ -5,10 +5,18 @@ from agents import demo as agents_demo
 from motifs import demo as motifs_demo
 from organisations import demo as organisations_demo
 from planning import demo as planning_demo
+from rendezvous import demo as rendezvous_demo
 from usagers import demo as usagers_demo
 
 # Each step builds on what the previous ones put in the shared context; each is idempotent.
-STEPS = [organisations_demo.build, agents_demo.build, usagers_demo.build, motifs_demo.build, planning_demo.build]
+STEPS = [
+    organisations_demo.build,
+    agents_demo.build,
+    usagers_demo.build,
+    motifs_demo.build,
+    planning_demo.build,
+    rendezvous_demo.build,
+]
 
 
 class Command(BaseCommand):

@@ -1,0 +1,520 @@
+"""The créneaux engine: which slots a motif offers, for which agents, where and when.
+
+Availability = occurrences of the plages d'ouverture offering the motif (at a lieu for motifs
+« Sur place »), minus absences, minus RDVs that still hold time, minus the days the organisation
+is closed, cut into consecutive slots of the motif's duration from the start of each free
+interval (free time after an RDV ending at 10:20 offers 10:20).
+
+Two layers:
+- `compute_slots`, a pure function over plain rows (no database), where the rules live;
+- `load_inputs`, which reads those rows in a constant number of queries (`values_list`, no model
+  instances) whatever the number of agents.
+
+Time arithmetic is done on absolute instants (POSIX seconds): a 30-minute slot lasts 30 minutes
+even on daylight-saving nights. Slots come back as aware datetimes in the organisation's time
+zone, whose wall-clock times are those of the plages.
+"""
+
+import datetime as dt
+import zoneinfo
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from django.db import connection
+from django.db.models import Exists, FloatField, Func, OuterRef, TextField
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from planning.holidays import closed_days as organisation_closed_days
+from planning.models import (
+    Absence,
+    AbsenceException,
+    PlageOuverture,
+    PlageOuvertureException,
+    Window,
+    rule_from_recurrence,
+)
+from planning.recurrence import Moved, Rule, expand
+
+if TYPE_CHECKING:
+    from motifs.models import Motif
+    from organisations.models import Organisation
+    from usagers.models import Usager
+
+# How far « Prochaine disponibilité » looks ahead for agents (online, the motif's maximum delay).
+DEFAULT_HORIZON = dt.timedelta(days=183)
+# The first window « Prochaine disponibilité » reads; each next one is twice as long.
+FIRST_SEARCH_WINDOW = dt.timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class PlageRow:
+    agent_id: int
+    lieu_id: int | None
+    first_day: dt.date
+    start_time: dt.time
+    end_time: dt.time
+    rule: Rule | None
+    exceptions: Mapping[dt.date, Moved | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AbsenceRow:
+    agent_id: int
+    first_day: dt.date
+    start_time: dt.time
+    end_time: dt.time
+    span_days: int
+    rule: Rule | None
+    exceptions: Mapping[dt.date, Moved | None] = field(default_factory=dict)
+
+
+# (agent id, start, end) of an RDV that holds the agent's time, in POSIX seconds: read as numbers
+# from the database, which spares building two aware datetimes per RDV on the hot path.
+Busy = tuple[int, float, float]
+
+# No RDV lasts more than a day (a constraint of Rdv): the lower bound that lets the database use
+# the index on starts_at for both ends of an overlap search.
+LONGEST_RDV = dt.timedelta(hours=24)
+
+
+class Epoch(Func):
+    """An instant as POSIX seconds (float8): psycopg hands it over as a float, with no converter."""
+
+    template = "EXTRACT(EPOCH FROM %(expressions)s)::float8"
+    output_field = FloatField()
+
+    def get_db_converters(self, connection: Any) -> list[Any]:
+        return []
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    """A bookable time: aware start and end in the organisation's time zone, with its agent and
+    lieu (None for motifs by phone or at home)."""
+
+    start: dt.datetime
+    end: dt.datetime
+    agent_id: int
+    lieu_id: int | None
+
+
+@dataclass(frozen=True)
+class Inputs:
+    plages: list[PlageRow]
+    absences: list[AbsenceRow]
+    busy: list[Busy]
+    closed_days: frozenset[dt.date]
+    tz: zoneinfo.ZoneInfo
+    queries: int = 0
+
+
+def _merge(intervals: list[tuple[float, float]]) -> tuple[list[float], list[float]]:
+    """Sorted, merged intervals as two parallel lists of starts and ends."""
+    intervals.sort()
+    starts: list[float] = []
+    ends: list[float] = []
+    for start, end in intervals:
+        if ends and start <= ends[-1]:
+            if end > ends[-1]:
+                ends[-1] = end
+        else:
+            starts.append(start)
+            ends.append(end)
+    return starts, ends
+
+
+def compute_slots(
+    *,
+    plages: Iterable[PlageRow],
+    absences: Iterable[AbsenceRow],
+    busy: Iterable[Busy],
+    closed_days: Collection[dt.date],
+    duration: dt.timedelta,
+    window: Window,
+    tz: zoneinfo.ZoneInfo,
+    not_before: dt.datetime | None = None,
+    not_after: dt.datetime | None = None,
+    agent_ids: Collection[int] | None = None,
+    one_per_start: bool = False,
+) -> list[Slot]:
+    """The slots starting in [window.start, window.end), and in [not_before, not_after] when
+    given, sorted by start then agent.
+
+    Free intervals are computed over whole occurrences (whatever the window), so a slot's start
+    never depends on the window asked for: the rows must cover the local days of the window.
+    `one_per_start` keeps one slot per start time and lieu (what usagers see online), the one of
+    the agent with the smallest id.
+    """
+    step = duration.total_seconds()
+    if step <= 0:
+        raise ValueError("duration must be positive")
+    low = window.start.timestamp()
+    high = window.end.timestamp()
+    if not_before is not None:
+        low = max(low, not_before.timestamp())
+    # A slot may start at not_after itself, and must start before the window's end.
+    latest = high - 1e-6 if not_after is None else min(high - 1e-6, not_after.timestamp())
+    if low > latest:
+        return []
+    # Occurrences are expanded over whole local days around the window (see the docstring).
+    local_first = window.start.astimezone(tz).date()
+    local_last = (window.end - dt.timedelta(microseconds=1)).astimezone(tz).date()
+    expand_start = dt.datetime.combine(local_first, dt.time(), tzinfo=tz)
+    expand_end = dt.datetime.combine(local_last + dt.timedelta(days=1), dt.time(), tzinfo=tz)
+    closed = frozenset(closed_days)
+
+    openings: dict[int, list[tuple[float, float, int | None]]] = defaultdict(list)
+    for plage in plages:
+        if agent_ids is not None and plage.agent_id not in agent_ids:
+            continue
+        for occurrence in expand(
+            first_day=plage.first_day,
+            start_time=plage.start_time,
+            end_time=plage.end_time,
+            rule=plage.rule,
+            tz=tz,
+            window_start=expand_start,
+            window_end=expand_end,
+            exceptions=plage.exceptions,
+        ):
+            if occurrence.start.astimezone(tz).date() in closed:
+                continue
+            openings[plage.agent_id].append((occurrence.start.timestamp(), occurrence.end.timestamp(), plage.lieu_id))
+    if not openings:
+        return []
+
+    blocked: dict[int, list[tuple[float, float]]] = defaultdict(list)
+    for absence in absences:
+        if absence.agent_id not in openings:
+            continue
+        for occurrence in expand(
+            first_day=absence.first_day,
+            start_time=absence.start_time,
+            end_time=absence.end_time,
+            rule=absence.rule,
+            tz=tz,
+            window_start=expand_start,
+            window_end=expand_end,
+            exceptions=absence.exceptions,
+            duration_days=absence.span_days,
+        ):
+            blocked[absence.agent_id].append((occurrence.start.timestamp(), occurrence.end.timestamp()))
+    for agent_id, busy_start, busy_end in busy:
+        if agent_id in openings:
+            blocked[agent_id].append((busy_start, busy_end))
+
+    found: list[tuple[float, int, int | None]] = []
+    for agent_id, occurrences in openings.items():
+        starts, ends = _merge(blocked.get(agent_id, []))
+        for occ_start, occ_end, lieu_id in occurrences:
+            if occ_end <= low or occ_start > latest:
+                continue
+            # Blockers that may overlap this occurrence: the first whose end is after its start.
+            index = bisect_right(ends, occ_start)
+            free_start = occ_start
+            while True:
+                if index < len(starts) and starts[index] < occ_end:
+                    free_end = starts[index]
+                    next_start = ends[index]
+                    index += 1
+                else:
+                    free_end = occ_end
+                    next_start = None
+                if free_end > free_start:
+                    time = free_start
+                    if time < low:
+                        # Jump to the first cut at or after `low`, on the interval's own grid.
+                        time += -((free_start - low) // step) * step
+                    while time + step <= free_end and time <= latest:
+                        found.append((time, agent_id, lieu_id))
+                        time += step
+                if next_start is None or next_start >= occ_end:
+                    break
+                free_start = max(free_start, next_start)
+    found.sort(key=lambda item: (item[0], item[1]))
+    slots: list[Slot] = []
+    seen: set[tuple[float, int | None]] = set()
+    for time, agent_id, lieu_id in found:
+        if one_per_start:
+            key = (time, lieu_id)
+            if key in seen:
+                continue
+            seen.add(key)
+        start = dt.datetime.fromtimestamp(time, tz)
+        slots.append(
+            Slot(start=start, end=dt.datetime.fromtimestamp(time + step, tz), agent_id=agent_id, lieu_id=lieu_id)
+        )
+    return slots
+
+
+@lru_cache(maxsize=4096)
+def _rule(raw: str | None) -> Rule | None:
+    return rule_from_recurrence(raw) if raw else None
+
+
+def _ids(objects: Iterable[Any] | None) -> list[int] | None:
+    if objects is None:
+        return None
+    return [item if isinstance(item, int) else item.pk for item in objects]
+
+
+def _organisation(motif: "Motif") -> "Organisation":
+    """The motif's organisation with its territory, reusing what the caller loaded."""
+    from organisations.models import Organisation
+
+    cached = motif._state.fields_cache.get("organisation")
+    if cached is not None and "territory" in cached._state.fields_cache:
+        return cached
+    organisation = Organisation.objects.select_related("territory").get(pk=motif.organisation_id)
+    motif.organisation = organisation
+    return organisation
+
+
+def _local_days(window: Window, tz: zoneinfo.ZoneInfo) -> tuple[dt.date, dt.date, Window]:
+    first = window.start.astimezone(tz).date()
+    last = (window.end - dt.timedelta(microseconds=1)).astimezone(tz).date()
+    whole_days = Window(
+        dt.datetime.combine(first, dt.time(), tzinfo=tz),
+        dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=tz),
+    )
+    return first, last, whole_days
+
+
+def load_inputs(
+    motif: "Motif",
+    window: Window,
+    agents: Iterable[Any] | None = None,
+    lieux: Iterable[Any] | None = None,
+    *,
+    usager: "Usager | None" = None,
+    referents_only: bool = False,
+) -> Inputs:
+    """Every row `compute_slots` needs for the motif over the local days of the window, in at
+    most six queries whatever the number of agents: the organisation (when the motif was not
+    loaded with it), the plages offering the motif, their exceptions, the agents' absences (in
+    any organisation: an absent agent is absent everywhere), their exceptions, and the RDVs that
+    hold the agents' time (in any organisation too). Rows, never model instances."""
+    from motifs.models import Motif
+    from rendezvous.models import Rdv
+    from usagers.models import UsagerProfile
+
+    queries = 0
+    if "organisation" not in motif._state.fields_cache:
+        queries += 1
+    organisation = _organisation(motif)
+    tz = organisation.tzinfo
+    first, last, whole_days = _local_days(window, tz)
+
+    plages_qs = PlageOuverture.objects.filter(organisation_id=motif.organisation_id, motifs=motif.pk).active_on(
+        first, last
+    )
+    if motif.location_type == Motif.LocationType.PUBLIC_OFFICE:
+        plages_qs = plages_qs.filter(lieu__isnull=False)
+    agent_ids = _ids(agents)
+    if agent_ids is not None:
+        plages_qs = plages_qs.filter(agent_id__in=agent_ids)
+    lieu_ids = _ids(lieux)
+    if lieu_ids is not None:
+        plages_qs = plages_qs.filter(lieu_id__in=lieu_ids)
+    if referents_only and usager is None:
+        plages_qs = plages_qs.none()
+    elif referents_only and usager is not None:
+        referents = UsagerProfile.referents.through.objects.filter(
+            usagerprofile__organisation_id=motif.organisation_id,
+            usagerprofile__usager_id=usager.pk,
+            usagerprofile__deleted_at__isnull=True,
+        ).values("agent_id")
+        plages_qs = plages_qs.filter(agent_id__in=referents)
+    plage_rows = list(
+        plages_qs.annotate(raw_recurrence=Cast("recurrence", TextField())).values_list(
+            "pk", "agent_id", "lieu_id", "first_day", "start_time", "end_time", "raw_recurrence"
+        )
+    )
+    queries += 1
+    closed = frozenset(organisation_closed_days(organisation, first, last))
+    if not plage_rows:
+        return Inputs(plages=[], absences=[], busy=[], closed_days=closed, tz=tz, queries=queries)
+
+    plage_exceptions: dict[int, dict[dt.date, Moved | None]] = defaultdict(dict)
+    for plage_id, original_date, starts_at, ends_at in (
+        PlageOuvertureException.objects.filter(plage_id__in=[row[0] for row in plage_rows])
+        .near(whole_days)
+        .values_list("plage_id", "original_date", "starts_at", "ends_at")
+    ):
+        plage_exceptions[plage_id][original_date] = Moved(starts_at, ends_at) if starts_at and ends_at else None
+    queries += 1
+    plages = [
+        PlageRow(agent_id, lieu_id, first_day, start_time, end_time, _rule(raw), plage_exceptions.get(pk, {}))
+        for pk, agent_id, lieu_id, first_day, start_time, end_time, raw in plage_rows
+    ]
+    found_agents = sorted({plage.agent_id for plage in plages})
+
+    absence_rows = list(
+        Absence.objects.filter(agent_id__in=found_agents)
+        .active_on(first, last)
+        .annotate(raw_recurrence=Cast("recurrence", TextField()))
+        .values_list("pk", "agent_id", "first_day", "start_time", "end_day", "end_time", "raw_recurrence")
+    )
+    queries += 1
+    absence_exceptions: dict[int, dict[dt.date, Moved | None]] = defaultdict(dict)
+    if absence_rows:
+        for absence_id, original_date, starts_at, ends_at in (
+            AbsenceException.objects.filter(absence_id__in=[row[0] for row in absence_rows])
+            .near(whole_days)
+            .values_list("absence_id", "original_date", "starts_at", "ends_at")
+        ):
+            absence_exceptions[absence_id][original_date] = Moved(starts_at, ends_at) if starts_at and ends_at else None
+        queries += 1
+    absences = [
+        AbsenceRow(
+            agent_id,
+            first_day,
+            start_time,
+            end_time,
+            (end_day - first_day).days,
+            _rule(raw),
+            absence_exceptions.get(pk, {}),
+        )
+        for pk, agent_id, first_day, start_time, end_day, end_time, raw in absence_rows
+    ]
+
+    busy: list[Busy] = list(
+        Rdv.agents.through.objects.filter(
+            agent_id__in=found_agents,
+            rdv__starts_at__lt=whole_days.end,
+            rdv__starts_at__gt=whole_days.start - LONGEST_RDV,
+            rdv__ends_at__gt=whole_days.start,
+        )
+        .exclude(rdv__status__in=Rdv.CANCELLED_STATUSES)
+        .values_list("agent_id", Epoch("rdv__starts_at"), Epoch("rdv__ends_at"))
+    )
+    queries += 1
+    return Inputs(plages=plages, absences=absences, busy=busy, closed_days=closed, tz=tz, queries=queries)
+
+
+def _online_bounds(motif: "Motif", now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    return (
+        now + dt.timedelta(seconds=motif.min_booking_delay),
+        now + dt.timedelta(seconds=motif.max_booking_delay),
+    )
+
+
+def available_slots(
+    *,
+    motif: "Motif",
+    start: dt.datetime,
+    end: dt.datetime,
+    agents: Iterable[Any] | None = None,
+    lieux: Iterable[Any] | None = None,
+    online: bool = False,
+    usager: "Usager | None" = None,
+    now: dt.datetime | None = None,
+    one_per_start: bool | None = None,
+) -> list[Slot]:
+    """The slots of the motif starting in [start, end). Past slots never show.
+
+    `online=True` is the usager booking: the motif must be bookable online, slots lie between
+    now + its minimum delay and now + its maximum delay, a « RDV de suivi » offers only the
+    usager's référents, and one slot is shown per start time and lieu.
+    """
+    now = now or timezone.now()
+    not_before, not_after = now, None
+    if online:
+        if not motif.bookable_online:
+            return []
+        not_before, not_after = _online_bounds(motif, now)
+    window = Window(max(start, not_before), end if not_after is None else min(end, not_after + dt.timedelta(seconds=1)))
+    if window.start >= window.end:
+        return []
+    referents_only = online and motif.follow_up
+    inputs = load_inputs(motif, window, agents, lieux, usager=usager, referents_only=referents_only)
+    return compute_slots(
+        plages=inputs.plages,
+        absences=inputs.absences,
+        busy=inputs.busy,
+        closed_days=inputs.closed_days,
+        duration=dt.timedelta(minutes=motif.default_duration_in_min),
+        window=window,
+        tz=inputs.tz,
+        not_before=not_before,
+        not_after=not_after,
+        one_per_start=online if one_per_start is None else one_per_start,
+    )
+
+
+def free_agents_at(
+    *,
+    motif: "Motif",
+    start: dt.datetime,
+    lieu_id: int | None,
+    online: bool = True,
+    usager: "Usager | None" = None,
+    now: dt.datetime | None = None,
+) -> list[int]:
+    """The agents free for the motif at that start time and lieu, smallest id first: online an
+    usager picks a time, and booking takes one of them (checked again with `is_still_free`)."""
+    slots = available_slots(
+        motif=motif,
+        start=start,
+        end=start + dt.timedelta(seconds=1),
+        lieux=None if lieu_id is None else [lieu_id],
+        online=online,
+        usager=usager,
+        now=now,
+        one_per_start=False,
+    )
+    return [slot.agent_id for slot in slots if slot.start == start and slot.lieu_id == lieu_id]
+
+
+def next_availability(
+    *,
+    motif: "Motif",
+    after: dt.datetime,
+    agents: Iterable[Any] | None = None,
+    lieux: Iterable[Any] | None = None,
+    online: bool = False,
+    usager: "Usager | None" = None,
+    now: dt.datetime | None = None,
+    horizon: dt.datetime | None = None,
+) -> Slot | None:
+    """« Prochaine disponibilité »: the first slot starting at or after `after`, or None up to
+    the horizon (online: now + the motif's maximum delay; otherwise six months). Reads a week,
+    then windows twice as long each time, so a near slot costs one week's reading."""
+    now = now or timezone.now()
+    if horizon is None:
+        horizon = _online_bounds(motif, now)[1] if online else max(after, now) + DEFAULT_HORIZON
+    agents = list(agents) if agents is not None else None
+    lieux = list(lieux) if lieux is not None else None
+    start = after
+    length = FIRST_SEARCH_WINDOW
+    while start < horizon:
+        end = min(start + length, horizon)
+        slots = available_slots(
+            motif=motif, start=start, end=end, agents=agents, lieux=lieux, online=online, usager=usager, now=now
+        )
+        if slots:
+            return slots[0]
+        start = end
+        length *= 2
+    return None
+
+
+def is_still_free(slot: Slot) -> bool:
+    """Whether no RDV holding time overlaps the slot for its agent, in one query. Inside a
+    transaction it also locks the agent's row (select_for_update), so two bookings of the same
+    agent are serialised and the second one sees the first's RDV."""
+    from agents.models import Agent
+    from rendezvous.models import Rdv
+
+    holding = Rdv.objects.holding_time().overlapping(slot.start, slot.end).filter(agents=OuterRef("pk"))
+    agents = Agent.objects.filter(pk=slot.agent_id)
+    if connection.in_atomic_block:
+        agents = agents.select_for_update(of=("self",))
+    busy: Sequence[bool] = agents.annotate(busy=Exists(holding)).values_list("busy", flat=True)
+    answer = list(busy)
+    return bool(answer) and not answer[0]

@@ -1,0 +1,209 @@
+"""The RDV pages: « Tous les RDVs », an RDV's summary with its statuses and history, « modifier »,
+the status buttons and « supprimer ».
+
+Every RDV is fetched among those the membership may see (`Rdv.objects.visible_to`): any other
+answers 404, another organisation's included. Changing one asks `can_change_rdv`."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count, Prefetch, Q
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from agents.permissions import can_change_rdv
+from rendezvous.forms import RdvFilterForm, RdvForm
+from rendezvous.history import rdv_history
+from rendezvous.models import Participation, Rdv
+
+PER_PAGE = 20
+
+
+def _rdvs(membership):
+    return (
+        Rdv.objects.visible_to(membership)
+        .select_related("motif__service", "lieu", "created_by_agent")
+        .prefetch_related(
+            "agents",
+            Prefetch("participations", queryset=Participation.objects.select_related("usager").order_by("pk")),
+        )
+    )
+
+
+def _get_rdv(request, pk) -> Rdv:
+    return get_object_or_404(_rdvs(request.membership), pk=pk)
+
+
+def _changeable_rdv(request, pk) -> Rdv:
+    rdv = _get_rdv(request, pk)
+    if not can_change_rdv(request.membership, rdv):
+        raise Http404
+    return rdv
+
+
+def _status_buttons(rdv: Rdv) -> list[dict]:
+    return [{"value": value, "label": label, "current": value == rdv.status} for value, label in Rdv.Status.choices]
+
+
+def _next_url(request, default: str) -> str:
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
+        return url
+    return default
+
+
+@require_GET
+def rdv_list(request, organisation_id):
+    """« Tous les RDVs »: filters, one page of RDVs; a bounded number of queries."""
+    membership = request.membership
+    now = timezone.now()
+    form = RdvFilterForm(request.GET or None, membership=membership)
+    rdvs = form.filter(_rdvs(membership), now).order_by("-starts_at", "pk") if form.is_bound else None
+    if rdvs is None:
+        rdvs = _rdvs(membership).order_by("-starts_at", "pk")
+    page = Paginator(rdvs, PER_PAGE).get_page(request.GET.get("page"))
+    query = {key: value for key, value in request.GET.items() if key != "page" and value}
+    usager = None
+    if form.is_bound and form.is_valid() and form.cleaned_data.get("usager"):
+        from usagers.permissions import usagers_visible_to
+
+        usager = usagers_visible_to(membership).filter(pk=form.cleaned_data["usager"]).first()
+    return render(
+        request,
+        "rendezvous/list.html",
+        {
+            "form": form,
+            "page_obj": page,
+            "rows": [(rdv, rdv.display_status(now)) for rdv in page],
+            "query": urlencode(query) + "&" if query else "",
+            "statuses": Rdv.Status.choices,
+            "filtered_usager": usager,
+            "list_url": request.get_full_path(),
+        },
+    )
+
+
+def _detail_context(request, rdv: Rdv, **extra) -> dict:
+    now = timezone.now()
+    show_history = request.GET.get("historique") == "1"
+    return {
+        "rdv": rdv,
+        "display_status": rdv.display_status(now),
+        "status_buttons": _status_buttons(rdv),
+        "can_change": can_change_rdv(request.membership, rdv),
+        "participations": list(rdv.participations.all()),
+        "agents": list(rdv.agents.all()),
+        "show_history": show_history,
+        "history": rdv_history(rdv) if show_history else [],
+        "status_error": "",
+        **extra,
+    }
+
+
+@require_GET
+def rdv_detail(request, organisation_id, pk):
+    rdv = _get_rdv(request, pk)
+    return render(request, "rendezvous/detail.html", _detail_context(request, rdv))
+
+
+@require_POST
+def rdv_status(request, organisation_id, pk):
+    """One POST per status button; a refused transition answers 422 with the reason."""
+    rdv = _changeable_rdv(request, pk)
+    new_status = request.POST.get("status", "")
+    try:
+        rdv.change_status(new_status, by=request.membership.agent)
+    except ValidationError as error:
+        reason = " ".join(error.message_dict.get("status", error.messages))
+        return render(request, "rendezvous/detail.html", _detail_context(request, rdv, status_error=reason), status=422)
+    messages.success(request, _("Le statut du RDV est maintenant « %(status)s ».") % {"status": rdv.display_status()})
+    default = reverse("rendezvous:detail", kwargs={"organisation_id": organisation_id, "pk": rdv.pk})
+    return redirect(_next_url(request, default))
+
+
+@require_http_methods(["GET", "POST"])
+def rdv_update(request, organisation_id, pk):
+    """« modifier »: the conflict check runs again on every POST, the confirmation included."""
+    rdv = _changeable_rdv(request, pk)
+    organisation = request.membership.organisation
+    form = RdvForm(request.POST or None, rdv=rdv, organisation=organisation)
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            with transaction.atomic():
+                rdv._history_user = request.membership.agent
+                rdv.starts_at = data["starts_at"]
+                rdv.duration_in_min = data["duration_in_min"]
+                rdv.lieu = data["lieu"]
+                rdv.context = data["context"]
+                rdv.save()
+                if {a.pk for a in data["agents"]} != {a.pk for a in rdv.agents.all()}:
+                    rdv.agents.set(data["agents"])
+                wanted = {u.pk for u in data["usagers"]}
+                current = {p.usager_id for p in rdv.participations.all()}
+                Participation.objects.filter(rdv=rdv, usager_id__in=current - wanted).delete()
+                for usager_id in sorted(wanted - current):
+                    Participation.objects.create(rdv=rdv, usager_id=usager_id)
+            messages.success(request, _("Le RDV a été modifié."))
+            return redirect("rendezvous:detail", organisation_id=organisation.pk, pk=rdv.pk)
+        status = 422
+    else:
+        status = 200
+    return render(request, "rendezvous/form.html", {"rdv": rdv, "form": form}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def rdv_delete(request, organisation_id, pk):
+    rdv = _changeable_rdv(request, pk)
+    if request.method == "POST":
+        with transaction.atomic():
+            rdv._history_user = request.membership.agent
+            rdv.delete()
+        messages.success(request, _("Le RDV a été supprimé."))
+        return redirect("rendezvous:list", organisation_id=organisation_id)
+    return render(request, "rendezvous/confirm_delete.html", {"rdv": rdv})
+
+
+def usager_rdv_counts(usager, organisation) -> dict:
+    """The fiche's « Rendez-vous » panel: the usager's RDVs in the organisation counted by
+    status, in one aggregate query."""
+    now = timezone.now()
+    unknown = Q(status=Rdv.Status.UNKNOWN)
+    counts = (
+        Rdv.objects.for_organisation(organisation)
+        .filter(participations__usager=usager)
+        .aggregate(
+            total=Count("pk"),
+            a_renseigner=Count("pk", filter=unknown & Q(starts_at__lt=now)),
+            vu=Count("pk", filter=Q(status=Rdv.Status.SEEN)),
+            a_venir=Count("pk", filter=unknown & Q(starts_at__gte=now)),
+            excuse=Count("pk", filter=Q(status=Rdv.Status.EXCUSED)),
+            non_excuse=Count("pk", filter=Q(status=Rdv.Status.NOSHOW)),
+        )
+    )
+    list_url = reverse("rendezvous:list", kwargs={"organisation_id": organisation.pk})
+    statuses = [
+        ("a_renseigner", _("À renseigner"), "a_renseigner"),
+        ("vu", _("Vu"), Rdv.Status.SEEN),
+        ("a_venir", _("À venir"), "a_venir"),
+        ("excuse", _("Excusé"), Rdv.Status.EXCUSED),
+        ("non_excuse", _("Non excusé"), Rdv.Status.NOSHOW),
+    ]
+    return {
+        "total": counts["total"],
+        "by_status": [
+            {
+                "label": label,
+                "count": counts[key],
+                "url": f"{list_url}?{urlencode({'usager': usager.pk, 'statut': statut})}",
+            }
+            for key, label, statut in statuses
+        ],
+        "url": f"{list_url}?{urlencode({'usager': usager.pk})}",
+    }

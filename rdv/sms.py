@@ -8,6 +8,7 @@ tests may mock.
 import json
 import sys
 import threading
+from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -36,9 +37,10 @@ class SmsError(Exception):
         self.permanent = permanent
 
 
-class SmsBackend:
+class SmsBackend(ABC):
+    @abstractmethod
     def send(self, sms: Sms) -> SmsResult:
-        raise NotImplementedError
+        """Send one SMS; raise SmsError when the provider refuses or cannot be reached."""
 
 
 class ConsoleSmsBackend(SmsBackend):

@@ -6,8 +6,6 @@ from motifs.models import MAX_DURATION_IN_MIN, Motif, MotifCategory
 from organisations.models import Service
 from rdv.forms import DsfrForm, DsfrModelForm
 
-CHECKBOX_TEMPLATE = "motifs/fields/checkbox.html"
-
 LOCATION_TYPE_HINTS = {
     Motif.LocationType.PUBLIC_OFFICE: _("C'est un RDV en présentiel qui aura lieu au lieu sélectionné."),
     Motif.LocationType.PHONE: _(
@@ -127,8 +125,6 @@ class MotifForm(DsfrModelForm):
         category_field = self.fields["category"]
         category_field.queryset = categories
         category_field.choices = self._grouped_category_choices(categories)
-        for name in ("follow_up", "for_secretariat", "bookable_online", "notifications_disabled"):
-            self.fields[name].template_name = CHECKBOX_TEMPLATE
         self.fields["location_type"].widget.attrs["data-home-value"] = Motif.LocationType.HOME
         # The model field is a PositiveSmallIntegerField, whose form field would say min="0".
         self.fields["default_duration_in_min"].widget.attrs["min"] = 1

@@ -80,7 +80,6 @@ class RecurrenceFormMixin:
 
     def add_recurrence_fields(self) -> None:
         self.fields["repeat"] = forms.BooleanField(label=self.repeat_label, required=False)
-        self.fields["repeat"].template_name = "planning/fields/checkbox.html"
         self.fields["interval"] = forms.TypedChoiceField(
             label=_("Répéter toutes les"), choices=INTERVAL_CHOICES, coerce=int, initial=1
         )

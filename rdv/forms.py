@@ -10,11 +10,25 @@ class DsfrErrorList(ErrorList):
     template_name = "includes/errorlist.html"
 
 
+CHECKBOX_TEMPLATE = "includes/fields/checkbox.html"
+
+
+class BoundField(DsfrBoundField):
+    @property
+    def template_name(self):
+        # Decided when rendering, so it holds for fields a form adds after __init__ too.
+        if not self.field.template_name and self.widget_type == "checkbox":
+            return CHECKBOX_TEMPLATE
+        return super().template_name
+
+
 class DsfrFormMixin:
-    """Renders a form with DSFR markup: labels, hints, errors on the field at fault."""
+    """Renders a form with DSFR markup: labels, hints, errors on the field at fault. A single
+    checkbox gets our own template, without dsfr's « (Optionnel) » mark: a checkbox is never
+    mandatory."""
 
     template_name = "dsfr/form_snippet.html"
-    bound_field_class = DsfrBoundField
+    bound_field_class = BoundField
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("error_class", DsfrErrorList)

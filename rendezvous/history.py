@@ -3,9 +3,6 @@ whom and when, with the values before and after. Consecutive HistoricalRdv rows 
 `diff_against`; the agents (a many-to-many field) are compared from the prefetched rows. A bounded
 number of queries whatever the length of the history."""
 
-from dataclasses import dataclass, field
-from datetime import datetime
-
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -13,6 +10,7 @@ from django.utils.translation import gettext_lazy
 from agents.models import Agent
 from motifs.models import Motif
 from organisations.models import Lieu
+from rdv.history import Change, HistoryEntry
 from rendezvous.models import Rdv
 
 FIELDS = ["starts_at", "duration_in_min", "lieu", "motif", "context", "address", "status"]
@@ -26,21 +24,6 @@ LABELS = {
     "status": gettext_lazy("Statut"),
     "agents": gettext_lazy("Agents"),
 }
-
-
-@dataclass
-class Change:
-    label: str
-    old: str
-    new: str
-
-
-@dataclass
-class HistoryEntry:
-    date: datetime
-    author: str
-    action: str
-    changes: list[Change] = field(default_factory=list)
 
 
 def _display(name: str, value, names: dict, tz) -> str:

@@ -84,9 +84,6 @@ class UsagerForm(ProfileFieldsMixin, DsfrModelForm):
             "Saisissez une adresse email valide, par exemple nom@domaine.fr."
         )
         self.fields["number_of_children"].widget.attrs["min"] = 0
-        for name in ("notify_by_email", "notify_by_sms"):
-            # Field.template_name is Django 5's, unknown to django-stubs.
-            self.fields[name].template_name = "usagers/fields/checkbox.html"  # type: ignore[attr-defined]
         for name, choices in (
             ("caisse", Usager.Caisse.choices),
             ("family_situation", Usager.FamilySituation.choices),

@@ -6,7 +6,6 @@ Views of a fiche are not recorded; changes are. The profiles of other organisati
 their notes and référents are theirs.
 """
 
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import cast
 
@@ -15,6 +14,7 @@ from django.db.models import Field, Model
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from rdv.history import Change, HistoryEntry
 from usagers.models import Usager, UsagerProfile
 
 USAGER_FIELDS = [
@@ -35,21 +35,6 @@ USAGER_FIELDS = [
 ]
 PROFILE_FIELDS = ["notes", "deleted_at"]
 SAME_SUBMISSION = timedelta(seconds=5)
-
-
-@dataclass
-class Change:
-    label: str
-    old: str
-    new: str
-
-
-@dataclass
-class HistoryEntry:
-    date: datetime
-    author: str
-    action: str
-    changes: list[Change] = field(default_factory=list)
 
 
 def _field(model: type[Model], name: str) -> Field:

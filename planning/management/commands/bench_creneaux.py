@@ -9,14 +9,12 @@ second motif by all 2N (for `agents_x2_ratio`). Prints one JSON object.
 """
 
 import datetime as dt
-import json
 import random
 import statistics
 import time
 from collections.abc import Callable
 from typing import Any
 
-from django.core.management.base import BaseCommand
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -26,6 +24,7 @@ from motifs.models import Motif, MotifCategory
 from organisations.models import Lieu, Organisation, Service, Territory
 from planning.creneaux import available_slots, next_availability
 from planning.models import Absence, PlageOuverture
+from rdv.bench import BenchCommand, percentile
 from rendezvous.models import Rdv
 
 SEED = 2020
@@ -34,11 +33,6 @@ DURATION_MIN = 30
 # (weekday, start hour) of each agent's three weekly plages of 4 hours, shifted per agent.
 PATTERNS = [((0, 9), (2, 13), (4, 9)), ((1, 9), (3, 13), (4, 13)), ((0, 13), (1, 13), (3, 9))]
 FILL = 0.7
-
-
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def _timed(function: Callable[[], Any], runs: int) -> list[float]:
@@ -81,31 +75,16 @@ RAW_SQL = [
 ]
 
 
-class Command(BaseCommand):
+class Command(BenchCommand):
+    database_suffix = "creneaux"
     help = "Mesure le moteur de créneaux (base jetable) et affiche un objet JSON."
 
     def add_arguments(self, parser):
+        super().add_arguments(parser)
         parser.add_argument("--agents", type=int, default=100, help="Agents offrant le motif mesuré.")
         parser.add_argument("--runs", type=int, default=30, help="Mesures par indicateur.")
-        parser.add_argument("--keep", action="store_true", help="Garder la base jetable pour l'examiner.")
 
-    def handle(self, *args, **options):
-        creation = connection.creation
-        old_name = connection.settings_dict["NAME"]
-        old_test_name = connection.settings_dict["TEST"].get("NAME")
-        bench_name = f"{old_name}_bench_creneaux"
-        connection.settings_dict["TEST"]["NAME"] = bench_name
-        with connection._nodb_cursor() as cursor:  # a database left by --keep
-            cursor.execute(f"DROP DATABASE IF EXISTS {connection.ops.quote_name(bench_name)}")
-        creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-        try:
-            result = self._bench(options)
-        finally:
-            creation.destroy_test_db(old_name, verbosity=0, keepdb=options["keep"])
-            connection.settings_dict["TEST"]["NAME"] = old_test_name
-        self.stdout.write(json.dumps(result))
-
-    def _bench(self, options) -> dict:
+    def bench(self, options) -> dict:
         rng = random.Random(SEED)
         count = options["agents"]
         runs = options["runs"]
@@ -187,7 +166,7 @@ class Command(BaseCommand):
             "slots": len(slots),
             "queries": len(captured),
             "p50_ms": round(week_p50, 2),
-            "p95_ms": round(_percentile(week_ms, 0.95), 2),
+            "p95_ms": round(percentile(week_ms, 0.95), 2),
             "month_p50_ms": round(statistics.median(month_ms), 2),
             "next_dispo_p50_ms": round(statistics.median(next_found_ms), 2),
             "next_dispo_found": first_found.start.isoformat() if first_found else None,

@@ -9,18 +9,17 @@ header's live results), over a mix of full names, partial names, accented and un
 spellings, emails and phone numbers taken from the seeded rows. Prints one JSON object.
 """
 
-import json
 import random
 import statistics
 import time
 import unicodedata
 from datetime import timedelta
 
-from django.core.management.base import BaseCommand
 from django.db import connection
 from django.utils import timezone
 
 from organisations.models import Organisation, Territory
+from rdv.bench import BenchCommand, percentile
 from usagers.demo import CHILDREN, LAST_NAMES, MEN, MOBILE_PREFIXES, WOMEN, split_names
 from usagers.models import Usager
 from usagers.views import LIVE_RESULTS, PAGE_SIZE
@@ -47,41 +46,17 @@ def _ascii(text: str) -> str:
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
-def _percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
-class Command(BaseCommand):
+class Command(BenchCommand):
+    database_suffix = "usagers"
     help = "Mesure la recherche d'usagers sur 100 000 usagers (base jetable) et affiche un objet JSON."
 
     def add_arguments(self, parser):
+        super().add_arguments(parser)
         parser.add_argument("--usagers", type=int, default=100_000, help="Usagers de l'organisation mesurée.")
         parser.add_argument("--others", type=int, default=10_000, help="Usagers d'une autre organisation.")
         parser.add_argument("--queries", type=int, default=40, help="Recherches par type de recherche.")
-        parser.add_argument(
-            "--keep",
-            action="store_true",
-            help="Garder la base jetable pour l'examiner (la prochaine mesure la remplace).",
-        )
 
-    def handle(self, *args, **options):
-        creation = connection.creation
-        old_name = connection.settings_dict["NAME"]
-        old_test_name = connection.settings_dict["TEST"].get("NAME")
-        bench_name = f"{old_name}_bench_usagers"
-        connection.settings_dict["TEST"]["NAME"] = bench_name
-        with connection._nodb_cursor() as cursor:  # a database left by --keep
-            cursor.execute(f"DROP DATABASE IF EXISTS {connection.ops.quote_name(bench_name)}")
-        creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-        try:
-            result = self._bench(options)
-        finally:
-            creation.destroy_test_db(old_name, verbosity=0, keepdb=options["keep"])
-            connection.settings_dict["TEST"]["NAME"] = old_test_name
-        self.stdout.write(json.dumps(result))
-
-    def _bench(self, options) -> dict:
+    def bench(self, options) -> dict:
         rng = random.Random(SEED)
         started = time.perf_counter()
         territory = Territory.objects.create(departement_number="977", name="Département de mesure")
@@ -121,11 +96,11 @@ class Command(BaseCommand):
             "other_organisation_usagers": Usager.objects.visible_in(other).count(),
             "queries": len(queries),
             "p50_ms": round(statistics.median(page_ms), 2),
-            "p95_ms": round(_percentile(page_ms, 0.95), 2),
+            "p95_ms": round(percentile(page_ms, 0.95), 2),
             "max_ms": round(max(page_ms), 2),
             "measured": f"list page: count + first page of {PAGE_SIZE}, best matches first",
             "live_p50_ms": round(statistics.median(live_ms), 2),
-            "live_p95_ms": round(_percentile(live_ms, 0.95), 2),
+            "live_p95_ms": round(percentile(live_ms, 0.95), 2),
             "p50_ms_by_kind": {kind: round(statistics.median(values), 2) for kind, values in by_kind.items()},
             "indexes_used": self._indexes_used(organisation, queries),
             "seed_seconds": round(seeded_s, 1),

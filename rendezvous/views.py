@@ -170,13 +170,14 @@ def rdv_delete(request, organisation_id, pk):
     return render(request, "rendezvous/confirm_delete.html", {"rdv": rdv})
 
 
-def usager_rdv_counts(usager, organisation) -> dict:
-    """The fiche's « Rendez-vous » panel: the usager's RDVs in the organisation counted by
-    status, in one aggregate query."""
+def usager_rdv_counts(usager, membership) -> dict:
+    """The fiche's « Rendez-vous » panel: the usager's RDVs that the membership may see (the same
+    set as « Tous les RDVs » filtered on the usager) counted by status, in one aggregate query."""
+    organisation = membership.organisation
     now = timezone.now()
     unknown = Q(status=Rdv.Status.UNKNOWN)
     counts = (
-        Rdv.objects.for_organisation(organisation)
+        Rdv.objects.visible_to(membership)
         .filter(participations__usager=usager)
         .aggregate(
             total=Count("pk"),

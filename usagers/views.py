@@ -166,7 +166,7 @@ def usager_detail(request, organisation_id, pk):
             "responsible": responsible,
             "history": usager_history(usager, profile, limit=RECENT_HISTORY),
             "organisation": membership.organisation,
-            "rdv_counts": usager_rdv_counts(usager, membership.organisation),
+            "rdv_counts": usager_rdv_counts(usager, membership),
         },
     )
 

@@ -4,6 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.agents.factories import PASSWORD, AgentFactory
+from tests.rendezvous.factories import RdvFactory
 from tests.usagers.factories import UsagerFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -70,3 +71,30 @@ def test_etape_3_create_an_usager_a_proche_and_find_them(live_page, organisation
     search.press("Enter")
     expect(table.get_by_role("link", name="Hélène DUPRÉ")).to_be_visible()
     expect(table).not_to_contain_text("Aude LAROCHE")
+
+
+def test_etape_3_consult_the_rdv_history_of_an_usager(live_page, organisation):
+    """« Comment consulter l'historique des rendez-vous d'un usager ? »: the counts by status on
+    the fiche, then « voir tous les rendez-vous »."""
+    agent = AgentFactory(organisation=organisation, services=["PMI"])
+    usager = UsagerFactory(organisation=organisation, first_name="Inès", last_name="Moreau")
+    RdvFactory(organisation=organisation, agents=[agent], usagers=[usager])
+    RdvFactory(organisation=organisation, agents=[agent], usagers=[usager], past=True, seen=True)
+    RdvFactory(organisation=organisation, agents=[agent], usagers=[usager], past=True, noshow=True)
+    RdvFactory(organisation=organisation, agents=[agent], usagers=[usager], past=True)
+    page = live_page
+    log_in(page, agent)
+    page.get_by_role("link", name="Vos usagers").click()
+    page.get_by_role("link", name="Inès MOREAU").click()
+    panel = page.locator("#rendez-vous")
+    expect(panel).to_contain_text("Statuts sur 4 RDV")
+    for label in ("À renseigner : 1", "Vu : 1", "À venir : 1", "Excusé : 0", "Non excusé : 1"):
+        expect(panel.get_by_role("link", name=label, exact=True)).to_be_visible()
+
+    panel.get_by_role("link", name="Vu : 1").click()
+    expect(page.get_by_role("heading", name="Tous les RDVs")).to_be_visible()
+    expect(page.locator("tbody tr")).to_have_count(1)
+
+    page.go_back()
+    page.locator("#rendez-vous").get_by_role("link", name="Voir tous les rendez-vous").click()
+    expect(page.locator("tbody tr")).to_have_count(4)

@@ -400,3 +400,21 @@ def test_fiche_counts_rdvs_by_status(client, organisation, basic_agent):
     assert "À renseigner : 0" in text
     assert "Voir tous les rendez-vous" in text
     assert f"{url('list', organisation=organisation)}?usager={usager.pk}" in text
+
+
+def test_fiche_counts_only_the_rdvs_the_agent_may_see(client, organisation, basic_agent):
+    """The counts match « Tous les RDVs » filtered on the usager: a basic agent does not count the
+    RDVs of another service's agents, which its list does not show either."""
+    usager = UsagerFactory(organisation=organisation)
+    social = AgentFactory(organisation=organisation, services=["Social"])
+    RdvFactory(organisation=organisation, agents=[basic_agent], usagers=[usager], past=True, seen=True)
+    RdvFactory(organisation=organisation, agents=[social], usagers=[usager], past=True, seen=True)
+    RdvFactory(organisation=organisation, agents=[basic_agent, social], usagers=[usager])
+    client.force_login(basic_agent)
+    text = client.get(
+        reverse("usagers:detail", kwargs={"organisation_id": organisation.pk, "pk": usager.pk})
+    ).content.decode()
+    assert "Statuts sur 2 RDV" in text
+    assert "Vu : 1" in text
+    listed = client.get(url("list", organisation=organisation), {"usager": usager.pk})
+    assert len(listed.context["page_obj"]) == 2

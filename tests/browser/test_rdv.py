@@ -1,6 +1,8 @@
+import datetime as dt
 import re
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.agents.factories import PASSWORD, AgentFactory
@@ -50,3 +52,36 @@ def test_agent_sets_a_status_modifies_reads_the_history_and_deletes_an_rdv(live_
     expect(page.get_by_text("Le RDV a été supprimé.")).to_be_visible()
     expect(page.get_by_text("Aucun RDV ne correspond à ces critères.")).to_be_visible()
     assert not type(rdv).objects.filter(pk=rdv.pk).exists()
+
+
+def test_agent_sets_each_status_of_todays_rdv(live_page):
+    """« Comment attribuer un statut au rendez-vous ? »: each status of the seed, from the summary,
+    on an RDV of today that has just started (every status is then allowed)."""
+    organisation = OrganisationFactory()
+    agent = AgentFactory(organisation=organisation, services=["PMI"])
+    now = timezone.localtime(timezone.now(), organisation.tzinfo)
+    starts_at = max(now - dt.timedelta(minutes=20), now.replace(hour=0, minute=1, second=0, microsecond=0))
+    rdv = RdvFactory(organisation=organisation, agents=[agent], starts_at=starts_at)
+    page = live_page
+    page.goto(page.base_url + "/")
+    page.get_by_label("Adresse e-mail").fill(agent.email)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.goto(f"{page.base_url}/organisations/{organisation.pk}/rdvs/{rdv.pk}/")
+
+    statuses = page.get_by_role("list", name="Changer le statut")
+    for label, shown in (
+        ("En salle d'attente", "En salle d'attente"),
+        ("Vu", "Vu"),
+        ("Absent excusé", "Absent excusé"),
+        ("Absent non excusé", "Absent non excusé"),
+        ("Annulé à l'initiative du service", "Annulé à l'initiative du service"),
+        ("Indéterminé", "À renseigner"),
+    ):
+        statuses.get_by_role("button", name=label, exact=True).click()
+        expect(page.get_by_text(f"Le statut du RDV est maintenant « {shown} ».")).to_be_visible()
+        expect(statuses.get_by_role("button", name=label, exact=True)).to_have_attribute("aria-current", "true")
+    rdv.refresh_from_db()
+    assert rdv.status == "unknown"
+    recorded = list(rdv.history.order_by("history_date", "history_id").values_list("status", flat=True))
+    assert recorded[-6:] == ["waiting", "seen", "excused", "noshow", "revoked", "unknown"]

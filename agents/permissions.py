@@ -8,10 +8,10 @@
 from dataclasses import dataclass
 
 from django.contrib.postgres.aggregates import ArrayAgg, BoolOr
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, Q, QuerySet
 
 from agents.models import Agent, AgentRole
-from organisations.models import Organisation
+from organisations.models import Organisation, Service
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,23 @@ def can_manage_planning_of(membership: Membership, agent: Agent) -> bool:
 def agents_with_manageable_planning(membership: Membership) -> QuerySet[Agent]:
     """The agents of the organisation whose planning `can_manage_planning_of` allows."""
     return agents_with_visible_agenda(membership)
+
+
+def bookable_motifs(membership: Membership, motifs: QuerySet) -> QuerySet:
+    """The motifs (among `motifs`) for which this membership may book RDVs: every motif for those
+    who open every agenda (admin, secrétariat), the motifs of its own services for a basic agent."""
+    if can_access_all_agendas(membership):
+        return motifs
+    return motifs.filter(service_id__in=membership.service_ids)
+
+
+def motifs_received_by(agent: Agent, motifs: QuerySet) -> QuerySet:
+    """The motifs (among `motifs`) `agent` receives: those of its services, and for an agent of
+    the secrétariat those marked « Le RDV pourra être effectué par le service secrétariat ». One
+    query, when evaluated."""
+    services = Service.objects.filter(agents=agent)
+    in_secretariat = Exists(services.filter(is_secretariat=True))
+    return motifs.filter(Q(service_id__in=services.values("pk")) | (in_secretariat & Q(for_secretariat=True)))
 
 
 def can_change_rdv(membership: Membership, rdv) -> bool:

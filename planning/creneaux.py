@@ -7,8 +7,9 @@ interval (free time after an RDV ending at 10:20 offers 10:20).
 
 Two layers:
 - `compute_slots`, a pure function over plain rows (no database), where the rules live;
-- `load_inputs`, which reads those rows in a constant number of queries (`values_list`, no model
-  instances) whatever the number of agents.
+- `load_inputs`, which reads those rows in a constant number of queries whatever the number of
+  agents, as tuples, never model instances: the plages through the ORM, the fixed-shape reads in
+  plain SQL, the RDVs from the copy of their times kept on their agent links by PostgreSQL.
 
 Time arithmetic is done on absolute instants (POSIX seconds): a 30-minute slot lasts 30 minutes
 even on daylight-saving nights. Slots come back as aware datetimes in the organisation's time
@@ -25,19 +26,12 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection
-from django.db.models import Exists, FloatField, Func, OuterRef, TextField
+from django.db.models import Exists, OuterRef, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
 from planning.holidays import closed_days as organisation_closed_days
-from planning.models import (
-    Absence,
-    AbsenceException,
-    PlageOuverture,
-    PlageOuvertureException,
-    Window,
-    rule_from_recurrence,
-)
+from planning.models import PlageOuverture, Window, rule_from_recurrence
 from planning.recurrence import Moved, Rule, expand
 
 if TYPE_CHECKING:
@@ -73,23 +67,13 @@ class AbsenceRow:
     exceptions: Mapping[dt.date, Moved | None] = field(default_factory=dict)
 
 
-# (agent id, start, end) of an RDV that holds the agent's time, in POSIX seconds: read as numbers
+# (agent id, start, end) of time held by the agent's RDVs, in POSIX seconds: read as numbers
 # from the database, which spares building two aware datetimes per RDV on the hot path.
 Busy = tuple[int, float, float]
 
 # No RDV lasts more than a day (a constraint of Rdv): the lower bound that lets the database use
 # the index on starts_at for both ends of an overlap search.
 LONGEST_RDV = dt.timedelta(hours=24)
-
-
-class Epoch(Func):
-    """An instant as POSIX seconds (float8): psycopg hands it over as a float, with no converter."""
-
-    template = "EXTRACT(EPOCH FROM %(expressions)s)::float8"
-    output_field = FloatField()
-
-    def get_db_converters(self, connection: Any) -> list[Any]:
-        return []
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,23 +152,52 @@ def compute_slots(
     expand_end = dt.datetime.combine(local_last + dt.timedelta(days=1), dt.time(), tzinfo=tz)
     closed = frozenset(closed_days)
 
+    expansions: dict[tuple, list[tuple[float, float, dt.date]]] = {}
+
+    def instants(event: PlageRow | AbsenceRow, span_days: int = 0) -> list[tuple[float, float, dt.date]]:
+        """The event's occurrences as (start, end) POSIX seconds and the local date of the start.
+        Expanded once per distinct series in the call: agents of an organisation mostly share
+        opening hours. Only series with no exception are shared, and the first day counts
+        unless it cannot change the dates (a series repeating every week or month that started
+        before the expanded days)."""
+        rule = event.rule
+        key = None
+        if not event.exceptions:
+            shared_start = (
+                rule is not None
+                and rule.interval == 1
+                and event.first_day < local_first - dt.timedelta(days=span_days + 1)
+            )
+            key = (None if shared_start else event.first_day, event.start_time, event.end_time, rule, span_days)
+            found = expansions.get(key)
+            if found is not None:
+                return found
+        found = [
+            (occurrence.start.timestamp(), occurrence.end.timestamp(), occurrence.start.astimezone(tz).date())
+            for occurrence in expand(
+                first_day=event.first_day,
+                start_time=event.start_time,
+                end_time=event.end_time,
+                rule=rule,
+                tz=tz,
+                window_start=expand_start,
+                window_end=expand_end,
+                exceptions=event.exceptions,
+                duration_days=span_days,
+            )
+        ]
+        if key is not None:
+            expansions[key] = found
+        return found
+
     openings: dict[int, list[tuple[float, float, int | None]]] = defaultdict(list)
     for plage in plages:
         if agent_ids is not None and plage.agent_id not in agent_ids:
             continue
-        for occurrence in expand(
-            first_day=plage.first_day,
-            start_time=plage.start_time,
-            end_time=plage.end_time,
-            rule=plage.rule,
-            tz=tz,
-            window_start=expand_start,
-            window_end=expand_end,
-            exceptions=plage.exceptions,
-        ):
-            if occurrence.start.astimezone(tz).date() in closed:
-                continue
-            openings[plage.agent_id].append((occurrence.start.timestamp(), occurrence.end.timestamp(), plage.lieu_id))
+        lieu_id = plage.lieu_id
+        for occ_start, occ_end, day in instants(plage):
+            if day not in closed:
+                openings[plage.agent_id].append((occ_start, occ_end, lieu_id))
     if not openings:
         return []
 
@@ -192,18 +205,9 @@ def compute_slots(
     for absence in absences:
         if absence.agent_id not in openings:
             continue
-        for occurrence in expand(
-            first_day=absence.first_day,
-            start_time=absence.start_time,
-            end_time=absence.end_time,
-            rule=absence.rule,
-            tz=tz,
-            window_start=expand_start,
-            window_end=expand_end,
-            exceptions=absence.exceptions,
-            duration_days=absence.span_days,
-        ):
-            blocked[absence.agent_id].append((occurrence.start.timestamp(), occurrence.end.timestamp()))
+        blocked[absence.agent_id].extend(
+            (occ_start, occ_end) for occ_start, occ_end, _day in instants(absence, absence.span_days)
+        )
     for agent_id, busy_start, busy_end in busy:
         if agent_id in openings:
             blocked[agent_id].append((busy_start, busy_end))
@@ -239,16 +243,21 @@ def compute_slots(
     found.sort(key=lambda item: (item[0], item[1]))
     slots: list[Slot] = []
     seen: set[tuple[float, int | None]] = set()
+    # Agents share start times: each instant becomes an aware datetime once.
+    instants_cache: dict[float, dt.datetime] = {}
     for time, agent_id, lieu_id in found:
         if one_per_start:
             key = (time, lieu_id)
             if key in seen:
                 continue
             seen.add(key)
-        start = dt.datetime.fromtimestamp(time, tz)
-        slots.append(
-            Slot(start=start, end=dt.datetime.fromtimestamp(time + step, tz), agent_id=agent_id, lieu_id=lieu_id)
-        )
+        start = instants_cache.get(time)
+        if start is None:
+            start = instants_cache[time] = dt.datetime.fromtimestamp(time, tz)
+        end = instants_cache.get(time + step)
+        if end is None:
+            end = instants_cache[time + step] = dt.datetime.fromtimestamp(time + step, tz)
+        slots.append(Slot(start=start, end=end, agent_id=agent_id, lieu_id=lieu_id))
     return slots
 
 
@@ -285,7 +294,94 @@ def _local_days(window: Window, tz: zoneinfo.ZoneInfo) -> tuple[dt.date, dt.date
     return first, last, whole_days
 
 
-def load_inputs(
+# The engine's fixed-shape reads, in plain SQL: the ORM would spend more time building these
+# queries than PostgreSQL takes to answer them. They say what the querysets of planning.models
+# say (`OccurrenceExceptionQuerySet.near`, `AbsenceQuerySet.active_on`,
+# `AbsenceExceptionQuerySet.near`); tests/planning/test_creneaux.py holds them to it.
+PLAGE_EXCEPTIONS_SQL = """
+SELECT plage_id, original_date, starts_at, ends_at
+FROM planning_plageouvertureexception
+WHERE plage_id = ANY(%(plages)s)
+    AND (
+        (original_date >= %(exceptions_first)s AND original_date <= %(exceptions_last)s)
+        OR (starts_at < %(end)s AND ends_at > %(start)s)
+    )
+"""
+
+# The absences with, on as many rows, their exceptions near the window (NULLs when none).
+ABSENCES_SQL = """
+SELECT absence.id, absence.agent_id, absence.first_day, absence.start_time, absence.end_day,
+    absence.end_time, absence.recurrence, exception.original_date, exception.starts_at,
+    exception.ends_at
+FROM planning_absence AS absence
+LEFT JOIN planning_absenceexception AS exception ON exception.absence_id = absence.id
+    AND (
+        (
+            exception.original_date + (absence.end_day - absence.first_day) >= %(exceptions_first)s
+            AND exception.original_date <= %(exceptions_last)s
+        )
+        OR (exception.starts_at < %(end)s AND exception.ends_at > %(start)s)
+    )
+WHERE absence.agent_id = ANY(%(agents)s)
+    AND absence.first_day <= %(last)s
+    AND (
+        absence.recurrence_ends_on IS NULL
+        OR absence.recurrence_ends_on + (absence.end_day - absence.first_day) >= %(first)s
+    )
+"""
+
+# The time the agents' RDVs hold, merged per agent into disjoint intervals by PostgreSQL
+# (range_agg), as POSIX seconds. It reads the copy of each RDV's start, end and status kept on its
+# agent links (migration rendezvous 0002): one index-only scan on (agent_id, rdv_starts_at),
+# whatever the other organisations' RDVs and the agents' history. Merging touching RDVs changes
+# no slot (`compute_slots` merges blockers the same way) and, on a full agenda, hands over one
+# row per busy stretch rather than one per RDV.
+BUSY_SQL = """
+SELECT agent_id, EXTRACT(EPOCH FROM lower(busy))::float8, EXTRACT(EPOCH FROM upper(busy))::float8
+FROM (
+    SELECT agent_id, unnest(range_agg(tstzrange(rdv_starts_at, rdv_ends_at))) AS busy
+    FROM rendezvous_rdv_agents
+    WHERE agent_id = ANY(%(agents)s)
+        AND rdv_starts_at < %(end)s AND rdv_starts_at > %(earliest)s AND rdv_ends_at > %(start)s
+        AND NOT rdv_status = ANY(%(cancelled)s)
+    GROUP BY agent_id
+) AS merged
+"""
+
+
+def load_busy(agent_ids: Sequence[int], window: Window) -> list[Busy]:
+    """The time held by the agents' RDVs (in any organisation: an agent is busy everywhere)
+    overlapping the window, as disjoint intervals per agent, in one query."""
+    from rendezvous.models import Rdv
+
+    if not agent_ids:
+        return []
+    params: dict[str, Any] = {
+        "agents": list(agent_ids),
+        "start": window.start,
+        "end": window.end,
+        "earliest": window.start - LONGEST_RDV,
+        "cancelled": [str(status) for status in Rdv.CANCELLED_STATUSES],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(BUSY_SQL, params)
+        return cursor.fetchall()
+
+
+@dataclass(frozen=True)
+class Calendar:
+    """What `compute_slots` needs besides the RDVs, read once for a span of local days: the
+    plages offering the motif, the absences of their agents, the closed days."""
+
+    plages: list[PlageRow]
+    absences: list[AbsenceRow]
+    agent_ids: list[int]
+    closed_days: frozenset[dt.date]
+    tz: zoneinfo.ZoneInfo
+    queries: int
+
+
+def load_calendar(
     motif: "Motif",
     window: Window,
     agents: Iterable[Any] | None = None,
@@ -293,14 +389,15 @@ def load_inputs(
     *,
     usager: "Usager | None" = None,
     referents_only: bool = False,
-) -> Inputs:
-    """Every row `compute_slots` needs for the motif over the local days of the window, in at
-    most six queries whatever the number of agents: the organisation (when the motif was not
-    loaded with it), the plages offering the motif, their exceptions, the agents' absences (in
-    any organisation: an absent agent is absent everywhere), their exceptions, and the RDVs that
-    hold the agents' time (in any organisation too). Rows, never model instances."""
+) -> Calendar:
+    """The plages offering the motif over the local days of the window, their exceptions, the
+    agents' absences (in any organisation: an absent agent is absent everywhere) with their
+    exceptions: at most four queries (three, and the organisation when the motif was not loaded
+    with it) whatever the number of agents. Rows, never model instances.
+
+    The plages, whose filters vary (agents, lieux, référents), are read through the ORM; the
+    rest by the fixed SQL above, which spares rebuilding three querysets on every search."""
     from motifs.models import Motif
-    from rendezvous.models import Rdv
     from usagers.models import UsagerProfile
 
     queries = 0
@@ -331,22 +428,32 @@ def load_inputs(
         ).values("agent_id")
         plages_qs = plages_qs.filter(agent_id__in=referents)
     plage_rows = list(
-        plages_qs.annotate(raw_recurrence=Cast("recurrence", TextField())).values_list(
-            "pk", "agent_id", "lieu_id", "first_day", "start_time", "end_time", "raw_recurrence"
-        )
+        plages_qs.order_by()
+        .annotate(raw_recurrence=Cast("recurrence", TextField()))
+        .values_list("pk", "agent_id", "lieu_id", "first_day", "start_time", "end_time", "raw_recurrence")
     )
     queries += 1
     closed = frozenset(organisation_closed_days(organisation, first, last))
     if not plage_rows:
-        return Inputs(plages=[], absences=[], busy=[], closed_days=closed, tz=tz, queries=queries)
+        return Calendar(plages=[], absences=[], agent_ids=[], closed_days=closed, tz=tz, queries=queries)
 
+    # Exceptions near the window, as `OccurrenceExceptionQuerySet.near` decides: UTC dates
+    # widened by a day each side.
+    exceptions_first, exceptions_last = whole_days.date_range
+    params: dict[str, Any] = {
+        "plages": [row[0] for row in plage_rows],
+        "first": first,
+        "last": last,
+        "start": whole_days.start,
+        "end": whole_days.end,
+        "exceptions_first": exceptions_first,
+        "exceptions_last": exceptions_last,
+    }
     plage_exceptions: dict[int, dict[dt.date, Moved | None]] = defaultdict(dict)
-    for plage_id, original_date, starts_at, ends_at in (
-        PlageOuvertureException.objects.filter(plage_id__in=[row[0] for row in plage_rows])
-        .near(whole_days)
-        .values_list("plage_id", "original_date", "starts_at", "ends_at")
-    ):
-        plage_exceptions[plage_id][original_date] = Moved(starts_at, ends_at) if starts_at and ends_at else None
+    with connection.cursor() as cursor:
+        cursor.execute(PLAGE_EXCEPTIONS_SQL, params)
+        for plage_id, original_date, starts_at, ends_at in cursor.fetchall():
+            plage_exceptions[plage_id][original_date] = Moved(starts_at, ends_at) if starts_at and ends_at else None
     queries += 1
     plages = [
         PlageRow(agent_id, lieu_id, first_day, start_time, end_time, _rule(raw), plage_exceptions.get(pk, {}))
@@ -354,22 +461,16 @@ def load_inputs(
     ]
     found_agents = sorted({plage.agent_id for plage in plages})
 
-    absence_rows = list(
-        Absence.objects.filter(agent_id__in=found_agents)
-        .active_on(first, last)
-        .annotate(raw_recurrence=Cast("recurrence", TextField()))
-        .values_list("pk", "agent_id", "first_day", "start_time", "end_day", "end_time", "raw_recurrence")
-    )
-    queries += 1
+    params["agents"] = found_agents
+    absence_rows: dict[int, tuple] = {}
     absence_exceptions: dict[int, dict[dt.date, Moved | None]] = defaultdict(dict)
-    if absence_rows:
-        for absence_id, original_date, starts_at, ends_at in (
-            AbsenceException.objects.filter(absence_id__in=[row[0] for row in absence_rows])
-            .near(whole_days)
-            .values_list("absence_id", "original_date", "starts_at", "ends_at")
-        ):
-            absence_exceptions[absence_id][original_date] = Moved(starts_at, ends_at) if starts_at and ends_at else None
-        queries += 1
+    with connection.cursor() as cursor:
+        cursor.execute(ABSENCES_SQL, params)
+        for *row, original_date, starts_at, ends_at in cursor.fetchall():
+            absence_rows[row[0]] = row
+            if original_date is not None:
+                absence_exceptions[row[0]][original_date] = Moved(starts_at, ends_at) if starts_at and ends_at else None
+    queries += 1
     absences = [
         AbsenceRow(
             agent_id,
@@ -380,21 +481,40 @@ def load_inputs(
             _rule(raw),
             absence_exceptions.get(pk, {}),
         )
-        for pk, agent_id, first_day, start_time, end_day, end_time, raw in absence_rows
+        for pk, agent_id, first_day, start_time, end_day, end_time, raw in absence_rows.values()
     ]
-
-    busy: list[Busy] = list(
-        Rdv.agents.through.objects.filter(
-            agent_id__in=found_agents,
-            rdv__starts_at__lt=whole_days.end,
-            rdv__starts_at__gt=whole_days.start - LONGEST_RDV,
-            rdv__ends_at__gt=whole_days.start,
-        )
-        .exclude(rdv__status__in=Rdv.CANCELLED_STATUSES)
-        .values_list("agent_id", Epoch("rdv__starts_at"), Epoch("rdv__ends_at"))
+    return Calendar(
+        plages=plages, absences=absences, agent_ids=found_agents, closed_days=closed, tz=tz, queries=queries
     )
-    queries += 1
-    return Inputs(plages=plages, absences=absences, busy=busy, closed_days=closed, tz=tz, queries=queries)
+
+
+def load_inputs(
+    motif: "Motif",
+    window: Window,
+    agents: Iterable[Any] | None = None,
+    lieux: Iterable[Any] | None = None,
+    *,
+    usager: "Usager | None" = None,
+    referents_only: bool = False,
+) -> Inputs:
+    """Every row `compute_slots` needs for the motif over the local days of the window, in at
+    most five queries whatever the number of agents: `load_calendar`'s, and the time their
+    agents' RDVs hold (`load_busy`)."""
+    calendar = load_calendar(motif, window, agents, lieux, usager=usager, referents_only=referents_only)
+    if not calendar.plages:
+        busy: list[Busy] = []
+        queries = calendar.queries
+    else:
+        busy = load_busy(calendar.agent_ids, _local_days(window, calendar.tz)[2])
+        queries = calendar.queries + 1
+    return Inputs(
+        plages=calendar.plages,
+        absences=calendar.absences,
+        busy=busy,
+        closed_days=calendar.closed_days,
+        tz=calendar.tz,
+        queries=queries,
+    )
 
 
 def _online_bounds(motif: "Motif", now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -402,6 +522,18 @@ def _online_bounds(motif: "Motif", now: dt.datetime) -> tuple[dt.datetime, dt.da
         now + dt.timedelta(seconds=motif.min_booking_delay),
         now + dt.timedelta(seconds=motif.max_booking_delay),
     )
+
+
+def _search_bounds(
+    motif: "Motif", start: dt.datetime, end: dt.datetime, online: bool, now: dt.datetime
+) -> tuple[Window | None, dt.datetime, dt.datetime | None]:
+    """The window left to search once past slots (and online, the booking delays) are cut off,
+    None when nothing is left; and the bounds `compute_slots` checks slots against."""
+    not_before, not_after = now, None
+    if online:
+        not_before, not_after = _online_bounds(motif, now)
+    window = Window(max(start, not_before), end if not_after is None else min(end, not_after + dt.timedelta(seconds=1)))
+    return (window if window.start < window.end else None), not_before, not_after
 
 
 def available_slots(
@@ -423,13 +555,10 @@ def available_slots(
     usager's référents, and one slot is shown per start time and lieu.
     """
     now = now or timezone.now()
-    not_before, not_after = now, None
-    if online:
-        if not motif.bookable_online:
-            return []
-        not_before, not_after = _online_bounds(motif, now)
-    window = Window(max(start, not_before), end if not_after is None else min(end, not_after + dt.timedelta(seconds=1)))
-    if window.start >= window.end:
+    if online and not motif.bookable_online:
+        return []
+    window, not_before, not_after = _search_bounds(motif, start, end, online, now)
+    if window is None:
         return []
     referents_only = online and motif.follow_up
     inputs = load_inputs(motif, window, agents, lieux, usager=usager, referents_only=referents_only)
@@ -483,23 +612,43 @@ def next_availability(
     horizon: dt.datetime | None = None,
 ) -> Slot | None:
     """« Prochaine disponibilité »: the first slot starting at or after `after`, or None up to
-    the horizon (online: now + the motif's maximum delay; otherwise six months). Reads a week,
-    then windows twice as long each time, so a near slot costs one week's reading."""
+    the horizon (online: now + the motif's maximum delay; otherwise six months).
+
+    The plages, absences and closed days of the whole span are read once (a few rows per agent);
+    the RDVs, which are most of the rows, a week first, then in windows twice as long each time,
+    each window read and computed once: a near slot costs one week's RDVs, a full horizon
+    3 + 5 queries."""
     now = now or timezone.now()
+    if online and not motif.bookable_online:
+        return None
     if horizon is None:
         horizon = _online_bounds(motif, now)[1] if online else max(after, now) + DEFAULT_HORIZON
-    agents = list(agents) if agents is not None else None
-    lieux = list(lieux) if lieux is not None else None
-    start = after
+    span, not_before, not_after = _search_bounds(motif, after, horizon, online, now)
+    if span is None:
+        return None
+    calendar = load_calendar(motif, span, agents, lieux, usager=usager, referents_only=online and motif.follow_up)
+    if not calendar.plages:
+        return None
+    duration = dt.timedelta(minutes=motif.default_duration_in_min)
+    start = span.start
     length = FIRST_SEARCH_WINDOW
-    while start < horizon:
-        end = min(start + length, horizon)
-        slots = available_slots(
-            motif=motif, start=start, end=end, agents=agents, lieux=lieux, online=online, usager=usager, now=now
+    while start < span.end:
+        window = Window(start, min(start + length, span.end))
+        slots = compute_slots(
+            plages=calendar.plages,
+            absences=calendar.absences,
+            busy=load_busy(calendar.agent_ids, _local_days(window, calendar.tz)[2]),
+            closed_days=calendar.closed_days,
+            duration=duration,
+            window=window,
+            tz=calendar.tz,
+            not_before=not_before,
+            not_after=not_after,
+            one_per_start=online,
         )
         if slots:
             return slots[0]
-        start = end
+        start = window.end
         length *= 2
     return None
 

@@ -17,6 +17,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -24,7 +25,7 @@ from agents.models import Agent
 from agents.permissions import agents_with_manageable_planning
 from motifs.models import Motif
 from organisations.decorators import settings_access_required
-from planning import ics
+from planning import ics, impact
 from planning.forms import (
     AbsenceForm,
     MoveOccurrenceForm,
@@ -35,11 +36,15 @@ from planning.forms import (
 )
 from planning.holidays import closed_days
 from planning.models import Absence, CalendarFeed, PlageOuverture, RecurringEvent
+from rendezvous.models import Participation, Rdv
 
 PER_PAGE = 50
 UPCOMING_DAYS = 91
 UPCOMING_MAX = 15
 NEW_FEED_SESSION_KEY = "planning_new_calendar_token"
+# The RDVs a change just left outside availability, shown once on the page it redirects to.
+RDVS_OUTSIDE_SESSION_KEY = "planning_rdvs_outside"
+RDVS_OUTSIDE_SHOWN = 20
 
 KINDS = {
     "plage": {
@@ -128,6 +133,55 @@ def _list_context(request, kind: str, agent: Agent, filter_form: PlanningFilterF
             "planning:my_plages" if kind == "plage" else "planning:my_absences",
             kwargs={"organisation_id": request.organisation.pk},
         ),
+        "rdvs_outside": _rdvs_outside(request, agent),
+    }
+
+
+def _check_rdvs(request, agent: Agent, change, days):
+    """Run the change (inside the caller's transaction) and remember the future RDVs it leaves
+    outside the agent's availability, to warn about them on the next page. Never refuses."""
+    result, rdvs = impact.change_and_check(change, agent=agent, organisation=request.organisation, days=days)
+    if rdvs:
+        tz = request.organisation.tzinfo
+        request.session[RDVS_OUTSIDE_SESSION_KEY] = {
+            "organisation": request.organisation.pk,
+            "agent": agent.pk,
+            "rdvs": [rdv.pk for rdv in rdvs],
+            "first_day": rdvs[0].starts_at.astimezone(tz).date().isoformat(),
+            "last_day": max(rdv.starts_at for rdv in rdvs).astimezone(tz).date().isoformat(),
+        }
+    return result
+
+
+def _rdvs_outside(request, agent: Agent) -> dict | None:
+    """The warning `_check_rdvs` left for this agent's planning, once: the RDVs (as they are now,
+    among those the membership may see) with their motif and usagers; two queries."""
+    stored = request.session.get(RDVS_OUTSIDE_SESSION_KEY)
+    if not stored or stored.get("organisation") != request.organisation.pk or stored.get("agent") != agent.pk:
+        return None
+    del request.session[RDVS_OUTSIDE_SESSION_KEY]
+    rdvs = list(
+        Rdv.objects.visible_to(request.membership)
+        .filter(pk__in=stored["rdvs"])
+        .select_related("motif")
+        .prefetch_related(
+            Prefetch("participations", queryset=Participation.objects.select_related("usager").order_by("pk"))
+        )
+        .order_by("starts_at", "pk")[:RDVS_OUTSIDE_SHOWN]
+    )
+    if not rdvs:
+        return None
+    count = len(stored["rdvs"])
+    query = {"agent": agent.pk, "du": stored["first_day"], "au": stored["last_day"]}
+    return {
+        "rdvs": rdvs,
+        "count": count,
+        "more": count - len(rdvs),
+        "list_url": reverse("rendezvous:list", kwargs={"organisation_id": request.organisation.pk})
+        + "?"
+        + urlencode(query),
+        "is_own": agent.pk == request.user.pk,
+        "agent": agent,
     }
 
 
@@ -208,7 +262,7 @@ def _create(request, kind: str, agent_id: int):
     if request.method == "POST":
         if form.is_valid():
             with transaction.atomic():
-                event = form.save()
+                event = _check_rdvs(request, agent, form.save, [impact.series_days(form.instance)])
             if kind == "plage":
                 message = _("La plage d'ouverture « %(title)s » a été créée.")
             else:
@@ -216,7 +270,7 @@ def _create(request, kind: str, agent_id: int):
             messages.success(request, message % {"title": event.title})
             return _redirect_to_list(request, kind, agent)
         status = 422
-    context = {"form": form, "agent": agent, "event": None, "kind": kind, "upcoming": []}
+    context = {"form": form, "agent": agent, "event": None, "kind": kind, "upcoming": [], "rdvs_outside": None}
     return render(request, f"planning/{kind}_form.html", context, status=status)
 
 
@@ -240,9 +294,11 @@ def _edit(request, kind: str, agent_id: int, pk: int):
     form = KINDS[kind]["form"](request.POST or None, instance=event, organisation=request.organisation, agent=agent)
     status = 200
     if request.method == "POST":
+        # Before validation writes the submitted values on the instance: the days it covered.
+        days = impact.event_days(event)
         if form.is_valid():
             with transaction.atomic():
-                form.save()
+                _check_rdvs(request, agent, form.save, [*days, impact.series_days(event)])
             if kind == "plage":
                 message = _("La plage d'ouverture « %(title)s » a été modifiée.")
             else:
@@ -259,6 +315,7 @@ def _edit(request, kind: str, agent_id: int, pk: int):
         "kind": kind,
         "rule_text": describe_rule(event.rule),
         "upcoming": _upcoming(request, event),
+        "rdvs_outside": _rdvs_outside(request, agent) if request.method == "GET" else None,
     }
     return render(request, f"planning/{kind}_form.html", context, status=status)
 
@@ -298,7 +355,8 @@ def _delete(request, kind: str, agent_id: int, pk: int):
     event = _get_event(request, kind, agent, pk)
     if request.method == "POST":
         title = event.title
-        event.delete()
+        with transaction.atomic():
+            _check_rdvs(request, agent, event.delete, impact.event_days(event))
         if kind == "plage":
             message = _("La plage d'ouverture « %(title)s » a été supprimée.")
         else:
@@ -352,23 +410,35 @@ def _occurrence(request, kind: str, agent_id: int, pk: int, day: str):
     status = 200
     exception_model = type(event).exception_model
     parent = {"plage" if kind == "plage" else "absence": event}
-    if action == "cancel":
+    # The days this change touches: the occurrence as planned and where it is (or goes) if moved.
+    days: list[impact.Days] = [(planned.start.astimezone(tz).date(), planned.end.astimezone(tz).date())]
+    if exception is not None and not exception.is_cancelled:
+        days.append((exception.starts_at.astimezone(tz).date(), exception.ends_at.astimezone(tz).date()))
+
+    def save_exception(starts_at: dt.datetime | None, ends_at: dt.datetime | None) -> None:
         exception_model.objects.update_or_create(
-            **parent, original_date=original_date, defaults={"starts_at": None, "ends_at": None}
+            **parent, original_date=original_date, defaults={"starts_at": starts_at, "ends_at": ends_at}
         )
+
+    def restore() -> None:
+        exception_model.objects.filter(**parent, original_date=original_date).delete()
+
+    if action == "cancel":
+        with transaction.atomic():
+            _check_rdvs(request, agent, lambda: save_exception(None, None), days)
         messages.success(request, _("L'occurrence du %(date)s a été annulée.") % {"date": local_date(original_date)})
         return redirect(KINDS[kind]["edit"], organisation_id=request.organisation.pk, agent_id=agent.pk, pk=event.pk)
     if action == "restore":
-        exception_model.objects.filter(**parent, original_date=original_date).delete()
+        with transaction.atomic():
+            _check_rdvs(request, agent, restore, days)
         messages.success(request, _("L'occurrence du %(date)s a été rétablie.") % {"date": local_date(original_date)})
         return redirect(KINDS[kind]["edit"], organisation_id=request.organisation.pk, agent_id=agent.pk, pk=event.pk)
     if action == "move":
         if move_form.is_valid():
-            exception_model.objects.update_or_create(
-                **parent,
-                original_date=original_date,
-                defaults={"starts_at": move_form.starts_at, "ends_at": move_form.ends_at},
-            )
+            starts_at, ends_at = move_form.starts_at, move_form.ends_at
+            days.append((starts_at.astimezone(tz).date(), ends_at.astimezone(tz).date()))
+            with transaction.atomic():
+                _check_rdvs(request, agent, lambda: save_exception(starts_at, ends_at), days)
             messages.success(
                 request, _("L'occurrence du %(date)s a été déplacée.") % {"date": local_date(original_date)}
             )
@@ -422,9 +492,9 @@ def calendar_feed(request, organisation_id):
 
 @login_not_required
 def calendar(request, token):
-    """The agent's plages, absences (and later RDVs) as an RFC 5545 calendar, for Thunderbird,
-    Google Calendar or Outlook. Public by design (calendar apps send no cookie): the long random
-    token is the key."""
+    """The agent's plages, absences and RDVs as an RFC 5545 calendar, for Thunderbird, Google
+    Calendar or Outlook (what an RDV shows there, and why: `planning.ics`). Public by design
+    (calendar apps send no cookie): the long random token is the key."""
     feed = CalendarFeed.objects.for_token(token).select_related("agent").first()
     if feed is None or not feed.agent.is_active:
         raise Http404("Calendrier inconnu.")

@@ -27,8 +27,29 @@ class MenuEntry:
 
 MENU: tuple[MenuEntry, ...] = (
     MenuEntry(_("Accueil"), "organisations:home", active_for=("organisations:home",)),
+    MenuEntry(
+        _("Vos agendas"),
+        "rendezvous:agenda",
+        active_for=(
+            "rendezvous:agenda",
+            "rendezvous:agenda_agent",
+            "rendezvous:agenda_secretariat",
+            "rendezvous:create",
+            "rendezvous:creneaux",
+        ),
+    ),
     MenuEntry(_("Vos usagers"), "usagers:list", active_for=("usagers:",)),
-    MenuEntry(_("Tous les RDVs"), "rendezvous:list", active_for=("rendezvous:",)),
+    MenuEntry(
+        _("Tous les RDVs"),
+        "rendezvous:list",
+        active_for=(
+            "rendezvous:list",
+            "rendezvous:detail",
+            "rendezvous:update",
+            "rendezvous:status",
+            "rendezvous:delete",
+        ),
+    ),
     MenuEntry(
         _("Votre planning"),
         children=(
@@ -90,6 +111,12 @@ MENU: tuple[MenuEntry, ...] = (
                 _("Vos motifs"),
                 "motifs:list",
                 active_for=("motifs:",),
+                allowed=can_manage_settings,
+            ),
+            MenuEntry(
+                _("Vos statistiques globales"),
+                "stats:organisation",
+                active_for=("stats:organisation",),
                 allowed=can_manage_settings,
             ),
         ),

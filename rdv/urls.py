@@ -15,5 +15,6 @@ urlpatterns = [
     path("", include("motifs.urls")),
     path("", include("planning.urls")),
     path("", include("rendezvous.urls")),
+    path("", include("stats.urls")),
     path("admin/", admin.site.urls),
 ]

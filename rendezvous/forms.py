@@ -1,4 +1,5 @@
-"""Forms of the RDV pages: « modifier » (with the conflict check) and the filters of « Tous les RDVs »."""
+"""Forms of the RDV pages: the date, time, lieu and agents of an RDV with the conflict check (shared
+by « modifier » and the creation in rendezvous/booking_forms.py), and the filters of « Tous les RDVs »."""
 
 import datetime as dt
 import hashlib
@@ -11,12 +12,14 @@ from django.utils.translation import gettext_lazy as _
 from agents.models import Agent
 from motifs.models import Motif
 from organisations.models import Lieu, Service
-from planning.models import Absence, Window
+from planning.models import Absence, PlageOuverture, Window
 from rdv.forms import DsfrForm
 from rendezvous.models import Rdv
 from usagers.models import Usager
 
 MAX_PAST_MOVE = dt.timedelta(hours=48)
+# Far enough for any real RDV; a date beyond is a typo (and 31/12/9999 would overflow).
+MAX_AHEAD = dt.timedelta(days=5 * 365)
 
 
 @dataclass(frozen=True)
@@ -25,122 +28,165 @@ class Conflict:
     text: str
 
 
-def find_conflicts(rdv: Rdv, organisation, agents, starts_at: dt.datetime, ends_at: dt.datetime) -> list[Conflict]:
-    """What keeps one of `agents` busy between `starts_at` and `ends_at`: another RDV that holds
-    time (not cancelled) or an absence of the organisation's planning."""
+def _day(value: dt.datetime, tz) -> str:
+    return f"{timezone.localtime(value, tz):%d/%m/%Y}"
+
+
+def _hour(value: dt.datetime, tz) -> str:
+    return f"{timezone.localtime(value, tz):%H:%M}"
+
+
+def _covered(intervals: list[tuple[dt.datetime, dt.datetime]], start: dt.datetime, end: dt.datetime) -> bool:
+    """Whether the intervals (sorted by start) cover [start, end) without a gap."""
+    reached = start
+    for interval_start, interval_end in intervals:
+        if interval_start > reached:
+            break
+        reached = max(reached, interval_end)
+        if reached >= end:
+            return True
+    return reached >= end
+
+
+def find_conflicts(
+    rdv: Rdv | None, organisation, agents, starts_at: dt.datetime, ends_at: dt.datetime
+) -> list[Conflict]:
+    """What keeps one of `agents` from receiving between `starts_at` and `ends_at`, agent by
+    agent: another RDV that holds time (not cancelled), an absence, or time outside the agent's
+    plages d'ouverture in this organisation. RDVs and absences count in every organisation (an
+    agent is busy everywhere, as for the créneaux engine); another organisation's absence is not
+    named. `rdv` is the RDV being changed (None when creating one).
+
+    A bounded number of queries whatever the number of agents: one for the RDVs, at most three
+    for the absences and three for the plages."""
+    agents = list(agents)
+    if not agents:
+        return []
+    ids = [agent.pk for agent in agents]
     tz = organisation.tzinfo
-    conflicts = []
     window = Window(starts_at, ends_at)
-    for agent in agents:
-        others = (
-            Rdv.objects.holding_time()
-            .overlapping(starts_at, ends_at)
-            .filter(agents=agent)
-            .exclude(pk=rdv.pk)
-            .select_related("motif")
+    found: dict[int, list[str]] = {pk: [] for pk in ids}
+    names = {agent.pk: agent.full_name for agent in agents}
+
+    links = (
+        Rdv.agents.through.objects.filter(
+            agent_id__in=ids, rdv__in=Rdv.objects.holding_time().overlapping(starts_at, ends_at)
         )
-        for other in others:
-            conflicts.append(
-                Conflict(
-                    agent,
-                    _("%(agent)s a déjà un RDV « %(motif)s » le %(day)s de %(start)s à %(end)s.")
-                    % {
-                        "agent": agent.full_name,
-                        "motif": other.motif.name,
-                        "day": f"{timezone.localtime(other.starts_at, tz):%d/%m/%Y}",
-                        "start": f"{timezone.localtime(other.starts_at, tz):%H:%M}",
-                        "end": f"{timezone.localtime(other.ends_at, tz):%H:%M}",
-                    },
-                )
+        .select_related("rdv__motif")
+        .order_by("rdv__starts_at", "rdv_id")
+    )
+    if rdv is not None and rdv.pk:
+        links = links.exclude(rdv_id=rdv.pk)
+    for link in links:
+        other = link.rdv
+        found[link.agent_id].append(
+            _("%(agent)s a déjà un RDV « %(motif)s » le %(day)s de %(start)s à %(end)s.")
+            % {
+                "agent": names[link.agent_id],
+                "motif": other.motif.name,
+                "day": _day(other.starts_at, tz),
+                "start": _hour(other.starts_at, tz),
+                "end": _hour(other.ends_at, tz),
+            }
+        )
+
+    for occurrence in Absence.objects.filter(agent_id__in=ids).occurrences(window):
+        if not (occurrence.start < ends_at and occurrence.end > starts_at):
+            continue
+        absence = occurrence.event
+        values = {
+            "agent": names[absence.agent_id],
+            "title": absence.title,
+            "start": f"{timezone.localtime(occurrence.start, tz):%d/%m/%Y %H:%M}",
+            "end": f"{timezone.localtime(occurrence.end, tz):%d/%m/%Y %H:%M}",
+        }
+        if absence.organisation_id == organisation.pk:
+            text = _("%(agent)s est absent(e) (« %(title)s ») du %(start)s au %(end)s.") % values
+        else:
+            text = _("%(agent)s est absent(e) du %(start)s au %(end)s.") % values
+        found[absence.agent_id].append(text)
+
+    opened: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {pk: [] for pk in ids}
+    for occurrence in (
+        PlageOuverture.objects.for_organisation(organisation).filter(agent_id__in=ids).occurrences(window)
+    ):
+        opened[occurrence.event.agent_id].append((occurrence.start, occurrence.end))
+    for pk in ids:
+        if not _covered(opened[pk], starts_at, ends_at):
+            found[pk].append(
+                _("Le %(day)s de %(start)s à %(end)s est en dehors des plages d'ouverture de %(agent)s.")
+                % {
+                    "agent": names[pk],
+                    "day": _day(starts_at, tz),
+                    "start": _hour(starts_at, tz),
+                    "end": _hour(ends_at, tz),
+                }
             )
-        for occurrence in Absence.objects.for_organisation(organisation).for_agent(agent).occurrences(window):
-            if occurrence.start < ends_at and occurrence.end > starts_at:
-                conflicts.append(
-                    Conflict(
-                        agent,
-                        _("%(agent)s est absent(e) (« %(title)s ») du %(start)s au %(end)s.")
-                        % {
-                            "agent": agent.full_name,
-                            "title": occurrence.event.title,
-                            "start": f"{timezone.localtime(occurrence.start, tz):%d/%m/%Y %H:%M}",
-                            "end": f"{timezone.localtime(occurrence.end, tz):%d/%m/%Y %H:%M}",
-                        },
-                    )
-                )
-    return conflicts
+    return [Conflict(agent, text) for agent in agents for text in found[agent.pk]]
 
 
-class RdvForm(DsfrForm):
-    """« modifier »: what the creation form set. Conflicts (another RDV, an absence) are a warning
-    the agent confirms with « Confirmer malgré le conflit »; the check runs on every POST."""
-
-    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
-    time = forms.TimeField(label=_("Heure"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
-    duration_in_min = forms.IntegerField(
+def duration_field() -> forms.IntegerField:
+    return forms.IntegerField(
         label=_("Durée en minutes"),
         min_value=1,
         max_value=24 * 60,
         error_messages={"min_value": _("Un RDV ne peut pas durer 0 minute.")},
     )
+
+
+class RdvScheduleForm(DsfrForm):
+    """What creating an RDV and « modifier » share: date, time, duration, lieu and agents, with
+    their rules. An RDV lasts at least a minute and cannot start more than 48 hours in the past.
+    Conflicts (another RDV, an absence, time outside the plages) are a warning the agent confirms
+    with « Confirmer malgré le conflit »; the check runs on every POST, and a confirmation given
+    for other conflicts than those found now (another RDV booked meanwhile) is asked again."""
+
+    date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
+    time = forms.TimeField(label=_("Heure"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
+    duration_in_min = duration_field()
     lieu = forms.ModelChoiceField(label=_("Lieu"), queryset=Lieu.objects.none(), required=False)
     agents = forms.ModelMultipleChoiceField(
         label=_("Agents"),
         queryset=Agent.objects.none(),
         help_text=_("Ctrl (ou Cmd) + clic pour en sélectionner plusieurs."),
     )
-    usagers = forms.ModelMultipleChoiceField(
-        label=_("Usagers"),
-        queryset=Usager.objects.none(),
-        help_text=_("Ctrl (ou Cmd) + clic pour en sélectionner plusieurs."),
-    )
-    context = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
     confirm = forms.BooleanField(label=_("Confirmer malgré le conflit"), required=False)
     # The conflicts the agent saw when it ticked « Confirmer malgré le conflit »: a new one
     # (another RDV booked meanwhile) asks for a new confirmation.
     conflicts_signature = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, rdv: Rdv, organisation, now: dt.datetime | None = None, **kwargs):
-        self.rdv = rdv
+    too_far_in_past_message = _("Un RDV ne peut pas être créé plus de 48 heures dans le passé.")
+
+    def __init__(
+        self, *args, organisation, motif: Motif, rdv: Rdv | None = None, now: dt.datetime | None = None, **kwargs
+    ):
         self.organisation = organisation
+        self.motif = motif
+        self.rdv = rdv
         self.now = now or timezone.now()
         self.conflicts: list[Conflict] = []
-        tz = organisation.tzinfo
-        local = timezone.localtime(rdv.starts_at, tz)
-        kwargs.setdefault(
-            "initial",
-            {
-                "date": local.date(),
-                "time": local.time().replace(second=0, microsecond=0),
-                "duration_in_min": rdv.duration_in_min,
-                "lieu": rdv.lieu_id,
-                "agents": [agent.pk for agent in rdv.agents.all()],
-                "usagers": [usager.pk for usager in rdv.usagers.all()],
-                "context": rdv.context,
-            },
-        )
         super().__init__(*args, **kwargs)
-        lieux = Lieu.objects.for_organisation(organisation).active()
-        if rdv.lieu_id:
-            lieux = lieux | Lieu.objects.filter(pk=rdv.lieu_id)
-        self.fields["lieu"].queryset = lieux.distinct().order_by("name")
-        self.fields["lieu"].required = rdv.motif.location_type == Motif.LocationType.PUBLIC_OFFICE
-        self.fields["agents"].queryset = Agent.objects.for_organisation(organisation).order_by(
-            "last_name", "first_name"
-        )
-        self.fields["usagers"].queryset = Usager.objects.visible_in(organisation).alphabetical()
-        self.fields["usagers"].widget.attrs["size"] = 8
-        self.fields["agents"].widget.attrs["size"] = 6
+        self.fields["lieu"].queryset = Lieu.objects.for_organisation(organisation).active().order_by("name")
+        self.fields["lieu"].required = motif.location_type == Motif.LocationType.PUBLIC_OFFICE
+        self.fields["lieu"].error_messages["required"] = _("Choisissez le lieu du RDV.")
+
+    def check_starts_at(self, starts_at: dt.datetime) -> dt.datetime | None:
+        """The start to save, or None after adding the error on the date."""
+        if starts_at < self.now - MAX_PAST_MOVE:
+            self.add_error("date", self.too_far_in_past_message)
+            return None
+        if starts_at > self.now + MAX_AHEAD:
+            self.add_error("date", _("Un RDV ne peut pas être posé plus de cinq ans à l'avance."))
+            return None
+        return starts_at
 
     def clean(self):
         data = super().clean()
         day, time, duration = data.get("date"), data.get("time"), data.get("duration_in_min")
         if day is None or time is None or not duration:
             return data
-        starts_at = dt.datetime.combine(day, time, tzinfo=self.organisation.tzinfo)
-        if starts_at == self.rdv.starts_at.replace(second=0, microsecond=0):
-            starts_at = self.rdv.starts_at  # not moved (the form shows minutes only)
-        elif starts_at < self.now - MAX_PAST_MOVE:
-            self.add_error("date", _("Un RDV ne peut pas être déplacé plus de 48 heures dans le passé."))
+        starts_at = self.check_starts_at(dt.datetime.combine(day, time, tzinfo=self.organisation.tzinfo))
+        if starts_at is None:
             return data
         data["starts_at"] = starts_at
         agents = data.get("agents")
@@ -163,6 +209,52 @@ class RdvForm(DsfrForm):
     def current_signature(self) -> str:
         texts = "\n".join(sorted(str(conflict.text) for conflict in self.conflicts))
         return hashlib.sha256(texts.encode()).hexdigest()[:16]
+
+
+class RdvForm(RdvScheduleForm):
+    """« modifier »: what the creation form set, with the same checks."""
+
+    usagers = forms.ModelMultipleChoiceField(
+        label=_("Usagers"),
+        queryset=Usager.objects.none(),
+        help_text=_("Ctrl (ou Cmd) + clic pour en sélectionner plusieurs."),
+    )
+    context = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+
+    too_far_in_past_message = _("Un RDV ne peut pas être déplacé plus de 48 heures dans le passé.")
+
+    def __init__(self, *args, rdv: Rdv, organisation, now: dt.datetime | None = None, **kwargs):
+        tz = organisation.tzinfo
+        local = timezone.localtime(rdv.starts_at, tz)
+        kwargs.setdefault(
+            "initial",
+            {
+                "date": local.date(),
+                "time": local.time().replace(second=0, microsecond=0),
+                "duration_in_min": rdv.duration_in_min,
+                "lieu": rdv.lieu_id,
+                "agents": [agent.pk for agent in rdv.agents.all()],
+                "usagers": [usager.pk for usager in rdv.usagers.all()],
+                "context": rdv.context,
+            },
+        )
+        super().__init__(*args, organisation=organisation, motif=rdv.motif, rdv=rdv, now=now, **kwargs)
+        lieux = Lieu.objects.for_organisation(organisation).active()
+        if rdv.lieu_id:
+            lieux = lieux | Lieu.objects.filter(pk=rdv.lieu_id)
+        self.fields["lieu"].queryset = lieux.distinct().order_by("name")
+        self.fields["agents"].queryset = Agent.objects.for_organisation(organisation).order_by(
+            "last_name", "first_name"
+        )
+        self.fields["usagers"].queryset = Usager.objects.visible_in(organisation).alphabetical()
+        self.fields["usagers"].widget.attrs["size"] = 8
+        self.fields["agents"].widget.attrs["size"] = 6
+
+    def check_starts_at(self, starts_at: dt.datetime) -> dt.datetime | None:
+        assert self.rdv is not None
+        if starts_at == self.rdv.starts_at.replace(second=0, microsecond=0):
+            return self.rdv.starts_at  # not moved (the form shows minutes only)
+        return super().check_starts_at(starts_at)
 
 
 STATUS_FILTERS = {

@@ -119,7 +119,11 @@ class Rdv(models.Model):
                 violation_error_message=_("La fin du RDV doit être après son début."),
             ),
         ]
-        indexes = [models.Index(fields=["organisation", "starts_at"], name="rdv_org_starts_at")]
+        indexes = [
+            models.Index(fields=["organisation", "starts_at"], name="rdv_org_starts_at"),
+            # « Vos statistiques globales » counts RDVs created per month over large histories.
+            models.Index(fields=["organisation", "created_at"], name="rdv_org_created_at"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.motif} — {timezone.localtime(self.starts_at):%d/%m/%Y %H:%M}"

@@ -31,6 +31,7 @@ POST_ONLY = {"agents:resend_invitation", "agents:cancel_invitation"}
 def test_every_settings_page_is_in_the_matrix():
     names = {name for _, name in SETTINGS_ROUTES}
     assert {"organisations:settings", "organisations:lieux", "agents:team", "motifs:list"} <= names
+    assert "stats:organisation" in names  # « Vos statistiques globales », under « Paramètres »
     assert len(names) >= 17
 
 

@@ -1,9 +1,11 @@
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -106,10 +108,31 @@ def _duplicates(membership, form, exclude_pk=None) -> list[Usager]:
     return list(duplicates.alphabetical().select_related("responsible")[:5])
 
 
+def _next_url(request) -> str:
+    """Where « Créer un usager » goes back to (the RDV being posed), if the link gave an address
+    of this site: never another site (open redirect)."""
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return ""
+
+
+def _with_new_usager(url: str, pk: int) -> str:
+    """`url` with `nouvel_usager=<pk>`: the page that sent the agent here selects the new usager."""
+    parts = urlsplit(url)
+    query = [*parse_qsl(parts.query, keep_blank_values=True), ("nouvel_usager", str(pk))]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
 def usager_create(request, organisation_id):
     """« Créer un usager »: only the first and last names are required. A likely duplicate is
-    shown before anything is saved; the agent opens it or creates the new fiche anyway."""
+    shown before anything is saved; the agent opens it or creates the new fiche anyway.
+    With `next` (an address of this site), the agent goes back there once the usager is created,
+    with `nouvel_usager=<id>`: « Créer un usager » from the RDV wizard returns to it."""
     membership = request.membership
+    next_url = _next_url(request)
     form = UsagerForm(request.POST or None, organisation=membership.organisation)
     duplicates: list[Usager] = []
     status = 200
@@ -125,13 +148,15 @@ def usager_create(request, organisation_id):
                     notes=form.cleaned_data["notes"],
                 )
                 messages.success(request, _("L'usager %(name)s a été créé.") % {"name": usager.full_name})
+                if next_url:
+                    return redirect(_with_new_usager(next_url, usager.pk))
                 return redirect("usagers:detail", organisation_id=organisation_id, pk=usager.pk)
         else:
             status = 422
     return render(
         request,
         "usagers/form.html",
-        {"form": form, "duplicates": duplicates, "usager": None, "responsible": None},
+        {"form": form, "duplicates": duplicates, "usager": None, "responsible": None, "next_url": next_url},
         status=status,
     )
 

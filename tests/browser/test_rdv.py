@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from tests.agents.factories import PASSWORD, AgentFactory
 from tests.organisations.factories import OrganisationFactory
+from tests.planning.factories import PlageOuvertureFactory
 from tests.rendezvous.factories import RdvFactory
 from tests.usagers.factories import UsagerFactory
 
@@ -17,7 +18,15 @@ def test_agent_sets_a_status_modifies_reads_the_history_and_deletes_an_rdv(live_
     organisation = OrganisationFactory()
     agent = AgentFactory(organisation=organisation, admin=True, services=["PMI"])
     usager = UsagerFactory(organisation=organisation, first_name="Maëlle", last_name="Bégué")
-    rdv = RdvFactory(organisation=organisation, agents=[agent], usagers=[usager], past=True)
+    last_week = timezone.localdate() - dt.timedelta(days=7)
+    rdv = RdvFactory(
+        organisation=organisation,
+        agents=[agent],
+        usagers=[usager],
+        starts_at=dt.datetime.combine(last_week, dt.time(10), tzinfo=organisation.tzinfo),
+    )
+    # Within the agent's plages: « modifier » warns of RDVs outside them.
+    PlageOuvertureFactory(organisation=organisation, agent=agent, first_day=last_week, start_time=dt.time(9))
     page = live_page
     page.goto(page.base_url + "/")
     page.get_by_label("Adresse e-mail").fill(agent.email)

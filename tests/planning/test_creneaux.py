@@ -1,5 +1,7 @@
 import datetime as dt
+import random
 import zoneinfo
+from collections import Counter
 
 import pytest
 from django.db import connection, transaction
@@ -9,6 +11,7 @@ from hypothesis import strategies as st
 
 from motifs.models import Motif
 from planning.creneaux import (
+    FIRST_SEARCH_WINDOW,
     AbsenceRow,
     PlageRow,
     Slot,
@@ -16,13 +19,29 @@ from planning.creneaux import (
     compute_slots,
     free_agents_at,
     is_still_free,
+    load_busy,
+    load_calendar,
     next_availability,
 )
-from planning.models import PlageOuverture, PlageOuvertureException, Window
-from planning.recurrence import Frequency, Rule, expand
+from planning.models import (
+    Absence,
+    AbsenceException,
+    PlageOuverture,
+    PlageOuvertureException,
+    Window,
+    rule_from_recurrence,
+)
+from planning.recurrence import Frequency, Moved, Rule, expand
+from rendezvous.models import Rdv
+from tests.agents.factories import AgentFactory
 from tests.motifs.factories import MotifFactory
 from tests.organisations.factories import LieuFactory, OrganisationFactory, TerritoryFactory
-from tests.planning.factories import AbsenceFactory, PlageOuvertureFactory
+from tests.planning.factories import (
+    AbsenceExceptionFactory,
+    AbsenceFactory,
+    PlageOuvertureExceptionFactory,
+    PlageOuvertureFactory,
+)
 from tests.rendezvous.factories import RdvFactory
 from tests.usagers.factories import UsagerFactory
 
@@ -280,7 +299,247 @@ def test_query_count_does_not_grow_with_agents(organisation):
     with CaptureQueriesContext(connection) as twenty:
         slots = available_slots(motif=motif, now=NOW, start=at(MONDAY, 0), end=at(MONDAY, 0) + dt.timedelta(weeks=2))
     assert len({slot.agent_id for slot in slots}) == 20
-    assert len(one) == len(twenty) == 5
+    assert len(one) == len(twenty) == 4  # plages, their exceptions, absences with theirs, RDVs
+
+
+def _calendar_rows(plages, absences) -> tuple[list, list]:
+    return (
+        sorted(
+            (
+                plage.agent_id,
+                plage.lieu_id,
+                plage.first_day,
+                plage.start_time,
+                plage.end_time,
+                plage.rule,
+                sorted(plage.exceptions.items()),
+            )
+            for plage in plages
+        ),
+        sorted(
+            (
+                absence.agent_id,
+                absence.first_day,
+                absence.start_time,
+                absence.end_time,
+                absence.span_days,
+                absence.rule,
+                sorted(absence.exceptions.items()),
+            )
+            for absence in absences
+        ),
+    )
+
+
+def _calendar_from_querysets(motif, window: Window) -> tuple[list, list]:
+    """What `load_calendar` must read, as the querysets of planning.models select it."""
+    first = window.start.astimezone(PARIS).date()
+    last = (window.end - dt.timedelta(microseconds=1)).astimezone(PARIS).date()
+    whole_days = Window(at(first, 0), at(last + dt.timedelta(days=1), 0))
+    plages = list(PlageOuverture.objects.filter(organisation=motif.organisation, motifs=motif).active_on(first, last))
+    moved = {}
+    for exception in PlageOuvertureException.objects.filter(plage__in=plages).near(whole_days):
+        moved.setdefault(exception.plage_id, {})[exception.original_date] = (
+            Moved(exception.starts_at, exception.ends_at) if exception.starts_at else None
+        )
+    absences = list(Absence.objects.filter(agent__in={plage.agent_id for plage in plages}).active_on(first, last))
+    absent = {}
+    for exception in AbsenceException.objects.filter(absence__in=absences).near(whole_days):
+        absent.setdefault(exception.absence_id, {})[exception.original_date] = (
+            Moved(exception.starts_at, exception.ends_at) if exception.starts_at else None
+        )
+    return _calendar_rows(
+        [
+            PlageRow(
+                plage.agent_id,
+                plage.lieu_id,
+                plage.first_day,
+                plage.start_time,
+                plage.end_time,
+                rule_from_recurrence(plage.recurrence),
+                moved.get(plage.pk, {}),
+            )
+            for plage in plages
+        ],
+        [
+            AbsenceRow(
+                absence.agent_id,
+                absence.first_day,
+                absence.start_time,
+                absence.end_time,
+                (absence.end_day - absence.first_day).days,
+                rule_from_recurrence(absence.recurrence),
+                absent.get(absence.pk, {}),
+            )
+            for absence in absences
+        ],
+    )
+
+
+def test_engine_sql_reads_what_the_querysets_select(organisation, motif, plage):
+    """`load_calendar` reads exceptions and absences with its own SQL: the same rows as
+    `near()` and `active_on()`, around every boundary."""
+    agent = plage.agent
+    week = dt.timedelta(weeks=1)
+    PlageOuvertureExceptionFactory(plage=plage, original_date=MONDAY)
+    PlageOuvertureExceptionFactory(
+        plage=plage,
+        original_date=MONDAY + week,
+        starts_at=at(MONDAY, 14) + week + dt.timedelta(days=1),
+        ends_at=at(MONDAY, 15) + week + dt.timedelta(days=1),
+    )
+    # An occurrence moved from far away into the second week, and a far exception.
+    PlageOuvertureExceptionFactory(
+        plage=plage,
+        original_date=MONDAY + 6 * week,
+        starts_at=at(MONDAY, 16) + 2 * week,
+        ends_at=at(MONDAY, 17) + 2 * week,
+    )
+    PlageOuvertureExceptionFactory(plage=plage, original_date=MONDAY + 30 * week)
+    PlageOuvertureFactory(
+        organisation=organisation, agent=agent, motifs=[motif], first_day=MONDAY + dt.timedelta(days=3)
+    )
+    PlageOuvertureFactory(
+        organisation=organisation,
+        motifs=[motif],
+        first_day=MONDAY - 4 * week,
+        weekly=True,
+        weekdays=(1,),
+        until=MONDAY + week,
+    )
+    AbsenceFactory(organisation=organisation, agent=agent, first_day=MONDAY + dt.timedelta(days=1))
+    AbsenceFactory(organisation=organisation, agent=agent, first_day=MONDAY - dt.timedelta(days=2), days=3)
+    # Friday to Monday, every week, the last one ending on MONDAY.
+    weekend = AbsenceFactory(
+        organisation=organisation,
+        agent=agent,
+        first_day=MONDAY - 4 * week - dt.timedelta(days=3),
+        days=4,
+        weekly=True,
+        weekdays=(4,),
+        until=MONDAY - dt.timedelta(days=3),
+    )
+    AbsenceExceptionFactory(absence=weekend, original_date=MONDAY - week - dt.timedelta(days=3))
+    AbsenceExceptionFactory(absence=weekend, original_date=MONDAY - dt.timedelta(days=3))  # its span reaches MONDAY
+    recurring = AbsenceFactory(organisation=organisation, agent=agent, first_day=MONDAY - 8 * week, weekly=True)
+    AbsenceExceptionFactory(absence=recurring, original_date=MONDAY)
+    AbsenceExceptionFactory(
+        absence=recurring,
+        original_date=MONDAY + week,
+        starts_at=at(MONDAY, 8) + 2 * week,
+        ends_at=at(MONDAY, 9) + 2 * week,
+    )
+    AbsenceExceptionFactory(absence=recurring, original_date=MONDAY + 40 * week)
+    AbsenceFactory(agent=agent, first_day=MONDAY + dt.timedelta(days=2))  # in another organisation
+    AbsenceFactory(organisation=organisation, first_day=MONDAY)  # an agent without plage for the motif
+    motif = Motif.objects.select_related("organisation__territory").get(pk=motif.pk)
+    for offset in range(-4, 18):
+        for days in (1, 7):
+            window = Window(at(MONDAY, 0) + dt.timedelta(days=offset), at(MONDAY, 0) + dt.timedelta(days=offset + days))
+            calendar = load_calendar(motif, window)
+            assert _calendar_rows(calendar.plages, calendar.absences) == _calendar_from_querysets(motif, window)
+    assert calendar.queries == 3
+
+
+def test_busy_time_is_merged_per_agent(organisation):
+    """The RDVs holding each agent's time, in any organisation, as disjoint stretches."""
+    agent, other = AgentFactory(organisation=organisation), AgentFactory(organisation=organisation)
+    for agents, start, minutes, traits in [
+        ([agent], at(MONDAY, 9), 30, {}),
+        ([agent, other], at(MONDAY, 9, 30), 30, {}),  # touches the first
+        ([agent], at(MONDAY, 9, 45), 60, {}),  # overlaps the second
+        ([agent], at(MONDAY, 11), 30, {"excused": True}),
+        ([agent], at(MONDAY, 12), 30, {"revoked": True}),
+        ([agent], at(MONDAY, 13), 30, {"noshow": True}),
+        ([other], at(MONDAY, 20) - dt.timedelta(days=1), 24 * 60, {}),  # from the day before
+        ([other], at(MONDAY, 9) + dt.timedelta(days=1), 30, {}),  # the day after
+        ([agent], at(MONDAY, 9) - dt.timedelta(days=1), 30, {}),  # the day before
+    ]:
+        RdvFactory(organisation=organisation, agents=agents, starts_at=start, duration_in_min=minutes, **traits)
+    RdvFactory(agents=[other], starts_at=at(MONDAY, 21), duration_in_min=30)  # another organisation
+    busy = load_busy([agent.pk, other.pk], Window(at(MONDAY, 0), at(MONDAY + dt.timedelta(days=1), 0)))
+    assert sorted(busy) == [
+        (agent.pk, at(MONDAY, 9).timestamp(), at(MONDAY, 10, 45).timestamp()),
+        (agent.pk, at(MONDAY, 13).timestamp(), at(MONDAY, 13, 30).timestamp()),
+        (other.pk, (at(MONDAY, 20) - dt.timedelta(days=1)).timestamp(), at(MONDAY, 20).timestamp()),
+        (other.pk, at(MONDAY, 21).timestamp(), at(MONDAY, 21, 30).timestamp()),
+    ]
+    assert load_busy([], Window(at(MONDAY, 0), at(MONDAY, 23))) == []
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_next_availability_is_the_first_slot_up_to_the_horizon(organisation, seed):
+    """Windows read one after the other find the slot that one reading of the whole horizon
+    finds, wherever it lies: in the first week, in a later window, on a window's edge, nowhere."""
+    rng = random.Random(seed)
+    motif = MotifFactory(organisation=organisation, default_duration_in_min=rng.choice([20, 30, 45]), online=True)
+    motif = Motif.objects.select_related("organisation__territory").get(pk=motif.pk)
+    lieu = LieuFactory(organisation=organisation)
+    weeks = 14
+    horizon = at(MONDAY, 0) + dt.timedelta(weeks=weeks)
+    rdvs, holders = [], []
+    free_weeks = {agent_index: rng.randrange(weeks + 3) for agent_index in range(2)}
+    for agent_index in range(2):
+        weekday, hour = rng.randrange(5), rng.choice([8, 9, 14])
+        plage = PlageOuvertureFactory(
+            organisation=organisation,
+            motifs=[motif],
+            lieu=lieu,
+            first_day=MONDAY - dt.timedelta(weeks=2),
+            weekly=True,
+            weekdays=(weekday,),
+            start_time=dt.time(hour),
+            end_time=dt.time(hour + 3),
+        )
+        for week in range(weeks + 1):
+            start = at(MONDAY + dt.timedelta(weeks=week, days=weekday), hour)
+            # Full but for a gap in the agent's free week; touching and cancelled RDVs besides.
+            gap = (
+                (rng.randrange(0, 180, 5), rng.choice([15, 30, 45, 60])) if week == free_weeks[agent_index] else (0, 0)
+            )
+            cut = rng.randrange(5, 175, 5)
+            pieces = [(0, cut), (cut, 180)]
+            if gap[1]:
+                pieces = [(0, gap[0]), (gap[0] + gap[1], 180)]
+            for begin, end in pieces:
+                if end > begin:
+                    rdvs.append(
+                        Rdv(
+                            organisation=organisation,
+                            motif=motif,
+                            lieu=lieu,
+                            starts_at=start + dt.timedelta(minutes=begin),
+                            duration_in_min=end - begin,
+                        )
+                    )
+                    holders.append(plage.agent_id)
+            rdvs.append(
+                Rdv(
+                    organisation=organisation,
+                    motif=motif,
+                    lieu=lieu,
+                    starts_at=start,
+                    duration_in_min=180,
+                    status=Rdv.Status.EXCUSED,
+                )
+            )
+            holders.append(plage.agent_id)
+    for rdv in rdvs:
+        rdv.ends_at = rdv.starts_at + dt.timedelta(minutes=rdv.duration_in_min)
+    Rdv.objects.bulk_create(rdvs)
+    Rdv.agents.through.objects.bulk_create(
+        [Rdv.agents.through(rdv_id=rdv.pk, agent_id=agent_id) for rdv, agent_id in zip(rdvs, holders, strict=True)]
+    )
+    first = available_slots(motif=motif, start=at(MONDAY, 0), end=horizon, now=NOW)
+    afters = [at(MONDAY, 0), at(MONDAY, 0) + dt.timedelta(days=rng.randrange(40), hours=rng.randrange(24))]
+    if first:  # the first slot on the edge of the second window, then of the third
+        afters += [first[0].start - FIRST_SEARCH_WINDOW, first[0].start - 3 * FIRST_SEARCH_WINDOW]
+    for after in afters:
+        whole = available_slots(motif=motif, start=after, end=horizon, now=NOW)
+        assert next_availability(motif=motif, after=after, now=NOW, horizon=horizon) == (whole[0] if whole else None)
+        now = after - dt.timedelta(days=1)
+        online = available_slots(motif=motif, start=after, end=horizon + dt.timedelta(weeks=20), now=now, online=True)
+        assert next_availability(motif=motif, after=after, now=now, online=True) == (online[0] if online else None)
 
 
 # Property tests: the engine against a brute-force reference that walks minute by minute.
@@ -425,3 +684,44 @@ def test_engine_matches_minute_by_minute_reference(scenario):
         assert slot.start >= not_before
         start, end = slot.start.timestamp(), slot.end.timestamp()
         assert not any(agent == slot.agent_id and s < end and start < e for agent, s, e in busy)
+
+
+@settings(max_examples=100, deadline=None)
+@given(scenarios(), st.lists(st.integers(0, 10), min_size=1, max_size=3))
+def test_plages_sharing_a_series_give_what_each_gives_alone(scenario, shifts):
+    """`compute_slots` expands a series once for all the agents who have it: the slots are those
+    of each plage computed alone, whatever the first days, intervals and exceptions."""
+    tz, plages, absences, busy, closed, duration, window, not_before, not_after = scenario
+    everything = list(plages)
+    for index, shift in enumerate(shifts):
+        for plage in plages:
+            earlier = plage.first_day - dt.timedelta(weeks=shift)
+            everything.append(
+                PlageRow(10 + index, plage.lieu_id, earlier, plage.start_time, plage.end_time, plage.rule)
+            )
+            if plage.rule is not None:
+                fortnightly = Rule(Frequency.WEEKLY, interval=2, weekdays=plage.rule.weekdays)
+                everything.append(
+                    PlageRow(20 + index, plage.lieu_id, earlier, plage.start_time, plage.end_time, fortnightly)
+                )
+                monthly = Rule(Frequency.MONTHLY, weekdays=plage.rule.weekdays[:1], nth=-1)
+                everything.append(
+                    PlageRow(30 + index, plage.lieu_id, earlier, plage.start_time, plage.end_time, monthly)
+                )
+            cancelled = {window.start.astimezone(tz).date() + dt.timedelta(days=day): None for day in range(shift % 2)}
+            everything.append(
+                PlageRow(40 + index, plage.lieu_id, earlier, plage.start_time, plage.end_time, plage.rule, cancelled)
+            )
+    rules = {
+        "absences": absences,
+        "busy": busy,
+        "closed_days": closed,
+        "duration": duration,
+        "window": window,
+        "tz": tz,
+        "not_before": not_before,
+        "not_after": not_after,
+    }
+    together = compute_slots(plages=everything, **rules)
+    alone = Counter(slot for plage in everything for slot in compute_slots(plages=[plage], **rules))
+    assert Counter(together) == alone

@@ -1,15 +1,22 @@
 import datetime as dt
 import zoneinfo
+from typing import Any
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from icalendar import Calendar
 
 from planning.ics import agent_calendar
 from planning.models import CalendarFeed
 from planning.views import NEW_FEED_SESSION_KEY
+from rendezvous.models import Rdv
 from tests.agents.factories import AgentFactory
-from tests.organisations.factories import OrganisationFactory, TerritoryFactory
+from tests.motifs.factories import MotifFactory
+from tests.organisations.factories import LieuFactory, OrganisationFactory, TerritoryFactory
 from tests.planning.factories import AbsenceFactory, PlageOuvertureExceptionFactory, PlageOuvertureFactory
+from tests.rendezvous.factories import RdvFactory
+from tests.usagers.factories import UsagerFactory
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 REUNION = zoneinfo.ZoneInfo("Indian/Reunion")
@@ -170,3 +177,143 @@ def test_the_feed_link_shows_on_ones_own_planning_only(client, organisation, adm
     other = reverse("planning:plage_list", kwargs={"organisation_id": organisation.pk, "agent_id": basic_agent.pk})
     assert client.get(other).context["feed"] is None
     assert "adresse de calendrier" not in client.get(other).content.decode()
+
+
+# --- RDVs -------------------------------------------------------------------------------------
+
+NOW = dt.datetime(2030, 3, 1, 8, tzinfo=dt.UTC)
+
+
+def rdv_events(calendar: Calendar) -> dict[str, Any]:
+    return {str(event["uid"]): event for event in events(calendar) if str(event["uid"]).startswith("rdv-")}
+
+
+def test_rdvs_are_exported_in_utc_with_their_motif_and_lieu_and_no_personal_data(db, settings):
+    settings.SITE_URL = "https://rdv.example.fr"
+    organisation = OrganisationFactory(name="MDS de Noisiel")
+    agent = AgentFactory(organisation=organisation)
+    lieu = LieuFactory(organisation=organisation, name="MDS de Noisiel", address="5 rue de la Mairie, 77186 Noisiel")
+    motif = MotifFactory(organisation=organisation, name="Consultation prénatale")
+    usager = UsagerFactory(organisation=organisation, first_name="Camille", last_name="Durand", phone="0612345678")
+    rdv = RdvFactory(
+        organisation=organisation,
+        motif=motif,
+        lieu=lieu,
+        agents=[agent],
+        usagers=[usager],
+        context="Notes confidentielles",
+        starts_at=dt.datetime(2030, 3, 4, 10, 30, tzinfo=PARIS),
+        duration_in_min=45,
+    )
+    home = RdvFactory(
+        organisation=organisation,
+        motif=MotifFactory(organisation=organisation, name="Visite", home=True),
+        lieu=None,
+        address="12 rue des Lilas, 77186 Noisiel",
+        agents=[agent],
+        usagers=[usager],
+        starts_at=dt.datetime(2030, 3, 5, 14, tzinfo=PARIS),
+    )
+    # Left out: a colleague's RDV, one too old, one too far ahead, one where the agent has no role.
+    RdvFactory(organisation=organisation, starts_at=dt.datetime(2030, 3, 4, 10, tzinfo=PARIS))
+    RdvFactory(organisation=organisation, agents=[agent], starts_at=NOW - dt.timedelta(days=31))
+    RdvFactory(organisation=organisation, agents=[agent], starts_at=NOW + dt.timedelta(days=367))
+    RdvFactory(organisation=OrganisationFactory(), agents=[agent], starts_at=NOW + dt.timedelta(days=3))
+    recent = RdvFactory(organisation=organisation, agents=[agent], starts_at=NOW - dt.timedelta(days=29), seen=True)
+
+    raw = agent_calendar(agent, today=TODAY, now=NOW)
+    found = rdv_events(Calendar.from_ical(raw))
+
+    assert set(found) == {f"rdv-{item.pk}@rdv-solidarites" for item in (rdv, home, recent)}
+    event = found[f"rdv-{rdv.pk}@rdv-solidarites"]
+    assert str(event["summary"]) == "RDV – Consultation prénatale"
+    assert event["dtstart"].dt == dt.datetime(2030, 3, 4, 9, 30, tzinfo=dt.UTC)
+    assert b"DTSTART:20300304T093000Z" in raw
+    assert event["dtend"].dt == dt.datetime(2030, 3, 4, 10, 15, tzinfo=dt.UTC)
+    assert str(event["location"]) == "MDS de Noisiel, 5 rue de la Mairie, 77186 Noisiel"
+    link = "https://rdv.example.fr" + reverse(
+        "rendezvous:detail", kwargs={"organisation_id": organisation.pk, "pk": rdv.pk}
+    )
+    assert link in str(event["description"])
+    assert str(event["url"]) == link
+    assert str(event["status"]) == "CONFIRMED"
+    assert str(event["transp"]) == "OPAQUE"
+    assert event["last-modified"].dt == rdv.updated_at.replace(microsecond=0)
+    assert str(found[f"rdv-{home.pk}@rdv-solidarites"]["location"]) == "À domicile"
+    # The feed leaves our system: no usager's name, phone or address, no notes.
+    text = raw.decode()
+    for secret in ("Camille", "Durand", "DURAND", "0612345678", "Lilas", "Notes confidentielles"):
+        assert secret not in text
+
+
+def test_an_rdvs_sequence_and_last_modified_follow_its_changes(db):
+    organisation = OrganisationFactory()
+    agent = AgentFactory(organisation=organisation)
+    rdv = RdvFactory(organisation=organisation, agents=[agent], starts_at=NOW + dt.timedelta(days=2))
+
+    def event():
+        return rdv_events(Calendar.from_ical(agent_calendar(agent, today=TODAY, now=NOW)))[
+            f"rdv-{rdv.pk}@rdv-solidarites"
+        ]
+
+    before = event()
+    Rdv.objects.filter(pk=rdv.pk).update(updated_at=rdv.updated_at + dt.timedelta(minutes=5))
+    after = event()
+    assert after["sequence"] > before["sequence"] >= 0
+    assert after["last-modified"].dt == (rdv.updated_at + dt.timedelta(minutes=5)).replace(microsecond=0)
+    assert after["uid"] == before["uid"]
+
+
+def test_cancelled_rdvs_stay_marked_cancelled_and_free(db):
+    organisation = OrganisationFactory()
+    agent = AgentFactory(organisation=organisation)
+    motif = MotifFactory(organisation=organisation, name="Bilan")
+    excused = RdvFactory(
+        organisation=organisation, motif=motif, agents=[agent], excused=True, starts_at=NOW + dt.timedelta(days=2)
+    )
+    revoked = RdvFactory(
+        organisation=organisation, motif=motif, agents=[agent], revoked=True, starts_at=NOW + dt.timedelta(days=3)
+    )
+    found = rdv_events(Calendar.from_ical(agent_calendar(agent, today=TODAY, now=NOW)))
+    for rdv in (excused, revoked):
+        event = found[f"rdv-{rdv.pk}@rdv-solidarites"]
+        assert str(event["status"]) == "CANCELLED"
+        assert str(event["transp"]) == "TRANSPARENT"
+        assert str(event["summary"]) == "RDV annulé – Bilan"
+
+
+def test_an_overseas_rdv_is_at_the_right_instant(db):
+    organisation = OrganisationFactory(territory=TerritoryFactory(reunion=True))
+    agent = AgentFactory(organisation=organisation)
+    rdv = RdvFactory(organisation=organisation, agents=[agent], starts_at=dt.datetime(2030, 3, 4, 9, tzinfo=REUNION))
+    raw = agent_calendar(agent, today=TODAY, now=NOW)
+    event = rdv_events(Calendar.from_ical(raw))[f"rdv-{rdv.pk}@rdv-solidarites"]
+    assert event["dtstart"].dt == dt.datetime(2030, 3, 4, 5, tzinfo=dt.UTC)  # 9:00 at UTC+4
+    assert b"DTSTART:20300304T050000Z" in raw
+    assert not Calendar.from_ical(raw).walk("VTIMEZONE")  # UTC needs none
+
+
+def test_the_feed_reads_a_bounded_number_of_queries_whatever_the_number_of_rdvs(db, django_assert_num_queries):
+    organisation = OrganisationFactory()
+    agent = AgentFactory(organisation=organisation)
+    PlageOuvertureFactory(organisation=organisation, agent=agent, weekly=True, first_day=TODAY)
+    AbsenceFactory(organisation=organisation, agent=agent, first_day=TODAY)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            agent_calendar(agent, today=TODAY, now=NOW)
+        return len(queries)
+
+    RdvFactory(organisation=organisation, agents=[agent], starts_at=NOW + dt.timedelta(days=1))
+    baseline = count()
+    for index in range(40):
+        RdvFactory(
+            organisation=organisation,
+            agents=[agent],
+            usagers=[],
+            lieu=LieuFactory(organisation=organisation),
+            starts_at=NOW + dt.timedelta(days=2 + index),
+        )
+    assert count() == baseline
+    with django_assert_num_queries(6):
+        agent_calendar(agent, today=TODAY, now=NOW)

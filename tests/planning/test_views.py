@@ -14,6 +14,8 @@ from tests.agents.factories import AgentFactory
 from tests.motifs.factories import MotifFactory
 from tests.organisations.factories import LieuFactory, OrganisationFactory
 from tests.planning.factories import AbsenceFactory, PlageOuvertureExceptionFactory, PlageOuvertureFactory
+from tests.rendezvous.factories import RdvFactory
+from tests.usagers.factories import UsagerFactory
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 MON, TUE, WED, THU, FRI = range(5)
@@ -702,3 +704,206 @@ def test_an_agent_with_current_plages_cannot_leave_the_organisation(client, orga
     assert "Plage d'ouverture « Consultation de PMI »" in page
     assert "Ancienne permanence" not in page
     assert AgentRole.objects.filter(agent=basic_agent, organisation=organisation).exists()
+
+
+# --- RDVs left outside availability: warned, never refused ----------------------------------
+
+
+@pytest.fixture
+def booked(organisation, basic_agent, lieu, motif):
+    """A weekly Monday plage 9:00–12:00 of the agent from next week, and an RDV on it in two weeks."""
+    organisation.close_on_public_holidays = False  # whatever day the tests run, no holiday in the way
+    organisation.save()
+    today = timezone.localdate(timezone=PARIS)
+    monday = today + dt.timedelta(days=7 - today.weekday())
+    plage = PlageOuvertureFactory(
+        organisation=organisation, agent=basic_agent, lieu=lieu, motifs=[motif], weekly=True, first_day=monday
+    )
+    usager = UsagerFactory(organisation=organisation, first_name="Camille", last_name="Durand")
+    rdv = RdvFactory(
+        organisation=organisation,
+        motif=motif,
+        lieu=lieu,
+        agents=[basic_agent],
+        usagers=[usager],
+        starts_at=dt.datetime.combine(monday + dt.timedelta(weeks=2), dt.time(10, 30), tzinfo=PARIS),
+    )
+    return {"plage": plage, "rdv": rdv, "day": monday + dt.timedelta(weeks=2)}
+
+
+def warning(response) -> dict | None:
+    return response.context["rdvs_outside"]
+
+
+def test_an_absence_over_an_rdv_is_saved_with_a_warning_listing_it(signed_in, organisation, basic_agent, booked):
+    day = booked["day"].isoformat()
+    response = signed_in.post(
+        url("absence_create", organisation, basic_agent),
+        absence_data(first_day=day, end_day=day, start_time="10:00", end_time="11:00"),
+    )
+    assert response.status_code == 302  # never refused
+    assert Absence.objects.count() == 1
+    response = signed_in.get(response["Location"])
+    assert warning(response)["rdvs"] == [booked["rdv"]]
+    content = text(response)
+    assert "L'absence « Formation premiers secours » a été créée." in content
+    assert "Un RDV à venir est désormais en dehors de vos disponibilités" in content
+    detail = reverse("rendezvous:detail", kwargs={"organisation_id": organisation.pk, "pk": booked["rdv"].pk})
+    assert f'href="{detail}"' in content
+    assert booked["rdv"].motif.name in content
+    assert "Camille DURAND" in content
+    assert "à 10h30" in content
+    # Shown once.
+    assert warning(signed_in.get(response.request["PATH_INFO"])) is None
+
+
+def test_an_absence_elsewhere_gives_no_warning(signed_in, organisation, basic_agent, booked):
+    day = booked["day"].isoformat()
+    response = signed_in.post(
+        url("absence_create", organisation, basic_agent),
+        absence_data(first_day=day, end_day=day, start_time="14:00", end_time="17:00"),
+    )
+    assert warning(signed_in.get(response["Location"])) is None
+
+
+def test_editing_an_absence_onto_an_rdv_warns(signed_in, organisation, basic_agent, booked):
+    absence = AbsenceFactory(organisation=organisation, agent=basic_agent, first_day=booked["day"])  # 14:00–17:00
+    day = booked["day"].isoformat()
+    response = signed_in.post(
+        url("absence_edit", organisation, basic_agent, pk=absence.pk),
+        absence_data(first_day=day, end_day=day, start_time="08:00", end_time="17:00"),
+    )
+    assert response.status_code == 302
+    assert warning(signed_in.get(response["Location"]))["rdvs"] == [booked["rdv"]]
+
+
+def test_shrinking_a_plage_warns_about_the_rdv_it_leaves_out(signed_in, organisation, basic_agent, lieu, motif, booked):
+    plage = booked["plage"]
+    data = plage_data(lieu, [motif], first_day=plage.first_day.isoformat(), weekdays=[str(MON)], end_time="10:00")
+    response = signed_in.post(url("plage_edit", organisation, basic_agent, pk=plage.pk), data)
+    assert response.status_code == 302
+    plage.refresh_from_db()
+    assert plage.end_time == dt.time(10)
+    response = signed_in.get(response["Location"])
+    assert warning(response)["rdvs"] == [booked["rdv"]]
+    assert "La plage d'ouverture « Consultation de PMI » a été modifiée." in text(response)
+
+
+def test_a_plage_edit_that_keeps_the_rdv_inside_gives_no_warning(
+    signed_in, organisation, basic_agent, lieu, motif, booked
+):
+    plage = booked["plage"]
+    data = plage_data(lieu, [motif], first_day=plage.first_day.isoformat(), weekdays=[str(MON)], end_time="12:30")
+    response = signed_in.post(url("plage_edit", organisation, basic_agent, pk=plage.pk), data)
+    assert warning(signed_in.get(response["Location"])) is None
+
+
+def test_deleting_a_plage_warns(signed_in, organisation, basic_agent, booked):
+    response = signed_in.post(url("plage_delete", organisation, basic_agent, pk=booked["plage"].pk))
+    assert response.status_code == 302
+    assert warning(signed_in.get(response["Location"]))["rdvs"] == [booked["rdv"]]
+
+
+def test_cancelling_the_plage_occurrence_of_an_rdv_warns_on_the_plage_page(
+    signed_in, organisation, basic_agent, booked
+):
+    plage = booked["plage"]
+    page = url("plage_occurrence", organisation, basic_agent, pk=plage.pk, day=booked["day"])
+    response = signed_in.post(page, {"action": "cancel"})
+    assert response["Location"] == url("plage_edit", organisation, basic_agent, pk=plage.pk)
+    response = signed_in.get(response["Location"])
+    assert warning(response)["rdvs"] == [booked["rdv"]]
+    assert "Un RDV à venir est désormais en dehors de vos disponibilités" in text(response)
+    # Another occurrence: nothing booked on it.
+    other = url("plage_occurrence", organisation, basic_agent, pk=plage.pk, day=booked["day"] + dt.timedelta(weeks=1))
+    signed_in.post(other, {"action": "cancel"})
+    assert warning(signed_in.get(url("plage_edit", organisation, basic_agent, pk=plage.pk))) is None
+
+
+def test_moving_the_plage_occurrence_of_an_rdv_warns(signed_in, organisation, basic_agent, booked):
+    plage = booked["plage"]
+    page = url("plage_occurrence", organisation, basic_agent, pk=plage.pk, day=booked["day"])
+    response = signed_in.post(
+        page, {"action": "move", "start_day": booked["day"].isoformat(), "start_time": "14:00", "end_time": "17:00"}
+    )
+    assert response.status_code == 302
+    assert warning(signed_in.get(response["Location"]))["rdvs"] == [booked["rdv"]]
+
+
+def test_moving_an_absence_occurrence_onto_an_rdv_warns(signed_in, organisation, basic_agent, booked):
+    absence = AbsenceFactory(
+        organisation=organisation, agent=basic_agent, weekly=True, first_day=booked["day"] - dt.timedelta(weeks=1)
+    )
+    page = url("absence_occurrence", organisation, basic_agent, pk=absence.pk, day=booked["day"])
+    day = booked["day"].isoformat()
+    response = signed_in.post(
+        page, {"action": "move", "start_day": day, "start_time": "10:00", "end_day": day, "end_time": "11:00"}
+    )
+    assert response["Location"] == url("absence_edit", organisation, basic_agent, pk=absence.pk)
+    response = signed_in.get(response["Location"])
+    assert warning(response)["rdvs"] == [booked["rdv"]]
+
+
+def test_the_warning_names_the_agent_on_someone_elses_planning(client, organisation, admin_agent, basic_agent, booked):
+    client.force_login(admin_agent)
+    day = booked["day"].isoformat()
+    response = client.post(
+        url("absence_create", organisation, basic_agent),
+        absence_data(first_day=day, end_day=day, start_time="08:00", end_time="12:00"),
+    )
+    content = text(client.get(response["Location"]))
+    assert f"Un RDV à venir est désormais en dehors des disponibilités de {basic_agent.full_name}" in content
+
+
+def test_a_long_list_is_cut_with_a_link_to_all_the_rdvs(
+    signed_in, organisation, basic_agent, lieu, motif, booked, django_assert_max_num_queries
+):
+    start = dt.datetime.combine(booked["day"], dt.time(9), tzinfo=PARIS)
+    for index in range(1, 25):
+        RdvFactory(
+            organisation=organisation,
+            motif=motif,
+            lieu=lieu,
+            agents=[basic_agent],
+            starts_at=start + dt.timedelta(weeks=index),
+        )
+    response = signed_in.post(url("plage_delete", organisation, basic_agent, pk=booked["plage"].pk))
+    with django_assert_max_num_queries(15):
+        response = signed_in.get(response["Location"])
+    shown = warning(response)
+    assert (shown["count"], len(shown["rdvs"]), shown["more"]) == (25, 20, 5)
+    content = text(response)
+    assert "25 RDV à venir sont désormais en dehors de vos disponibilités" in content
+    assert "Voir les 5 autres RDV dans « Tous les RDVs »" in content
+    assert f"agent={basic_agent.pk}" in shown["list_url"]
+
+
+def test_saving_with_the_check_issues_as_many_queries_for_one_rdv_as_for_forty(
+    signed_in, organisation, basic_agent, lieu, motif, booked
+):
+    start = dt.datetime.combine(booked["day"], dt.time(9), tzinfo=PARIS)
+    first, last = booked["day"].isoformat(), (booked["day"] + dt.timedelta(days=14)).isoformat()
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            response = signed_in.post(
+                url("absence_create", organisation, basic_agent),
+                absence_data(first_day=first, end_day=last, start_time="08:00", end_time="18:00"),
+            )
+        assert response.status_code == 302
+        with CaptureQueriesContext(connection) as page_queries:
+            assert warning(signed_in.get(response["Location"])) is not None
+        return len(queries), len(page_queries)
+
+    Absence.objects.all().delete()
+    baseline = count()
+    Absence.objects.all().delete()
+    for index in range(40):
+        RdvFactory(
+            organisation=organisation,
+            motif=motif,
+            lieu=lieu,
+            agents=[basic_agent],
+            starts_at=start + dt.timedelta(days=index // 3, hours=index % 3),
+        )
+    assert count() == baseline

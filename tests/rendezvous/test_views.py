@@ -9,7 +9,7 @@ from django.utils import timezone
 from rendezvous.models import Rdv
 from tests.agents.factories import AgentFactory
 from tests.organisations.factories import OrganisationFactory
-from tests.planning.factories import AbsenceFactory
+from tests.planning.factories import AbsenceFactory, PlageOuvertureFactory
 from tests.rendezvous.factories import RdvFactory
 from tests.usagers.factories import UsagerFactory
 
@@ -36,6 +36,19 @@ def form_data(rdv, **changes):
     }
     data.update(changes)
     return data
+
+
+def open_day(rdv, *agents):
+    """Plages d'ouverture of `agents` over the RDV's day, 8:00 to 20:00: no « outside the plages »
+    conflict."""
+    for agent in agents:
+        PlageOuvertureFactory(
+            organisation=rdv.organisation,
+            agent=agent,
+            first_day=timezone.localtime(rdv.starts_at, rdv.organisation.tzinfo).date(),
+            start_time=dt.time(8),
+            end_time=dt.time(20),
+        )
 
 
 # Who sees and changes which RDV
@@ -153,6 +166,7 @@ def test_status_from_the_list_goes_back_to_the_list(client, organisation, basic_
 
 def test_modify_changes_the_duration_and_the_history_shows_it(client, organisation, basic_agent):
     rdv = RdvFactory(organisation=organisation, agents=[basic_agent])
+    open_day(rdv, basic_agent)
     client.force_login(basic_agent)
     response = client.post(url("update", rdv), form_data(rdv, duration_in_min=45, context="Nouveau"))
     assert response.status_code == 302
@@ -169,8 +183,14 @@ def test_modify_changes_the_duration_and_the_history_shows_it(client, organisati
 
 
 def test_history_shows_status_changes_and_agents(client, organisation, basic_agent):
-    rdv = RdvFactory(organisation=organisation, agents=[basic_agent], past=True)
+    last_week = timezone.localdate() - dt.timedelta(days=7)
+    rdv = RdvFactory(
+        organisation=organisation,
+        agents=[basic_agent],
+        starts_at=dt.datetime.combine(last_week, dt.time(10), tzinfo=organisation.tzinfo),
+    )
     other = AgentFactory(organisation=organisation, services=["PMI"], first_name="Zélie")
+    open_day(rdv, basic_agent, other)
     client.force_login(basic_agent)
     client.post(url("status", rdv), {"status": "noshow"})
     client.post(url("update", rdv), form_data(rdv, agents=[basic_agent.pk, other.pk]))
@@ -221,6 +241,7 @@ def test_modify_warns_of_a_conflicting_rdv_and_saves_once_confirmed(client, orga
 
 def test_a_cancelled_rdv_is_no_conflict(client, organisation, basic_agent):
     rdv = RdvFactory(organisation=organisation, agents=[basic_agent])
+    open_day(rdv, basic_agent)
     RdvFactory(organisation=organisation, agents=[basic_agent], starts_at=rdv.starts_at, excused=True)
     client.force_login(basic_agent)
     assert client.post(url("update", rdv), form_data(rdv)).status_code == 302
@@ -264,6 +285,7 @@ def test_modify_changes_usagers_and_agents(client, organisation, basic_agent):
     rdv = RdvFactory(organisation=organisation, agents=[basic_agent])
     usager = UsagerFactory(organisation=organisation)
     colleague = AgentFactory(organisation=organisation)
+    open_day(rdv, basic_agent, colleague)
     client.force_login(basic_agent)
     response = client.post(
         url("update", rdv), form_data(rdv, usagers=[usager.pk], agents=[basic_agent.pk, colleague.pk])

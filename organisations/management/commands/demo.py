@@ -6,6 +6,7 @@ from motifs import demo as motifs_demo
 from organisations import demo as organisations_demo
 from planning import demo as planning_demo
 from rendezvous import demo as rendezvous_demo
+from stats import demo as stats_demo
 from usagers import demo as usagers_demo
 
 # Each step builds on what the previous ones put in the shared context; each is idempotent.
@@ -16,6 +17,7 @@ STEPS = [
     motifs_demo.build,
     planning_demo.build,
     rendezvous_demo.build,
+    stats_demo.build,
 ]
 
 

@@ -6,6 +6,11 @@ It never touches the configured database's data: it creates a throw-away databas
 (`<name>_bench_creneaux`), migrates it, seeds it with bulk inserts, measures, and drops it, even
 when interrupted. Twice N agents are seeded: the measured motif is offered by the first N, a
 second motif by all 2N (for `agents_x2_ratio`). Prints one JSON object.
+
+`raw_fetch_p50_ms`, the floor, reads the engine's input rows through psycopg with no ORM: the
+plages with hand-written SQL, the rest with the engine's own SQL (exceptions, absences, and the
+RDVs' times from the copy kept on their agent links, merged per agent), over the same weeks as
+`p50_ms` and turn about with it, so that both meet the same load on a shared machine.
 """
 
 import datetime as dt
@@ -22,8 +27,15 @@ from django.utils import timezone
 from agents.models import Agent
 from motifs.models import Motif, MotifCategory
 from organisations.models import Lieu, Organisation, Service, Territory
-from planning.creneaux import available_slots, next_availability
-from planning.models import Absence, PlageOuverture
+from planning.creneaux import (
+    ABSENCES_SQL,
+    BUSY_SQL,
+    LONGEST_RDV,
+    PLAGE_EXCEPTIONS_SQL,
+    available_slots,
+    next_availability,
+)
+from planning.models import Absence, PlageOuverture, Window
 from rdv.bench import BenchCommand, percentile
 from rendezvous.models import Rdv
 
@@ -45,34 +57,27 @@ def _timed(function: Callable[[], Any], runs: int) -> list[float]:
     return elapsed
 
 
-RAW_SQL = [
-    (
-        "SELECT p.id, p.agent_id, p.lieu_id, p.first_day, p.start_time, p.end_time, p.recurrence "
-        "FROM planning_plageouverture p JOIN planning_plageouverture_motifs m ON m.plageouverture_id = p.id "
-        "WHERE p.organisation_id = %(org)s AND m.motif_id = %(motif)s AND p.lieu_id IS NOT NULL "
-        "AND (p.recurrence_ends_on IS NULL OR p.recurrence_ends_on >= %(first)s) AND p.first_day <= %(last)s"
-    ),
-    (
-        "SELECT e.plage_id, e.original_date, e.starts_at, e.ends_at FROM planning_plageouvertureexception e "
-        "WHERE e.plage_id = ANY(%(plages)s) AND ((e.original_date >= %(first)s AND e.original_date <= %(last)s) "
-        "OR (e.starts_at < %(end)s AND e.ends_at > %(start)s))"
-    ),
-    (
-        "SELECT a.id, a.agent_id, a.first_day, a.start_time, a.end_day, a.end_time, a.recurrence "
-        "FROM planning_absence a WHERE a.agent_id = ANY(%(agents)s) AND a.first_day <= %(last)s "
-        "AND (a.recurrence_ends_on IS NULL OR a.recurrence_ends_on + (a.end_day - a.first_day) >= %(first)s)"
-    ),
-    (
-        "SELECT e.absence_id, e.original_date, e.starts_at, e.ends_at FROM planning_absenceexception e "
-        "WHERE e.absence_id = ANY(%(absences)s) AND ((e.original_date >= %(first)s AND e.original_date <= %(last)s) "
-        "OR (e.starts_at < %(end)s AND e.ends_at > %(start)s))"
-    ),
-    (
-        "SELECT ra.agent_id, r.starts_at, r.ends_at FROM rendezvous_rdv_agents ra "
-        "JOIN rendezvous_rdv r ON r.id = ra.rdv_id WHERE ra.agent_id = ANY(%(agents)s) "
-        "AND r.starts_at < %(end)s AND r.ends_at > %(start)s AND NOT r.status IN ('excused', 'revoked')"
-    ),
-]
+def _timed_in_turn(first: Callable[[], Any], second: Callable[[], Any], runs: int) -> tuple[list[float], list[float]]:
+    """Two functions measured turn about: on a shared machine both meet the same load, so their
+    ratio means something."""
+    first()  # warm-up
+    second()
+    elapsed: tuple[list[float], list[float]] = ([], [])
+    for _ in range(runs):
+        for function, times in zip((first, second), elapsed, strict=True):
+            t0 = time.perf_counter()
+            function()
+            times.append((time.perf_counter() - t0) * 1000)
+    return elapsed
+
+
+# The plages as the engine's queryset reads them; the other reads are the engine's own SQL.
+PLAGES_SQL = (
+    "SELECT p.id, p.agent_id, p.lieu_id, p.first_day, p.start_time, p.end_time, p.recurrence "
+    "FROM planning_plageouverture p JOIN planning_plageouverture_motifs m ON m.plageouverture_id = p.id "
+    "WHERE p.organisation_id = %(org)s AND m.motif_id = %(motif)s AND p.lieu_id IS NOT NULL "
+    "AND (p.recurrence_ends_on IS NULL OR p.recurrence_ends_on >= %(first)s) AND p.first_day <= %(last)s"
+)
 
 
 class Command(BenchCommand):
@@ -139,7 +144,17 @@ class Command(BenchCommand):
 
         with CaptureQueriesContext(connection) as captured:
             slots = week(motif, [0])()
-        week_ms = _timed(week(motif, [0]), runs)
+
+        def raw_week(index: list[int]) -> Callable[[], Any]:
+            def run() -> Any:
+                start = weeks[index[0] % len(weeks)]
+                index[0] += 1
+                return self._raw_fetch(motif, start, start + dt.timedelta(days=7))
+
+            return run
+
+        # The engine and the floor over the same weeks, turn about.
+        week_ms, raw_ms = _timed_in_turn(week(motif, [0]), raw_week([0]), runs)
         wide_ms = _timed(week(wide, [0]), runs)
         month_ms = _timed(
             lambda: available_slots(
@@ -147,7 +162,6 @@ class Command(BenchCommand):
             ),
             max(5, runs // 3),
         )
-        raw_ms = _timed(lambda: self._raw_fetch(motif, self.anchor, self.anchor + dt.timedelta(days=7)), runs)
         first_found = next_availability(motif=motif, after=self.anchor, now=self.now)
         next_found_ms = _timed(lambda: next_availability(motif=motif, after=self.anchor, now=self.now), runs)
 
@@ -282,29 +296,29 @@ class Command(BenchCommand):
             cursor.execute("VACUUM ANALYZE rendezvous_rdv_agents")
 
     def _raw_fetch(self, motif: Motif, start: dt.datetime, end: dt.datetime) -> None:
-        """The engine's input rows read with plain SQL through psycopg: the floor."""
+        """The engine's input rows read with plain SQL through psycopg, with the engine's own
+        SQL where it has some: the floor. The window starts and ends at local midnights."""
         tz = motif.organisation.tzinfo
-        first = start.astimezone(tz).date()
-        last = (end - dt.timedelta(microseconds=1)).astimezone(tz).date()
+        window = Window(start, end)
+        exceptions_first, exceptions_last = window.date_range
         params: dict[str, Any] = {
             "org": motif.organisation_id,
             "motif": motif.pk,
-            "first": first,
-            "last": last,
+            "first": start.astimezone(tz).date(),
+            "last": (end - dt.timedelta(microseconds=1)).astimezone(tz).date(),
             "start": start,
             "end": end,
+            "exceptions_first": exceptions_first,
+            "exceptions_last": exceptions_last,
+            "earliest": start - LONGEST_RDV,
+            "cancelled": [str(status) for status in Rdv.CANCELLED_STATUSES],
         }
         raw = connection.connection
         with raw.cursor() as cursor:
-            cursor.execute(RAW_SQL[0], params)
+            cursor.execute(PLAGES_SQL, params)
             plages = cursor.fetchall()
             params["plages"] = [row[0] for row in plages]
             params["agents"] = sorted({row[1] for row in plages})
-            cursor.execute(RAW_SQL[1], params)
-            cursor.fetchall()
-            cursor.execute(RAW_SQL[2], params)
-            params["absences"] = [row[0] for row in cursor.fetchall()]
-            cursor.execute(RAW_SQL[3], params)
-            cursor.fetchall()
-            cursor.execute(RAW_SQL[4], params)
-            cursor.fetchall()
+            for sql in (PLAGE_EXCEPTIONS_SQL, ABSENCES_SQL, BUSY_SQL):
+                cursor.execute(sql, params)
+                cursor.fetchall()

@@ -1,0 +1,118 @@
+"""« Comment poser un rendez-vous ? » walked in Chromium: from a time cell of the calendar, and
+through « Trouver un créneau »."""
+
+import datetime as dt
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from rendezvous.models import Rdv
+from tests.agents.factories import PASSWORD, AgentFactory
+from tests.motifs.factories import MotifFactory
+from tests.organisations.factories import LieuFactory, OrganisationFactory
+from tests.planning.factories import PlageOuvertureFactory
+from tests.usagers.factories import UsagerFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def next_monday() -> dt.date:
+    today = timezone.localdate()
+    return today + dt.timedelta(days=7 - today.weekday())
+
+
+@pytest.fixture
+def setting(live_page):
+    organisation = OrganisationFactory(name="MDS de Noisiel")
+    lieu = LieuFactory(organisation=organisation, name="MDS de Noisiel, Grande Allée")
+    motif = MotifFactory(organisation=organisation, category__name="Consultation de puériculture")
+    agent = AgentFactory(organisation=organisation, services=["PMI"], first_name="Hélène", last_name="Martin")
+    day = next_monday()
+    PlageOuvertureFactory(organisation=organisation, agent=agent, lieu=lieu, motifs=[motif], first_day=day)
+    usager = UsagerFactory(organisation=organisation, first_name="Maëlle", last_name="Bégué")
+    UsagerFactory(organisation=organisation, first_name="Marc", last_name="Dupont")
+    page = live_page
+    page.goto(page.base_url + "/")
+    page.get_by_label("Adresse e-mail").fill(agent.email)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("heading", name="Bonjour Hélène")).to_be_visible()
+    return {"organisation": organisation, "agent": agent, "motif": motif, "usager": usager, "day": day, "lieu": lieu}
+
+
+def agenda_path(setting) -> str:
+    url = reverse(
+        "rendezvous:agenda_agent",
+        kwargs={"organisation_id": setting["organisation"].pk, "agent_id": setting["agent"].pk},
+    )
+    return f"{url}?date={setting['day'].isoformat()}"
+
+
+def test_book_directly_from_a_time_cell_of_the_agenda(live_page, setting):
+    page = live_page
+    organisation, agent, day = setting["organisation"], setting["agent"], setting["day"]
+    create = reverse("rendezvous:create", kwargs={"organisation_id": organisation.pk})
+    # Where a time cell of the calendar links.
+    page.goto(f"{page.base_url}{create}?agent={agent.pk}&debut={day.isoformat()}T09:30")
+    expect(page.get_by_text("Commence le :")).to_contain_text("09h30")
+
+    # « Choisissez le motif du rendez-vous », « Cliquez sur « continuer » »
+    page.get_by_label("Motif").select_option(label="Consultation de puériculture (Sur place)")
+    page.get_by_role("button", name="Continuer").click()
+    expect(page.get_by_role("heading", name="Choisir le ou les usagers")).to_be_visible()
+
+    # Type part of the name: live results; click the usager, its name appears in « usagers ».
+    page.get_by_placeholder("Sélectionner un usager").press_sequentially("bégu", delay=50)
+    page.get_by_role("button", name=re.compile("Maëlle BÉGUÉ")).click()
+    expect(page.get_by_role("button", name="Retirer Maëlle BÉGUÉ")).to_be_visible()
+    expect(page.get_by_role("link", name="changer de motif")).to_be_visible()
+    page.get_by_label("Notes libres").fill("Premier rendez-vous après la naissance")
+    page.get_by_role("button", name="Continuer").click()
+
+    # Date, time and duration prefilled; the lieu of the plage; the clicked agent.
+    expect(page.get_by_role("heading", name="Choisir la durée et la date")).to_be_visible()
+    expect(page.get_by_label("Heure")).to_have_value("09:30")
+    expect(page.get_by_label("Durée en minutes")).to_have_value("30")
+    expect(page.get_by_label("Lieu")).to_have_value(str(setting["lieu"].pk))
+    expect(page.get_by_role("checkbox", name="Hélène Martin")).to_be_checked()
+    page.get_by_role("button", name="Créer RDV").click()
+
+    expect(page.get_by_text("Le RDV « Consultation de puériculture »")).to_be_visible()
+    assert page.url.endswith(agenda_path(setting))
+    rdv = Rdv.objects.get()
+    assert timezone.localtime(rdv.starts_at, organisation.tzinfo) == dt.datetime.combine(
+        day, dt.time(9, 30), tzinfo=organisation.tzinfo
+    )
+    assert list(rdv.usagers.all()) == [setting["usager"]]
+    assert list(rdv.agents.all()) == [agent]
+    assert rdv.context == "Premier rendez-vous après la naissance"
+
+
+def test_book_through_trouver_un_creneau(live_page, setting):
+    page = live_page
+    organisation, day = setting["organisation"], setting["day"]
+    page.goto(page.base_url + agenda_path(setting))
+    page.get_by_role("link", name="Trouver un créneau").click()
+    expect(page.get_by_role("heading", name="Trouver un créneau", exact=True)).to_be_visible()
+
+    page.get_by_label("Motif").select_option(label="Consultation de puériculture (Sur place)")
+    page.get_by_label("À partir du").fill(day.isoformat())
+    page.get_by_role("button", name="Afficher les créneaux").click()
+    expect(page.get_by_role("heading", name="MDS de Noisiel, Grande Allée")).to_be_visible()
+
+    page.get_by_role("link", name=re.compile(r"à 10:00 avec Hélène Martin")).click()
+    expect(page.get_by_text("Commence le :")).to_contain_text("10h00")
+    page.get_by_placeholder("Sélectionner un usager").press_sequentially("maël", delay=50)
+    page.get_by_role("button", name=re.compile("Maëlle BÉGUÉ")).click()
+    expect(page.get_by_role("button", name="Retirer Maëlle BÉGUÉ")).to_be_visible()
+    page.get_by_role("button", name="Continuer").click()
+
+    expect(page.get_by_text("Le RDV « Consultation de puériculture »")).to_be_visible()
+    assert page.url.endswith(agenda_path(setting))
+    rdv = Rdv.objects.get()
+    assert timezone.localtime(rdv.starts_at, organisation.tzinfo).time() == dt.time(10)
+    assert rdv.lieu == setting["lieu"]
+    assert list(rdv.usagers.all()) == [setting["usager"]]

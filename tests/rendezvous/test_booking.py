@@ -1,0 +1,820 @@
+"""« Comment poser un rendez-vous ? »: the wizard « Directement sur l'agenda de l'agent » and
+« Trouver un créneau » (rendezvous/booking.py)."""
+
+import datetime as dt
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from motifs.models import Motif
+from rendezvous.models import Participation, Rdv
+from tests.agents.factories import AgentFactory
+from tests.motifs.factories import MotifFactory
+from tests.organisations.factories import LieuFactory, OrganisationFactory, service
+from tests.planning.factories import AbsenceFactory, PlageOuvertureFactory
+from tests.rendezvous.factories import RdvFactory
+from tests.usagers.factories import UsagerFactory
+from usagers.models import Usager
+
+pytestmark = pytest.mark.django_db
+
+
+def next_monday(weeks: int = 1) -> dt.date:
+    today = timezone.localdate()
+    return today + dt.timedelta(days=7 * weeks - today.weekday())
+
+
+DAY = next_monday()
+
+
+def at(organisation, day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=organisation.tzinfo)
+
+
+def create_url(organisation, **params) -> str:
+    url = reverse("rendezvous:create", kwargs={"organisation_id": organisation.pk})
+    return url + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
+
+
+def creneaux_url(organisation) -> str:
+    return reverse("rendezvous:creneaux", kwargs={"organisation_id": organisation.pk})
+
+
+@pytest.fixture
+def lieu(organisation):
+    return LieuFactory(organisation=organisation, name="MDS de Noisiel")
+
+
+@pytest.fixture
+def motif(organisation):
+    return MotifFactory(organisation=organisation, category__name="Consultation de puériculture")
+
+
+@pytest.fixture
+def plage(organisation, basic_agent, motif, lieu):
+    """Monday next week, 9:00 to 12:00, for `basic_agent`."""
+    return PlageOuvertureFactory(organisation=organisation, agent=basic_agent, lieu=lieu, motifs=[motif], first_day=DAY)
+
+
+@pytest.fixture
+def usager(organisation):
+    return UsagerFactory(organisation=organisation, first_name="Inès", last_name="Garrigue")
+
+
+def step2_data(motif, agent=None, **extra) -> dict:
+    data = {"etape": "usagers", "motif": motif.pk}
+    if agent is not None:
+        data["agent"] = agent.pk
+    data.update(extra)
+    return data
+
+
+def step3_data(organisation, motif, agents, usagers, *, day=DAY, time="09:30", **extra) -> dict:
+    data = {
+        "etape": "rdv",
+        "motif": motif.pk,
+        "agent": agents[0].pk,
+        "usagers": [u.pk for u in usagers],
+        "notes": "Premier RDV",
+        "date": day.isoformat(),
+        "time": time,
+        "duration_in_min": 30,
+        "lieu": extra.pop("lieu_id", ""),
+        "agents": [a.pk for a in agents],
+        "action": "creer",
+    }
+    data.update(extra)
+    return data
+
+
+# Step 1: the motif
+
+
+def test_step1_shows_the_start_and_the_motifs_of_the_clicked_agent(client, organisation, basic_agent, motif):
+    social = MotifFactory(organisation=organisation, service=service("Social"), category__name="Suivi social")
+    archived = MotifFactory(organisation=organisation, category__name="Pesée", archived=True)
+    foreign = MotifFactory(category__name="Vaccination")
+    client.force_login(basic_agent)
+    response = client.get(create_url(organisation, agent=basic_agent.pk, debut=f"{DAY.isoformat()}T09:30"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Commence le :" in page and "09h30" in page
+    assert basic_agent.full_name in page
+    assert "Consultation de puériculture (Sur place)" in page
+    assert 'optgroup label="PMI' in page  # grouped by service
+    for hidden in (social, archived, foreign):
+        assert hidden.name not in page
+    assert "Continuer" in page
+
+
+def test_motifs_a_membership_may_book(client, organisation, admin_agent, basic_agent, motif):
+    """Admin and secrétariat book any active motif of the organisation; a basic agent those of its
+    services; the agent whose agenda was clicked narrows the list to the motifs it receives (the
+    secrétariat: those marked for it)."""
+    social = MotifFactory(organisation=organisation, service=service("Social"), category__name="Suivi social")
+    for_secretariat = MotifFactory(organisation=organisation, category__name="Pesée", for_secretariat=True)
+    secretariat = AgentFactory(organisation=organisation, secretariat=True)
+
+    client.force_login(basic_agent)
+    page = client.get(create_url(organisation)).content.decode()
+    assert motif.name in page and for_secretariat.name in page and social.name not in page
+
+    client.force_login(secretariat)
+    page = client.get(create_url(organisation)).content.decode()
+    assert motif.name in page and social.name in page
+    page = client.get(create_url(organisation, agent=secretariat.pk)).content.decode()
+    assert for_secretariat.name in page and motif.name not in page and social.name not in page
+
+    client.force_login(admin_agent)
+    page = client.get(create_url(organisation, agent=basic_agent.pk)).content.decode()
+    assert motif.name in page and social.name not in page
+    page = client.get(create_url(organisation)).content.decode()
+    assert motif.name in page and social.name in page
+
+
+@pytest.mark.parametrize(
+    ("params", "warning"),
+    [
+        ({"agent": "abc"}, "L&#x27;agent demandé n&#x27;existe pas"),
+        ({"agent": "999999999"}, "L&#x27;agent demandé n&#x27;existe pas"),
+        ({"debut": "2026-13-45T99:00"}, "n&#x27;est pas valide (format attendu AAAA-MM-JJTHH:MM)"),
+        ({"debut": "demain"}, "n&#x27;est pas valide"),
+    ],
+)
+def test_bad_calendar_values_are_ignored_with_a_warning(client, organisation, basic_agent, motif, params, warning):
+    client.force_login(basic_agent)
+    response = client.get(create_url(organisation, **params))
+    assert response.status_code == 200
+    assert warning in response.content.decode()
+
+
+def test_an_agent_of_another_organisation_or_service_is_ignored(client, organisation, basic_agent, motif):
+    stranger = AgentFactory(organisation=OrganisationFactory())
+    social = AgentFactory(organisation=organisation, services=["Social"])
+    client.force_login(basic_agent)
+    for agent in (stranger, social):
+        page = client.get(create_url(organisation, agent=agent.pk)).content.decode()
+        assert "L&#x27;agent demandé n&#x27;existe pas" in page
+        assert agent.full_name not in page
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [("", "Choisissez un motif."), ("foreign", "Ce motif n&#x27;existe pas ou ne peut pas être réservé ici.")],
+)
+def test_step1_refuses_a_missing_or_foreign_motif(client, organisation, basic_agent, motif, value, error):
+    if value == "foreign":
+        value = MotifFactory().pk
+    client.force_login(basic_agent)
+    response = client.get(create_url(organisation, motif=value))
+    assert response.status_code == 422
+    assert error in response.content.decode()
+
+
+def test_another_organisations_pages_answer_404(client, organisation, basic_agent):
+    other = OrganisationFactory()
+    client.force_login(basic_agent)
+    for name in ("create", "creneaux", "usager_picker"):
+        assert client.get(reverse(f"rendezvous:{name}", kwargs={"organisation_id": other.pk})).status_code == 404
+
+
+# Step 2: the usagers
+
+
+def test_step2_continue_without_usager_is_refused(client, organisation, basic_agent, motif):
+    client.force_login(basic_agent)
+    response = client.post(create_url(organisation), step2_data(motif, action="continuer"))
+    assert response.status_code == 422
+    assert "Choisissez au moins un usager" in response.content.decode()
+
+
+def test_step2_refuses_a_usager_of_another_organisation(client, organisation, basic_agent, motif):
+    foreign = UsagerFactory(organisation=OrganisationFactory(), first_name="Zoé")
+    client.force_login(basic_agent)
+    response = client.post(create_url(organisation), step2_data(motif, usagers=[foreign.pk], action="continuer"))
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "Cet usager n&#x27;existe pas ou n&#x27;est pas connu de votre organisation." in page
+    assert foreign.full_name not in page
+
+
+def test_step2_adds_and_removes_usagers_and_keeps_the_notes(client, organisation, basic_agent, motif, usager):
+    proche = UsagerFactory(organisation=organisation, proche=True, first_name="Léo")
+    client.force_login(basic_agent)
+    response = client.post(create_url(organisation), step2_data(motif, ajouter=proche.pk, notes="Vaccins"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f'name="usagers" value="{proche.pk}"' in page
+    assert "Vaccins" in page
+    # A proche's responsible is offered in one click.
+    assert f"Ajouter aussi {proche.responsible.full_name} (responsable)" in page
+    response = client.post(
+        create_url(organisation), step2_data(motif, usagers=[proche.pk], ajouter=proche.responsible_id)
+    )
+    assert [u.pk for u in response.context["usagers"].selected] == [proche.pk, proche.responsible_id]
+    response = client.post(
+        create_url(organisation),
+        step2_data(motif, usagers=[proche.pk, proche.responsible_id], retirer=proche.pk),
+    )
+    assert [u.pk for u in response.context["usagers"].selected] == [proche.responsible_id]
+
+
+def test_live_search_lists_the_organisations_usagers_only(client, organisation, basic_agent, usager):
+    chosen = UsagerFactory(organisation=organisation, first_name="Inès", last_name="Garrigou")
+    UsagerFactory(organisation=OrganisationFactory(), first_name="Inès", last_name="Garrigue")
+    client.force_login(basic_agent)
+    url = reverse("rendezvous:usager_picker", kwargs={"organisation_id": organisation.pk})
+    response = client.get(url, {"q": "garri", "usagers": [chosen.pk]}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f'name="ajouter" value="{usager.pk}"' in page
+    assert page.count('name="ajouter"') == 1  # not the chosen one, not the other organisation's
+
+
+def test_search_without_javascript(client, organisation, basic_agent, motif, usager):
+    client.force_login(basic_agent)
+    response = client.post(create_url(organisation), step2_data(motif, q="Garrigue", action="rechercher"))
+    assert response.status_code == 200
+    assert f'name="ajouter" value="{usager.pk}"' in response.content.decode()
+
+
+def test_step3_is_prefilled_from_the_calendar_the_motif_and_the_plage(
+    client, organisation, basic_agent, motif, plage, usager
+):
+    client.force_login(basic_agent)
+    data = step2_data(motif, basic_agent, debut=f"{DAY.isoformat()}T09:30", usagers=[usager.pk], action="continuer")
+    response = client.post(create_url(organisation), data)
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form.initial["date"] == DAY
+    assert form.initial["time"] == dt.time(9, 30)
+    assert form.initial["duration_in_min"] == 30
+    assert form.initial["agents"] == [basic_agent.pk]
+    assert form.initial["lieu"] == plage.lieu_id
+    assert "Créer RDV" in response.content.decode()
+
+
+# Step 3: « Créer RDV »
+
+
+def test_create_rdv_with_several_usagers(client, organisation, basic_agent, motif, plage, usager):
+    proche = UsagerFactory(organisation=organisation, proche=True)
+    client.force_login(basic_agent)
+    data = step3_data(organisation, motif, [basic_agent], [proche, proche.responsible], lieu_id=plage.lieu_id)
+    response = client.post(create_url(organisation), data)
+    assert response.status_code == 302
+    agenda = reverse("rendezvous:agenda_agent", kwargs={"organisation_id": organisation.pk, "agent_id": basic_agent.pk})
+    assert response.url == f"{agenda}?date={DAY.isoformat()}"
+    rdv = Rdv.objects.get()
+    assert rdv.starts_at == at(organisation, DAY, 9, 30)
+    assert rdv.duration_in_min == 30
+    assert rdv.lieu_id == plage.lieu_id
+    assert rdv.context == "Premier RDV"
+    assert rdv.created_by == Rdv.CreatedBy.AGENT
+    assert rdv.created_by_agent == basic_agent
+    assert list(rdv.agents.all()) == [basic_agent]
+    assert set(rdv.usagers.all()) == {proche, proche.responsible}
+    assert rdv.history.earliest().history_user == basic_agent
+    assert {p.history.get().history_user for p in Participation.objects.all()} == {basic_agent}
+    page = client.get(response.url).content.decode()
+    assert "a été créé." in page
+
+
+def test_phone_and_home_motifs(client, organisation, basic_agent):
+    usager = UsagerFactory(organisation=organisation, address="8 rue Pierre Mendès France, 77200 Torcy")
+    phone = MotifFactory(organisation=organisation, phone=True, category__name="Entretien prénatal précoce")
+    home = MotifFactory(organisation=organisation, home=True, category__name="Visite à domicile post-natale")
+    for motif in (phone, home):
+        PlageOuvertureFactory(organisation=organisation, agent=basic_agent, lieu=None, motifs=[motif], first_day=DAY)
+    client.force_login(basic_agent)
+
+    # À domicile: the address is prefilled from the usager and required.
+    response = client.post(create_url(organisation), step2_data(home, usagers=[usager.pk], action="continuer"))
+    assert response.context["form"].initial["address"] == usager.address
+    assert "Adresse du domicile" in response.content.decode()
+    response = client.post(create_url(organisation), step3_data(organisation, home, [basic_agent], [usager]))
+    assert response.status_code == 422
+    assert "Indiquez l&#x27;adresse du domicile de l&#x27;usager." in response.content.decode()
+    data = step3_data(organisation, home, [basic_agent], [usager], address=usager.address, lieu_id=LieuFactory().pk)
+    assert client.post(create_url(organisation), data).status_code == 302
+    rdv = Rdv.objects.get(motif=home)
+    assert rdv.address == usager.address and rdv.lieu is None
+
+    # Par téléphone: no lieu.
+    data = step3_data(organisation, phone, [basic_agent], [usager], time="10:30")
+    assert client.post(create_url(organisation), data).status_code == 302
+    assert Rdv.objects.get(motif=phone).lieu is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "error"),
+    [
+        ({"duration_in_min": 0}, "duration_in_min", "Un RDV ne peut pas durer 0 minute."),
+        ({"duration_in_min": ""}, "duration_in_min", "Ce champ est obligatoire."),
+        ({"lieu": ""}, "lieu", "Choisissez le lieu du RDV."),
+        ({"agents": []}, "agents", "Choisissez au moins un agent."),
+        ({"date": "2026-02-30"}, "date", "Saisissez une date valide."),
+    ],
+)
+def test_step3_validation(client, organisation, basic_agent, motif, plage, usager, changes, field, error):
+    client.force_login(basic_agent)
+    data = step3_data(organisation, motif, [basic_agent], [usager], lieu_id=plage.lieu_id)
+    data.update(changes)
+    response = client.post(create_url(organisation), data)
+    assert response.status_code == 422
+    assert error in response.context["form"].errors[field]
+    assert not Rdv.objects.exists()
+
+
+def test_no_rdv_more_than_48_hours_in_the_past(client, organisation, basic_agent, motif, lieu, usager):
+    client.force_login(basic_agent)
+    day = timezone.localdate() - dt.timedelta(days=3)
+    response = client.post(
+        create_url(organisation), step3_data(organisation, motif, [basic_agent], [usager], day=day, lieu_id=lieu.pk)
+    )
+    assert response.status_code == 422
+    assert "Un RDV ne peut pas être créé plus de 48 heures dans le passé." in response.context["form"].errors["date"]
+    assert not Rdv.objects.exists()
+
+
+def test_step3_refuses_ids_the_membership_may_not_use(client, organisation, basic_agent, motif, plage, usager):
+    other = OrganisationFactory()
+    social = AgentFactory(organisation=organisation, services=["Social"])
+    client.force_login(basic_agent)
+    cases = [
+        ({"lieu": LieuFactory(organisation=other).pk}, "lieu", "Ce lieu n&#x27;existe pas ou n&#x27;est plus ouvert."),
+        ({"lieu": LieuFactory(organisation=organisation, archived=True).pk}, "lieu", "n&#x27;est plus ouvert"),
+        ({"agents": [AgentFactory(organisation=other).pk]}, "agents", "Cet agent n&#x27;existe pas"),
+        ({"agents": [social.pk]}, "agents", "Cet agent n&#x27;existe pas"),
+        ({"usagers": [UsagerFactory(organisation=other).pk]}, "usagers", "Cet usager n&#x27;existe pas"),
+        ({"motif": MotifFactory(organisation=other).pk}, "motif", "Ce motif n&#x27;existe pas"),
+    ]
+    for changes, _field, error in cases:
+        data = step3_data(organisation, motif, [basic_agent], [usager], lieu_id=plage.lieu_id)
+        data.update(changes)
+        response = client.post(create_url(organisation), data)
+        assert response.status_code == 422, changes
+        assert error in response.content.decode(), changes
+    assert not Rdv.objects.exists()
+
+
+# Conflicts
+
+
+def test_conflicting_rdv_is_a_warning_to_confirm(client, organisation, basic_agent, motif, plage, usager):
+    other = RdvFactory(organisation=organisation, agents=[basic_agent], starts_at=at(organisation, DAY, 9, 45))
+    client.force_login(basic_agent)
+    data = step3_data(organisation, motif, [basic_agent], [usager], lieu_id=plage.lieu_id)
+    response = client.post(create_url(organisation), data)
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "ce créneau est en conflit" in page
+    assert f"a déjà un RDV « {other.motif.name} »" in page
+    assert "Confirmer malgré le conflit" in page
+    assert Rdv.objects.count() == 1
+
+    signature = response.context["form"].current_signature
+    response = client.post(create_url(organisation), {**data, "confirm": "on", "conflicts_signature": signature})
+    assert response.status_code == 302
+    assert Rdv.objects.count() == 2
+
+
+def test_conflict_appearing_during_confirmation_asks_again(client, organisation, basic_agent, motif, plage, usager):
+    RdvFactory(organisation=organisation, agents=[basic_agent], starts_at=at(organisation, DAY, 9, 45))
+    client.force_login(basic_agent)
+    data = step3_data(organisation, motif, [basic_agent], [usager], lieu_id=plage.lieu_id, duration_in_min=90)
+    signature = client.post(create_url(organisation), data).context["form"].current_signature
+    # Meanwhile, another RDV is booked in the same time.
+    late = RdvFactory(organisation=organisation, agents=[basic_agent], starts_at=at(organisation, DAY, 10, 30))
+    response = client.post(create_url(organisation), {**data, "confirm": "on", "conflicts_signature": signature})
+    assert response.status_code == 422
+    assert late.motif.name in response.content.decode()
+    assert not response.context["form"]["confirm"].value()
+    assert Rdv.objects.count() == 2
+
+
+def test_absence_and_outside_the_plages_are_conflicts(client, organisation, basic_agent, motif, plage, usager):
+    colleague = AgentFactory(organisation=organisation, services=["PMI"])
+    AbsenceFactory(
+        organisation=organisation,
+        agent=basic_agent,
+        title="Formation",
+        first_day=DAY,
+        start_time=dt.time(11),
+        end_time=dt.time(13),
+    )
+    client.force_login(basic_agent)
+    data = step3_data(
+        organisation, motif, [basic_agent, colleague], [usager], lieu_id=plage.lieu_id, time="11:45", duration_in_min=30
+    )
+    response = client.post(create_url(organisation), data)
+    assert response.status_code == 422
+    texts = [str(conflict.text) for conflict in response.context["form"].conflicts]
+    day = DAY.strftime("%d/%m/%Y")
+    assert sorted(texts) == sorted(
+        [
+            f"{basic_agent.full_name} est absent(e) (« Formation ») du {day} 11:00 au {day} 13:00.",
+            f"Le {day} de 11:45 à 12:15 est en dehors des plages d'ouverture de {basic_agent.full_name}.",
+            f"Le {day} de 11:45 à 12:15 est en dehors des plages d'ouverture de {colleague.full_name}.",
+        ]
+    )
+
+
+def test_inside_the_plage_and_free_is_no_conflict(client, organisation, basic_agent, motif, plage, usager):
+    RdvFactory(organisation=organisation, agents=[basic_agent], starts_at=at(organisation, DAY, 9, 30), excused=True)
+    client.force_login(basic_agent)
+    data = step3_data(organisation, motif, [basic_agent], [usager], lieu_id=plage.lieu_id, time="11:30")
+    assert client.post(create_url(organisation), data).status_code == 302
+
+
+def test_modifier_warns_outside_the_plages_too(client, organisation, basic_agent, motif, plage):
+    rdv = RdvFactory(organisation=organisation, motif=motif, agents=[basic_agent], starts_at=at(organisation, DAY, 9))
+    client.force_login(basic_agent)
+    data = {
+        "date": DAY.isoformat(),
+        "time": "11:45",
+        "duration_in_min": 30,
+        "lieu": rdv.lieu_id,
+        "agents": [basic_agent.pk],
+        "usagers": [u.pk for u in rdv.usagers.all()],
+    }
+    url = reverse("rendezvous:update", kwargs={"organisation_id": organisation.pk, "pk": rdv.pk})
+    response = client.post(url, data)
+    assert response.status_code == 422
+    assert "en dehors des plages d&#x27;ouverture" in response.content.decode()
+    assert client.post(url, {**data, "time": "11:30"}).status_code == 302
+
+
+def test_conflict_check_reads_a_bounded_number_of_queries(
+    client, organisation, admin_agent, motif, plage, usager, django_assert_max_num_queries
+):
+    def post(agents):
+        data = step3_data(organisation, motif, agents, [usager], lieu_id=plage.lieu_id, duration_in_min=600)
+        with django_assert_max_num_queries(30) as captured:
+            response = client.post(create_url(organisation), data)
+        assert response.status_code == 422
+        return len(captured)
+
+    def busy(agent):
+        RdvFactory(organisation=organisation, agents=[agent], starts_at=at(organisation, DAY, 10))
+        AbsenceFactory(organisation=organisation, agent=agent, first_day=DAY)
+        PlageOuvertureFactory(organisation=organisation, agent=agent, first_day=DAY)
+
+    client.force_login(admin_agent)
+    busy(admin_agent)
+    few = post([admin_agent])
+    many_agents = [AgentFactory(organisation=organisation, services=["PMI"]) for _ in range(8)]
+    for agent in many_agents:
+        RdvFactory(organisation=organisation, agents=[agent], starts_at=at(organisation, DAY, 10))
+        AbsenceFactory(organisation=organisation, agent=agent, first_day=DAY)
+        PlageOuvertureFactory(organisation=organisation, agent=agent, first_day=DAY)
+    assert post(many_agents) == few
+
+
+# « Créer un usager » and back
+
+
+def test_create_usager_round_trip(client, organisation, basic_agent, motif, usager):
+    client.force_login(basic_agent)
+    data = step2_data(
+        motif, basic_agent, debut=f"{DAY.isoformat()}T09:30", usagers=[usager.pk], notes="Bilan", action="creer_usager"
+    )
+    response = client.post(create_url(organisation), data)
+    assert response.status_code == 302
+    create_usager_url = response.url
+    assert create_usager_url.startswith(reverse("usagers:create", kwargs={"organisation_id": organisation.pk}))
+    page = client.get(create_usager_url).content.decode()
+    assert 'name="next"' in page
+    next_url = parse_qs(urlsplit(create_usager_url).query)["next"][0]
+
+    response = client.post(
+        create_usager_url, {"first_name": "Nour", "last_name": "Haddad", "next": next_url}, follow=False
+    )
+    assert response.status_code == 302
+    assert response.url.startswith(create_url(organisation))
+    response = client.get(response.url)
+    assert response.status_code == 200
+    names = [u.full_name for u in response.context["usagers"].selected]
+    assert names == [usager.full_name, "Nour HADDAD"]
+    assert "Bilan" in response.content.decode()
+    assert response.context["step"] == "usagers"
+
+
+def test_create_usager_never_goes_back_to_another_site(client, organisation, basic_agent):
+    client.force_login(basic_agent)
+    url = reverse("usagers:create", kwargs={"organisation_id": organisation.pk})
+    response = client.post(url, {"first_name": "Nour", "last_name": "Haddad", "next": "https://evil.example/"})
+    assert response.status_code == 302
+    created = Usager.objects.get(last_name="Haddad")
+    assert response.url == reverse("usagers:detail", kwargs={"organisation_id": organisation.pk, "pk": created.pk})
+
+
+# « Trouver un créneau »
+
+
+def test_creneaux_page_without_motif(client, organisation, basic_agent, motif):
+    client.force_login(basic_agent)
+    response = client.get(creneaux_url(organisation), {"agents": basic_agent.pk})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Trouver un créneau" in page and "Afficher les créneaux" in page
+    assert "Choisissez un motif pour afficher les créneaux disponibles." in page
+    assert response.context["form"]["agents"].value() == [str(basic_agent.pk)]
+
+
+@pytest.mark.parametrize("bad", ["missing", "motif", "agent", "lieu", "date"])
+def test_creneaux_filters_refuse_what_the_membership_may_not_use(client, organisation, basic_agent, motif, bad):
+    other = OrganisationFactory()
+    params = {"motif": motif.pk}
+    if bad == "missing":
+        params["motif"] = ""
+    elif bad == "motif":
+        params["motif"] = MotifFactory(organisation=other).pk
+    elif bad == "agent":
+        params["agents"] = AgentFactory(organisation=other).pk
+    elif bad == "lieu":
+        params["lieux"] = LieuFactory(organisation=other).pk
+    else:
+        params["a_partir_du"] = "31/02/2030"
+    client.force_login(basic_agent)
+    response = client.get(creneaux_url(organisation), params)
+    assert response.status_code == 422
+    assert response.context["form"].errors
+
+
+def test_creneaux_lists_the_weeks_slots_by_lieu(client, organisation, basic_agent, motif, plage):
+    colleague = AgentFactory(organisation=organisation, services=["PMI"], first_name="Aude")
+    other_lieu = LieuFactory(organisation=organisation, name="Antenne de Torcy")
+    PlageOuvertureFactory(
+        organisation=organisation, agent=colleague, lieu=other_lieu, motifs=[motif], first_day=DAY, end_time=dt.time(10)
+    )
+    RdvFactory(organisation=organisation, agents=[basic_agent], starts_at=at(organisation, DAY, 10))
+    client.force_login(basic_agent)
+    response = client.get(creneaux_url(organisation), {"motif": motif.pk, "a_partir_du": DAY.isoformat()})
+    assert response.status_code == 200
+    groups = response.context["groups"]
+    assert [group.title for group in groups] == ["Antenne de Torcy", "MDS de Noisiel"]
+    monday = groups[1].days[0]
+    assert [(slot["time"], slot["agent"]) for slot in monday.slots] == [
+        ("09:00", basic_agent.full_name),
+        ("09:30", basic_agent.full_name),
+        ("10:30", basic_agent.full_name),
+        ("11:00", basic_agent.full_name),
+        ("11:30", basic_agent.full_name),
+    ]
+    assert [slot["agent"] for slot in groups[0].days[0].slots] == [colleague.full_name] * 2
+    page = response.content.decode()
+    assert "Semaine suivante" in page
+    # Filtered on an agent and a lieu.
+    response = client.get(
+        creneaux_url(organisation),
+        {"motif": motif.pk, "a_partir_du": DAY.isoformat(), "agents": colleague.pk, "lieux": other_lieu.pk},
+    )
+    assert [group.title for group in response.context["groups"]] == ["Antenne de Torcy"]
+
+
+def test_basic_agent_sees_only_slots_of_agents_it_may_book_for(client, organisation, basic_agent, motif, plage):
+    social = AgentFactory(organisation=organisation, services=["Social"])
+    PlageOuvertureFactory(organisation=organisation, agent=social, motifs=[motif], first_day=DAY)
+    client.force_login(basic_agent)
+    response = client.get(creneaux_url(organisation), {"motif": motif.pk, "a_partir_du": DAY.isoformat()})
+    agents = {slot["agent"] for group in response.context["groups"] for day in group.days for slot in day.slots}
+    assert agents == {basic_agent.full_name}
+
+
+def test_empty_week_offers_the_next_availability(client, organisation, basic_agent, motif, lieu):
+    later = next_monday(weeks=4)
+    PlageOuvertureFactory(organisation=organisation, agent=basic_agent, lieu=lieu, motifs=[motif], first_day=later)
+    client.force_login(basic_agent)
+    response = client.get(creneaux_url(organisation), {"motif": motif.pk, "a_partir_du": DAY.isoformat()})
+    assert response.status_code == 200
+    assert response.context["groups"] == []
+    page = response.content.decode()
+    assert "Prochaine disponibilité :" in page
+    assert f"a_partir_du={later.isoformat()}" in response.context["next_slot_url"]
+    response = client.get(response.context["next_slot_url"])
+    assert response.context["groups"][0].days[0].slots[0]["time"] == "09:00"
+
+
+def slot_params(motif, agent, lieu, start: str) -> dict:
+    return {"motif": motif.pk, "a_partir_du": DAY.isoformat(), "creneau": start, "agent": agent.pk, "lieu": lieu.pk}
+
+
+def test_book_a_slot(client, organisation, basic_agent, motif, plage, usager):
+    client.force_login(basic_agent)
+    params = slot_params(motif, basic_agent, plage.lieu, f"{DAY.isoformat()}T09:30")
+    response = client.get(creneaux_url(organisation), params)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Choisir le ou les usagers" in page and "09h30" in page and "Créer un usager" in page
+
+    response = client.post(creneaux_url(organisation), {**params, "usagers": [usager.pk], "action": "continuer"})
+    assert response.status_code == 302
+    agenda = reverse("rendezvous:agenda_agent", kwargs={"organisation_id": organisation.pk, "agent_id": basic_agent.pk})
+    assert response.url == f"{agenda}?date={DAY.isoformat()}"
+    rdv = Rdv.objects.get()
+    assert rdv.starts_at == at(organisation, DAY, 9, 30)
+    assert rdv.duration_in_min == motif.default_duration_in_min
+    assert rdv.lieu == plage.lieu
+    assert list(rdv.agents.all()) == [basic_agent]
+    assert list(rdv.usagers.all()) == [usager]
+    assert rdv.created_by_agent == basic_agent
+    assert rdv.history.earliest().history_user == basic_agent
+
+
+def test_slot_step_needs_an_usager(client, organisation, basic_agent, motif, plage):
+    client.force_login(basic_agent)
+    params = slot_params(motif, basic_agent, plage.lieu, f"{DAY.isoformat()}T09:30")
+    response = client.post(creneaux_url(organisation), {**params, "action": "continuer"})
+    assert response.status_code == 422
+    assert "Choisissez au moins un usager" in response.content.decode()
+    assert not Rdv.objects.exists()
+
+
+def test_slot_taken_meanwhile_creates_nothing(client, organisation, basic_agent, motif, plage, usager):
+    client.force_login(basic_agent)
+    params = slot_params(motif, basic_agent, plage.lieu, f"{DAY.isoformat()}T09:30")
+    assert client.get(creneaux_url(organisation), params).status_code == 200
+    # Another agent books the same time while this one picks the usager.
+    taken = RdvFactory(organisation=organisation, agents=[basic_agent], starts_at=at(organisation, DAY, 9, 15))
+    response = client.post(creneaux_url(organisation), {**params, "usagers": [usager.pk], "action": "continuer"})
+    assert response.status_code == 302
+    assert "creneau=" not in response.url and f"motif={motif.pk}" in response.url
+    assert list(Rdv.objects.all()) == [taken]
+    page = client.get(response.url).content.decode()
+    assert "Ce créneau vient d&#x27;être pris" in page
+
+
+def test_slot_closed_meanwhile_by_an_absence_creates_nothing(client, organisation, basic_agent, motif, plage, usager):
+    client.force_login(basic_agent)
+    params = slot_params(motif, basic_agent, plage.lieu, f"{DAY.isoformat()}T09:30")
+    AbsenceFactory(organisation=organisation, agent=basic_agent, first_day=DAY, start_time=dt.time(9))
+    response = client.post(creneaux_url(organisation), {**params, "usagers": [usager.pk], "action": "continuer"})
+    assert response.status_code == 302
+    assert not Rdv.objects.exists()
+
+
+def test_booking_locks_the_agent(client, organisation, basic_agent, motif, plage, usager, django_assert_num_queries):
+    """is_still_free runs inside the booking transaction: it locks the agent's row."""
+    client.force_login(basic_agent)
+    params = slot_params(motif, basic_agent, plage.lieu, f"{DAY.isoformat()}T09:30")
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        client.post(creneaux_url(organisation), {**params, "usagers": [usager.pk], "action": "continuer"})
+    assert any("FOR UPDATE" in query["sql"] for query in captured.captured_queries)
+    assert Rdv.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"creneau": "lundi 9h"},
+        {"agent": "x"},
+        {"lieu": ""},
+        {"lieu": "999999"},
+        {"creneau": f"{DAY.isoformat()}T09:10"},  # not a slot of the plage
+        {"creneau": f"{DAY.isoformat()}T14:00"},  # outside the plage
+        {"creneau": "2020-01-06T09:00"},  # past
+    ],
+)
+def test_forged_or_gone_slots_are_refused(client, organisation, basic_agent, motif, plage, usager, changes):
+    client.force_login(basic_agent)
+    params = {**slot_params(motif, basic_agent, plage.lieu, f"{DAY.isoformat()}T09:30"), **changes}
+    response = client.get(creneaux_url(organisation), params)
+    assert response.status_code == 302
+    response = client.post(creneaux_url(organisation), {**params, "usagers": [usager.pk], "action": "continuer"})
+    assert response.status_code == 302
+    assert not Rdv.objects.exists()
+
+
+def test_slot_of_an_agent_the_membership_may_not_book_is_refused(client, organisation, basic_agent, motif, lieu):
+    social = AgentFactory(organisation=organisation, services=["Social"])
+    PlageOuvertureFactory(organisation=organisation, agent=social, lieu=lieu, motifs=[motif], first_day=DAY)
+    usager = UsagerFactory(organisation=organisation)
+    client.force_login(basic_agent)
+    params = slot_params(motif, social, lieu, f"{DAY.isoformat()}T09:30")
+    response = client.post(creneaux_url(organisation), {**params, "usagers": [usager.pk], "action": "continuer"})
+    assert response.status_code == 302
+    assert not Rdv.objects.exists()
+
+
+def test_creneaux_create_usager_round_trip(client, organisation, basic_agent, motif, plage):
+    client.force_login(basic_agent)
+    params = slot_params(motif, basic_agent, plage.lieu, f"{DAY.isoformat()}T09:30")
+    response = client.post(creneaux_url(organisation), {**params, "notes": "Bilan", "action": "creer_usager"})
+    assert response.status_code == 302
+    next_url = parse_qs(urlsplit(response.url).query)["next"][0]
+    response = client.post(response.url, {"first_name": "Nour", "last_name": "Haddad", "next": next_url})
+    response = client.get(response.url)
+    assert response.status_code == 200
+    assert [u.full_name for u in response.context["usagers"].selected] == ["Nour HADDAD"]
+    assert "Bilan" in response.content.decode()
+
+
+def test_creneaux_page_reads_a_bounded_number_of_queries(
+    client, organisation, admin_agent, motif, lieu, django_assert_max_num_queries
+):
+    def count() -> int:
+        with django_assert_max_num_queries(20) as captured:
+            response = client.get(creneaux_url(organisation), {"motif": motif.pk, "a_partir_du": DAY.isoformat()})
+        assert response.status_code == 200
+        return len(captured)
+
+    client.force_login(admin_agent)
+    PlageOuvertureFactory(organisation=organisation, agent=admin_agent, lieu=lieu, motifs=[motif], first_day=DAY)
+    few = count()
+    for _ in range(10):
+        agent = AgentFactory(organisation=organisation, services=["PMI"])
+        PlageOuvertureFactory(
+            organisation=organisation,
+            agent=agent,
+            lieu=LieuFactory(organisation=organisation),
+            motifs=[motif],
+            first_day=DAY,
+            weekly=True,
+            weekdays=(0, 1, 2),
+        )
+        RdvFactory(organisation=organisation, agents=[agent], starts_at=at(organisation, DAY, 10))
+        AbsenceFactory(organisation=organisation, agent=agent, first_day=DAY + dt.timedelta(days=1))
+    assert count() == few
+
+
+def test_wizard_steps_read_a_bounded_number_of_queries(
+    client, organisation, admin_agent, motif, usager, django_assert_max_num_queries
+):
+    client.force_login(admin_agent)
+    for _ in range(10):
+        MotifFactory(organisation=organisation)
+        AgentFactory(organisation=organisation)
+        UsagerFactory(organisation=organisation, last_name="Garrigue")
+    with django_assert_max_num_queries(8):
+        assert client.get(create_url(organisation, agent=admin_agent.pk, debut=f"{DAY}T09:00")).status_code == 200
+    with django_assert_max_num_queries(10):
+        response = client.post(create_url(organisation), step2_data(motif, q="garrigue", action="rechercher"))
+        assert response.status_code == 200
+    with django_assert_max_num_queries(12):
+        response = client.post(create_url(organisation), step2_data(motif, usagers=[usager.pk], action="continuer"))
+        assert response.status_code == 200
+
+
+def test_motif_location_types_are_labelled(client, organisation, basic_agent):
+    MotifFactory(organisation=organisation, location_type=Motif.LocationType.HOME, category__name="Visite")
+    client.force_login(basic_agent)
+    assert "Visite (À domicile)" in client.get(create_url(organisation)).content.decode()
+
+
+# Out-of-range values: a clear error, never a 500.
+
+
+def test_far_dates_are_refused_without_error(client, organisation, basic_agent, motif, plage, usager):
+    client.force_login(basic_agent)
+    response = client.get(create_url(organisation, debut="9999-12-31T23:59", motif=motif.pk))
+    assert response.status_code == 200
+    assert "n&#x27;est pas valide" in response.content.decode()
+    data = step3_data(organisation, motif, [basic_agent], [usager], day=dt.date(9999, 12, 31), lieu_id=plage.lieu_id)
+    response = client.post(create_url(organisation), data)
+    assert response.status_code == 422
+    assert "plus de cinq ans à l&#x27;avance" in response.content.decode()
+    response = client.get(creneaux_url(organisation), {"motif": motif.pk, "a_partir_du": "9999-12-31"})
+    assert response.status_code == 422
+    assert "Choisissez une date dans les cinq prochaines années." in response.content.decode()
+    params = slot_params(motif, basic_agent, plage.lieu, "9999-12-31T23:59")
+    assert client.get(creneaux_url(organisation), params).status_code == 302
+    assert not Rdv.objects.exists()
+
+
+def test_closed_lieux_offer_no_slot(client, organisation, basic_agent, motif, plage):
+    closed = LieuFactory(organisation=organisation, name="Ancienne antenne", archived=True)
+    PlageOuvertureFactory(
+        organisation=organisation, agent=basic_agent, lieu=closed, motifs=[motif], first_day=DAY + dt.timedelta(days=1)
+    )
+    client.force_login(basic_agent)
+    response = client.get(creneaux_url(organisation), {"motif": motif.pk, "a_partir_du": DAY.isoformat()})
+    assert [group.title for group in response.context["groups"]] == ["MDS de Noisiel"]
+
+
+def test_phone_motif_slots_form_one_group_without_lieu(client, organisation, basic_agent):
+    phone = MotifFactory(organisation=organisation, phone=True, category__name="Entretien prénatal précoce")
+    PlageOuvertureFactory(organisation=organisation, agent=basic_agent, lieu=None, motifs=[phone], first_day=DAY)
+    usager = UsagerFactory(organisation=organisation)
+    client.force_login(basic_agent)
+    response = client.get(creneaux_url(organisation), {"motif": phone.pk, "a_partir_du": DAY.isoformat()})
+    assert [group.title for group in response.context["groups"]] == ["Par téléphone"]
+    slot_url = response.context["groups"][0].days[0].slots[0]["url"]
+    assert "lieu=" not in slot_url
+    response = client.post(
+        creneaux_url(organisation),
+        {
+            "motif": phone.pk,
+            "creneau": f"{DAY.isoformat()}T09:00",
+            "agent": basic_agent.pk,
+            "usagers": [usager.pk],
+            "action": "continuer",
+        },
+    )
+    assert response.status_code == 302
+    assert Rdv.objects.get().lieu is None

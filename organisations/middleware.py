@@ -1,4 +1,5 @@
 from django.http import Http404
+from django.utils import timezone
 
 from agents.permissions import get_membership
 
@@ -10,6 +11,9 @@ class CurrentOrganisationMiddleware:
     An agent with no role in that organisation gets 404, the same answer as for an organisation
     that does not exist, so URLs reveal nothing. Runs after LoginRequiredMiddleware, which has
     already sent anonymous visitors to the login page.
+
+    The organisation's time zone becomes the current one for the request, so that templates and
+    forms show and read wall-clock times of the organisation (La Réunion is not on Paris time).
     """
 
     def __init__(self, get_response):
@@ -18,7 +22,10 @@ class CurrentOrganisationMiddleware:
     def __call__(self, request):
         request.membership = None
         request.organisation = None
-        return self.get_response(request)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         organisation_id = view_kwargs.get("organisation_id")
@@ -29,4 +36,5 @@ class CurrentOrganisationMiddleware:
             raise Http404("Organisation inconnue.")
         request.membership = membership
         request.organisation = membership.organisation
+        timezone.activate(membership.organisation.tzinfo)
         return None

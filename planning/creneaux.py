@@ -654,16 +654,22 @@ def next_availability(
 
 
 def is_still_free(slot: Slot) -> bool:
-    """Whether no RDV holding time overlaps the slot for its agent, in one query. Inside a
-    transaction it also locks the agent's row (select_for_update), so two bookings of the same
-    agent are serialised and the second one sees the first's RDV."""
+    """Whether no RDV holding time overlaps the slot for its agent.
+
+    Inside a transaction it first locks the agent's row (select_for_update), then checks in a
+    second statement: two bookings of the same agent are serialised, and the second one, once
+    the first has committed, sees its RDV. (One statement doing both would not: under READ
+    COMMITTED its snapshot is taken before it waits for the lock.)"""
     from agents.models import Agent
     from rendezvous.models import Rdv
 
-    holding = Rdv.objects.holding_time().overlapping(slot.start, slot.end).filter(agents=OuterRef("pk"))
-    agents = Agent.objects.filter(pk=slot.agent_id)
     if connection.in_atomic_block:
-        agents = agents.select_for_update(of=("self",))
-    busy: Sequence[bool] = agents.annotate(busy=Exists(holding)).values_list("busy", flat=True)
+        locked = list(Agent.objects.select_for_update().filter(pk=slot.agent_id).values_list("pk", flat=True))
+        if not locked:
+            return False
+    holding = Rdv.objects.holding_time().overlapping(slot.start, slot.end).filter(agents=OuterRef("pk"))
+    busy: Sequence[bool] = (
+        Agent.objects.filter(pk=slot.agent_id).annotate(busy=Exists(holding)).values_list("busy", flat=True)
+    )
     answer = list(busy)
     return bool(answer) and not answer[0]

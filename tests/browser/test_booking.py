@@ -54,9 +54,13 @@ def agenda_path(setting) -> str:
 def test_book_directly_from_a_time_cell_of_the_agenda(live_page, setting):
     page = live_page
     organisation, agent, day = setting["organisation"], setting["agent"], setting["day"]
-    create = reverse("rendezvous:create", kwargs={"organisation_id": organisation.pk})
-    # Where a time cell of the calendar links.
-    page.goto(f"{page.base_url}{create}?agent={agent.pk}&debut={day.isoformat()}T09:30")
+    # « Rendez-vous dans l'onglet « Vos agendas » », go to the week of the plage, « Cliquez sur un
+    # créneau ».
+    page.get_by_role("link", name="Vos agendas").click()
+    expect(page.get_by_role("heading", name=re.compile("Hélène Martin"))).to_be_visible()
+    while not page.get_by_role("link", name=re.compile(rf"^9h30 : poser un RDV le \w+ {day.day} ")).count():
+        page.get_by_role("link", name="Semaine suivante").click()
+    page.get_by_role("link", name=re.compile(rf"^9h30 : poser un RDV le \w+ {day.day} ")).click()
     expect(page.get_by_text("Commence le :")).to_contain_text("09h30")
 
     # « Choisissez le motif du rendez-vous », « Cliquez sur « continuer » »
@@ -89,6 +93,11 @@ def test_book_directly_from_a_time_cell_of_the_agenda(live_page, setting):
     assert list(rdv.usagers.all()) == [setting["usager"]]
     assert list(rdv.agents.all()) == [agent]
     assert rdv.context == "Premier rendez-vous après la naissance"
+
+    # « Le rendez-vous apparait désormais dans le calendrier »; clicking it opens its summary.
+    page.get_by_role("link", name=re.compile("9h30.*Maëlle BÉGUÉ.*Consultation de puériculture")).click()
+    expect(page.get_by_role("heading", name=re.compile("Rendez-vous du"))).to_be_visible()
+    expect(page.get_by_text("Premier rendez-vous après la naissance")).to_be_visible()
 
 
 def test_book_through_trouver_un_creneau(live_page, setting):

@@ -1,9 +1,15 @@
+import datetime as dt
+import re
+
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.agents.factories import PASSWORD, AgentFactory
 from tests.motifs.factories import MotifFactory
 from tests.organisations.factories import LieuFactory, OrganisationFactory
+from tests.rendezvous.factories import RdvFactory
+from tests.usagers.factories import UsagerFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -80,3 +86,30 @@ def test_agent_creates_a_recurring_plage_and_an_absence_and_sees_both_in_the_lis
     page.get_by_role("button", name="Confirmer la suppression").click()
     expect(page.get_by_text("L'absence « Formation premiers secours » a été supprimée.")).to_be_visible()
     expect(page.get_by_role("row").filter(has_text="Formation premiers secours")).to_have_count(0)
+
+
+def test_an_absence_over_a_booked_rdv_is_saved_with_a_warning_listing_it(live_page, agent):
+    """« Warn (do not refuse) when a new plage or absence makes existing future RDVs fall outside
+    availability, listing them. »"""
+    organisation = agent.roles.get().organisation
+    usager = UsagerFactory(organisation=organisation, first_name="Maëlle", last_name="Bégué")
+    day = timezone.localdate() + dt.timedelta(days=30)
+    starts_at = dt.datetime.combine(day, dt.time(10), tzinfo=organisation.tzinfo)
+    rdv = RdvFactory(organisation=organisation, agents=[agent], usagers=[usager], starts_at=starts_at)
+    page = live_page
+    page.get_by_role("button", name="Votre planning").click()
+    page.get_by_role("link", name="Absences", exact=True).click()
+    page.get_by_role("link", name="Créer une absence").click()
+    page.get_by_label("Nom").fill("Formation premiers secours")
+    page.get_by_label("Commence le").fill(day.isoformat())
+    page.get_by_label("Commence à").fill("09:00")
+    page.get_by_label("Termine le").fill(day.isoformat())
+    page.get_by_label("Termine à").fill("17:00")
+    page.get_by_role("button", name="Créer", exact=True).click()
+
+    expect(page.get_by_text("L'absence « Formation premiers secours » a été créée.")).to_be_visible()
+    warning = page.locator("#rdvs-hors-disponibilites")
+    expect(warning).to_contain_text("Un RDV à venir est désormais en dehors de vos disponibilités")
+    expect(warning).to_contain_text("Maëlle BÉGUÉ")
+    warning.get_by_role("link", name=re.compile(rf" {day.day} .* {day.year} à 10h00$")).click()
+    assert page.url.endswith(f"/rdvs/{rdv.pk}/")

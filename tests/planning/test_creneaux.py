@@ -1,5 +1,7 @@
 import datetime as dt
 import random
+import threading
+import time
 import zoneinfo
 from collections import Counter
 
@@ -279,7 +281,34 @@ def test_is_still_free(motif, plage):
     RdvFactory(organisation=motif.organisation, agents=[plage.agent], starts_at=at(MONDAY, 9, 15))
     with CaptureQueriesContext(connection) as queries, transaction.atomic():
         assert not is_still_free(slot)
-    assert len(queries) == 1 + 2  # the check, plus the savepoint and its release
+    assert len(queries) == 2 + 2  # the lock and the check, plus the savepoint and its release
+
+
+@pytest.mark.django_db(transaction=True)
+def test_is_still_free_waits_for_a_concurrent_booking_and_then_sees_it(motif, plage):
+    """Two bookings of the same agent at once: the second waits for the first's lock and, once
+    the first has committed its RDV, answers that the slot is taken."""
+    slot = available_slots(motif=motif, now=NOW, **day_window(MONDAY))[0]
+    first_holds_lock = threading.Event()
+    answers = []
+
+    def first_booking():
+        try:
+            with transaction.atomic():
+                assert is_still_free(slot)
+                first_holds_lock.set()
+                time.sleep(0.5)  # the second booking is now waiting on the agent's row
+                RdvFactory(organisation=motif.organisation, agents=[plage.agent], starts_at=slot.start)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=first_booking)
+    thread.start()
+    assert first_holds_lock.wait(timeout=10)
+    with transaction.atomic():
+        answers.append(is_still_free(slot))
+    thread.join()
+    assert answers == [False]
 
 
 def test_query_count_does_not_grow_with_agents(organisation):

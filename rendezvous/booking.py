@@ -4,10 +4,18 @@
    with `agent` and `debut` (wall-clock time of the organisation). Step 1 chooses the motif (a GET
    form), step 2 the usagers and free notes, step 3 the date, time, duration, lieu and agents, then
    « Créer RDV » (POST forms). The state travels in the query string and hidden fields, never in
-   the session; each step validates again everything chosen before it.
+   the session; each step validates again everything chosen before it. The save
+   (`rendezvous.services.create_rdv`) locks the agents and checks the conflicts again: one that
+   appeared meanwhile brings step 3 back with the new warning, nothing created.
 2. « Trouver un créneau » (`creneaux`): a motif, a date, agents and lieux → the week's slots of the
-   créneaux engine, grouped by lieu; a slot → the usagers → « Continuer » books it
-   (`rendezvous.services.book_slot`, which locks the agent and checks the slot again).
+   créneaux engine, grouped by lieu; a slot → the usagers (and the address, à domicile) →
+   « Continuer » books it (`rendezvous.services.book_slot`, which locks the agent and checks the
+   slot again).
+
+« Créer un usager » leaves the wizard for the usager form and comes back to it by a link (`next`):
+that address carries the motif, the time, the agents and the usagers chosen, never the free notes,
+which are private and may be long (a query string ends up in access logs and the browser history,
+and a long one is refused by the server). The page says so next to the button.
 
 Motifs, agents, usagers and lieux come from querysets restricted to what the membership may use
 (agents.permissions, usagers.permissions): another organisation's id is an error on its field.
@@ -41,7 +49,7 @@ from planning.creneaux import Slot, available_slots, free_agents_at, next_availa
 from planning.models import PlageOuverture, Window
 from rendezvous.booking_forms import BookingForm, CreneauxForm, MotifStepForm, UsagersStepForm, motif_label
 from rendezvous.forms import MAX_AHEAD
-from rendezvous.services import SlotTaken, book_slot, create_rdv
+from rendezvous.services import ConflictsChanged, SlotTaken, book_slot, create_rdv
 from usagers.models import Usager
 from usagers.permissions import usagers_visible_to
 from usagers.views import LIVE_RESULTS, MAX_QUERY_LENGTH
@@ -111,14 +119,26 @@ def _with_params(url: str, params: Sequence[tuple[str, Any]]) -> str:
     return f"{url}?{query}" if query else url
 
 
-def _home_address(usagers: Sequence[Usager]) -> str:
+def _visible_responsibles(membership: Membership, usagers: Sequence[Usager]) -> dict[int, Usager]:
+    """The responsibles of these proches that the organisation knows, by id: a proche known here
+    may have its responsible known to another organisation only, whose name and address are not
+    ours to show. One query, none without a proche."""
+    ids = {usager.responsible_id for usager in usagers if usager.responsible_id}
+    if not ids:
+        return {}
+    return {usager.pk: usager for usager in usagers_visible_to(membership).filter(pk__in=ids)}
+
+
+def _home_address(membership: Membership, usagers: Sequence[Usager]) -> str:
     """The address an RDV « à domicile » is prefilled with: the first usager's, or its
-    responsible's for a proche."""
+    responsible's for a proche (if the organisation knows the responsible)."""
+    responsibles = _visible_responsibles(membership, [usager for usager in usagers if not usager.address])
     for usager in usagers:
         if usager.address:
             return usager.address
-        if usager.responsible_id and usager.responsible and usager.responsible.address:
-            return usager.responsible.address
+        responsible = responsibles.get(usager.responsible_id) if usager.responsible_id else None
+        if responsible is not None and responsible.address:
+            return responsible.address
     return ""
 
 
@@ -153,22 +173,27 @@ class UsagersStep:
 
 
 def _search(membership: Membership, query: str, exclude: Sequence[int]) -> tuple[list[Usager], bool]:
+    """The usagers matching `query`, each with `shown_responsible`: its responsible if the
+    organisation knows it (« proche de … »), else None."""
     if len(query) < 2:
         return [], False
-    found = list(
-        usagers_visible_to(membership)
-        .search(query)
-        .exclude(pk__in=list(exclude))
-        .select_related("responsible")[: LIVE_RESULTS + 1]
-    )
-    return found[:LIVE_RESULTS], len(found) > LIVE_RESULTS
+    found = list(usagers_visible_to(membership).search(query).exclude(pk__in=list(exclude))[: LIVE_RESULTS + 1])
+    results = found[:LIVE_RESULTS]
+    responsibles = _visible_responsibles(membership, results)
+    for usager in results:
+        usager.shown_responsible = responsibles.get(usager.responsible_id)  # type: ignore[attr-defined]
+    return results, len(found) > LIVE_RESULTS
 
 
-def _usagers_step(membership: Membership, data: QueryDict | None, *, require: bool = False) -> UsagersStep:
+def _usagers_step(
+    membership: Membership, data: QueryDict | None, *, require: bool = False, with_address: bool = False
+) -> UsagersStep:
     """The usagers step from `data` (None: a new, empty step). The buttons « ajouter » and
-    « retirer » of the step change the list of usagers before it is validated."""
+    « retirer » of the step change the list of usagers before it is validated. `with_address`:
+    the step also asks the address of an RDV « à domicile » (« Trouver un créneau », which has no
+    step 3), prefilled from the usagers chosen while it is empty."""
     if data is None:
-        form = UsagersStepForm(membership=membership)
+        form = UsagersStepForm(membership=membership, with_address=with_address)
         return UsagersStep(form=form, selected=[])
     data = data.copy()
     ids = [value for value in data.getlist("usagers") if value]
@@ -183,20 +208,30 @@ def _usagers_step(membership: Membership, data: QueryDict | None, *, require: bo
         ids = [value for value in ids if value != removed_id]
         focus = True
     data.setlist("usagers", ids)
-    form = UsagersStepForm(data, membership=membership, require_usagers=require)
+    form = UsagersStepForm(data, membership=membership, require_usagers=require, with_address=with_address)
     order = {value: index for index, value in enumerate(ids)}
-    selected = sorted(form.cleaned_data["usagers"], key=lambda u: order.get(str(u.pk), 0)) if form.is_valid() else []
+    form.is_valid()
+    # The usagers stay chosen when another field is at fault (the address, the notes).
+    selected = sorted(form.cleaned_data.get("usagers", []), key=lambda u: order.get(str(u.pk), 0))
     step = UsagersStep(form=form, selected=selected, focus_search=focus)
     if added_id:
         step.added = next((usager for usager in selected if str(usager.pk) == added_id), None)
     selected_ids = {usager.pk for usager in selected}
-    # A proche comes with its responsible, often: offer to add it in one click.
-    step.suggestions = [
-        usager.responsible
-        for usager in selected
-        if usager.responsible_id and usager.responsible and usager.responsible_id not in selected_ids
-    ]
+    # A proche comes with its responsible, often: offer to add it in one click (if known here).
+    responsibles = _visible_responsibles(
+        membership, [usager for usager in selected if usager.responsible_id not in selected_ids]
+    )
+    step.suggestions = list(
+        {
+            usager.responsible_id: responsibles[usager.responsible_id]
+            for usager in selected
+            if usager.responsible_id in responsibles
+        }.values()
+    )
     action = data.get("action", "")
+    if with_address and selected and action != "continuer" and not data.get("address", "").strip():
+        # Shown, not validated: the agent checks it before « Continuer ».
+        data["address"] = _home_address(membership, selected)
     if action == "rechercher" or (not action and data.get("q") and not added_id and not removed_id):
         step.results, step.more = _search(membership, step.query, list(selected_ids))
         step.focus_search = True
@@ -294,7 +329,7 @@ def _booking_initial(membership: Membership, state: WizardState, motif: Motif, u
     if motif.location_type == Motif.LocationType.PUBLIC_OFFICE:
         initial["lieu"] = _lieu_of_plage(membership.organisation, state.agent, state.starts_at)
     if motif.location_type == Motif.LocationType.HOME:
-        initial["address"] = _home_address(usagers)
+        initial["address"] = _home_address(membership, usagers)
     return initial
 
 
@@ -347,7 +382,6 @@ def rdv_create(request: HttpRequest, organisation_id: int) -> HttpResponse:
                 *state.params(tz),
                 ("motif", motif.pk),
                 *[("usagers", usager.pk) for usager in usagers.selected],
-                ("notes", usagers.form.data.get("notes", "") if usagers.form.is_bound else ""),
             ],
         )
 
@@ -382,18 +416,23 @@ def rdv_create(request: HttpRequest, organisation_id: int) -> HttpResponse:
         return step("rdv", status=422, usagers=usagers, form=form)
     values = form.cleaned_data
     agents = list(values["agents"])
-    rdv = create_rdv(
-        organisation=organisation,
-        motif=motif,
-        starts_at=values["starts_at"],
-        duration_in_min=values["duration_in_min"],
-        agents=agents,
-        usagers=usagers.selected,
-        lieu=values["lieu"],
-        address=values["address"],
-        context=usagers.form.cleaned_data["notes"],
-        by=membership.agent,
-    )
+    try:
+        rdv = create_rdv(
+            organisation=organisation,
+            motif=motif,
+            starts_at=values["starts_at"],
+            duration_in_min=values["duration_in_min"],
+            agents=agents,
+            usagers=usagers.selected,
+            lieu=values["lieu"],
+            address=values["address"],
+            context=usagers.form.cleaned_data["notes"],
+            by=membership.agent,
+            accepted_conflicts=form.current_signature,
+        )
+    except ConflictsChanged as changed:
+        form.conflicts_changed(changed.conflicts)
+        return step("rdv", status=422, usagers=usagers, form=form)
     _success(request, rdv, tz)
     first = state.agent if state.agent in agents else agents[0]
     return redirect(_agenda_url(organisation.pk, first, rdv.starts_at, tz))
@@ -585,20 +624,14 @@ def _creneau(request, membership, values, motif, agents, lieux, list_url) -> Htt
         ("agent", slot.agent_id),
         ("lieu", slot.lieu_id),
     ]
+    home = motif.location_type == Motif.LocationType.HOME
     if request.method == "GET":
         entering = any(key in data for key in ("usagers", "nouvel_usager", "notes"))
-        usagers = _usagers_step(membership, data if entering else None)
+        usagers = _usagers_step(membership, data if entering else None, with_address=home)
     else:
-        usagers = _usagers_step(membership, data, require=action == "continuer")
+        usagers = _usagers_step(membership, data, require=action == "continuer", with_address=home)
     if action == "creer_usager":
-        back = _with_params(
-            request.path,
-            [
-                *slot_params,
-                *[("usagers", usager.pk) for usager in usagers.selected],
-                ("notes", usagers.form.data.get("notes", "") if usagers.form.is_bound else ""),
-            ],
-        )
+        back = _with_params(request.path, [*slot_params, *[("usagers", usager.pk) for usager in usagers.selected]])
         return redirect(_usager_create_url(organisation.pk, back))
     if request.method == "POST" and action == "continuer" and usagers.form.is_valid():
         try:
@@ -608,7 +641,7 @@ def _creneau(request, membership, values, motif, agents, lieux, list_url) -> Htt
                 slot=slot,
                 usagers=usagers.selected,
                 by=membership.agent,
-                address=_home_address(usagers.selected) if motif.location_type == Motif.LocationType.HOME else "",
+                address=usagers.form.cleaned_data["address"] if home else "",
                 context=usagers.form.cleaned_data["notes"],
             )
         except SlotTaken:

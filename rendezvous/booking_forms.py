@@ -66,9 +66,21 @@ class MotifStepForm(DsfrForm):
         self.fields["motif"].set_motifs(motifs)
 
 
+class StepAddressField(forms.CharField):
+    """The address of an RDV « à domicile » on the usagers step: shown as required, an empty
+    value an error only when the step continues (`enforced`), not while usagers are added."""
+
+    enforced = True
+
+    def validate(self, value):
+        if self.enforced:
+            super().validate(value)
+
+
 class UsagersStepForm(DsfrForm):
     """Step 2: the usagers (one or more: a proche with its responsible, for example) and free
-    notes. `q` is the search field; picking and removing usagers are buttons of the form."""
+    notes. `q` is the search field; picking and removing usagers are buttons of the form.
+    `with_address`: also the address of an RDV « à domicile », required to continue."""
 
     usagers = forms.ModelMultipleChoiceField(
         label=_("Usagers"),
@@ -94,11 +106,23 @@ class UsagersStepForm(DsfrForm):
         help_text=_("Pour contextualiser le RDV."),
         widget=forms.Textarea(attrs={"rows": 4}),
     )
+    address = StepAddressField(
+        label=_("Adresse du domicile"),
+        max_length=300,
+        help_text=_("Le RDV a lieu au domicile de l'usager."),
+        error_messages={"required": _("Indiquez l'adresse du domicile de l'usager.")},
+    )
 
-    def __init__(self, *args, membership: Membership, require_usagers: bool = False, **kwargs):
+    def __init__(
+        self, *args, membership: Membership, require_usagers: bool = False, with_address: bool = False, **kwargs
+    ):
         super().__init__(*args, **kwargs)
         self.require_usagers = require_usagers
-        self.fields["usagers"].queryset = usagers_visible_to(membership).select_related("responsible")
+        self.fields["usagers"].queryset = usagers_visible_to(membership)
+        if with_address:
+            self.fields["address"].enforced = require_usagers
+        else:
+            del self.fields["address"]
 
     def clean_usagers(self):
         usagers = list(self.cleaned_data["usagers"])
@@ -182,12 +206,14 @@ class CreneauxForm(DsfrForm):
 
     def clean_a_partir_du(self):
         day = self.cleaned_data["a_partir_du"]
-        if day is not None and not (dt.date(2000, 1, 1) <= day <= timezone.localdate() + MAX_AHEAD):
+        today = timezone.localtime(timezone.now(), self.organisation.tzinfo).date()
+        if day is not None and not (dt.date(2000, 1, 1) <= day <= today + MAX_AHEAD):
             raise forms.ValidationError(_("Choisissez une date dans les cinq prochaines années."))
         return day
 
     def __init__(self, *args, membership: Membership, motifs: Iterable[Motif], agents: list[Agent], **kwargs):
         super().__init__(*args, **kwargs)
+        self.organisation = membership.organisation
         self.fields["motif"].set_motifs(motifs)
         self.fields["agents"].queryset = agents_with_visible_agenda(membership).order_by("last_name", "first_name")
         # The agents are loaded once by the view: the choices reuse them.

@@ -3,13 +3,16 @@ by « modifier » and the creation in rendezvous/booking_forms.py), and the filt
 
 import datetime as dt
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django import forms
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from agents.models import Agent
+from agents.permissions import Membership, agents_with_visible_agenda
 from motifs.models import Motif
 from organisations.models import Lieu, Service
 from planning.models import Absence, PlageOuverture, Window
@@ -48,14 +51,22 @@ def _covered(intervals: list[tuple[dt.datetime, dt.datetime]], start: dt.datetim
     return reached >= end
 
 
+def conflicts_signature(conflicts: Sequence[Conflict]) -> str:
+    """A digest of the conflicts an agent was warned of: « Confirmer malgré le conflit » holds
+    for these only, not for one that appears afterwards."""
+    texts = "\n".join(sorted(str(conflict.text) for conflict in conflicts))
+    return hashlib.sha256(texts.encode()).hexdigest()[:16]
+
+
 def find_conflicts(
     rdv: Rdv | None, organisation, agents, starts_at: dt.datetime, ends_at: dt.datetime
 ) -> list[Conflict]:
     """What keeps one of `agents` from receiving between `starts_at` and `ends_at`, agent by
     agent: another RDV that holds time (not cancelled), an absence, or time outside the agent's
     plages d'ouverture in this organisation. RDVs and absences count in every organisation (an
-    agent is busy everywhere, as for the créneaux engine); another organisation's absence is not
-    named. `rdv` is the RDV being changed (None when creating one).
+    agent is busy everywhere, as for the créneaux engine), but another organisation's RDV or
+    absence is only dated, never described: its motif or title may be sensitive and belongs to
+    that organisation. `rdv` is the RDV being changed (None when creating one).
 
     A bounded number of queries whatever the number of agents: one for the RDVs, at most three
     for the absences and three for the plages."""
@@ -79,16 +90,18 @@ def find_conflicts(
         links = links.exclude(rdv_id=rdv.pk)
     for link in links:
         other = link.rdv
-        found[link.agent_id].append(
-            _("%(agent)s a déjà un RDV « %(motif)s » le %(day)s de %(start)s à %(end)s.")
-            % {
-                "agent": names[link.agent_id],
-                "motif": other.motif.name,
-                "day": _day(other.starts_at, tz),
-                "start": _hour(other.starts_at, tz),
-                "end": _hour(other.ends_at, tz),
-            }
-        )
+        values = {
+            "agent": names[link.agent_id],
+            "day": _day(other.starts_at, tz),
+            "start": _hour(other.starts_at, tz),
+            "end": _hour(other.ends_at, tz),
+        }
+        if other.organisation_id == organisation.pk:
+            values["motif"] = other.motif.name
+            text = _("%(agent)s a déjà un RDV « %(motif)s » le %(day)s de %(start)s à %(end)s.") % values
+        else:
+            text = _("%(agent)s a déjà un RDV dans une autre organisation le %(day)s de %(start)s à %(end)s.") % values
+        found[link.agent_id].append(text)
 
     for occurrence in Absence.objects.filter(agent_id__in=ids).occurrences(window):
         if not (occurrence.start < ends_at and occurrence.end > starts_at):
@@ -139,7 +152,9 @@ class RdvScheduleForm(DsfrForm):
     their rules. An RDV lasts at least a minute and cannot start more than 48 hours in the past.
     Conflicts (another RDV, an absence, time outside the plages) are a warning the agent confirms
     with « Confirmer malgré le conflit »; the check runs on every POST, and a confirmation given
-    for other conflicts than those found now (another RDV booked meanwhile) is asked again."""
+    for other conflicts than those found now (another RDV booked meanwhile) is asked again.
+    The save checks once more, under a lock on the agents (rendezvous.services): pass it
+    `current_signature`, the conflicts the agent accepted, and `conflicts_changed` what it found."""
 
     date = forms.DateField(label=_("Date"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     time = forms.TimeField(label=_("Heure"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
@@ -207,12 +222,31 @@ class RdvScheduleForm(DsfrForm):
 
     @property
     def current_signature(self) -> str:
-        texts = "\n".join(sorted(str(conflict.text) for conflict in self.conflicts))
-        return hashlib.sha256(texts.encode()).hexdigest()[:16]
+        """Once the form is valid: the conflicts the agent accepted (none, or those it confirmed)."""
+        return conflicts_signature(self.conflicts)
+
+    def conflicts_changed(self, conflicts: list[Conflict]) -> None:
+        """The save found other conflicts than those accepted (another RDV booked after this form
+        was checked): nothing was saved; show them and ask for a new confirmation."""
+        self.conflicts = conflicts
+        self.data = self.data.copy()
+        self.data.pop("confirm", None)
+        self.add_error(
+            "confirm",
+            _(
+                "Un conflit est apparu pendant l'enregistrement : rien n'a été enregistré. "
+                "Cochez « Confirmer malgré le conflit » pour enregistrer malgré tout."
+            ),
+        )
 
 
 class RdvForm(RdvScheduleForm):
-    """« modifier »: what the creation form set, with the same checks."""
+    """« modifier »: what the creation form set, with the same checks.
+
+    The agents offered are those the creation offers (agents_with_visible_agenda), plus the RDV's
+    current agents: a basic agent may change an RDV it shares with an agent of another service
+    (can_change_rdv), and moving it must not force it to drop that colleague (nor an agent who
+    left the organisation since). It may keep or remove them, never add one it could not book."""
 
     usagers = forms.ModelMultipleChoiceField(
         label=_("Usagers"),
@@ -223,7 +257,8 @@ class RdvForm(RdvScheduleForm):
 
     too_far_in_past_message = _("Un RDV ne peut pas être déplacé plus de 48 heures dans le passé.")
 
-    def __init__(self, *args, rdv: Rdv, organisation, now: dt.datetime | None = None, **kwargs):
+    def __init__(self, *args, rdv: Rdv, membership: Membership, now: dt.datetime | None = None, **kwargs):
+        organisation = membership.organisation
         tz = organisation.tzinfo
         local = timezone.localtime(rdv.starts_at, tz)
         kwargs.setdefault(
@@ -243,8 +278,13 @@ class RdvForm(RdvScheduleForm):
         if rdv.lieu_id:
             lieux = lieux | Lieu.objects.filter(pk=rdv.lieu_id)
         self.fields["lieu"].queryset = lieux.distinct().order_by("name")
-        self.fields["agents"].queryset = Agent.objects.for_organisation(organisation).order_by(
+        current = [agent.pk for agent in rdv.agents.all()]
+        visible = agents_with_visible_agenda(membership).values("pk")
+        self.fields["agents"].queryset = Agent.objects.filter(Q(pk__in=visible) | Q(pk__in=current)).order_by(
             "last_name", "first_name"
+        )
+        self.fields["agents"].error_messages["invalid_choice"] = _(
+            "Cet agent n'existe pas ou vous ne pouvez pas lui poser de RDV."
         )
         self.fields["usagers"].queryset = Usager.objects.visible_in(organisation).alphabetical()
         self.fields["usagers"].widget.attrs["size"] = 8
@@ -286,8 +326,6 @@ class RdvFilterForm(DsfrForm):
 
     def __init__(self, *args, membership, **kwargs):
         super().__init__(*args, **kwargs)
-        from agents.permissions import agents_with_visible_agenda
-
         organisation = membership.organisation
         self.fields["statut"].choices = [("", _("Tous les statuts")), *STATUS_FILTERS.items()]
         self.fields["agent"].queryset = agents_with_visible_agenda(membership).order_by("last_name", "first_name")

@@ -1,17 +1,24 @@
-"""Operations on RDVs that span several models: an RDV posed by an agent (with its agents and
-participations), and the booking of a créneau found by the engine."""
+"""Operations on RDVs that span several models: an RDV posed or changed by an agent (with its
+agents and participations), and the booking of a créneau found by the engine.
+
+An agent may knowingly book over a conflict (another RDV, an absence, outside the plages), after
+a warning it confirms (rendezvous.forms.RdvScheduleForm). The form checks outside any transaction,
+so two agents posing an RDV for the same colleague at the same time would each see a free time:
+the save locks the agents' rows and checks again; conflicts other than those the agent accepted
+create or change nothing (ConflictsChanged)."""
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from django.db import transaction
 
+from agents.models import Agent
 from planning.creneaux import Slot, free_agents_at, is_still_free
+from rendezvous.forms import Conflict, conflicts_signature, find_conflicts
 from rendezvous.models import Participation, Rdv
 
 if TYPE_CHECKING:
-    from agents.models import Agent
     from motifs.models import Motif
     from organisations.models import Lieu, Organisation
     from usagers.models import Usager
@@ -19,6 +26,42 @@ if TYPE_CHECKING:
 
 class SlotTaken(Exception):
     """The créneau was booked (or closed) between the moment it was shown and the booking."""
+
+
+class ConflictsChanged(Exception):
+    """The conflicts found when saving differ from those the agent accepted (another RDV or an
+    absence recorded after the form was checked): nothing was saved."""
+
+    def __init__(self, conflicts: list[Conflict]):
+        super().__init__(conflicts)
+        self.conflicts = conflicts
+
+
+def _lock_and_check_conflicts(
+    *,
+    rdv: Rdv | None,
+    organisation: "Organisation",
+    agents: Sequence[Agent],
+    starts_at: dt.datetime,
+    duration_in_min: int,
+    accepted_conflicts: str,
+) -> None:
+    """Inside the caller's transaction: locks the agents' rows, in id order (two bookings sharing
+    agents wait for each other, never in a cycle), then finds the conflicts again in separate
+    statements, which see what a booking that held the lock committed (under READ COMMITTED, a
+    statement that waited for a lock keeps the snapshot taken before it waited). Raises
+    ConflictsChanged unless there is none or they are those the agent accepted
+    (`accepted_conflicts`, a `conflicts_signature`)."""
+    list(
+        Agent.objects.select_for_update()
+        .filter(pk__in=[agent.pk for agent in agents])
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    ends_at = starts_at + dt.timedelta(minutes=duration_in_min)
+    conflicts = find_conflicts(rdv, organisation, agents, starts_at, ends_at)
+    if conflicts and conflicts_signature(conflicts) != accepted_conflicts:
+        raise ConflictsChanged(conflicts)
 
 
 def create_rdv(
@@ -33,10 +76,26 @@ def create_rdv(
     address: str = "",
     context: str = "",
     by: "Agent",
+    accepted_conflicts: str | None,
 ) -> Rdv:
     """An RDV posed by the agent `by`, its agents and its participations, in one transaction; the
-    history names `by` as the author of each row."""
+    history names `by` as the author of each row.
+
+    `accepted_conflicts`: the `conflicts_signature` of the conflicts the agent confirmed (of none
+    when it saw none); the agents are locked and the conflicts checked again, ConflictsChanged
+    creates nothing. None only for a caller that has checked the time itself under the same
+    lock (book_slot)."""
+    agents = list(agents)
     with transaction.atomic():
+        if accepted_conflicts is not None:
+            _lock_and_check_conflicts(
+                rdv=None,
+                organisation=organisation,
+                agents=agents,
+                starts_at=starts_at,
+                duration_in_min=duration_in_min,
+                accepted_conflicts=accepted_conflicts,
+            )
         rdv = Rdv(
             organisation=organisation,
             motif=motif,
@@ -50,12 +109,52 @@ def create_rdv(
         )
         rdv._history_user = by  # type: ignore[attr-defined]
         rdv.save()
-        rdv.agents.set(list(agents))
+        rdv.agents.set(agents)
         for usager in usagers:
             participation = Participation(rdv=rdv, usager=usager)
             participation._history_user = by  # type: ignore[attr-defined]
             participation.save()
     return rdv
+
+
+def update_rdv(
+    *,
+    rdv: Rdv,
+    starts_at: dt.datetime,
+    duration_in_min: int,
+    lieu: "Lieu | None",
+    agents: Iterable[Agent],
+    usagers: Iterable["Usager"],
+    context: str,
+    by: Agent,
+    accepted_conflicts: str,
+) -> None:
+    """« modifier »: the new time, lieu, agents, usagers and notes of `rdv`, in one transaction,
+    after the same check as create_rdv (ConflictsChanged changes nothing). Reads `rdv.agents` and
+    `rdv.participations` (prefetch them)."""
+    agents = list(agents)
+    with transaction.atomic():
+        _lock_and_check_conflicts(
+            rdv=rdv,
+            organisation=rdv.organisation,
+            agents=agents,
+            starts_at=starts_at,
+            duration_in_min=duration_in_min,
+            accepted_conflicts=accepted_conflicts,
+        )
+        rdv._history_user = by  # type: ignore[attr-defined]
+        rdv.starts_at = starts_at
+        rdv.duration_in_min = duration_in_min
+        rdv.lieu = lieu
+        rdv.context = context
+        rdv.save()
+        if {agent.pk for agent in agents} != {agent.pk for agent in rdv.agents.all()}:
+            rdv.agents.set(agents)
+        wanted = {usager.pk for usager in usagers}
+        current = {participation.usager_id for participation in rdv.participations.all()}
+        Participation.objects.filter(rdv=rdv, usager_id__in=current - wanted).delete()
+        for usager_id in sorted(wanted - current):
+            Participation.objects.create(rdv=rdv, usager_id=usager_id)
 
 
 def book_slot(
@@ -74,8 +173,6 @@ def book_slot(
     same agent are serialised, the second sees the first's RDV), then the engine confirms that
     the slot is still offered (plage, absence, another RDV, with the agents' rules: no online
     delays)."""
-    from agents.models import Agent
-
     with transaction.atomic():
         if not is_still_free(slot):
             raise SlotTaken
@@ -94,4 +191,7 @@ def book_slot(
             address=address,
             context=context,
             by=by,
+            # The engine has just checked the slot, the agent locked: an agent booking a free
+            # créneau accepts no conflict, and the engine refuses any (SlotTaken).
+            accepted_conflicts=None,
         )

@@ -21,6 +21,7 @@ from agents.permissions import can_change_rdv
 from rendezvous.forms import RdvFilterForm, RdvForm
 from rendezvous.history import rdv_history
 from rendezvous.models import Participation, Rdv
+from rendezvous.services import ConflictsChanged, update_rdv
 
 PER_PAGE = 20
 
@@ -129,29 +130,31 @@ def rdv_status(request, organisation_id, pk):
 
 @require_http_methods(["GET", "POST"])
 def rdv_update(request, organisation_id, pk):
-    """« modifier »: the conflict check runs again on every POST, the confirmation included."""
+    """« modifier »: the conflict check runs again on every POST, the confirmation included, and
+    once more under a lock when saving (update_rdv)."""
     rdv = _changeable_rdv(request, pk)
     organisation = request.membership.organisation
-    form = RdvForm(request.POST or None, rdv=rdv, organisation=organisation)
+    form = RdvForm(request.POST or None, rdv=rdv, membership=request.membership)
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
-            with transaction.atomic():
-                rdv._history_user = request.membership.agent
-                rdv.starts_at = data["starts_at"]
-                rdv.duration_in_min = data["duration_in_min"]
-                rdv.lieu = data["lieu"]
-                rdv.context = data["context"]
-                rdv.save()
-                if {a.pk for a in data["agents"]} != {a.pk for a in rdv.agents.all()}:
-                    rdv.agents.set(data["agents"])
-                wanted = {u.pk for u in data["usagers"]}
-                current = {p.usager_id for p in rdv.participations.all()}
-                Participation.objects.filter(rdv=rdv, usager_id__in=current - wanted).delete()
-                for usager_id in sorted(wanted - current):
-                    Participation.objects.create(rdv=rdv, usager_id=usager_id)
-            messages.success(request, _("Le RDV a été modifié."))
-            return redirect("rendezvous:detail", organisation_id=organisation.pk, pk=rdv.pk)
+            try:
+                update_rdv(
+                    rdv=rdv,
+                    starts_at=data["starts_at"],
+                    duration_in_min=data["duration_in_min"],
+                    lieu=data["lieu"],
+                    agents=data["agents"],
+                    usagers=data["usagers"],
+                    context=data["context"],
+                    by=request.membership.agent,
+                    accepted_conflicts=form.current_signature,
+                )
+            except ConflictsChanged as changed:
+                form.conflicts_changed(changed.conflicts)
+            else:
+                messages.success(request, _("Le RDV a été modifié."))
+                return redirect("rendezvous:detail", organisation_id=organisation.pk, pk=rdv.pk)
         status = 422
     else:
         status = 200

@@ -2,21 +2,30 @@
 « Trouver un créneau » (rendezvous/booking.py)."""
 
 import datetime as dt
+import threading
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from agents.models import Agent, AgentRole
+from agents.permissions import get_membership
 from motifs.models import Motif
+from rendezvous import booking
+from rendezvous.booking_forms import CreneauxForm
+from rendezvous.forms import MAX_AHEAD, conflicts_signature, find_conflicts
 from rendezvous.models import Participation, Rdv
+from rendezvous.services import ConflictsChanged, create_rdv
 from tests.agents.factories import AgentFactory
 from tests.motifs.factories import MotifFactory
 from tests.organisations.factories import LieuFactory, OrganisationFactory, service
 from tests.planning.factories import AbsenceFactory, PlageOuvertureFactory
 from tests.rendezvous.factories import RdvFactory
 from tests.usagers.factories import UsagerFactory
-from usagers.models import Usager
+from usagers.models import Usager, UsagerProfile
 
 pytestmark = pytest.mark.django_db
 
@@ -219,6 +228,35 @@ def test_step2_adds_and_removes_usagers_and_keeps_the_notes(client, organisation
         step2_data(motif, usagers=[proche.pk, proche.responsible_id], retirer=proche.pk),
     )
     assert [u.pk for u in response.context["usagers"].selected] == [proche.responsible_id]
+
+
+def test_a_responsible_unknown_to_the_organisation_is_neither_offered_nor_read(client, organisation, basic_agent):
+    """A proche known here whose responsible is known to another organisation only: no
+    « Ajouter aussi », no « proche de », no address taken from it."""
+    responsible = UsagerFactory(
+        organisation=OrganisationFactory(), first_name="Gaspard", last_name="Lointain", address="12 rue Cachée, Lyon"
+    )
+    proche = UsagerFactory(organisation=organisation, responsible=responsible, first_name="Léo", last_name="Lointain")
+    home = MotifFactory(organisation=organisation, home=True, category__name="Visite à domicile")
+    client.force_login(basic_agent)
+
+    response = client.post(create_url(organisation), step2_data(home, ajouter=proche.pk))
+    assert response.context["usagers"].suggestions == []
+    assert "Gaspard" not in response.content.decode()
+    response = client.post(create_url(organisation), step2_data(home, usagers=[proche.pk], action="continuer"))
+    assert response.context["form"].initial["address"] == ""
+    assert "Cachée" not in response.content.decode()
+    picker = reverse("rendezvous:usager_picker", kwargs={"organisation_id": organisation.pk})
+    page = client.get(picker, {"q": "Lointain"}).content.decode()
+    assert f'value="{proche.pk}"' in page and "Gaspard" not in page
+
+    # Known here too, it is offered, named and its address prefilled.
+    UsagerProfile.objects.create(usager=responsible, organisation=organisation)
+    response = client.post(create_url(organisation), step2_data(home, ajouter=proche.pk))
+    assert response.context["usagers"].suggestions == [responsible]
+    response = client.post(create_url(organisation), step2_data(home, usagers=[proche.pk], action="continuer"))
+    assert response.context["form"].initial["address"] == "12 rue Cachée, Lyon"
+    assert "proche de Gaspard LOINTAIN" in client.get(picker, {"q": "Léo"}).content.decode()
 
 
 def test_live_search_lists_the_organisations_usagers_only(client, organisation, basic_agent, usager):
@@ -473,6 +511,139 @@ def test_conflict_check_reads_a_bounded_number_of_queries(
     assert post(many_agents) == few
 
 
+def test_another_organisations_rdv_is_a_conflict_without_its_motif(
+    client, organisation, basic_agent, motif, plage, usager
+):
+    """An agent working for two organisations is busy in both, but the other organisation's
+    motif is not ours to read: the warning dates the RDV only, as for its absences."""
+    other = OrganisationFactory()
+    AgentRole.objects.create(agent=basic_agent, organisation=other)
+    RdvFactory(
+        organisation=other,
+        agents=[basic_agent],
+        motif__category__name="Consultation en addictologie",
+        starts_at=at(organisation, DAY, 9, 45),
+    )
+    client.force_login(basic_agent)
+    response = client.post(
+        create_url(organisation), step3_data(organisation, motif, [basic_agent], [usager], lieu_id=plage.lieu_id)
+    )
+    assert response.status_code == 422
+    day = DAY.strftime("%d/%m/%Y")
+    assert [str(conflict.text) for conflict in response.context["form"].conflicts] == [
+        f"{basic_agent.full_name} a déjà un RDV dans une autre organisation le {day} de 09:45 à 10:15."
+    ]
+    assert "addictologie" not in response.content.decode()
+
+
+def accepted_none() -> str:
+    """The signature of the conflicts an agent who saw none accepted."""
+    return conflicts_signature([])
+
+
+def test_create_rdv_checks_the_conflicts_again_under_the_lock(organisation, basic_agent, motif, plage, usager):
+    """The form was checked while the agent was free; another RDV was booked before the save:
+    nothing is created. With the conflicts it confirmed, the RDV is created."""
+    taken = RdvFactory(organisation=organisation, agents=[basic_agent], starts_at=at(organisation, DAY, 9, 45))
+    values = {
+        "organisation": organisation,
+        "motif": motif,
+        "starts_at": at(organisation, DAY, 9, 30),
+        "duration_in_min": 30,
+        "agents": [basic_agent],
+        "usagers": [usager],
+        "lieu": plage.lieu,
+        "by": basic_agent,
+    }
+    with pytest.raises(ConflictsChanged) as raised:
+        create_rdv(**values, accepted_conflicts=accepted_none())
+    assert [str(conflict.text) for conflict in raised.value.conflicts] == [
+        f"{basic_agent.full_name} a déjà un RDV « {taken.motif.name} » le {DAY:%d/%m/%Y} de 09:45 à 10:15."
+    ]
+    assert list(Rdv.objects.all()) == [taken]
+
+    confirmed = find_conflicts(None, organisation, [basic_agent], values["starts_at"], at(organisation, DAY, 10))
+    rdv = create_rdv(**values, accepted_conflicts=conflicts_signature(confirmed))
+    assert Rdv.objects.count() == 2 and list(rdv.agents.all()) == [basic_agent]
+
+
+def test_conflict_booked_between_the_check_and_the_save_brings_step3_back(
+    client, organisation, basic_agent, motif, plage, usager, monkeypatch
+):
+    """The RDV booked by a colleague after « Créer RDV » was validated, before the save: step 3
+    again with the new warning, nothing created; confirmed, the RDV is created."""
+    create = booking.create_rdv
+    late = []
+
+    def booked_meanwhile(**kwargs):
+        if not late:
+            late.append(
+                RdvFactory(organisation=organisation, agents=[basic_agent], starts_at=at(organisation, DAY, 9, 15))
+            )
+        return create(**kwargs)
+
+    monkeypatch.setattr(booking, "create_rdv", booked_meanwhile)
+    client.force_login(basic_agent)
+    data = step3_data(organisation, motif, [basic_agent], [usager], lieu_id=plage.lieu_id)
+    response = client.post(create_url(organisation), data)
+    assert response.status_code == 422
+    assert response.context["step"] == "rdv"
+    page = response.content.decode()
+    assert "ce créneau est en conflit" in page and late[0].motif.name in page
+    assert "Un conflit est apparu pendant l&#x27;enregistrement : rien n&#x27;a été enregistré." in page
+    assert list(Rdv.objects.all()) == late
+
+    signature = response.context["form"].current_signature
+    response = client.post(create_url(organisation), {**data, "confirm": "on", "conflicts_signature": signature})
+    assert response.status_code == 302
+    assert Rdv.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_agents_booking_the_same_colleague_at_once(client, organisation, basic_agent, motif, plage, usager):
+    """A colleague's booking holds the agent's row and has not committed yet when « Créer RDV »
+    is checked (it sees a free time); the save waits for that booking, then sees its RDV and
+    creates nothing."""
+    holding = threading.Event()
+    errors = []
+
+    def colleague_booking():
+        try:
+            with transaction.atomic():
+                list(Agent.objects.select_for_update().filter(pk=basic_agent.pk))
+                RdvFactory(organisation=organisation, agents=[basic_agent], starts_at=at(organisation, DAY, 9, 45))
+                holding.set()
+                # Commit once the other booking waits for the agent's row (or after 10 s without).
+                deadline = time.monotonic() + 10
+                with connection.cursor() as cursor:
+                    while time.monotonic() < deadline:
+                        cursor.execute(
+                            "SELECT count(*) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                        )
+                        if cursor.fetchone()[0]:
+                            break
+                        time.sleep(0.05)
+        except Exception as error:  # surfaced by the main thread
+            errors.append(error)
+        finally:
+            holding.set()
+            connection.close()
+
+    client.force_login(basic_agent)  # before: logging in writes the agent's row
+    thread = threading.Thread(target=colleague_booking)
+    thread.start()
+    assert holding.wait(timeout=10)
+    response = client.post(
+        create_url(organisation), step3_data(organisation, motif, [basic_agent], [usager], lieu_id=plage.lieu_id)
+    )
+    thread.join()
+    assert errors == []
+    assert response.status_code == 422
+    assert "Un conflit est apparu pendant l&#x27;enregistrement" in response.content.decode()
+    assert Rdv.objects.count() == 1
+
+
 # « Créer un usager » and back
 
 
@@ -488,6 +659,8 @@ def test_create_usager_round_trip(client, organisation, basic_agent, motif, usag
     page = client.get(create_usager_url).content.decode()
     assert 'name="next"' in page
     next_url = parse_qs(urlsplit(create_usager_url).query)["next"][0]
+    # The notes are private and may be long: never in an address (access logs, history).
+    assert "Bilan" not in create_usager_url and "notes" not in next_url
 
     response = client.post(
         create_usager_url, {"first_name": "Nour", "last_name": "Haddad", "next": next_url}, follow=False
@@ -498,8 +671,26 @@ def test_create_usager_round_trip(client, organisation, basic_agent, motif, usag
     assert response.status_code == 200
     names = [u.full_name for u in response.context["usagers"].selected]
     assert names == [usager.full_name, "Nour HADDAD"]
-    assert "Bilan" in response.content.decode()
     assert response.context["step"] == "usagers"
+    assert response.context["usagers"].form["notes"].value() in (None, "")
+
+
+def test_the_step_says_that_notes_are_not_kept_by_creer_un_usager(client, organisation, basic_agent, motif, plage):
+    client.force_login(basic_agent)
+    hint = "Les notes libres ne sont pas conservées pendant la création de l'usager : saisissez-les à votre retour."
+    page = client.get(create_url(organisation, motif=motif.pk)).content.decode()
+    assert hint in page
+    assert 'aria-describedby="creer-usager-notes"' in page
+    params = slot_params(motif, basic_agent, plage.lieu, f"{DAY.isoformat()}T09:30")
+    assert hint in client.get(creneaux_url(organisation), params).content.decode()
+
+
+def test_long_notes_never_make_an_address_too_long(client, organisation, basic_agent, motif, usager):
+    client.force_login(basic_agent)
+    data = step2_data(motif, usagers=[usager.pk], notes="Situation familiale : " * 200, action="creer_usager")
+    response = client.post(create_url(organisation), data)
+    assert response.status_code == 302
+    assert len(response.url) < 500
 
 
 def test_create_usager_never_goes_back_to_another_site(client, organisation, basic_agent):
@@ -624,6 +815,39 @@ def test_book_a_slot(client, organisation, basic_agent, motif, plage, usager):
     assert rdv.history.earliest().history_user == basic_agent
 
 
+def test_a_home_slot_needs_the_address(client, organisation, basic_agent):
+    """« Trouver un créneau » has no step 3: its usagers step asks the address of an RDV « à
+    domicile », prefilled from the usager, required to book."""
+    home = MotifFactory(organisation=organisation, home=True, category__name="Visite à domicile post-natale")
+    PlageOuvertureFactory(organisation=organisation, agent=basic_agent, lieu=None, motifs=[home], first_day=DAY)
+    homeless = UsagerFactory(organisation=organisation, first_name="Sans", last_name="Adresse")
+    housed = UsagerFactory(organisation=organisation, address="8 rue Pierre Mendès France, 77200 Torcy")
+    params = {"motif": home.pk, "creneau": f"{DAY.isoformat()}T09:00", "agent": basic_agent.pk}
+    client.force_login(basic_agent)
+    page = client.get(creneaux_url(organisation), params).content.decode()
+    assert "Adresse du domicile" in page
+
+    response = client.post(creneaux_url(organisation), {**params, "usagers": [homeless.pk], "action": "continuer"})
+    assert response.status_code == 422
+    assert response.context["usagers"].form.errors["address"] == ["Indiquez l'adresse du domicile de l'usager."]
+    assert response.context["usagers"].selected == [homeless]  # still chosen
+    assert not Rdv.objects.exists()
+
+    # Adding an usager is no error; its address fills the empty field.
+    response = client.post(creneaux_url(organisation), {**params, "ajouter": homeless.pk})
+    assert response.status_code == 200
+    response = client.post(creneaux_url(organisation), {**params, "usagers": [homeless.pk], "ajouter": housed.pk})
+    assert response.status_code == 200
+    assert response.context["usagers"].form["address"].value() == housed.address
+    assert "Adresse du domicile\N{NO-BREAK SPACE}(Optionnel)" not in response.content.decode()
+    response = client.post(
+        creneaux_url(organisation),
+        {**params, "usagers": [homeless.pk], "address": "3 allée des Lilas, Noisiel", "action": "continuer"},
+    )
+    assert response.status_code == 302
+    assert Rdv.objects.get().address == "3 allée des Lilas, Noisiel"
+
+
 def test_slot_step_needs_an_usager(client, organisation, basic_agent, motif, plage):
     client.force_login(basic_agent)
     params = slot_params(motif, basic_agent, plage.lieu, f"{DAY.isoformat()}T09:30")
@@ -707,12 +931,13 @@ def test_creneaux_create_usager_round_trip(client, organisation, basic_agent, mo
     params = slot_params(motif, basic_agent, plage.lieu, f"{DAY.isoformat()}T09:30")
     response = client.post(creneaux_url(organisation), {**params, "notes": "Bilan", "action": "creer_usager"})
     assert response.status_code == 302
+    assert "Bilan" not in response.url
     next_url = parse_qs(urlsplit(response.url).query)["next"][0]
     response = client.post(response.url, {"first_name": "Nour", "last_name": "Haddad", "next": next_url})
     response = client.get(response.url)
     assert response.status_code == 200
     assert [u.full_name for u in response.context["usagers"].selected] == ["Nour HADDAD"]
-    assert "Bilan" in response.content.decode()
+    assert "Bilan" not in response.content.decode()
 
 
 def test_creneaux_page_reads_a_bounded_number_of_queries(
@@ -818,3 +1043,31 @@ def test_phone_motif_slots_form_one_group_without_lieu(client, organisation, bas
     )
     assert response.status_code == 302
     assert Rdv.objects.get().lieu is None
+
+
+@pytest.mark.parametrize(
+    ("time_zone", "utc_now"),
+    [
+        # Already the next day in Nouméa, not in Paris (the server's zone).
+        ("Pacific/Noumea", dt.datetime(2030, 6, 3, 14, tzinfo=dt.UTC)),
+        # Still the day before in Papeete, already the next day in Paris.
+        ("Pacific/Tahiti", dt.datetime(2030, 6, 3, 8, tzinfo=dt.UTC)),
+    ],
+)
+def test_creneaux_date_limit_counts_from_the_organisations_today(
+    organisation, basic_agent, motif, monkeypatch, time_zone, utc_now
+):
+    organisation.time_zone = time_zone
+    organisation.save(update_fields=["time_zone"])
+    monkeypatch.setattr(timezone, "now", lambda: utc_now)
+    limit = utc_now.astimezone(organisation.tzinfo).date() + MAX_AHEAD
+    assert limit != timezone.localdate() + MAX_AHEAD
+    membership = get_membership(basic_agent, organisation.pk)
+
+    def accepts(day: dt.date) -> bool:
+        data = {"motif": motif.pk, "a_partir_du": day.isoformat()}
+        form = CreneauxForm(data, membership=membership, motifs=[motif], agents=[basic_agent])
+        return form.is_valid()
+
+    assert accepts(limit)
+    assert not accepts(limit + dt.timedelta(days=1))

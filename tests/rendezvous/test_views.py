@@ -6,7 +6,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from rendezvous import views
+from rendezvous.forms import conflicts_signature
 from rendezvous.models import Rdv
+from rendezvous.services import ConflictsChanged, update_rdv
 from tests.agents.factories import AgentFactory
 from tests.organisations.factories import OrganisationFactory
 from tests.planning.factories import AbsenceFactory, PlageOuvertureFactory
@@ -284,7 +287,7 @@ def test_conflict_appearing_during_confirmation_is_checked_again(client, organis
 def test_modify_changes_usagers_and_agents(client, organisation, basic_agent):
     rdv = RdvFactory(organisation=organisation, agents=[basic_agent])
     usager = UsagerFactory(organisation=organisation)
-    colleague = AgentFactory(organisation=organisation)
+    colleague = AgentFactory(organisation=organisation, services=["PMI"])
     open_day(rdv, basic_agent, colleague)
     client.force_login(basic_agent)
     response = client.post(
@@ -302,6 +305,89 @@ def test_modify_refuses_an_agent_of_another_organisation(client, organisation, b
     response = client.post(url("update", rdv), form_data(rdv, agents=[stranger.pk]))
     assert response.status_code == 422
     assert list(rdv.agents.all()) == [basic_agent]
+
+
+def test_modify_offers_the_agents_the_creation_offers(client, organisation, basic_agent):
+    """A basic agent adds only agents whose agenda it may open (those of its services), as when
+    it creates an RDV; the RDV's current agents stay valid, so that moving an RDV shared with
+    another service does not force it to drop that colleague."""
+    rdv = RdvFactory(organisation=organisation, agents=[basic_agent])
+    social = AgentFactory(organisation=organisation, services=["Social"], first_name="Solène")
+    open_day(rdv, basic_agent, social)
+    client.force_login(basic_agent)
+    response = client.get(url("update", rdv))
+    assert social not in response.context["form"].fields["agents"].queryset
+    response = client.post(url("update", rdv), form_data(rdv, agents=[basic_agent.pk, social.pk]))
+    assert response.status_code == 422
+    assert response.context["form"].errors["agents"] == [
+        "Cet agent n'existe pas ou vous ne pouvez pas lui poser de RDV."
+    ]
+    assert list(rdv.agents.all()) == [basic_agent]
+
+    shared = RdvFactory(
+        organisation=organisation, agents=[basic_agent, social], starts_at=rdv.starts_at + dt.timedelta(hours=2)
+    )
+    open_day(shared, basic_agent, social)
+    response = client.post(url("update", shared), form_data(shared, duration_in_min=45))
+    assert response.status_code == 302
+    assert set(shared.agents.all()) == {basic_agent, social}
+    response = client.post(url("update", shared), form_data(shared, agents=[basic_agent.pk]))
+    assert response.status_code == 302
+    assert list(shared.agents.all()) == [basic_agent]
+
+
+def test_update_rdv_checks_the_conflicts_again_under_the_lock(organisation, basic_agent):
+    rdv = RdvFactory(organisation=organisation, agents=[basic_agent])
+    open_day(rdv, basic_agent)
+    taken = RdvFactory(organisation=organisation, agents=[basic_agent], starts_at=rdv.starts_at + dt.timedelta(hours=1))
+    with pytest.raises(ConflictsChanged) as raised:
+        update_rdv(
+            rdv=rdv,
+            starts_at=rdv.starts_at,
+            duration_in_min=90,
+            lieu=rdv.lieu,
+            agents=[basic_agent],
+            usagers=list(rdv.usagers.all()),
+            context="",
+            by=basic_agent,
+            accepted_conflicts=conflicts_signature([]),
+        )
+    assert taken.motif.name in str(raised.value.conflicts[0].text)
+    assert Rdv.objects.get(pk=rdv.pk).duration_in_min == 30
+
+
+def test_modify_conflict_booked_between_the_check_and_the_save(client, organisation, basic_agent, monkeypatch):
+    """Another RDV booked after « Enregistrer » was validated, before the save: the form again
+    with the new warning, nothing changed; confirmed, the change is saved."""
+    rdv = RdvFactory(organisation=organisation, agents=[basic_agent])
+    open_day(rdv, basic_agent)
+    update = views.update_rdv
+    late = []
+
+    def booked_meanwhile(**kwargs):
+        if not late:
+            late.append(
+                RdvFactory(
+                    organisation=organisation, agents=[basic_agent], starts_at=rdv.starts_at + dt.timedelta(hours=1)
+                )
+            )
+        return update(**kwargs)
+
+    monkeypatch.setattr(views, "update_rdv", booked_meanwhile)
+    client.force_login(basic_agent)
+    data = form_data(rdv, duration_in_min=90)
+    response = client.post(url("update", rdv), data)
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert late[0].motif.name in page
+    assert "Un conflit est apparu pendant l&#x27;enregistrement : rien n&#x27;a été enregistré." in page
+    assert not response.context["form"]["confirm"].value()
+    assert Rdv.objects.get(pk=rdv.pk).duration_in_min == 30
+
+    signature = response.context["form"].current_signature
+    response = client.post(url("update", rdv), {**data, "confirm": "on", "conflicts_signature": signature})
+    assert response.status_code == 302
+    assert Rdv.objects.get(pk=rdv.pk).duration_in_min == 90
 
 
 # « supprimer »

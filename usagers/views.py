@@ -14,7 +14,7 @@ from rendezvous.views import usager_rdv_counts
 from usagers.forms import ProcheForm, UsagerForm
 from usagers.history import usager_history
 from usagers.models import Usager, UsagerProfile
-from usagers.permissions import access_usager, usagers_visible_to
+from usagers.permissions import access_usager, usagers_visible_to, with_visible_responsible
 from usagers.services import create_proche, create_usager, remove_usager_from_organisation, update_usager
 
 PAGE_SIZE = 50
@@ -54,7 +54,7 @@ def usager_list(request, organisation_id):
     usagers = usagers_visible_to(membership)
     if mine:
         usagers = usagers.followed_by(membership.agent, membership.organisation)
-    usagers = (usagers.search(query) if query else usagers.alphabetical()).prefetch_related("responsible")
+    usagers = with_visible_responsible(usagers.search(query) if query else usagers.alphabetical(), membership)
     page = Paginator(usagers, PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
     _with_org_referents(page.object_list, membership.organisation)
@@ -80,7 +80,9 @@ def usager_search(request, organisation_id):
     usagers = []
     if len(query) >= 2:
         usagers = list(
-            usagers_visible_to(request.membership).search(query).prefetch_related("responsible")[: LIVE_RESULTS + 1]
+            with_visible_responsible(usagers_visible_to(request.membership).search(query), request.membership)[
+                : LIVE_RESULTS + 1
+            ]
         )
     return render(
         request,
@@ -105,7 +107,7 @@ def _duplicates(membership, form, exclude_pk=None) -> list[Usager]:
     )
     if exclude_pk:
         duplicates = duplicates.exclude(pk=exclude_pk)
-    return list(duplicates.alphabetical().select_related("responsible")[:5])
+    return list(with_visible_responsible(duplicates.alphabetical(), membership)[:5])
 
 
 def _next_url(request) -> str:

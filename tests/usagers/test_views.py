@@ -416,3 +416,26 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client, organisation):
     response = client.get(url("list", organisation))
     assert response.status_code == 302
     assert reverse("agents:login") in response["Location"]
+
+
+def test_a_responsible_the_organisation_does_not_know_is_never_shown(agent_client, organisation):
+    """A proche known here whose responsible is followed only by another organisation: the list,
+    the live search, the duplicate warning and the fiche never name that responsible."""
+    elsewhere = OrganisationFactory()
+    responsible = UsagerFactory(organisation=elsewhere, first_name="Secret", last_name="Responsable")
+    proche = UsagerFactory(
+        organisation=organisation, first_name="Léa", last_name="Proche", email="lea@example.fr", responsible=responsible
+    )
+    base = {"organisation_id": organisation.pk}
+    pages = [
+        agent_client.get(reverse("usagers:list", kwargs=base)),
+        agent_client.get(reverse("usagers:search", kwargs=base), {"q": "léa proche"}),
+        agent_client.post(
+            reverse("usagers:create", kwargs=base),
+            {"first_name": "Léa", "last_name": "Proche", "email": "lea@example.fr"},
+        ),
+        agent_client.get(reverse("usagers:detail", kwargs={**base, "pk": proche.pk})),
+    ]
+    for page in pages:
+        assert "Léa PROCHE" in page.content.decode()
+        assert "Secret" not in page.content.decode()

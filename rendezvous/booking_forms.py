@@ -139,16 +139,6 @@ class BookingForm(RdvScheduleForm):
     """Step 3: « Vérifiez ou modifiez la date, l'horaire et la durée proposée », the lieu (sur
     place) or the address (à domicile), the agents; then « Créer RDV »."""
 
-    agents = AgentsField(
-        label=_("Agents"),
-        queryset=Agent.objects.none(),
-        help_text=_("Le ou les agents qui effectueront le rendez-vous."),
-        error_messages={
-            "required": _("Choisissez au moins un agent."),
-            "invalid_choice": _("Cet agent n'existe pas ou vous ne pouvez pas lui poser de RDV."),
-            "invalid_pk_value": _("Cet agent n'existe pas ou vous ne pouvez pas lui poser de RDV."),
-        },
-    )
     address = forms.CharField(
         label=_("Adresse du domicile"),
         required=False,
@@ -160,7 +150,6 @@ class BookingForm(RdvScheduleForm):
     def __init__(self, *args, membership: Membership, motif: Motif, now: dt.datetime | None = None, **kwargs):
         super().__init__(*args, organisation=membership.organisation, motif=motif, now=now, **kwargs)
         self.fields["agents"].queryset = agents_with_visible_agenda(membership).order_by("last_name", "first_name")
-        self.fields["agents"].required = True
         self.fields["lieu"].empty_label = _("Sélectionnez un lieu")
         # By phone or at home: no lieu, whatever is posted.
         self.fields["lieu"].disabled = motif.location_type != Motif.LocationType.PUBLIC_OFFICE

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django import forms
 from django.db.models import Q
+from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -138,6 +139,60 @@ def find_conflicts(
     return [Conflict(agent, text) for agent in agents for text in found[agent.pk]]
 
 
+class AgentsWidget(forms.CheckboxSelectMultiple):
+    """The agents of an RDV as checkboxes, grouped by service, the ticked ones first in their own
+    group. static/js/agents_search.js adds the search bar « Rechercher un agent » above them;
+    without JavaScript the full list stays usable."""
+
+    template_name = "rendezvous/widgets/agents.html"
+    option_template_name = "rendezvous/widgets/agent_option.html"
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        agent = getattr(value, "instance", None)
+        option["services"] = ", ".join(service.name for service in agent.services.all()) if agent else ""
+        return option
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        widget = context["widget"]
+        options = [option for _group, group_options, _index in widget["optgroups"] for option in group_options]
+        by_services: dict[str, list[dict]] = {}
+        for option in options:
+            by_services.setdefault(option["services"], []).append(option)
+        # Every service keeps its group, even when all its agents are ticked: the script moves an
+        # agent unticked back there.
+        groups = []
+        for number, services in enumerate(sorted(by_services, key=lambda services: (not services, services))):
+            group_id = f"{widget['attrs'].get('id', name)}-groupe-{number}"
+            for option in by_services[services]:
+                option["group_id"] = group_id
+            unticked = [option for option in by_services[services] if not option["selected"]]
+            groups.append({"id": group_id, "label": services or _("Sans service"), "options": unticked})
+        widget["ticked"] = [option for option in options if option["selected"]]
+        widget["groups"] = groups
+        return context
+
+
+class AgentChoiceIterator(ModelChoiceIterator):
+    def __init__(self, field):
+        super().__init__(field)
+        # The services label and group the choices: read in one query, not one per agent.
+        self.queryset = self.queryset.prefetch_related("services")
+
+
+class AgentsChoiceField(forms.ModelMultipleChoiceField):
+    """« Cliquez dans la barre de recherche « agents » afin de sélectionner le ou les agents qui
+    effectueront le rendez-vous »: the agents of an RDV, for its creation and « modifier »."""
+
+    widget = AgentsWidget
+    iterator = AgentChoiceIterator
+    template_name = "rendezvous/widgets/agents_field.html"
+
+    def label_from_instance(self, obj: Agent) -> str:
+        return obj.full_name or obj.email
+
+
 def duration_field() -> forms.IntegerField:
     return forms.IntegerField(
         label=_("Durée en minutes"),
@@ -160,10 +215,15 @@ class RdvScheduleForm(DsfrForm):
     time = forms.TimeField(label=_("Heure"), widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"))
     duration_in_min = duration_field()
     lieu = forms.ModelChoiceField(label=_("Lieu"), queryset=Lieu.objects.none(), required=False)
-    agents = forms.ModelMultipleChoiceField(
+    agents = AgentsChoiceField(
         label=_("Agents"),
         queryset=Agent.objects.none(),
-        help_text=_("Ctrl (ou Cmd) + clic pour en sélectionner plusieurs."),
+        help_text=_("Le ou les agents qui effectueront le rendez-vous."),
+        error_messages={
+            "required": _("Choisissez au moins un agent."),
+            "invalid_choice": _("Cet agent n'existe pas ou vous ne pouvez pas lui poser de RDV."),
+            "invalid_pk_value": _("Cet agent n'existe pas ou vous ne pouvez pas lui poser de RDV."),
+        },
     )
     confirm = forms.BooleanField(label=_("Confirmer malgré le conflit"), required=False)
     # The conflicts the agent saw when it ticked « Confirmer malgré le conflit »: a new one
@@ -283,12 +343,8 @@ class RdvForm(RdvScheduleForm):
         self.fields["agents"].queryset = Agent.objects.filter(Q(pk__in=visible) | Q(pk__in=current)).order_by(
             "last_name", "first_name"
         )
-        self.fields["agents"].error_messages["invalid_choice"] = _(
-            "Cet agent n'existe pas ou vous ne pouvez pas lui poser de RDV."
-        )
         self.fields["usagers"].queryset = Usager.objects.visible_in(organisation).alphabetical()
         self.fields["usagers"].widget.attrs["size"] = 8
-        self.fields["agents"].widget.attrs["size"] = 6
 
     def check_starts_at(self, starts_at: dt.datetime) -> dt.datetime | None:
         assert self.rdv is not None

@@ -125,3 +125,59 @@ def test_book_through_trouver_un_creneau(live_page, setting):
     assert timezone.localtime(rdv.starts_at, organisation.tzinfo).time() == dt.time(10)
     assert rdv.lieu == setting["lieu"]
     assert list(rdv.usagers.all()) == [setting["usager"]]
+
+
+def test_step3_searches_the_agents_without_accents(live_page, setting):
+    """« Cliquez dans la barre de recherche « agents » afin de sélectionner le ou les agents qui
+    effectueront le rendez-vous. »: typing part of a colleague's name, accent left out, shows it
+    and the agents already ticked only; both agents do the RDV."""
+    page = live_page
+    organisation, agent, day = setting["organisation"], setting["agent"], setting["day"]
+    colleague = AgentFactory(organisation=organisation, services=["PMI"], first_name="Frédéric", last_name="Lévêque")
+    PlageOuvertureFactory(
+        organisation=organisation, agent=colleague, lieu=setting["lieu"], motifs=[setting["motif"]], first_day=day
+    )
+    AgentFactory(organisation=organisation, services=["PMI", "Social"], first_name="Claire", last_name="Dubois")
+    # Not offered: a basic agent books for agents of its own services only.
+    AgentFactory(organisation=organisation, secretariat=True, first_name="Sophie", last_name="Lefèvre")
+    url = reverse("rendezvous:create", kwargs={"organisation_id": organisation.pk})
+    page.goto(f"{page.base_url}{url}?agent={agent.pk}&debut={day.isoformat()}T10:00&motif={setting['motif'].pk}")
+    page.get_by_placeholder("Sélectionner un usager").press_sequentially("bégu", delay=50)
+    page.get_by_role("button", name=re.compile("Maëlle BÉGUÉ")).click()
+    expect(page.get_by_role("button", name="Retirer Maëlle BÉGUÉ")).to_be_visible()
+    page.get_by_role("button", name="Continuer").click()
+    expect(page.get_by_role("heading", name="Choisir la durée et la date")).to_be_visible()
+
+    agents = page.get_by_role("group", name=re.compile("^Agents"))
+    search = agents.get_by_label("Rechercher un agent")
+    count = agents.get_by_role("status")
+    expect(count).to_have_text("3 agents affichés.")
+    expect(agents.get_by_role("checkbox", name="Sophie Lefèvre")).to_have_count(0)
+    search.press_sequentially("leveq", delay=50)
+    expect(count).to_have_text("2 agents affichés.")
+    expect(agents.get_by_role("checkbox", name="Hélène Martin")).to_be_checked()
+    expect(agents.get_by_role("checkbox", name="Frédéric Lévêque")).to_be_visible()
+    expect(agents.get_by_role("checkbox", name="Claire Dubois")).to_be_hidden()
+    # The service matches too, whatever the case.
+    search.fill("SOCIAL")
+    expect(count).to_have_text("2 agents affichés.")
+    expect(agents.get_by_role("checkbox", name="Claire Dubois")).to_be_visible()
+    expect(agents.get_by_role("checkbox", name="Frédéric Lévêque")).to_be_hidden()
+    search.fill("")
+    search.press_sequentially("Frederic L", delay=50)
+    agents.get_by_role("checkbox", name="Frédéric Lévêque").check(force=True)
+    # Enter in the search bar does not create the RDV; the ticked colleague goes first when the
+    # search changes.
+    search.press("Enter")
+    expect(page.get_by_role("heading", name="Choisir la durée et la date")).to_be_visible()
+    search.fill("zzz")
+    expect(count).to_have_text("Aucun agent ne correspond à « zzz » ; les 2 agents cochés restent affichés.")
+    ticked = agents.get_by_role("group", name="Agents cochés")
+    expect(ticked.get_by_role("checkbox")).to_have_count(2)
+    expect(ticked.get_by_role("checkbox", name="Frédéric Lévêque")).to_be_checked()
+    page.get_by_role("button", name="Créer RDV").click()
+
+    expect(page.get_by_text("Le RDV « Consultation de puériculture »")).to_be_visible()
+    rdv = Rdv.objects.get()
+    assert set(rdv.agents.all()) == {agent, colleague}
+    assert list(rdv.usagers.all()) == [setting["usager"]]

@@ -94,3 +94,50 @@ def test_agent_sets_each_status_of_todays_rdv(live_page):
     assert rdv.status == "unknown"
     recorded = list(rdv.history.order_by("history_date", "history_id").values_list("status", flat=True))
     assert recorded[-6:] == ["waiting", "seen", "excused", "noshow", "revoked", "unknown"]
+
+
+def test_modifier_searches_the_agents_without_accents(live_page):
+    """« modifier » offers the same searchable agents as the creation: the ticked agent stays
+    shown, a colleague found by part of its name without its accent is ticked, and the RDV then
+    has both agents."""
+    organisation = OrganisationFactory()
+    agent = AgentFactory(
+        organisation=organisation, admin=True, services=["PMI"], first_name="Claire", last_name="Dubois"
+    )
+    colleague = AgentFactory(organisation=organisation, services=["Social"], first_name="Anaïs", last_name="Noël")
+    AgentFactory(organisation=organisation, services=["Social"], first_name="Karim", last_name="Benali")
+    AgentFactory(organisation=organisation, secretariat=True, first_name="Sophie", last_name="Lefèvre")
+    next_week = timezone.localdate() + dt.timedelta(days=7)
+    rdv = RdvFactory(
+        organisation=organisation,
+        agents=[agent],
+        usagers=[UsagerFactory(organisation=organisation)],
+        starts_at=dt.datetime.combine(next_week, dt.time(10), tzinfo=organisation.tzinfo),
+    )
+    for someone in (agent, colleague):
+        PlageOuvertureFactory(organisation=organisation, agent=someone, first_day=next_week, lieu=rdv.lieu)
+    page = live_page
+    page.goto(page.base_url + "/")
+    page.get_by_label("Adresse e-mail").fill(agent.email)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.goto(f"{page.base_url}/organisations/{organisation.pk}/rdvs/{rdv.pk}/")
+    page.get_by_role("link", name="modifier").click()
+
+    agents = page.get_by_role("group", name=re.compile("^Agents"))
+    count = agents.get_by_role("status")
+    expect(count).to_have_text("4 agents affichés.")
+    agents.get_by_label("Rechercher un agent").press_sequentially("noel", delay=50)
+    expect(count).to_have_text("2 agents affichés.")
+    expect(agents.get_by_role("checkbox", name="Claire Dubois")).to_be_checked()
+    expect(agents.get_by_role("checkbox", name="Anaïs Noël")).to_be_visible()
+    expect(agents.get_by_role("checkbox", name="Karim Benali")).to_be_hidden()
+    expect(agents.get_by_role("checkbox", name="Sophie Lefèvre")).to_be_hidden()
+    # Keyboard: down from the search bar to the agents shown, the ticked one first.
+    page.keyboard.press("ArrowDown")
+    expect(agents.get_by_role("checkbox", name="Claire Dubois")).to_be_focused()
+    agents.get_by_role("checkbox", name="Anaïs Noël").check(force=True)
+    page.get_by_role("button", name="Enregistrer").click()
+
+    expect(page.get_by_text("Le RDV a été modifié.")).to_be_visible()
+    assert set(rdv.agents.all()) == {agent, colleague}

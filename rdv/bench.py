@@ -6,6 +6,8 @@ from abc import ABC, abstractmethod
 from django.core.management.base import BaseCommand
 from django.db import connection
 
+from rdv.memory import tune_garbage_collector
+
 
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
@@ -38,6 +40,8 @@ class BenchCommand(BaseCommand, ABC):
         with connection._nodb_cursor() as cursor:  # a database left by --keep
             cursor.execute(f"DROP DATABASE IF EXISTS {connection.ops.quote_name(bench_name)}")
         creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
+        # Measured with the garbage collector set as the web process sets it (rdv/wsgi.py).
+        tune_garbage_collector()
         try:
             result = self.bench(options)
         finally:

@@ -137,3 +137,21 @@ def test_twilio_backend_returns_the_provider_id(settings):
         result = backend.send(sms.Sms(to="+33612345678", body="Bonjour"))
     assert result == sms.SmsResult(provider_id="SM123", status="queued")
     assert create.call_args.kwargs["to"] == "+33612345678"
+
+
+def test_the_web_process_tunes_the_garbage_collector():
+    """rdv/wsgi.py loads Django then freezes the start-up objects and raises the first threshold
+    (see rdv/memory.py; bench_agenda's p95 depends on it)."""
+    import gc
+    import importlib
+
+    import rdv.wsgi
+
+    before = gc.get_threshold()
+    try:
+        importlib.reload(rdv.wsgi)
+        assert gc.get_threshold()[0] == rdv.memory.FIRST_GENERATION_THRESHOLD
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

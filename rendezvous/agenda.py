@@ -448,7 +448,7 @@ def slots_html(column: "DayColumn") -> SafeString:
 class Band:
     """A plage d'ouverture or an absence, drawn behind the RDVs of a day."""
 
-    kind: str  # "plage" | "absence"
+    kind: str  # "plage" | "absence" | "busy" (another organisation's RDV or absence, see `Busy`)
     title: str
     detail: str
     start_minute: int
@@ -580,6 +580,57 @@ def _band(kind: str, occurrence: EventOccurrence, day: dt.date, tz: dt.tzinfo) -
     )
 
 
+@dataclass(frozen=True)
+class Busy:
+    """A time an agent is held by another organisation (an RDV that holds time or an absence):
+    only its span is known here, never its motif, usagers, lieu, title or organisation."""
+
+    agent_id: int
+    start: dt.datetime
+    end: dt.datetime
+
+
+def merge_busy(items: Iterable[Busy]) -> list[Busy]:
+    """Per agent, overlapping or touching spans merged into one, sorted by agent then start: the
+    agenda says when the agent is busy, not how many things keep it so."""
+    merged: list[Busy] = []
+    for item in sorted(items, key=lambda b: (b.agent_id, b.start, b.end)):
+        last = merged[-1] if merged else None
+        if last is not None and last.agent_id == item.agent_id and item.start <= last.end:
+            if item.end > last.end:
+                merged[-1] = replace(last, end=item.end)
+        else:
+            merged.append(item)
+    return merged
+
+
+def _busy_band(busy: Busy, day: dt.date, tz: dt.tzinfo) -> Band | None:
+    """« Occupé (autre organisation) » and « de 14h00 à 15h00 »: the templates print the title
+    then the times, one sentence for screen readers too."""
+    minutes = minutes_in_day(busy.start, busy.end, day, tz)
+    if minutes is None:
+        return None
+    local_start = busy.start.astimezone(tz)
+    local_end = busy.end.astimezone(tz)
+    if local_start.date() == local_end.date():
+        time_label = _("de %(start)s à %(end)s") % {"start": hour_label(minutes[0]), "end": hour_label(minutes[1])}
+    else:
+        time_label = _("du %(start)s à %(start_time)s au %(end)s à %(end_time)s") % {
+            "start": long_date(local_start.date(), weekday=False, year=False),
+            "start_time": hour_label(local_start.hour * 60 + local_start.minute),
+            "end": long_date(local_end.date(), weekday=False, year=False),
+            "end_time": hour_label(local_end.hour * 60 + local_end.minute),
+        }
+    return Band(
+        kind="busy",
+        title=_("Occupé (autre organisation)"),
+        detail="",
+        start_minute=minutes[0],
+        end_minute=minutes[1],
+        time_label=time_label,
+    )
+
+
 def _place_in_day(block: RdvBlock, day: dt.date, tz: dt.tzinfo) -> RdvBlock | None:
     minutes = minutes_in_day(block.starts_at, block.ends_at, day, tz)
     if minutes is None:
@@ -596,8 +647,10 @@ def day_columns(
     plages: Iterable[EventOccurrence] = (),
     absences: Iterable[EventOccurrence] = (),
     closed: dict[dt.date, str] | None = None,
+    busy: Iterable[Busy] = (),
 ) -> list[DayColumn]:
-    """One column per day with the RDVs, plages and absences that touch it (clipped to it)."""
+    """One column per day with the RDVs, plages and absences that touch it (clipped to it), and
+    the times another organisation holds the agent (`busy`, drawn over the plages)."""
     closed = closed or {}
     today = now.astimezone(tz).date()
     columns = {
@@ -618,6 +671,12 @@ def day_columns(
                     band = _band(kind, occurrence, day, tz)
                     if band is not None:
                         columns[day].bands.append(band)
+    for item in busy:
+        for day in _local_days(item.start, item.end, tz):
+            if day in columns:
+                band = _busy_band(item, day, tz)
+                if band is not None:
+                    columns[day].bands.append(band)
     for block in rdvs:
         for day in _local_days(block.starts_at, block.ends_at, tz):
             if day in columns:
@@ -709,6 +768,7 @@ class MonthDay:
     rdvs: list[RdvBlock]
     more: int
     absent: bool
+    busy: list[str]  # « Occupé (autre organisation) de 14h00 à 15h00 », once per span
 
 
 def month_weeks(period: Period, columns: list[DayColumn], *, day_url: Callable[[dt.date], str]) -> list[list[MonthDay]]:
@@ -725,6 +785,7 @@ def month_weeks(period: Period, columns: list[DayColumn], *, day_url: Callable[[
             rdvs=[replace(block, html=month_rdv_html(block)) for block in column.rdvs[:MONTH_MAX_RDVS]],
             more=max(0, len(column.rdvs) - MONTH_MAX_RDVS),
             absent=any(band.kind == "absence" for band in column.bands),
+            busy=[f"{band.title} {band.time_label}" for band in column.bands if band.kind == "busy"],
         )
         for column in columns
     ]
@@ -802,6 +863,31 @@ def plages_in_window(organisation: Organisation, agent_ids: Sequence[int], windo
 def absences_in_window(organisation: Organisation, agent_ids: Sequence[int], window: Window) -> list[EventOccurrence]:
     """2 queries: the absences and their exceptions near the window."""
     return Absence.objects.for_organisation(organisation).filter(agent_id__in=agent_ids).occurrences(window)
+
+
+def absences_and_busy(
+    organisation: Organisation, agent_ids: Sequence[int], window: Window
+) -> tuple[list[EventOccurrence], list[Busy]]:
+    """3 queries whatever the number of agents, RDVs and organisations: the agents' absences in
+    every organisation with their exceptions (2, as `absences_in_window`), and the links of the
+    agents to the RDVs that hold time in other organisations, read as bare times (1). Returns the
+    organisation's own absences, whole, and what other organisations hold, as spans only: an
+    agent is busy everywhere (as for the créneaux engine and `find_conflicts`), but another
+    organisation's motif, title, usagers or lieu never reach the page."""
+    own: list[EventOccurrence] = []
+    busy: list[Busy] = []
+    for occurrence in Absence.objects.filter(agent_id__in=agent_ids).occurrences(window):
+        event = occurrence.event
+        if event.organisation_id == organisation.pk:
+            own.append(occurrence)
+        else:
+            busy.append(Busy(agent_id=event.agent_id, start=occurrence.start, end=occurrence.end))
+    elsewhere = Rdv.objects.holding_time().overlapping(window.start, window.end).exclude(organisation=organisation)
+    for agent_id, starts_at, ends_at in Rdv.agents.through.objects.filter(
+        agent_id__in=agent_ids, rdv__in=elsewhere
+    ).values_list("agent_id", "rdv__starts_at", "rdv__ends_at"):
+        busy.append(Busy(agent_id=agent_id, start=starts_at, end=ends_at))
+    return own, merge_busy(busy)
 
 
 def visible_agents(membership: Membership) -> list[Agent]:
@@ -898,6 +984,7 @@ def agenda_agent(request: HttpRequest, organisation_id: int, agent_id: int) -> H
 
     detail_url = _rdv_url_maker("rendezvous:detail", organisation.pk)
     labels = Labels.current()
+    absences, busy = absences_and_busy(organisation, [agent.pk], window)
     blocks = [
         rdv_block(rdv, tz=tz, now=now, url=detail_url(rdv.pk), labels=labels)
         for rdv in rdvs_in_window(organisation, [agent.pk], window)
@@ -908,8 +995,9 @@ def agenda_agent(request: HttpRequest, organisation_id: int, agent_id: int) -> H
         now=now,
         rdvs=blocks,
         plages=plages_in_window(organisation, [agent.pk], window),
-        absences=absences_in_window(organisation, [agent.pk], window),
+        absences=absences,
         closed=closed_days(organisation, period.first, period.last),
+        busy=busy,
     )
     for column in columns:
         column.url = page_url("jour", column.date)
@@ -997,6 +1085,7 @@ class AgentColumn:
     rdvs: list[RdvBlock]
     plages: list[Band]
     absences: list[Band]
+    busy: list[Band] = field(default_factory=list)  # what other organisations hold, times only
 
 
 @require_GET
@@ -1020,7 +1109,7 @@ def agenda_secretariat(request: HttpRequest, organisation_id: int) -> HttpRespon
     agent_ids = [agent.pk for agent in agents]
     rdvs = rdvs_in_window(organisation, agent_ids, window)
     plages = plages_in_window(organisation, agent_ids, window)
-    absences = absences_in_window(organisation, agent_ids, window)
+    absences, busy = absences_and_busy(organisation, agent_ids, window)
     if lieu is not None:
         rdvs = [rdv for rdv in rdvs if rdv.lieu_id == lieu.pk]
         plages = [occurrence for occurrence in plages if occurrence.event.lieu_id == lieu.pk]
@@ -1053,6 +1142,10 @@ def agenda_secretariat(request: HttpRequest, organisation_id: int) -> HttpRespon
             band = _band(kind, occurrence, day, tz)
             if band is not None:
                 getattr(by_agent[occurrence.event.agent_id], attribute).append(band)
+    for item in busy:
+        busy_band = _busy_band(item, day, tz)
+        if busy_band is not None:
+            by_agent[item.agent_id].busy.append(busy_band)
     columns = [column for column in by_agent.values() if column.rdvs or column.plages]
     others = [column for column in by_agent.values() if not (column.rdvs or column.plages)]
     context = {

@@ -537,7 +537,10 @@ def creneaux(request: HttpRequest, organisation_id: int) -> HttpResponse:
     organisation = membership.organisation
     tz = organisation.tzinfo
     data = request.POST if request.method == "POST" else request.GET
-    agents = list(agents_with_visible_agenda(membership).order_by("last_name", "first_name"))
+    # Their services label and group the choices of the « Agent(s) » filter: one query for all.
+    agents = list(
+        agents_with_visible_agenda(membership).order_by("last_name", "first_name").prefetch_related("services")
+    )
     motifs = _motifs(membership)
     bound = "motif" in data
     today = timezone.localtime(timezone.now(), tz).date()

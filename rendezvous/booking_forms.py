@@ -7,8 +7,10 @@ error on its field."""
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import cast
 
 from django import forms
+from django.forms.models import ModelChoiceIteratorValue
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -17,8 +19,7 @@ from agents.permissions import Membership, agents_with_visible_agenda
 from motifs.models import Motif
 from organisations.models import Lieu
 from rdv.forms import DsfrForm
-from rendezvous.forms import MAX_AHEAD, RdvScheduleForm
-from usagers.forms import ReferentsField
+from rendezvous.forms import MAX_AHEAD, AgentsChoiceField, RdvScheduleForm
 from usagers.permissions import usagers_visible_to
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -131,10 +132,6 @@ class UsagersStepForm(DsfrForm):
         return usagers
 
 
-class AgentsField(ReferentsField):
-    """The agents of the RDV as checkboxes, the label their full name."""
-
-
 class BookingForm(RdvScheduleForm):
     """Step 3: « Vérifiez ou modifiez la date, l'horaire et la durée proposée », the lieu (sur
     place) or the address (à domicile), the agents; then « Créer RDV »."""
@@ -171,7 +168,7 @@ class CreneauxForm(DsfrForm):
 
     motif = MotifField()
     a_partir_du = forms.DateField(label=_("À partir du"), required=False, widget=DATE_WIDGET)
-    agents = AgentsField(
+    agents = AgentsChoiceField(
         label=_("Agent(s)"),
         queryset=Agent.objects.none(),
         required=False,
@@ -205,8 +202,12 @@ class CreneauxForm(DsfrForm):
         self.organisation = membership.organisation
         self.fields["motif"].set_motifs(motifs)
         self.fields["agents"].queryset = agents_with_visible_agenda(membership).order_by("last_name", "first_name")
-        # The agents are loaded once by the view: the choices reuse them.
-        self.fields["agents"].choices = [(agent.pk, agent.full_name or agent.email) for agent in agents]
+        # The agents are loaded once by the view, their services prefetched: the choices (and the
+        # widget's service groups, read from `value.instance`) reuse them.
+        field = cast(AgentsChoiceField, self.fields["agents"])
+        field.choices = [
+            (ModelChoiceIteratorValue(agent.pk, agent), field.label_from_instance(agent)) for agent in agents
+        ]
         self.fields["lieux"].queryset = Lieu.objects.for_organisation(membership.organisation).active().order_by("name")
         self.lieux = list(self.fields["lieux"].queryset)
         self.fields["lieux"].choices = [(lieu.pk, lieu.name) for lieu in self.lieux]

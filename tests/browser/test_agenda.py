@@ -6,7 +6,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from rendezvous.models import Rdv
-from tests.agents.factories import PASSWORD, AgentFactory
+from tests.agents.factories import AgentFactory
+from tests.browser.helpers import log_in
 from tests.motifs.factories import MotifFactory
 from tests.organisations.factories import OrganisationFactory
 from tests.planning.factories import PlageOuvertureFactory
@@ -14,13 +15,6 @@ from tests.rendezvous.factories import RdvFactory
 from tests.usagers.factories import UsagerFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page, agent):
-    page.goto(page.base_url + "/")
-    page.get_by_label("Adresse e-mail").fill(agent.email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
 
 
 def test_an_agent_reads_its_agenda_switches_to_a_colleagues_and_back_and_opens_an_rdv(live_page):
@@ -47,7 +41,7 @@ def test_an_agent_reads_its_agenda_switches_to_a_colleagues_and_back_and_opens_a
         starts_at=dt.datetime.combine(today, dt.time(14), tzinfo=tz),
     )
     page = live_page
-    log_in(page, claire)
+    log_in(page, claire.email)
 
     page.get_by_role("link", name="Vos agendas").click()
     expect(page.get_by_role("heading", name=re.compile("Votre agenda — Claire Dubois"))).to_be_visible()
@@ -93,7 +87,7 @@ def test_the_secretariat_sets_en_salle_d_attente_in_one_click_on_the_team_day(li
     )
     RdvFactory(organisation=organisation, agents=[karim], starts_at=dt.datetime.combine(today, dt.time(9), tzinfo=tz))
     page = live_page
-    log_in(page, secretariat)
+    log_in(page, secretariat.email)
 
     page.get_by_role("link", name="Vos agendas").click()
     page.get_by_role("link", name="Journée de l'équipe").click()

@@ -5,17 +5,11 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from agents.models import AgentRole
-from tests.agents.factories import PASSWORD, AgentFactory
+from tests.agents.factories import AgentFactory
+from tests.browser.helpers import log_in
 from tests.organisations.factories import OrganisationFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page, email, password=PASSWORD):
-    page.goto(page.base_url + "/")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(password)
-    page.get_by_role("button", name="Se connecter").click()
 
 
 def choose(page, label):

@@ -10,7 +10,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from rendezvous.models import Rdv
-from tests.agents.factories import PASSWORD, AgentFactory
+from tests.agents.factories import AgentFactory
+from tests.browser.helpers import log_in
 from tests.motifs.factories import MotifFactory
 from tests.organisations.factories import LieuFactory, OrganisationFactory
 from tests.planning.factories import PlageOuvertureFactory
@@ -35,10 +36,7 @@ def setting(live_page):
     usager = UsagerFactory(organisation=organisation, first_name="Maëlle", last_name="Bégué")
     UsagerFactory(organisation=organisation, first_name="Marc", last_name="Dupont")
     page = live_page
-    page.goto(page.base_url + "/")
-    page.get_by_label("Adresse e-mail").fill(agent.email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
+    log_in(page, agent.email)
     expect(page.get_by_role("heading", name="Bonjour Hélène")).to_be_visible()
     return {"organisation": organisation, "agent": agent, "motif": motif, "usager": usager, "day": day, "lieu": lieu}
 

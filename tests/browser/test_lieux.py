@@ -3,6 +3,7 @@ from playwright.sync_api import expect
 
 from organisations.models import Lieu
 from tests.agents.factories import AgentFactory
+from tests.browser.helpers import log_in
 from tests.organisations.factories import LieuFactory, OrganisationFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -13,10 +14,7 @@ def test_admin_adds_a_lieu_from_the_side_menu(live_page, password):
     LieuFactory(organisation=organisation, name="Centre Socio-Culturel Georges Brassens")
     AgentFactory(organisation=organisation, admin=True, services=["PMI"], email="claire@departement.fr")
     page = live_page
-    page.goto(page.base_url + "/")
-    page.get_by_label("Adresse e-mail").fill("claire@departement.fr")
-    page.get_by_label("Mot de passe").fill(password)
-    page.get_by_role("button", name="Se connecter").click()
+    log_in(page, "claire@departement.fr", password)
 
     # « Paramètres » folds its entries away on pages outside the settings.
     vos_lieux = page.get_by_role("link", name="Vos lieux")
@@ -43,10 +41,7 @@ def test_admin_archives_then_reactivates_a_lieu(live_page, password):
     LieuFactory(organisation=organisation, name="Pôle Familles")
     AgentFactory(organisation=organisation, admin=True, email="admin@departement.fr")
     page = live_page
-    page.goto(page.base_url + "/")
-    page.get_by_label("Adresse e-mail").fill("admin@departement.fr")
-    page.get_by_label("Mot de passe").fill(password)
-    page.get_by_role("button", name="Se connecter").click()
+    log_in(page, "admin@departement.fr", password)
     page.goto(f"{page.base_url}/organisations/{organisation.pk}/parametres/lieux/")
 
     page.get_by_role("link", name="Archiver le lieu « Pôle Familles »").click()

@@ -5,21 +5,15 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from agents.demo import DEMO_PASSWORD
+from tests.browser.helpers import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page, email, password=DEMO_PASSWORD):
-    page.goto(page.base_url + "/")
-    page.get_by_label("Adresse e-mail").fill(email)
-    page.get_by_label("Mot de passe").fill(password)
-    page.get_by_role("button", name="Se connecter").click()
 
 
 def test_demo_agent_logs_in_sees_its_organisation_and_logs_out(live_page):
     call_command("demo", stdout=io.StringIO())
     page = live_page
-    log_in(page, "admin.noisiel@demo.rdv-solidarites.fr")
+    log_in(page, "admin.noisiel@demo.rdv-solidarites.fr", DEMO_PASSWORD)
 
     expect(page.get_by_role("heading", name="Bonjour Claire")).to_be_visible()
     expect(page.locator(".fr-header__service-tagline")).to_have_text("MDS de Noisiel")
@@ -44,7 +38,7 @@ def test_wrong_password_shows_the_error_on_the_login_page(live_page):
 def test_agent_of_two_organisations_switches_between_them(live_page):
     call_command("demo", stdout=io.StringIO())
     page = live_page
-    log_in(page, "pmi.chelles@demo.rdv-solidarites.fr")
+    log_in(page, "pmi.chelles@demo.rdv-solidarites.fr", DEMO_PASSWORD)
     page.get_by_role("link", name="MDS de Chelles").click()
     expect(page.locator(".fr-header__service-tagline")).to_have_text("MDS de Chelles")
     page.get_by_role("button", name="Changer d'organisation").click()

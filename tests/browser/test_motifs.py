@@ -4,7 +4,8 @@ import pytest
 from playwright.sync_api import expect
 
 from motifs.models import Motif, MotifCategory
-from tests.agents.factories import PASSWORD, AgentFactory
+from tests.agents.factories import AgentFactory
+from tests.browser.helpers import log_in
 from tests.organisations.factories import OrganisationFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -17,10 +18,7 @@ def admin(live_page):
     organisation = OrganisationFactory(name="MDS de Noisiel")
     agent = AgentFactory(organisation=organisation, admin=True, services=["PMI"], first_name="Claire")
     page = live_page
-    page.goto(page.base_url + "/")
-    page.get_by_label("Adresse e-mail").fill(agent.email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
+    log_in(page, agent.email)
     expect(page.get_by_role("heading", name="Bonjour Claire")).to_be_visible()
     return organisation
 

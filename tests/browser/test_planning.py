@@ -5,7 +5,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.agents.factories import PASSWORD, AgentFactory
+from tests.agents.factories import AgentFactory
+from tests.browser.helpers import log_in
 from tests.motifs.factories import MotifFactory
 from tests.organisations.factories import LieuFactory, OrganisationFactory
 from tests.rendezvous.factories import RdvFactory
@@ -27,10 +28,7 @@ def agent(live_page):
     MotifFactory(organisation=organisation, category__name="Pesée")
     agent = AgentFactory(organisation=organisation, services=["PMI"], first_name="Hélène")
     page = live_page
-    page.goto(page.base_url + "/")
-    page.get_by_label("Adresse e-mail").fill(agent.email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
+    log_in(page, agent.email)
     expect(page.get_by_role("heading", name="Bonjour Hélène")).to_be_visible()
     return agent
 

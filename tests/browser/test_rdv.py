@@ -5,7 +5,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.agents.factories import PASSWORD, AgentFactory
+from tests.agents.factories import AgentFactory
+from tests.browser.helpers import log_in
 from tests.organisations.factories import OrganisationFactory
 from tests.planning.factories import PlageOuvertureFactory
 from tests.rendezvous.factories import RdvFactory
@@ -28,10 +29,7 @@ def test_agent_sets_a_status_modifies_reads_the_history_and_deletes_an_rdv(live_
     # Within the agent's plages: « modifier » warns of RDVs outside them.
     PlageOuvertureFactory(organisation=organisation, agent=agent, first_day=last_week, start_time=dt.time(9))
     page = live_page
-    page.goto(page.base_url + "/")
-    page.get_by_label("Adresse e-mail").fill(agent.email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
+    log_in(page, agent.email)
 
     page.get_by_role("link", name="Tous les RDVs").click()
     expect(page.get_by_role("heading", name="Tous les RDVs")).to_be_visible()
@@ -72,10 +70,7 @@ def test_agent_sets_each_status_of_todays_rdv(live_page):
     starts_at = max(now - dt.timedelta(minutes=20), now.replace(hour=0, minute=1, second=0, microsecond=0))
     rdv = RdvFactory(organisation=organisation, agents=[agent], starts_at=starts_at)
     page = live_page
-    page.goto(page.base_url + "/")
-    page.get_by_label("Adresse e-mail").fill(agent.email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
+    log_in(page, agent.email)
     page.goto(f"{page.base_url}/organisations/{organisation.pk}/rdvs/{rdv.pk}/")
 
     statuses = page.get_by_role("list", name="Changer le statut")
@@ -117,10 +112,7 @@ def test_modifier_searches_the_agents_without_accents(live_page):
     for someone in (agent, colleague):
         PlageOuvertureFactory(organisation=organisation, agent=someone, first_day=next_week, lieu=rdv.lieu)
     page = live_page
-    page.goto(page.base_url + "/")
-    page.get_by_label("Adresse e-mail").fill(agent.email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
+    log_in(page, agent.email)
     page.goto(f"{page.base_url}/organisations/{organisation.pk}/rdvs/{rdv.pk}/")
     page.get_by_role("link", name="modifier").click()
 

@@ -5,7 +5,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from tests.agents.factories import PASSWORD, AgentFactory
+from tests.agents.factories import AgentFactory
+from tests.browser.helpers import log_in
 from tests.motifs.factories import MotifFactory
 from tests.organisations.factories import LieuFactory, OrganisationFactory
 from tests.rendezvous.factories import RdvFactory
@@ -31,10 +32,7 @@ def test_admin_opens_vos_statistiques_and_sweeps_the_rdvs_a_renseigner(live_page
     rdv(past=True, noshow=True)
 
     page = live_page
-    page.goto(page.base_url + "/")
-    page.get_by_label("Adresse e-mail").fill(admin.email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
+    log_in(page, admin.email)
 
     page.get_by_role("button", name="Paramètres").click()
     page.get_by_role("link", name=re.compile("^Vos statistiques")).click()

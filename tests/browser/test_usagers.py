@@ -3,18 +3,12 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.agents.factories import PASSWORD, AgentFactory
+from tests.agents.factories import AgentFactory
+from tests.browser.helpers import log_in
 from tests.rendezvous.factories import RdvFactory
 from tests.usagers.factories import UsagerFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def log_in(page, agent):
-    page.goto(page.base_url + "/")
-    page.get_by_label("Adresse e-mail").fill(agent.email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    page.get_by_role("button", name="Se connecter").click()
 
 
 def test_etape_3_create_an_usager_a_proche_and_find_them(live_page, organisation):
@@ -22,7 +16,7 @@ def test_etape_3_create_an_usager_a_proche_and_find_them(live_page, organisation
     AgentFactory(organisation=organisation, services=["Social"], first_name="Karim", last_name="Benali")
     UsagerFactory(organisation=organisation, first_name="Aude", last_name="Laroche")
     page = live_page
-    log_in(page, agent)
+    log_in(page, agent.email)
     page.get_by_role("link", name="Vos usagers").click()
     expect(page.get_by_role("heading", name="Vos usagers")).to_be_visible()
 
@@ -83,7 +77,7 @@ def test_etape_3_consult_the_rdv_history_of_an_usager(live_page, organisation):
     RdvFactory(organisation=organisation, agents=[agent], usagers=[usager], past=True, noshow=True)
     RdvFactory(organisation=organisation, agents=[agent], usagers=[usager], past=True)
     page = live_page
-    log_in(page, agent)
+    log_in(page, agent.email)
     page.get_by_role("link", name="Vos usagers").click()
     page.get_by_role("link", name="Inès MOREAU").click()
     panel = page.locator("#rendez-vous")

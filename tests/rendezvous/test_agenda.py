@@ -17,7 +17,7 @@ from organisations.models import Territory
 from planning.models import Window
 from rendezvous import agenda
 from rendezvous.models import Participation, Rdv
-from tests.agents.factories import AgentFactory
+from tests.agents.factories import AgentFactory, AgentRoleFactory
 from tests.motifs.factories import MotifFactory
 from tests.organisations.factories import LieuFactory, OrganisationFactory, TerritoryFactory
 from tests.planning.factories import AbsenceFactory, PlageOuvertureFactory
@@ -467,13 +467,24 @@ def test_the_agenda_reads_the_same_number_of_queries_for_5_or_200_rdvs(client, o
         )
     AbsenceFactory(organisation=organisation, agent=admin_agent, first_day=monday + dt.timedelta(days=3))
     usagers = [UsagerFactory(organisation=organisation) for _ in range(2)]
+    other = OrganisationFactory()
+    AgentRoleFactory(agent=admin_agent, organisation=other)
     client.force_login(admin_agent)
     url = agenda_url(admin_agent, organisation, vue=view, date=monday.isoformat())
     bulk_rdvs(organisation, [admin_agent], [local(monday, 8 + n) for n in range(5)], usager=usagers[0])
+    bulk_rdvs(other, [admin_agent], [local(monday, 18)])
+    AbsenceFactory(organisation=other, agent=admin_agent, first_day=monday)
     small = _count_queries(client, url)
     starts = [local(monday + dt.timedelta(days=n % 5), 8) + dt.timedelta(minutes=15 * (n // 5)) for n in range(195)]
     bulk_rdvs(organisation, [admin_agent, AgentFactory(organisation=organisation)], starts, usager=usagers[1])
+    # Another organisation's RDVs and absences: spans only, in the same queries.
+    bulk_rdvs(other, [admin_agent], [local(monday + dt.timedelta(days=n % 5), 19, 3 * n) for n in range(20)])
+    for n in range(1, 4):
+        AbsenceFactory(organisation=other, agent=admin_agent, first_day=monday + dt.timedelta(days=n))
+    page = client.get(url).content.decode()
+    assert "Occupé (autre organisation)</strong>" in page or "Occupé (autre organisation) de" in page
     assert _count_queries(client, url) == small
+    # One more query than before the « Occupé (autre organisation) » blocks (their RDVs).
     assert small <= 16
 
 
@@ -483,12 +494,18 @@ def test_the_team_day_reads_the_same_number_of_queries_for_3_or_30_agents(client
     lieu = LieuFactory(organisation=organisation)
     motif = MotifFactory(organisation=organisation)
 
+    other = OrganisationFactory()
+    other_motif, other_lieu = MotifFactory(organisation=other), LieuFactory(organisation=other)
+
     def add_agents(count):
         for _ in range(count):
             agent = AgentFactory(organisation=organisation, services=["PMI"])
             PlageOuvertureFactory(organisation=organisation, agent=agent, lieu=lieu, first_day=day)
             AbsenceFactory(organisation=organisation, agent=agent, first_day=day)
             bulk_rdvs(organisation, [agent], [local(day, 9), local(day, 10)], motif=motif, lieu=lieu)
+            AgentRoleFactory(agent=agent, organisation=other)
+            AbsenceFactory(organisation=other, agent=agent, first_day=day, start_time=dt.time(8), end_time=dt.time(9))
+            bulk_rdvs(other, [agent], [local(day, 11)], motif=other_motif, lieu=other_lieu)
 
     client.force_login(secretariat)
     url = team_url(organisation, date=day.isoformat())
@@ -499,6 +516,7 @@ def test_the_team_day_reads_the_same_number_of_queries_for_3_or_30_agents(client
     assert small <= 16
     page = client.get(url).content.decode()
     assert page.count('class="rdv-team__column"') == 30
+    assert page.count("Occupé (autre organisation) de 11h00 à 11h20") == 30
 
 
 # ---------------------------------------------------------------------------------------------
@@ -609,3 +627,135 @@ def test_names_are_escaped_on_every_view(client, organisation, admin_agent):
         page = client.get(url).content.decode()
         assert "<img src=x" not in page
         assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt; ZOÉ" in page
+
+
+# ---------------------------------------------------------------------------------------------
+# « Occupé (autre organisation) »: an agent's RDVs and absences in its other organisations
+
+
+def test_busy_spans_merge_per_agent_when_they_overlap_or_touch():
+    day = dt.date(2026, 6, 3)
+    spans = [
+        agenda.Busy(1, local(day, 14), local(day, 15)),
+        agenda.Busy(1, local(day, 9), local(day, 10)),
+        agenda.Busy(1, local(day, 14, 30), local(day, 16)),
+        agenda.Busy(1, local(day, 16), local(day, 16, 30)),
+        agenda.Busy(2, local(day, 9, 30), local(day, 11)),
+    ]
+    assert [(b.agent_id, b.start.hour, b.end.time()) for b in agenda.merge_busy(spans)] == [
+        (1, 9, dt.time(10)),
+        (1, 14, dt.time(16, 30)),
+        (2, 9, dt.time(11)),
+    ]
+
+
+def _busy_in_another_organisation(organisation, agent, monday):
+    """The agent works for `organisation` and another one, where it has an RDV on Monday
+    14:00–15:00, a cancelled one at 16:00 and an absence on Tuesday 10:00–11:00; every name
+    there says « secret »."""
+    other = OrganisationFactory(name="Organisation secrète")
+    AgentRoleFactory(agent=agent, organisation=other)
+    RdvFactory(
+        organisation=other,
+        motif=MotifFactory(organisation=other, name="Motif secret"),
+        lieu=LieuFactory(organisation=other, name="Lieu secret"),
+        agents=[agent],
+        usagers=[UsagerFactory(organisation=other, first_name="Usager", last_name="Secretissime")],
+        starts_at=local(monday, 14),
+        duration_in_min=60,
+    )
+    RdvFactory(organisation=other, agents=[agent], starts_at=local(monday, 16), excused=True)
+    AbsenceFactory(
+        organisation=other,
+        agent=agent,
+        title="Congé secret",
+        first_day=monday + dt.timedelta(days=1),
+        start_time=dt.time(10),
+        end_time=dt.time(11),
+    )
+    return other
+
+
+SECRETS = ("secret", "Secretissime", "SECRETISSIME")
+BUSY_BAND = 'class="rdv-agenda__band rdv-agenda__band--busy"'
+
+
+def _band_texts(page):
+    return [
+        re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", text)).strip()
+        for text in re.findall(rf"<div {BUSY_BAND} [^>]*>(.*?)</div>", page)
+    ]
+
+
+def test_an_agents_rdvs_and_absences_elsewhere_show_as_busy_blocks_with_times_only(client, organisation, basic_agent):
+    monday = next_monday()
+    _busy_in_another_organisation(organisation, basic_agent, monday)
+    client.force_login(basic_agent)
+
+    page = client.get(agenda_url(basic_agent, organisation, date=monday.isoformat())).content.decode()
+    assert _band_texts(page) == [
+        "Occupé (autre organisation) de 14h00 à 15h00",  # the excused RDV holds no time
+        "Occupé (autre organisation) de 10h00 à 11h00",
+    ]
+    assert re.search(rf'<div {BUSY_BAND} style="top:28rem;height:4rem">', page)
+    assert not any(secret in page for secret in SECRETS)
+    # A block, not a link: the time cells under it still book (the conflict check warns).
+    assert "Occupé (autre organisation)</strong>" in page and "<a " not in _band_texts(page)[0]
+    assert "Occupé (autre organisation) : RDV ou absence dans une autre organisation" in page  # the legend
+
+    page = client.get(agenda_url(basic_agent, organisation, vue="jour", date=monday.isoformat())).content.decode()
+    assert _band_texts(page) == ["Occupé (autre organisation) de 14h00 à 15h00"]
+    assert not any(secret in page for secret in SECRETS)
+
+    page = client.get(agenda_url(basic_agent, organisation, vue="mois", date=monday.isoformat())).content.decode()
+    assert 'rdv-agenda-month__busy">Occupé (autre organisation) de 14h00 à 15h00</p>' in page
+    assert 'rdv-agenda-month__busy">Occupé (autre organisation) de 10h00 à 11h00</p>' in page
+    assert not any(secret in page for secret in SECRETS)
+
+
+def test_the_team_day_shows_who_is_busy_elsewhere_with_times_only(client, organisation, basic_agent):
+    monday = next_monday()
+    _busy_in_another_organisation(organisation, basic_agent, monday)
+    PlageOuvertureFactory(organisation=organisation, agent=basic_agent, first_day=monday, end_time=dt.time(17))
+    client.force_login(AgentFactory(organisation=organisation, secretariat=True))
+    page = client.get(team_url(organisation, date=monday.isoformat())).content.decode()
+    assert '<p class="rdv-team__band rdv-agenda__band--busy">Occupé (autre organisation) de 14h00 à 15h00</p>' in page
+    assert not any(secret in page for secret in SECRETS)
+
+
+def test_an_agent_without_another_organisation_shows_no_busy_block(client, organisation, basic_agent):
+    monday = next_monday()
+    RdvFactory(organisation=organisation, agents=[basic_agent], starts_at=local(monday, 14))
+    AbsenceFactory(organisation=organisation, agent=basic_agent, first_day=monday + dt.timedelta(days=1))
+    # A colleague's RDV in another organisation is not this agent's.
+    colleague = AgentFactory(organisation=organisation)
+    other = OrganisationFactory()
+    AgentRoleFactory(agent=colleague, organisation=other)
+    RdvFactory(organisation=other, agents=[colleague], starts_at=local(monday, 9))
+    client.force_login(basic_agent)
+    for view in ("jour", "semaine", "mois"):
+        page = client.get(agenda_url(basic_agent, organisation, vue=view, date=monday.isoformat())).content.decode()
+        assert BUSY_BAND not in page and "rdv-agenda-month__busy" not in page
+        assert "Occupé (autre organisation) de" not in page
+    client.force_login(AgentFactory(organisation=organisation, secretariat=True))
+    page = client.get(team_url(organisation, date=monday.isoformat())).content.decode()
+    own = re.search(rf'aria-labelledby="equipe-agent-{basic_agent.pk}">(.*?)</section>', page, re.S)
+    assert own is not None and "14h00 – 14h30" in own.group(1)
+    assert "Occupé (autre organisation)" not in own.group(1)
+
+
+def test_absences_and_busy_read_three_queries_whatever_the_agents(django_assert_num_queries, organisation):
+    monday = next_monday()
+    other = OrganisationFactory()
+    agents = [AgentFactory(organisation=organisation) for _ in range(4)]
+    for agent in agents:
+        AgentRoleFactory(agent=agent, organisation=other)
+        AbsenceFactory(organisation=organisation, agent=agent, first_day=monday)
+        AbsenceFactory(organisation=other, agent=agent, first_day=monday + dt.timedelta(days=1))
+        bulk_rdvs(other, [agent], [local(monday, 9), local(monday, 9, 10)])
+    window = agenda.day_window(monday, monday + dt.timedelta(days=6), PARIS)
+    with django_assert_num_queries(3):
+        own, busy = agenda.absences_and_busy(organisation, [agent.pk for agent in agents], window)
+    assert {occurrence.event.organisation_id for occurrence in own} == {organisation.pk}
+    assert len(own) == 4 and len(busy) == 8  # the two RDVs, one after the other, merged
+    assert all(isinstance(item, agenda.Busy) for item in busy)

@@ -715,6 +715,32 @@ def test_creneaux_page_without_motif(client, organisation, basic_agent, motif):
     assert response.context["form"]["agents"].value() == [str(basic_agent.pk)]
 
 
+def test_creneaux_agents_filter_is_the_shared_searchable_field(client, organisation, basic_agent, motif):
+    """The « Agent(s) » filter is the agents field of step 3: « Rechercher un agent », the ticked
+    agents first, one group per service; an agent the membership may not book is a French error
+    on the field (422), never a 500."""
+    colleague = AgentFactory(organisation=organisation, services=["PMI"], first_name="Aude")
+    social = AgentFactory(organisation=organisation, services=["Social"])
+    client.force_login(basic_agent)
+    response = client.get(creneaux_url(organisation), {"agents": colleague.pk})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="id_agents-recherche"' in page and "Rechercher un agent" in page
+    assert "data-agents-count" in page and 'aria-live="polite"' in page
+    assert "js/agents_search.js" in page and "rendezvous/agents.css" in page
+    assert "Agents cochés" in page and f'name="agents" value="{colleague.pk}"' in page
+    assert f'value="{social.pk}"' not in page
+    ticked = page.split("Agents cochés", 1)[1].split("</fieldset>", 1)[0]
+    assert colleague.full_name in ticked and basic_agent.full_name not in ticked
+
+    response = client.get(creneaux_url(organisation), {"motif": motif.pk, "agents": social.pk})
+    assert response.status_code == 422
+    assert "Cet agent n&#x27;existe pas ou vous ne pouvez pas lui poser de RDV." in response.content.decode()
+    response = client.get(creneaux_url(organisation), {"motif": motif.pk, "agents": "abc"})
+    assert response.status_code == 422
+    assert response.context["form"].errors["agents"]
+
+
 @pytest.mark.parametrize("bad", ["missing", "motif", "agent", "lieu", "date"])
 def test_creneaux_filters_refuse_what_the_membership_may_not_use(client, organisation, basic_agent, motif, bad):
     other = OrganisationFactory()

@@ -6,6 +6,7 @@ import datetime as dt
 from functools import lru_cache
 
 import holidays as holidays_package
+from django.utils import timezone
 
 from organisations.models import Organisation
 
@@ -36,6 +37,12 @@ def subdivision_of(departement_number: str) -> str | None:
 def _holidays_of_year(subdivision: str | None, year: int) -> dict[dt.date, str]:
     calendar = holidays_package.country_holidays("FR", subdiv=subdivision, years=year, language="fr")
     return dict(calendar.items())
+
+
+def preload() -> None:
+    """Load the package's calendars now (the web process calls it at start-up): its first use
+    imports some 280 modules, 0.4 s that the first agenda or créneaux request would pay."""
+    _holidays_of_year(None, timezone.localdate().year)
 
 
 def public_holidays(departement_number: str, start: dt.date, end: dt.date) -> dict[dt.date, str]:

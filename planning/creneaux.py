@@ -664,7 +664,11 @@ def is_still_free(slot: Slot) -> bool:
     from rendezvous.models import Rdv
 
     if connection.in_atomic_block:
-        locked = list(Agent.objects.select_for_update().filter(pk=slot.agent_id).values_list("pk", flat=True))
+        # NO KEY: inserting the RDV takes FOR KEY SHARE on its agents, which FOR UPDATE would block
+        # (rendezvous.services explains the deadlock).
+        locked = list(
+            Agent.objects.select_for_update(no_key=True).filter(pk=slot.agent_id).values_list("pk", flat=True)
+        )
         if not locked:
             return False
     holding = Rdv.objects.holding_time().overlapping(slot.start, slot.end).filter(agents=OuterRef("pk"))

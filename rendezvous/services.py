@@ -47,13 +47,16 @@ def _lock_and_check_conflicts(
     accepted_conflicts: str,
 ) -> None:
     """Inside the caller's transaction: locks the agents' rows, in id order (two bookings sharing
-    agents wait for each other, never in a cycle), then finds the conflicts again in separate
+    agents wait for each other, never in a cycle). FOR NO KEY UPDATE, not FOR UPDATE: every row
+    inserted with a foreign key to an agent (the RDV's author, its agent links, the history's
+    user) takes FOR KEY SHARE on that agent, which FOR UPDATE would block: A booking for B while
+    B books for A would then deadlock. Then it finds the conflicts again in separate
     statements, which see what a booking that held the lock committed (under READ COMMITTED, a
     statement that waited for a lock keeps the snapshot taken before it waited). Raises
     ConflictsChanged unless there is none or they are those the agent accepted
     (`accepted_conflicts`, a `conflicts_signature`)."""
     list(
-        Agent.objects.select_for_update()
+        Agent.objects.select_for_update(no_key=True)
         .filter(pk__in=[agent.pk for agent in agents])
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -130,8 +133,8 @@ def update_rdv(
     accepted_conflicts: str,
 ) -> None:
     """« modifier »: the new time, lieu, agents, usagers and notes of `rdv`, in one transaction,
-    after the same check as create_rdv (ConflictsChanged changes nothing). Reads `rdv.agents` and
-    `rdv.participations` (prefetch them)."""
+    after the same check as create_rdv (ConflictsChanged changes nothing). Raises
+    Rdv.DoesNotExist when the RDV was deleted meanwhile."""
     agents = list(agents)
     with transaction.atomic():
         _lock_and_check_conflicts(
@@ -142,16 +145,20 @@ def update_rdv(
             duration_in_min=duration_in_min,
             accepted_conflicts=accepted_conflicts,
         )
+        # Another agent may have changed this RDV since the form was read: lock its row (after the
+        # agents, the order every writer takes) and work from what is stored now.
+        Rdv.objects.select_for_update(no_key=True).filter(pk=rdv.pk).values_list("pk", flat=True).get()
         rdv._history_user = by  # type: ignore[attr-defined]
         rdv.starts_at = starts_at
         rdv.duration_in_min = duration_in_min
         rdv.lieu = lieu
         rdv.context = context
         rdv.save()
-        if {agent.pk for agent in agents} != {agent.pk for agent in rdv.agents.all()}:
+        current_agents = set(rdv.agents.through.objects.filter(rdv_id=rdv.pk).values_list("agent_id", flat=True))
+        if {agent.pk for agent in agents} != current_agents:
             rdv.agents.set(agents)
         wanted = {usager.pk for usager in usagers}
-        current = {participation.usager_id for participation in rdv.participations.all()}
+        current = set(Participation.objects.filter(rdv=rdv).values_list("usager_id", flat=True))
         Participation.objects.filter(rdv=rdv, usager_id__in=current - wanted).delete()
         for usager_id in sorted(wanted - current):
             Participation.objects.create(rdv=rdv, usager_id=usager_id)

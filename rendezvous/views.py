@@ -152,6 +152,8 @@ def rdv_update(request, organisation_id, pk):
                 )
             except ConflictsChanged as changed:
                 form.conflicts_changed(changed.conflicts)
+            except Rdv.DoesNotExist:  # deleted by someone else meanwhile
+                raise Http404 from None
             else:
                 messages.success(request, _("Le RDV a été modifié."))
                 return redirect("rendezvous:detail", organisation_id=organisation.pk, pk=rdv.pk)

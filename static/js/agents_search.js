@@ -119,8 +119,9 @@
     window.addEventListener("pageshow", function () {
       update(true);
     });
-    bar.hidden = false;
+    // Filled while still hidden: screen readers announce later changes, not the page's opening.
     update(true);
+    bar.hidden = false;
   }
 
   document.querySelectorAll("[data-agents-search]").forEach(setUp);

@@ -644,6 +644,60 @@ def test_two_agents_booking_the_same_colleague_at_once(client, organisation, bas
     assert Rdv.objects.count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_two_agents_booking_each_other_at_once_do_not_deadlock(organisation, motif, plage, usager, monkeypatch):
+    """A books for B while B books for A: each holds its colleague's row, then inserts an RDV
+    whose author is the agent the other holds. FOR UPDATE would block those inserts' FOR KEY
+    SHARE locks and PostgreSQL would kill one booking (« deadlock detected », a 500)."""
+    from rendezvous import services
+
+    a = AgentFactory(organisation=organisation, services=["PMI"])
+    b = AgentFactory(organisation=organisation, services=["PMI"])
+    bookings = []
+    for author, colleague, hour in ((a, b, 9), (b, a, 10)):
+        start = at(organisation, DAY, hour)
+        # Neither has a plage: the « outside the plages » warning, which the authors accepted.
+        accepted = conflicts_signature(
+            find_conflicts(None, organisation, [colleague], start, start + dt.timedelta(minutes=30))
+        )
+        bookings.append((author, colleague, start, accepted))
+    both_locked = threading.Barrier(2, timeout=10)
+    original = services.find_conflicts
+
+    def find_conflicts_once_both_hold_their_lock(*args, **kwargs):
+        both_locked.wait()
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(services, "find_conflicts", find_conflicts_once_both_hold_their_lock)
+    errors = []
+
+    def book(author, colleague, start, accepted):
+        try:
+            create_rdv(
+                organisation=organisation,
+                motif=motif,
+                starts_at=start,
+                duration_in_min=30,
+                agents=[colleague],
+                usagers=[usager],
+                lieu=plage.lieu,
+                by=author,
+                accepted_conflicts=accepted,
+            )
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=book, args=booking) for booking in bookings]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert Rdv.objects.count() == 2
+
+
 # « Créer un usager » and back
 
 
@@ -915,7 +969,7 @@ def test_booking_locks_the_agent(client, organisation, basic_agent, motif, plage
 
     with CaptureQueriesContext(connection) as captured:
         client.post(creneaux_url(organisation), {**params, "usagers": [usager.pk], "action": "continuer"})
-    assert any("FOR UPDATE" in query["sql"] for query in captured.captured_queries)
+    assert any("FOR NO KEY UPDATE" in query["sql"] for query in captured.captured_queries)
     assert Rdv.objects.count() == 1
 
 
@@ -1097,3 +1151,28 @@ def test_creneaux_date_limit_counts_from_the_organisations_today(
 
     assert accepts(limit)
     assert not accepts(limit + dt.timedelta(days=1))
+
+
+def test_modifier_works_from_the_stored_rdv_not_the_form_s_copy(organisation, basic_agent, usager):
+    """Two agents modify the same RDV: the second adds the usager the first has just added. It
+    works from what is stored (no duplicate participation, no IntegrityError, a 500)."""
+    from rendezvous.services import update_rdv
+
+    rdv = RdvFactory(organisation=organisation, agents=[basic_agent])
+    stale = Rdv.objects.prefetch_related("agents", "participations").get(pk=rdv.pk)
+    list(stale.participations.all()), list(stale.agents.all())
+    Participation.objects.create(rdv=rdv, usager=usager)  # the first agent's change
+    update_rdv(
+        rdv=stale,
+        starts_at=rdv.starts_at,
+        duration_in_min=rdv.duration_in_min,
+        lieu=rdv.lieu,
+        agents=[basic_agent],
+        usagers=[*rdv.usagers.all()],
+        context="",
+        by=basic_agent,
+        accepted_conflicts=conflicts_signature(
+            find_conflicts(rdv, organisation, [basic_agent], rdv.starts_at, rdv.ends_at)
+        ),
+    )
+    assert Participation.objects.filter(rdv=rdv, usager=usager).count() == 1

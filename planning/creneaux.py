@@ -412,6 +412,8 @@ def load_calendar(
     )
     if motif.location_type == Motif.LocationType.PUBLIC_OFFICE:
         plages_qs = plages_qs.filter(lieu__isnull=False)
+    # An archived lieu receives nobody, whoever asks (issue 3: hidden from online booking too).
+    plages_qs = plages_qs.exclude(lieu__is_active=False)
     agent_ids = _ids(agents)
     if agent_ids is not None:
         plages_qs = plages_qs.filter(agent_id__in=agent_ids)

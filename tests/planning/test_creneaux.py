@@ -274,6 +274,14 @@ def test_next_availability(motif, plage):
     )
 
 
+def test_an_archived_lieu_offers_no_slot(motif, plage):
+    assert available_slots(motif=motif, now=NOW, **day_window(MONDAY))
+    plage.lieu.is_active = False
+    plage.lieu.save()
+    assert available_slots(motif=motif, now=NOW, **day_window(MONDAY)) == []
+    assert next_availability(motif=motif, after=at(MONDAY, 0), now=NOW) is None
+
+
 def test_is_still_free(motif, plage):
     slot = available_slots(motif=motif, now=NOW, **day_window(MONDAY))[0]
     with transaction.atomic():

@@ -552,23 +552,15 @@ def _band(kind: str, occurrence: EventOccurrence, day: dt.date, tz: dt.tzinfo) -
         return None
     event = occurrence.event
     lieu = getattr(event, "lieu", None) if kind == "plage" else None
-    local_start = occurrence.start.astimezone(tz)
-    local_end = occurrence.end.astimezone(tz)
     if kind == "plage":
         title = event.title
         detail = lieu.name if lieu is not None else _("sans lieu")
     else:
         title = _("Absence : %(title)s") % {"title": event.title}
         detail = ""
-    if local_start.date() == local_end.date():
-        time_label = f"{hour_label(minutes[0])} – {hour_label(minutes[1])}"
-    else:
-        time_label = _("du %(start)s à %(start_time)s au %(end)s à %(end_time)s") % {
-            "start": long_date(local_start.date(), weekday=False, year=False),
-            "start_time": hour_label(local_start.hour * 60 + local_start.minute),
-            "end": long_date(local_end.date(), weekday=False, year=False),
-            "end_time": hour_label(local_end.hour * 60 + local_end.minute),
-        }
+    time_label = _span_label(occurrence.start, occurrence.end, tz) or (
+        f"{hour_label(minutes[0])} – {hour_label(minutes[1])}"
+    )
     return Band(
         kind=kind,
         title=title,
@@ -578,6 +570,20 @@ def _band(kind: str, occurrence: EventOccurrence, day: dt.date, tz: dt.tzinfo) -
         lieu_id=getattr(event, "lieu_id", None),
         time_label=time_label,
     )
+
+
+def _span_label(start: dt.datetime, end: dt.datetime, tz: dt.tzinfo) -> str:
+    """« du 26 octobre à 8h00 au 30 octobre à 18h00 » for a span over several local days; "" for
+    one within a day (its caller says the hours its own way)."""
+    local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+    if local_start.date() == local_end.date():
+        return ""
+    return _("du %(start)s à %(start_time)s au %(end)s à %(end_time)s") % {
+        "start": long_date(local_start.date(), weekday=False, year=False),
+        "start_time": hour_label(local_start.hour * 60 + local_start.minute),
+        "end": long_date(local_end.date(), weekday=False, year=False),
+        "end_time": hour_label(local_end.hour * 60 + local_end.minute),
+    }
 
 
 @dataclass(frozen=True)
@@ -610,17 +616,9 @@ def _busy_band(busy: Busy, day: dt.date, tz: dt.tzinfo) -> Band | None:
     minutes = minutes_in_day(busy.start, busy.end, day, tz)
     if minutes is None:
         return None
-    local_start = busy.start.astimezone(tz)
-    local_end = busy.end.astimezone(tz)
-    if local_start.date() == local_end.date():
-        time_label = _("de %(start)s à %(end)s") % {"start": hour_label(minutes[0]), "end": hour_label(minutes[1])}
-    else:
-        time_label = _("du %(start)s à %(start_time)s au %(end)s à %(end_time)s") % {
-            "start": long_date(local_start.date(), weekday=False, year=False),
-            "start_time": hour_label(local_start.hour * 60 + local_start.minute),
-            "end": long_date(local_end.date(), weekday=False, year=False),
-            "end_time": hour_label(local_end.hour * 60 + local_end.minute),
-        }
+    time_label = _span_label(busy.start, busy.end, tz) or (
+        _("de %(start)s à %(end)s") % {"start": hour_label(minutes[0]), "end": hour_label(minutes[1])}
+    )
     return Band(
         kind="busy",
         title=_("Occupé (autre organisation)"),

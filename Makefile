@@ -4,6 +4,8 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTHON := $(UV) run --frozen python
 PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
+# Extra pytest options; CI passes --create-db so a test database left on the machine never counts.
+PYTEST_ARGS ?=
 
 .PHONY: run test install services migrate demo browser lint format pytest bench check-deploy
 
@@ -54,7 +56,7 @@ format:
 	$(UV) run --frozen ruff check --fix .
 
 pytest:
-	$(UV) run --frozen pytest
+	$(UV) run --frozen pytest $(PYTEST_ARGS)
 
 ## Benchmarks: each bench_<subject> command seeds its own throw-away data and prints one JSON object.
 bench: install services

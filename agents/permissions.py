@@ -94,10 +94,19 @@ def bookable_motifs(membership: Membership, motifs: QuerySet) -> QuerySet:
     return motifs.filter(service_id__in=membership.service_ids)
 
 
+def receives_motif(agent: Agent, motif) -> bool:
+    """Whether `agent` receives `motif`: the rule of `motifs_received_by`, read on the agent's
+    services (prefetch them) rather than in SQL."""
+    services = list(agent.services.all())
+    return any(service.pk == motif.service_id for service in services) or (
+        motif.for_secretariat and any(service.is_secretariat for service in services)
+    )
+
+
 def motifs_received_by(agent: Agent, motifs: QuerySet) -> QuerySet:
     """The motifs (among `motifs`) `agent` receives: those of its services, and for an agent of
-    the secrétariat those marked « Le RDV pourra être effectué par le service secrétariat ». One
-    query, when evaluated."""
+    the secrétariat those marked « Le RDV pourra être effectué par le service secrétariat » (the
+    same rule as `receives_motif`). One query, when evaluated."""
     services = Service.objects.filter(agents=agent)
     in_secretariat = Exists(services.filter(is_secretariat=True))
     return motifs.filter(Q(service_id__in=services.values("pk")) | (in_secretariat & Q(for_secretariat=True)))

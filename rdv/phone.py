@@ -30,6 +30,15 @@ def parse_french_phone_number(value: str) -> PhoneNumber | None:
     return None
 
 
+def display_phone(number: PhoneNumber | None) -> str:
+    """« 01 23 45 67 89 » in métropole and overseas (« 0692 12 34 56 »), « +687 … » elsewhere;
+    "" for no number."""
+    if not number:
+        return ""
+    region = phonenumbers.region_code_for_number(number)
+    return number.as_national if region in (*OVERSEAS_REGIONS, "FR") else number.as_international
+
+
 class FrenchPhoneNumberWidget(widgets.RegionalPhoneNumberWidget):
     """Shows a number as it was typed: national when it has the 0 trunk prefix, international
     otherwise (+687…), so that saving the form again reads the same number back."""
@@ -37,8 +46,7 @@ class FrenchPhoneNumberWidget(widgets.RegionalPhoneNumberWidget):
     def format_value(self, value):
         number = value if isinstance(value, PhoneNumber) else to_python(value, region="FR")
         if isinstance(number, PhoneNumber) and number.is_valid():
-            region = phonenumbers.region_code_for_number(number)
-            return number.as_national if region in (*OVERSEAS_REGIONS, "FR") else number.as_international
+            return display_phone(number)
         return super().format_value(value)
 
 

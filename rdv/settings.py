@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "usagers",
     "rendezvous",
     "stats",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -166,6 +167,9 @@ EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="RDV Solidarités <ne-pas-repondre@rdv-solidarites.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ANYMAIL = {key[len("ANYMAIL_") :]: value for key, value in env.ENVIRON.items() if key.startswith("ANYMAIL_")}
+# A provider that hangs must not keep a worker: the message is retried later.
+ANYMAIL.setdefault("REQUESTS_TIMEOUT", 10)
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # SMS: printed locally (or written to SMS_FILE_PATH); Twilio in production.
 SMS_BACKEND = env("SMS_BACKEND", default="rdv.sms.ConsoleSmsBackend")
@@ -173,6 +177,10 @@ SMS_FILE_PATH = env("SMS_FILE_PATH", default=str(BASE_DIR / "var" / "sms"))
 SMS_SENDER = env("SMS_SENDER", default="RdvSoli")
 TWILIO_ACCOUNT_SID = env("TWILIO_ACCOUNT_SID", default="")
 TWILIO_AUTH_TOKEN = env("TWILIO_AUTH_TOKEN", default="")
+SMS_TIMEOUT = env.int("SMS_TIMEOUT", default=10)
+# Where Twilio posts the delivery receipts of SMS (empty: none asked), e.g.
+# https://rdv.example.fr/notifications/twilio/statut/ — the exact URL the signatures are made for.
+SMS_STATUS_CALLBACK_URL = env("SMS_STATUS_CALLBACK_URL", default="")
 
 # Geocoding of lieux' addresses: a service speaking the Base Adresse Nationale's API, e.g.
 # GEOCODING_URL=https://api-adresse.data.gouv.fr/search/. Empty: no call, addresses kept as typed.
@@ -186,7 +194,17 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE: dict = {}
+# Notifications: the sweep sends what a worker did not (broker down when queued, retries due);
+# reminders are written 48 hours ahead.
+CELERY_BEAT_SCHEDULE: dict = {
+    # `expires`: a run still queued when the next one is due is discarded, never piled up.
+    "notifications-deliver-due": {"task": "notifications.deliver_due", "schedule": 60.0, "options": {"expires": 55}},
+    "notifications-send-reminders": {
+        "task": "notifications.send_reminders",
+        "schedule": 300.0,
+        "options": {"expires": 290},
+    },
+}
 
 DSFR_USE_INTEGRITY_CHECKSUMS = True
 

@@ -29,6 +29,15 @@ class SmsResult:
     status: str
 
 
+# Provider answers that say nothing against the message itself: authentication and quota errors
+# are ours to fix, timeouts and conflicts pass. Retried; any other 4xx refuses the message.
+RETRYABLE_CLIENT_ERRORS = (401, 403, 408, 409, 429)
+
+
+def is_permanent_http_error(status: int | None) -> bool:
+    return status is not None and 400 <= status < 500 and status not in RETRYABLE_CLIENT_ERRORS
+
+
 class SmsError(Exception):
     """The provider refused or could not be reached. `permanent` errors must not be retried."""
 
@@ -77,20 +86,27 @@ class LocmemSmsBackend(SmsBackend):
 
 class TwilioSmsBackend(SmsBackend):
     def __init__(self) -> None:
+        from twilio.http.http_client import TwilioHttpClient
         from twilio.rest import Client
 
-        self.client = Client(settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
+        self.client = Client(
+            settings.TWILIO_ACCOUNT_SID,
+            settings.TWILIO_AUTH_TOKEN,
+            http_client=TwilioHttpClient(timeout=settings.SMS_TIMEOUT),
+        )
 
     def send(self, sms: Sms) -> SmsResult:
+        import requests
         from twilio.base.exceptions import TwilioException, TwilioRestException
 
         try:
-            message = self.client.messages.create(to=sms.to, from_=settings.SMS_SENDER, body=sms.body)
+            receipts = {"status_callback": settings.SMS_STATUS_CALLBACK_URL} if settings.SMS_STATUS_CALLBACK_URL else {}
+            message = self.client.messages.create(to=sms.to, from_=settings.SMS_SENDER, body=sms.body, **receipts)
         except TwilioRestException as e:
             # 4xx from Twilio (invalid number, blocked recipient…) will fail the same way again.
-            raise SmsError(str(e), permanent=400 <= e.status < 500 and e.status != 429) from e
-        except TwilioException as e:
-            raise SmsError(str(e)) from e
+            raise SmsError(str(e), permanent=is_permanent_http_error(e.status)) from e
+        except (TwilioException, requests.RequestException) as e:  # network errors, timeouts
+            raise SmsError(str(e) or e.__class__.__name__) from e
         return SmsResult(provider_id=message.sid, status=message.status)
 
 

@@ -16,5 +16,6 @@ urlpatterns = [
     path("", include("planning.urls")),
     path("", include("rendezvous.urls")),
     path("", include("stats.urls")),
+    path("", include("notifications.urls")),
     path("admin/", admin.site.urls),
 ]

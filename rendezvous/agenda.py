@@ -44,9 +44,12 @@ from rdv.forms import DsfrForm
 from rendezvous.models import Participation, Rdv
 
 DEFAULT_VIEW = "semaine"
-# The grid shows at least 7:00 to 20:00, widened to the hour to any RDV or plage outside.
+# The grid shows at least 7:00 to 20:00, widened to the hour to any RDV or plage outside, and
+# to the ends of absences and busy blocks that fall outside (see `_minutes_to_show`).
 DAY_START_HOUR = 7
 DAY_END_HOUR = 20
+# An absence entered « 0h00 – 23h59 » is a whole day: its end is the day's edge, like midnight.
+LAST_MINUTE_OF_DAY = 24 * 60 - 1
 # One hour is 4rem high: a 15-minute RDV keeps one line of text.
 REM_PER_HOUR = 4
 MIN_BLOCK_REM = 1.0
@@ -701,7 +704,8 @@ def time_grid(
     slot_url: Callable[[dt.date, int], str],
 ) -> TimeGrid:
     """Positions everything of the columns on one hour range: 7:00–20:00, widened to whole
-    hours to show every RDV and plage (absences and closed days do not widen it)."""
+    hours to show every RDV and plage, and the ends of absences and busy blocks that fall
+    outside (`_minutes_to_show`; closed days do not widen it)."""
     starts = [DAY_START_HOUR * 60]
     ends = [DAY_END_HOUR * 60]
     for column in columns:
@@ -709,9 +713,10 @@ def time_grid(
             starts.append(block.start_minute)
             ends.append(block.end_minute)
         for band in column.bands:
-            if band.kind == "plage":
-                starts.append(band.start_minute)
-                ends.append(band.end_minute)
+            shown = _minutes_to_show(band)
+            if shown is not None:
+                starts.append(shown[0])
+                ends.append(shown[1])
     start_hour = min(starts) // 60
     end_hour = min(24, math.ceil(max(ends) / 60))
     grid_start, grid_end = start_hour * 60, end_hour * 60
@@ -747,6 +752,29 @@ def time_grid(
             column.now_style = f"top:{_rem((now_minute - grid_start) * scale)}"
             column.now_label = _("Il est %(time)s") % {"time": hour_label(now_minute)}
     return TimeGrid(columns=columns, start_hour=start_hour, end_hour=end_hour, slot_minutes=slot_minutes)
+
+
+def _minutes_to_show(band: Band) -> tuple[int, int] | None:
+    """The minutes of a band the grid must show: all of a plage; of an absence or a busy block
+    (« Occupé (autre organisation) »), the ends it has inside the day, each with its hour. An end
+    at midnight or at 23h59, or one carried over from another day (`minutes_in_day` clips it to
+    0 or 24h00), is the day's edge and widens nothing: a day away (0h00 – 23h59, or the middle of
+    an absence over several days) keeps 7h – 20h, while a block at 6h00 – 7h30 or 20h30 – 21h30
+    no longer falls off the grid. None when nothing needs showing."""
+    start, end = band.start_minute, band.end_minute
+    if band.kind == "plage":
+        return start, end
+    starts_inside = start > 0
+    ends_inside = end < LAST_MINUTE_OF_DAY
+    if starts_inside and ends_inside:
+        return start, end
+    if starts_inside:
+        # Runs on to the next day: the hour it starts in.
+        return start, min(end, (start // 60 + 1) * 60)
+    if ends_inside:
+        # Comes from the day before: the hour it ends in.
+        return max(start, math.ceil(end / 60) * 60 - 60), end
+    return None
 
 
 def visible_week_days(columns: list[DayColumn]) -> list[DayColumn]:

@@ -22,7 +22,7 @@ Motifs, agents, usagers and lieux come from querysets restricted to what the mem
 """
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,8 +42,10 @@ from agents.permissions import (
     bookable_motifs,
     can_access_all_agendas,
     motifs_received_by,
+    receives_motif,
 )
 from motifs.models import Motif
+from notifications.services import announcement
 from organisations.models import Lieu
 from planning.creneaux import Slot, available_slots, free_agents_at, next_availability
 from planning.models import PlageOuverture, Window
@@ -143,15 +145,12 @@ def _home_address(membership: Membership, usagers: Sequence[Usager]) -> str:
 
 
 def _success(request: HttpRequest, rdv, tz) -> None:
-    messages.success(
-        request,
-        _("Le RDV « %(motif)s » du %(day)s à %(time)s a été créé.")
-        % {
-            "motif": rdv.motif.name,
-            "day": formats.date_format(timezone.localtime(rdv.starts_at, tz), "l j F Y"),
-            "time": timezone.localtime(rdv.starts_at, tz).strftime("%H:%M"),
-        },
-    )
+    created = _("Le RDV « %(motif)s » du %(day)s à %(time)s a été créé.") % {
+        "motif": rdv.motif.name,
+        "day": formats.date_format(timezone.localtime(rdv.starts_at, tz), "l j F Y"),
+        "time": timezone.localtime(rdv.starts_at, tz).strftime("%H:%M"),
+    }
+    messages.success(request, f"{created} {announcement(rdv, since=rdv.created_at)}".strip())
 
 
 @dataclass
@@ -475,6 +474,94 @@ def _engine_agents(membership: Membership, values: dict, agents: list[Agent]) ->
     return [agent.pk for agent in agents]
 
 
+def _plages_offering(motif: Motif, *, since: dt.date) -> dict[int, set[int | None]]:
+    """Per agent, the lieux (None: without lieu) of its plages d'ouverture offering the motif and
+    not finished by `since`, in one query whatever the number of agents: the plages the créneaux
+    engine may read from that day on (`planning.creneaux.load_calendar`: the motif's organisation,
+    never an archived lieu, a lieu for a motif « sur place »), so an agent missing here has no
+    slot for the motif, this week or later."""
+    plages = (
+        PlageOuverture.objects.filter(organisation_id=motif.organisation_id, motifs=motif.pk)
+        .current(since)
+        .exclude(lieu__is_active=False)
+    )
+    if motif.location_type == Motif.LocationType.PUBLIC_OFFICE:
+        plages = plages.filter(lieu__isnull=False)
+    offers: dict[int, set[int | None]] = {}
+    for agent_id, lieu_id in plages.order_by().values_list("agent_id", "lieu_id").distinct():
+        offers.setdefault(agent_id, set()).add(lieu_id)
+    return offers
+
+
+@dataclass
+class Coverage:
+    """Why a search may find nothing, said before the slots: the agents chosen who have no plage
+    d'ouverture offering the motif (at the lieux chosen), one sentence each, and whether no agent
+    searched has any (`none`: no slot can exist, whatever the week; then at least one sentence
+    says so). `widen_url` searches again without the filter that left the others out."""
+
+    missing: list[str] = field(default_factory=list)
+    none: bool = False
+    widen_url: str = ""
+    widen_label: str = ""
+
+
+def _coverage(
+    *,
+    motif: Motif,
+    offers: dict[int, set[int | None]],
+    chosen_agents: list[Agent],
+    chosen_lieux: set[int] | None,
+    searched_agents: list[int] | None,
+    bookable_agents: list[Agent],
+    url_without: Callable[[str], str],
+) -> Coverage:
+    """`offers` from `_plages_offering`; `chosen_lieux` None when the lieux do not filter (none
+    ticked, or a motif by phone or at home); `searched_agents` None for all of the organisation;
+    `url_without(name)` the search's URL without that filter."""
+
+    def offers_here(agent_id: int) -> bool:
+        lieux = offers.get(agent_id, set())
+        return bool(lieux if chosen_lieux is None else lieux & chosen_lieux)
+
+    coverage = Coverage()
+    for agent in chosen_agents:
+        if offers_here(agent.pk):
+            continue
+        name = agent.full_name or agent.email
+        if chosen_lieux is not None and offers.get(agent.pk):
+            sentence = _("%(agent)s n'a pas de plage d'ouverture pour ce motif dans les lieux choisis.")
+        elif not receives_motif(agent, motif):
+            sentence = _(
+                "%(agent)s n'a pas de plage d'ouverture pour ce motif et n'appartient pas au service %(service)s."
+            )
+        else:
+            sentence = _("%(agent)s n'a pas de plage d'ouverture pour ce motif.")
+        coverage.missing.append(sentence % {"agent": name, "service": motif.service.name})
+    searched = offers.keys() if searched_agents is None else searched_agents
+    coverage.none = not any(offers_here(agent_id) for agent_id in searched)
+    if not coverage.none:
+        return coverage
+    if not coverage.missing:
+        where = _(" dans les lieux choisis") if chosen_lieux is not None else ""
+        coverage.missing.append(
+            _(
+                "Aucune plage d'ouverture ne propose ce motif%(where)s : ajoutez-le aux plages d'ouverture "
+                "des agents qui le reçoivent (menu « Votre planning », « Plages d'ouverture »)."
+            )
+            % {"where": where}
+        )
+    bookable = {agent.pk for agent in bookable_agents}
+    chosen = {agent.pk for agent in chosen_agents}
+    if chosen and any(offers_here(pk) for pk in bookable - chosen):
+        coverage.widen_url = url_without("agents")
+        coverage.widen_label = _("D'autres agents proposent ce motif : afficher les créneaux de tous les agents")
+    elif chosen_lieux is not None and any(offers.get(pk) for pk in (chosen or bookable)):
+        coverage.widen_url = url_without("lieux")
+        coverage.widen_label = _("Ce motif est proposé ailleurs : afficher les créneaux de tous les lieux")
+    return coverage
+
+
 def _group_slots(
     slots: list[Slot],
     *,
@@ -573,9 +660,25 @@ def creneaux(request: HttpRequest, organisation_id: int) -> HttpResponse:
     engine_lieux = [lieu.pk for lieu in values["lieux"]] or list(lieux)
     if motif.location_type != Motif.LocationType.PUBLIC_OFFICE:
         engine_lieux = None
-    slots = available_slots(motif=motif, start=start, end=end, agents=engine_agents, lieux=engine_lieux)
-    names = {agent.pk: agent.full_name for agent in agents}
     filters = _filter_params(values)
+    by_pk = {agent.pk: agent for agent in agents}
+    coverage = _coverage(
+        motif=motif,
+        offers=_plages_offering(motif, since=max(first_day, today)),
+        # The form's agents, as loaded by the view with their services.
+        chosen_agents=[by_pk[agent.pk] for agent in values.get("agents") or [] if agent.pk in by_pk],
+        chosen_lieux={lieu.pk for lieu in values["lieux"]} if values["lieux"] and engine_lieux is not None else None,
+        searched_agents=engine_agents,
+        bookable_agents=agents,
+        url_without=lambda name: _with_params(base_url, [(k, v) for k, v in filters if k != name]),
+    )
+    # No plage offers the motif to those searched: the engine could find nothing, now or later.
+    slots = (
+        []
+        if coverage.none
+        else available_slots(motif=motif, start=start, end=end, agents=engine_agents, lieux=engine_lieux)
+    )
+    names = {agent.pk: agent.full_name for agent in agents}
 
     def slot_url(slot: Slot) -> str:
         return _with_params(
@@ -588,7 +691,7 @@ def creneaux(request: HttpRequest, organisation_id: int) -> HttpResponse:
 
     days = [first_day + dt.timedelta(days=offset) for offset in range(7)]
     next_slot = None
-    if not slots:
+    if not slots and not coverage.none:
         next_slot = next_availability(motif=motif, after=end, agents=engine_agents, lieux=engine_lieux)
     context.update(
         motif=motif,
@@ -601,6 +704,7 @@ def creneaux(request: HttpRequest, organisation_id: int) -> HttpResponse:
         next_slot=next_slot,
         next_slot_url=week_url(next_slot.start.astimezone(tz).date()) if next_slot else "",
         next_slot_agent=names.get(next_slot.agent_id, "") if next_slot else "",
+        coverage=coverage,
         searched=True,
     )
     return _render(request, "rendezvous/booking/creneaux.html", context)

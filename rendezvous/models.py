@@ -1,7 +1,7 @@
 import datetime as dt
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -168,16 +168,32 @@ class Rdv(models.Model):
         return None
 
     def change_status(self, new_status: str, *, by, now: dt.datetime | None = None) -> None:
-        """The only way to change a status: checks the rule, records who did it in the history."""
-        refusal = self.status_refusal(new_status, now)
-        if refusal:
-            raise ValidationError({"status": refusal})
-        if new_status == self.status:
-            return
-        self.status = new_status
-        self.status_changed_at = now or timezone.now()
-        self._history_user = by
-        self.save(update_fields=["status", "status_changed_at", "updated_at"])
+        """The only way to change a status: checks the rule, records who did it in the history,
+        writes the notifications it owes. Works from the stored RDV, its row locked (the order
+        every writer takes: the RDV's row, then its notifications): two agents on stale pages
+        cancelling it owe one annulation, and the rule and the messages see its current time.
+        This instance is then updated from it. Raises Rdv.DoesNotExist if it was deleted."""
+        from notifications.services import notify_status_change
+
+        now = now or timezone.now()
+        with transaction.atomic():
+            stored = (
+                Rdv.objects.select_for_update(no_key=True, of=("self",))
+                .select_related("organisation__territory", "motif__service", "lieu")
+                .get(pk=self.pk)
+            )
+            refusal = stored.status_refusal(new_status, now)
+            if refusal:
+                raise ValidationError({"status": refusal})
+            if new_status != stored.status:
+                old_status = stored.status
+                stored.status = new_status
+                stored.status_changed_at = now
+                stored._history_user = by  # type: ignore[attr-defined]
+                stored.save(update_fields=["status", "status_changed_at", "updated_at"])
+                notify_status_change(stored, old_status, now=now)
+        for field in self._meta.concrete_fields:
+            setattr(self, field.attname, getattr(stored, field.attname))
 
 
 class Participation(models.Model):

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 from django.db import transaction
 
 from agents.models import Agent
+from notifications.models import Notification
+from notifications.services import RdvSnapshot, notify, notify_update
 from planning.creneaux import Slot, free_agents_at, is_still_free
 from rendezvous.forms import Conflict, conflicts_signature, find_conflicts
 from rendezvous.models import Participation, Rdv
@@ -117,6 +119,7 @@ def create_rdv(
             participation = Participation(rdv=rdv, usager=usager)
             participation._history_user = by  # type: ignore[attr-defined]
             participation.save()
+        notify(rdv, Notification.Event.CREATED)
     return rdv
 
 
@@ -147,7 +150,10 @@ def update_rdv(
         )
         # Another agent may have changed this RDV since the form was read: lock its row (after the
         # agents, the order every writer takes) and work from what is stored now.
-        Rdv.objects.select_for_update(no_key=True).filter(pk=rdv.pk).values_list("pk", flat=True).get()
+        stored = Rdv.objects.select_for_update(no_key=True).get(pk=rdv.pk)
+        before = RdvSnapshot.of(stored)
+        # The status is not the form's: one set meanwhile must survive this save.
+        rdv.status, rdv.status_changed_at = stored.status, stored.status_changed_at
         rdv._history_user = by  # type: ignore[attr-defined]
         rdv.starts_at = starts_at
         rdv.duration_in_min = duration_in_min
@@ -162,6 +168,7 @@ def update_rdv(
         Participation.objects.filter(rdv=rdv, usager_id__in=current - wanted).delete()
         for usager_id in sorted(wanted - current):
             Participation.objects.create(rdv=rdv, usager_id=usager_id)
+        notify_update(rdv, before)
 
 
 def book_slot(

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from agents.permissions import can_change_rdv
+from notifications.services import announcement, reasons_not_sent
 from rendezvous.forms import RdvFilterForm, RdvForm
 from rendezvous.history import rdv_history
 from rendezvous.models import Participation, Rdv
@@ -32,7 +33,9 @@ def _rdvs(membership):
         .select_related("motif__service", "lieu", "created_by_agent")
         .prefetch_related(
             "agents",
-            Prefetch("participations", queryset=Participation.objects.select_related("usager").order_by("pk")),
+            Prefetch(
+                "participations", queryset=Participation.objects.select_related("usager__responsible").order_by("pk")
+            ),
         )
     )
 
@@ -93,13 +96,16 @@ def rdv_list(request, organisation_id):
 def _detail_context(request, rdv: Rdv, **extra) -> dict:
     now = timezone.now()
     show_history = request.GET.get("historique") == "1"
+    participations = list(rdv.participations.all())
     return {
         "rdv": rdv,
         "display_status": rdv.display_status(now),
         "status_buttons": _status_buttons(rdv),
         "can_change": can_change_rdv(request.membership, rdv),
-        "participations": list(rdv.participations.all()),
+        "participations": participations,
         "agents": list(rdv.agents.all()),
+        "notifications": list(rdv.notifications.select_related("usager").order_by("-created_at", "-pk")),
+        "reasons_not_sent": reasons_not_sent(rdv, participations, now),
         "show_history": show_history,
         "history": rdv_history(rdv) if show_history else [],
         "status_error": "",
@@ -118,12 +124,16 @@ def rdv_status(request, organisation_id, pk):
     """One POST per status button; a refused transition answers 422 with the reason."""
     rdv = _changeable_rdv(request, pk)
     new_status = request.POST.get("status", "")
+    since = timezone.now()
     try:
         rdv.change_status(new_status, by=request.membership.agent)
+    except Rdv.DoesNotExist:  # deleted by someone else meanwhile
+        raise Http404 from None
     except ValidationError as error:
         reason = " ".join(error.message_dict.get("status", error.messages))
         return render(request, "rendezvous/detail.html", _detail_context(request, rdv, status_error=reason), status=422)
-    messages.success(request, _("Le statut du RDV est maintenant « %(status)s ».") % {"status": rdv.display_status()})
+    done = _("Le statut du RDV est maintenant « %(status)s ».") % {"status": rdv.display_status()}
+    messages.success(request, f"{done} {announcement(rdv, since)}".strip())
     default = reverse("rendezvous:detail", kwargs={"organisation_id": organisation_id, "pk": rdv.pk})
     return redirect(_next_url(request, default))
 
@@ -138,6 +148,7 @@ def rdv_update(request, organisation_id, pk):
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
+            since = timezone.now()
             try:
                 update_rdv(
                     rdv=rdv,
@@ -155,7 +166,7 @@ def rdv_update(request, organisation_id, pk):
             except Rdv.DoesNotExist:  # deleted by someone else meanwhile
                 raise Http404 from None
             else:
-                messages.success(request, _("Le RDV a été modifié."))
+                messages.success(request, f"{_('Le RDV a été modifié.')} {announcement(rdv, since)}".strip())
                 return redirect("rendezvous:detail", organisation_id=organisation.pk, pk=rdv.pk)
         status = 422
     else:
@@ -168,6 +179,9 @@ def rdv_delete(request, organisation_id, pk):
     rdv = _changeable_rdv(request, pk)
     if request.method == "POST":
         with transaction.atomic():
+            # The RDV's row before its notifications' (set to NULL by the delete): the order
+            # every writer takes, so a status change at the same time cannot deadlock with it.
+            Rdv.objects.select_for_update().filter(pk=rdv.pk).values_list("pk", flat=True).first()
             rdv._history_user = request.membership.agent
             rdv.delete()
         messages.success(request, _("Le RDV a été supprimé."))

@@ -20,6 +20,11 @@ def _isolate(settings, tmp_path):
     from rdv.sms import LocmemSmsBackend
 
     LocmemSmsBackend.outbox.clear()
+    # Tasks queued after a commit run at once, in the thread that committed: no message is left
+    # in a broker that no worker reads. Tests of delivery by a real worker turn this off.
+    from rdv.celery import app
+
+    app.conf.task_always_eager = True
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from agents.models import Agent
+from notifications.models import Notification
 from organisations.models import Organisation
 from usagers.models import Usager, UsagerProfile
 
@@ -124,6 +125,11 @@ def anonymise_families(*, responsible_ids: list[int]) -> int:
     HistoricalReferents.objects.filter(history__usager_id__in=family_ids).delete()
     HistoricalUsagerProfile.objects.filter(usager_id__in=family_ids).delete()
     Usager.history.model.objects.filter(id__in=family_ids).delete()
+    # The messages sent to them name them and hold their address or number; the receipts (what
+    # was sent, when, by which channel) stay for the statistics.
+    messages = Notification.objects.filter(usager_id__in=family_ids)
+    messages.filter(status__in=Notification.IN_PROGRESS).update(status=Notification.Status.DROPPED)
+    messages.update(to="", subject="", body="", last_error="")
     return len(family_ids)
 
 

@@ -6,9 +6,13 @@ from agents.permissions import (
     can_access_all_agendas,
     can_manage_settings,
     get_membership,
+    motifs_received_by,
+    receives_motif,
 )
+from motifs.models import Motif
 from tests.agents.factories import AgentFactory
-from tests.organisations.factories import OrganisationFactory
+from tests.motifs.factories import MotifFactory
+from tests.organisations.factories import OrganisationFactory, service
 
 
 @pytest.fixture
@@ -66,3 +70,15 @@ def test_an_agent_without_a_service_sees_its_own_agenda_only(organisation, team)
 
 def test_no_membership_outside_ones_organisations(team):
     assert get_membership(team["admin"], OrganisationFactory().pk) is None
+
+
+def test_the_motifs_an_agent_receives_read_the_same_in_sql_and_in_python(organisation, team):
+    motifs = [
+        MotifFactory(organisation=organisation, service=service("PMI")),
+        MotifFactory(organisation=organisation, service=service("Social")),
+        MotifFactory(organisation=organisation, service=service("Social"), for_secretariat=True),
+    ]
+    for agent in team.values():
+        in_sql = set(motifs_received_by(agent, Motif.objects.all()))
+        assert {motif for motif in motifs if receives_motif(agent, motif)} == in_sql
+    assert set(motifs_received_by(team["secretariat"], Motif.objects.all())) == {motifs[2]}

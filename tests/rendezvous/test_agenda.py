@@ -259,7 +259,7 @@ def test_rdvs_land_in_their_day_and_time_and_overlapping_ones_side_by_side():
     assert not any(column.now_style for column in grid.columns[1:])
 
 
-def test_the_grid_widens_to_show_early_and_late_rdvs_and_plages_but_not_absences():
+def test_the_grid_widens_to_show_early_and_late_rdvs():
     day = dt.date(2026, 6, 3)
     now = local(day, 12)
     grid = grid_of([day], [block(1, local(day, 6, 30)), block(2, local(day, 20, 15))], now)
@@ -759,3 +759,122 @@ def test_absences_and_busy_read_three_queries_whatever_the_agents(django_assert_
     assert {occurrence.event.organisation_id for occurrence in own} == {organisation.pk}
     assert len(own) == 4 and len(busy) == 8  # the two RDVs, one after the other, merged
     assert all(isinstance(item, agenda.Busy) for item in busy)
+
+
+# ---------------------------------------------------------------------------------------------
+# Busy blocks and absences outside 7h–20h widen the grid, days away do not
+
+
+def _grid_hours(day, busy=()):
+    """The hour range of a one-day grid holding these busy spans (for agent 1)."""
+    grid = grid_of([day], [], local(day, 12), busy=[agenda.Busy(1, start, end) for start, end in busy])
+    return grid.start_hour, grid.end_hour
+
+
+def test_busy_blocks_outside_7_to_20_widen_the_grid_to_their_hours():
+    day = dt.date(2026, 6, 3)
+    assert _grid_hours(day, busy=[(local(day, 6), local(day, 7, 30))]) == (6, 20)
+    assert _grid_hours(day, busy=[(local(day, 20, 30), local(day, 21, 30))]) == (7, 22)
+    assert _grid_hours(day, busy=[(local(day, 5, 15), local(day, 6))]) == (5, 20)
+    assert _grid_hours(day, busy=[(local(day, 14), local(day, 15))]) == (7, 20)
+
+    grid = grid_of([day], [], local(day, 12), busy=[agenda.Busy(1, local(day, 21), local(day, 22))])
+    (band,) = grid.columns[0].bands
+    assert (grid.start_hour, grid.end_hour) == (7, 22)
+    assert band.time_label == "de 21h00 à 22h00"
+    assert band.style == "top:56rem;height:4rem"  # 14 hours below 7h00, one hour high
+    assert [hour["label"] for hour in grid.hours][-2:] == ["20h", "21h"]
+
+
+def test_days_away_and_spans_over_several_days_do_not_widen_the_grid_to_the_whole_day():
+    monday = dt.date(2026, 6, 1)
+    tuesday, wednesday = monday + dt.timedelta(days=1), monday + dt.timedelta(days=2)
+    # A whole day, typed 0h00 – 23h59 or midnight to midnight.
+    assert _grid_hours(monday, busy=[(local(monday, 0), local(monday, 23, 59))]) == (7, 20)
+    assert _grid_hours(monday, busy=[(local(monday, 0), local(tuesday, 0))]) == (7, 20)
+    # From Monday 14h00 to Wednesday 17h00: neither day's edge widens anything.
+    span = [(local(monday, 14), local(wednesday, 17))]
+    for day in (monday, tuesday, wednesday):
+        assert _grid_hours(day, busy=span) == (7, 20)
+    # A night away, 22h00 to 6h00: each day shows the hour of its own end.
+    night = [(local(monday, 22), local(tuesday, 6))]
+    assert _grid_hours(monday, busy=night) == (7, 23)
+    assert _grid_hours(tuesday, busy=night) == (5, 20)
+    grid = grid_of([tuesday], [], local(tuesday, 12), busy=[agenda.Busy(1, *night[0])])
+    (band,) = grid.columns[0].bands
+    assert band.time_label == "du 1er juin à 22h00 au 2 juin à 6h00"
+    assert band.style == "top:0rem;height:4rem"
+
+
+def test_absences_outside_7_to_20_widen_the_grid_but_not_a_day_away(organisation, basic_agent):
+    monday = dt.date(2026, 6, 1)
+    AbsenceFactory(
+        organisation=organisation,
+        agent=basic_agent,
+        title="Permanence de nuit",
+        first_day=monday,
+        start_time=dt.time(20, 30),
+        end_time=dt.time(21, 30),
+    )
+    AbsenceFactory(
+        organisation=organisation,
+        agent=basic_agent,
+        title="Congés",
+        first_day=monday + dt.timedelta(days=1),
+        start_time=dt.time(0),
+        end_time=dt.time(23, 59),
+        days=3,
+    )
+    window = agenda.day_window(monday, monday + dt.timedelta(days=6), PARIS)
+    absences = agenda.absences_in_window(organisation, [basic_agent.pk], window)
+
+    def hours(day):
+        grid = grid_of([day], [], local(day, 12), absences=absences)
+        return grid.start_hour, grid.end_hour
+
+    assert hours(monday) == (7, 22)
+    for n in (1, 2, 3):
+        assert hours(monday + dt.timedelta(days=n)) == (7, 20)
+
+
+def _late_busy_in_another_organisation(agent, day):
+    other = OrganisationFactory(name="Organisation secrète")
+    AgentRoleFactory(agent=agent, organisation=other)
+    RdvFactory(
+        organisation=other,
+        motif=MotifFactory(organisation=other, name="Motif secret"),
+        lieu=LieuFactory(organisation=other, name="Lieu secret"),
+        agents=[agent],
+        starts_at=local(day, 21),
+        duration_in_min=60,
+    )
+
+
+def test_a_busy_block_at_21h_elsewhere_widens_the_week_and_day_views(client, organisation, basic_agent):
+    monday = next_monday()
+    _late_busy_in_another_organisation(basic_agent, monday)
+    client.force_login(basic_agent)
+    for view in ("semaine", "jour"):
+        page = client.get(agenda_url(basic_agent, organisation, vue=view, date=monday.isoformat())).content.decode()
+        assert _band_texts(page) == ["Occupé (autre organisation) de 21h00 à 22h00"]
+        assert re.search(rf'<div {BUSY_BAND} style="top:56rem;height:4rem">', page)
+        hours = re.search(r'<div class="rdv-agenda__hours"[^>]*>(.*?)</div>', page).group(1)
+        assert re.findall(r">(\d+h)<", hours)[-1] == "21h"
+        assert not any(secret in page for secret in SECRETS)
+
+
+def test_a_busy_block_at_21h_elsewhere_shows_with_its_times_on_the_team_day(client, organisation, basic_agent):
+    """The team day lists each agent's day as text, not on an hour grid: a late busy block is
+    never cut there, it reads with its times."""
+    monday = next_monday()
+    _late_busy_in_another_organisation(basic_agent, monday)
+    PlageOuvertureFactory(organisation=organisation, agent=basic_agent, first_day=monday)
+    client.force_login(AgentFactory(organisation=organisation, secretariat=True))
+    page = client.get(team_url(organisation, date=monday.isoformat())).content.decode()
+    own = re.search(rf'aria-labelledby="equipe-agent-{basic_agent.pk}">(.*?)</section>', page, re.S)
+    assert own is not None
+    assert (
+        '<p class="rdv-team__band rdv-agenda__band--busy">Occupé (autre organisation) de 21h00 à 22h00</p>'
+        in own.group(1)
+    )
+    assert not any(secret in page for secret in SECRETS)

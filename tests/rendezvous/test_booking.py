@@ -2,6 +2,8 @@
 « Trouver un créneau » (rendezvous/booking.py)."""
 
 import datetime as dt
+import html
+import re
 import threading
 import time
 from urllib.parse import parse_qs, urlsplit
@@ -1176,3 +1178,129 @@ def test_modifier_works_from_the_stored_rdv_not_the_form_s_copy(organisation, ba
         ),
     )
     assert Participation.objects.filter(rdv=rdv, usager=usager).count() == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# « Trouver un créneau » says why nothing shows: agents or lieux without a plage for the motif
+
+
+def search(client, organisation, motif, **params):
+    response = client.get(creneaux_url(organisation), {"motif": motif.pk, "a_partir_du": DAY.isoformat(), **params})
+    assert response.status_code == 200
+    return response, response.content.decode()
+
+
+def alert(page, dom_id):
+    found = re.search(rf'<div class="fr-alert[^"]*"[^>]*id="{dom_id}">(.*?)</div>', page, re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html.unescape(found.group(1)))).strip() if found else ""
+
+
+def test_an_agent_chosen_without_plage_for_the_motif_is_named_beside_the_others_slots(
+    client, organisation, admin_agent, motif, plage
+):
+    marie = AgentFactory(organisation=organisation, services=["PMI"], first_name="Marie", last_name="Dupont")
+    client.force_login(admin_agent)
+    response, page = search(client, organisation, motif, agents=[marie.pk, plage.agent.pk])
+    assert alert(page, "creneaux-agents-sans-plage") == "Marie Dupont n'a pas de plage d'ouverture pour ce motif."
+    assert [group.title for group in response.context["groups"]] == ["MDS de Noisiel"]
+    assert "creneaux-sans-plage" not in page
+
+
+def test_agents_chosen_without_plage_for_the_motif_get_a_notice_instead_of_an_empty_week(
+    client, organisation, admin_agent, motif, plage
+):
+    marie = AgentFactory(organisation=organisation, services=["PMI"], first_name="Marie", last_name="Dupont")
+    jean = AgentFactory(organisation=organisation, services=["Social"], first_name="Jean", last_name="Martin")
+    client.force_login(admin_agent)
+    response, page = search(client, organisation, motif, agents=[marie.pk, jean.pk])
+    assert alert(page, "creneaux-sans-plage") == (
+        "Aucun créneau ne peut être proposé pour ce motif "
+        "Marie Dupont n'a pas de plage d'ouverture pour ce motif. "
+        "Jean Martin n'a pas de plage d'ouverture pour ce motif et n'appartient pas au service "
+        "PMI (Protection Maternelle Infantile). "
+        "D'autres agents proposent ce motif : afficher les créneaux de tous les agents"
+    )
+    assert 'class="fr-alert fr-alert--warning fr-mb-3w" role="status"' in page
+    # Neither an empty week, nor weeks to browse, nor « Prochaine disponibilité ».
+    assert response.context["groups"] == [] and response.context["next_slot"] is None
+    assert "Aucun créneau disponible du" not in page and "Semaine suivante" not in page
+    # The link searches again for every agent, the rest kept.
+    widen = response.context["coverage"].widen_url
+    assert parse_qs(urlsplit(widen).query) == {"motif": [str(motif.pk)], "a_partir_du": [DAY.isoformat()]}
+    response = client.get(widen)
+    assert [group.title for group in response.context["groups"]] == ["MDS de Noisiel"]
+    assert "creneaux-sans-plage" not in response.content.decode()
+
+
+def test_an_agent_with_a_plage_elsewhere_than_the_lieux_chosen(client, organisation, basic_agent, motif, plage):
+    torcy = LieuFactory(organisation=organisation, name="Antenne de Torcy")
+    client.force_login(basic_agent)
+    response, page = search(client, organisation, motif, agents=[basic_agent.pk], lieux=[torcy.pk])
+    assert f"{basic_agent.full_name} n'a pas de plage d'ouverture pour ce motif dans les lieux choisis." in alert(
+        page, "creneaux-sans-plage"
+    )
+    assert "Ce motif est proposé ailleurs : afficher les créneaux de tous les lieux" in page
+    assert "lieux" not in parse_qs(urlsplit(response.context["coverage"].widen_url).query)
+    # Without agents chosen, the lieux alone.
+    response, page = search(client, organisation, motif, lieux=[torcy.pk])
+    assert alert(page, "creneaux-sans-plage").startswith(
+        "Aucun créneau ne peut être proposé pour ce motif Aucune plage d'ouverture ne propose ce motif "
+        "dans les lieux choisis : ajoutez-le"
+    )
+    assert "afficher les créneaux de tous les lieux" in page
+
+
+def test_no_plage_at_all_for_the_motif_says_so(client, organisation, admin_agent, motif, lieu):
+    # A finished plage, one at a closed lieu and one of another motif offer nothing.
+    PlageOuvertureFactory(
+        organisation=organisation, agent=admin_agent, lieu=lieu, motifs=[motif], first_day=DAY - dt.timedelta(weeks=3)
+    )
+    closed = LieuFactory(organisation=organisation, archived=True)
+    PlageOuvertureFactory(organisation=organisation, agent=admin_agent, lieu=closed, motifs=[motif], first_day=DAY)
+    PlageOuvertureFactory(organisation=organisation, agent=admin_agent, lieu=lieu, motifs=[MotifFactory()])
+    client.force_login(admin_agent)
+    response, page = search(client, organisation, motif)
+    assert alert(page, "creneaux-sans-plage") == (
+        "Aucun créneau ne peut être proposé pour ce motif "
+        "Aucune plage d'ouverture ne propose ce motif : ajoutez-le aux plages d'ouverture des agents qui le "
+        "reçoivent (menu « Votre planning », « Plages d'ouverture »)."
+    )
+    assert response.context["coverage"].widen_url == ""
+    # A plage later than the week searched is an offer: the week is empty, the next one found.
+    PlageOuvertureFactory(
+        organisation=organisation, agent=admin_agent, lieu=lieu, motifs=[motif], first_day=next_monday(weeks=3)
+    )
+    response, page = search(client, organisation, motif, agents=[admin_agent.pk])
+    assert "creneaux-sans-plage" not in page and "creneaux-agents-sans-plage" not in page
+    assert "Prochaine disponibilité :" in page
+
+
+def test_a_secretariat_agent_receives_the_motifs_made_for_it(client, organisation, admin_agent):
+    motif = MotifFactory(organisation=organisation, for_secretariat=True)
+    secretariat = AgentFactory(organisation=organisation, secretariat=True, first_name="Léa", last_name="Roux")
+    client.force_login(admin_agent)
+    _response, page = search(client, organisation, motif, agents=[secretariat.pk])
+    assert "Léa Roux n'a pas de plage d'ouverture pour ce motif." in alert(page, "creneaux-sans-plage")
+    assert "n'appartient pas" not in page
+
+
+def test_the_notice_reads_the_same_number_of_queries_for_one_or_many_agents(
+    client, organisation, admin_agent, motif, lieu, django_assert_num_queries
+):
+    """One query tells which agents have a plage for the motif; when none searched has, the
+    créneaux engine is not asked."""
+    client.force_login(admin_agent)
+    PlageOuvertureFactory(organisation=organisation, agent=admin_agent, lieu=lieu, motifs=[motif], first_day=DAY)
+    few = [AgentFactory(organisation=organisation, services=["PMI"])]
+    # Some of another service: their sentence names the motif's service, already loaded.
+    many = few + [AgentFactory(organisation=organisation, services=[("PMI", "Social")[n % 2]]) for n in range(6)]
+    for agent in many:
+        PlageOuvertureFactory(organisation=organisation, agent=agent, lieu=lieu, motifs=[MotifFactory()])
+    search(client, organisation, motif)  # sessions and caches warmed
+    with django_assert_num_queries(10):
+        search(client, organisation, motif, agents=[agent.pk for agent in few])
+    with django_assert_num_queries(10):
+        search(client, organisation, motif, agents=[agent.pk for agent in many])
+    # Slots beside the notice: the engine's queries on top.
+    with django_assert_num_queries(15):
+        search(client, organisation, motif, agents=[admin_agent.pk, *[agent.pk for agent in many]])

@@ -5,6 +5,10 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from notifications.models import Notification
+from notifications.services import notify
+from rendezvous.models import Rdv
+from tests.rendezvous.factories import RdvFactory
 from tests.usagers.factories import UsagerFactory
 from usagers.models import Usager, UsagerProfile
 
@@ -106,3 +110,19 @@ def test_removed_usagers_are_erased_once_the_period_has_passed(organisation):
     run()
     usager.refresh_from_db()
     assert usager.anonymised_at is not None
+
+
+def test_the_messages_sent_to_an_anonymised_family_are_erased_but_counted(organisation, old_family):
+    responsible, proche = old_family
+    rdv = RdvFactory(organisation=organisation, usagers=[responsible, proche])
+    notify(rdv, Notification.Event.CREATED)
+    Rdv.objects.filter(pk=rdv.pk).update(starts_at=LONG_AGO, ends_at=LONG_AGO + datetime.timedelta(minutes=30))
+    assert Notification.objects.filter(usager=responsible).count() == 2
+
+    run()
+
+    rows = Notification.objects.filter(usager=responsible)
+    assert [(row.channel, row.to, row.subject, row.body) for row in rows] == [
+        ("email", "", "", ""),
+        ("sms", "", "", ""),
+    ]

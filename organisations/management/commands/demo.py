@@ -3,6 +3,7 @@ from django.db import transaction
 
 from agents import demo as agents_demo
 from motifs import demo as motifs_demo
+from notifications import demo as notifications_demo
 from organisations import demo as organisations_demo
 from planning import demo as planning_demo
 from rendezvous import demo as rendezvous_demo
@@ -18,6 +19,7 @@ STEPS = [
     planning_demo.build,
     rendezvous_demo.build,
     stats_demo.build,
+    notifications_demo.build,
 ]
 
 

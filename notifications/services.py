@@ -1,0 +1,361 @@
+"""Which messages an RDV owes, written in the caller's transaction, delivered after its commit.
+
+- An RDV posed by an agent: a confirmation to each usager (a proche's goes to its responsible).
+- « modifier »: a new time, duration or lieu, or usagers added or removed → one message to each
+  recipient concerned, describing the RDV as it now is for them; a recipient all of whose usagers
+  were removed gets an annulation of the RDV as it was.
+- A status that cancels it (« Absent excusé », « Annulé à l'initiative du service ») → an
+  annulation; back from a cancellation → a confirmation.
+- 48 hours before an RDV booked earlier than that: a reminder (`enqueue_reminders`, run by beat),
+  unless the recipient was told about it within those 48 hours.
+
+What a recipient reads follows what it last heard on that channel: a change of an RDV it never
+heard of (its confirmation is still waiting, or failed) is a confirmation, a change of one it was
+told about is « RDV modifié », an annulation of one it never heard of is not sent, nor the
+confirmation of a restored RDV whose annulation had not left yet. Each message
+replaces those still waiting for the same RDV and address, which would otherwise arrive after it
+with stale details.
+
+Nothing is owed for an RDV in the past, a motif whose notifications are disabled, or an usager
+whose recipient has no address (or no mobile number) or said no to the channel:
+`reasons_not_sent` tells the RDV's summary why."""
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import phonenumbers
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef, Prefetch
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from kombu.exceptions import OperationalError
+
+from notifications.messages import render
+from notifications.models import Notification
+
+if TYPE_CHECKING:
+    from rendezvous.models import Rdv
+    from usagers.models import Usager
+
+logger = logging.getLogger(__name__)
+
+Event = Notification.Event
+Channel = Notification.Channel
+Status = Notification.Status
+
+REMINDER_BEFORE = dt.timedelta(hours=48)
+REMINDERS_CHUNK = 500
+MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
+def is_mobile(number) -> bool:
+    return bool(number) and number.is_valid() and phonenumbers.number_type(number) in MOBILE_TYPES
+
+
+def contacts(recipient: "Usager") -> list[tuple[str, str]]:
+    """The (channel, address) pairs `recipient` can be reached at and accepts."""
+    found: list[tuple[str, str]] = []
+    if recipient.email and recipient.notify_by_email:
+        found.append((Channel.EMAIL, recipient.email))
+    if recipient.notify_by_sms and is_mobile(recipient.phone):
+        found.append((Channel.SMS, recipient.phone.as_e164))  # what providers expect
+    return found
+
+
+def by_recipient(usagers: Iterable["Usager"]) -> list[tuple["Usager", list["Usager"]]]:
+    """Usagers grouped by who receives their messages, in order of first appearance."""
+    groups: dict[int, tuple[Usager, list[Usager]]] = {}
+    for usager in usagers:
+        recipient = usager.notification_recipient
+        groups.setdefault(recipient.pk, (recipient, []))[1].append(usager)
+    return list(groups.values())
+
+
+def _participants(rdv) -> list["Usager"]:
+    return [
+        participation.usager
+        for participation in rdv.participations.select_related("usager__responsible").order_by("pk")
+    ]
+
+
+@dataclass(frozen=True)
+class Owed:
+    """One message to write: `event` about `about` (the RDV, or a copy as it was) to
+    `recipient`, concerning the usagers `concerned`."""
+
+    recipient: "Usager"
+    concerned: list["Usager"]
+    event: str
+    about: "Rdv"
+
+
+def notify(rdv, event: str, *, now: dt.datetime | None = None) -> list[Notification]:
+    """Writes the `event` messages about `rdv` to all its usagers' recipients, in the caller's
+    transaction; a worker delivers them once it commits. Returns the rows written."""
+    plan = [Owed(recipient, concerned, event, rdv) for recipient, concerned in by_recipient(_participants(rdv))]
+    return _write(rdv, plan, now or timezone.now())
+
+
+def _write(rdv, plan: list[Owed], now: dt.datetime) -> list[Notification]:
+    if rdv.motif.notifications_disabled or rdv.starts_at <= now or not plan:
+        return []
+    rows = []
+    with transaction.atomic():
+        for owed in plan:
+            for channel, address in contacts(owed.recipient):
+                event = _event_to_send(rdv, owed.recipient, channel, owed.event)
+                if event is None:
+                    continue
+                message = render(owed.about, event, channel, owed.recipient, owed.concerned)
+                rows.append(
+                    Notification(
+                        organisation_id=rdv.organisation_id,
+                        rdv=rdv,
+                        rdv_starts_at=owed.about.starts_at,
+                        usager=owed.recipient,
+                        event=event,
+                        channel=channel,
+                        to=address,
+                        subject=message.subject,
+                        body=message.body,
+                        created_at=now,
+                        next_attempt_at=now,
+                    )
+                )
+        if rows:
+            Notification.objects.bulk_create(rows)
+            ids = [row.pk for row in rows]
+            transaction.on_commit(lambda: dispatch(ids), robust=True)
+    return rows
+
+
+def _event_to_send(rdv, recipient, channel: str, event: str) -> str | None:
+    """Drops the messages about `rdv` still waiting for `recipient` on `channel` (the new one
+    replaces them), and says what the new one announces given what the recipient last heard
+    there; None: nothing to send. A reminder replaces nothing and is sent as such."""
+    if event == Event.REMINDER:
+        told_lately = (
+            Notification.objects.filter(
+                rdv=rdv, usager=recipient, channel=channel, created_at__gt=rdv.starts_at - REMINDER_BEFORE
+            )
+            .exclude(status__in=[Status.DROPPED, Status.FAILED])
+            .exists()
+        )
+        return None if told_lately else event
+    history = list(
+        Notification.objects.filter(rdv=rdv, usager=recipient, channel=channel)
+        .exclude(status__in=[Status.DROPPED, Status.FAILED])
+        .order_by("pk")
+        .values_list("pk", "event", "status")
+    )
+    waiting = [pk for pk, _event, status in history if status == Status.PENDING]
+    # Locked, then checked again: a row a worker claimed meanwhile is « sending », hence heard.
+    dropped = set(
+        Notification.objects.select_for_update()
+        .filter(pk__in=waiting, status=Status.PENDING)
+        .values_list("pk", flat=True)
+    )
+    if dropped:
+        Notification.objects.filter(pk__in=dropped).update(
+            status=Status.DROPPED, last_error=_("Remplacée par un message plus récent.")
+        )
+    heard = [heard_event for pk, heard_event, _status in history if pk not in dropped]
+    knows_it_is_on = bool(heard) and heard[-1] != Event.CANCELLED
+    if event == Event.CANCELLED:
+        return event if knows_it_is_on else None
+    if event == Event.CREATED:  # a new or restored RDV: nothing to say to who believes it on
+        return None if knows_it_is_on else Event.CREATED
+    return Event.UPDATED if knows_it_is_on else Event.CREATED
+
+
+def dispatch(ids: list[int]) -> None:
+    """After commit: asks a worker to deliver the rows now. When the broker cannot be reached the
+    rows stay pending and the periodic sweep (`deliver_due`) sends them: the booking never fails
+    for it and no message is lost."""
+    from notifications.tasks import deliver
+
+    try:
+        deliver.delay(ids)
+    except (OperationalError, OSError):
+        logger.warning("Broker unreachable: notifications %s will be sent by the periodic sweep.", ids, exc_info=True)
+
+
+@dataclass(frozen=True)
+class RdvSnapshot:
+    """What a change of an RDV is compared with to know which messages it owes."""
+
+    starts_at: dt.datetime
+    duration_in_min: int
+    lieu_id: int | None
+    address: str
+    usager_ids: frozenset[int]
+
+    @classmethod
+    def of(cls, rdv) -> "RdvSnapshot":
+        return cls(
+            starts_at=rdv.starts_at,
+            duration_in_min=rdv.duration_in_min,
+            lieu_id=rdv.lieu_id,
+            address=rdv.address,
+            usager_ids=frozenset(rdv.participations.values_list("usager_id", flat=True)),
+        )
+
+    def moved(self, rdv) -> bool:
+        return (self.starts_at, self.duration_in_min, self.lieu_id, self.address) != (
+            rdv.starts_at,
+            rdv.duration_in_min,
+            rdv.lieu_id,
+            rdv.address,
+        )
+
+
+def notify_update(rdv, before: RdvSnapshot, *, now: dt.datetime | None = None) -> list[Notification]:
+    """After « modifier »: one message per recipient whose RDV changed (its time or place, or
+    which of its usagers take part), describing it as it now is; an annulation of the RDV as it
+    was to a recipient none of whose usagers take part any more."""
+    if rdv.is_cancelled:
+        return []
+    participants = _participants(rdv)
+    current_ids = {usager.pk for usager in participants}
+    removed_ids = before.usager_ids - current_ids
+    removed = []
+    if removed_ids:
+        from usagers.models import Usager
+
+        removed = list(Usager.objects.filter(pk__in=removed_ids).select_related("responsible").order_by("pk"))
+    moved = before.moved(rdv)
+    # Which usagers took part before, per recipient (an usager removed included).
+    before_ids: dict[int, set[int]] = {}
+    for usager in [*[u for u in participants if u.pk in before.usager_ids], *removed]:
+        before_ids.setdefault(usager.notification_recipient.pk, set()).add(usager.pk)
+    current = {recipient.pk: (recipient, concerned) for recipient, concerned in by_recipient(participants)}
+    plan = [
+        Owed(recipient, concerned, Event.UPDATED, rdv)
+        for recipient, concerned in current.values()
+        if moved or {usager.pk for usager in concerned} != before_ids.get(recipient.pk, set())
+    ]
+    as_it_was = None
+    for recipient, gone in by_recipient(removed):
+        if recipient.pk not in current:
+            as_it_was = as_it_was or _as_it_was(rdv, before)
+            plan.append(Owed(recipient, gone, Event.CANCELLED, as_it_was))
+    return _write(rdv, plan, now or timezone.now())
+
+
+def _as_it_was(rdv, before: RdvSnapshot):
+    """A copy of `rdv` (same row) with the time and place of `before`, for the annulation sent to
+    a recipient removed from it."""
+    import copy
+
+    from organisations.models import Lieu
+
+    old = copy.copy(rdv)
+    old.starts_at = before.starts_at
+    old.duration_in_min = before.duration_in_min
+    old.address = before.address
+    if before.lieu_id != rdv.lieu_id:
+        old.lieu = Lieu.objects.filter(pk=before.lieu_id).first() if before.lieu_id else None
+    return old
+
+
+def notify_status_change(rdv, old_status: str, *, now: dt.datetime | None = None) -> list[Notification]:
+    """A cancellation owes an annulation, a return from one a confirmation; other statuses say
+    how the RDV went and owe nothing."""
+    was_cancelled = old_status in rdv.CANCELLED_STATUSES
+    if rdv.is_cancelled and not was_cancelled:
+        return notify(rdv, Event.CANCELLED, now=now)
+    if was_cancelled and not rdv.is_cancelled:
+        return notify(rdv, Event.CREATED, now=now)
+    return []
+
+
+def enqueue_reminders(now: dt.datetime | None = None) -> int:
+    """Writes the reminders of the RDVs starting within 48 hours that were booked earlier than
+    that and are still « À venir », to each recipient and channel not told about the RDV within
+    those 48 hours. Each RDV in its own transaction, its row locked and read again (an RDV moved
+    or cancelled since the batch was read is left to the next run); the unique constraint keeps
+    two overlapping runs from reminding twice. Every such RDV is looked at, in chunks: RDVs whose
+    usagers cannot be reached never hide later ones. Returns the RDVs reminded."""
+    from rendezvous.models import Participation, Rdv
+
+    now = now or timezone.now()
+    reminded_at_this_time = Notification.objects.filter(
+        rdv=OuterRef("pk"), event=Event.REMINDER, rdv_starts_at=OuterRef("starts_at")
+    )
+    rdvs = (
+        Rdv.objects.filter(
+            status=Rdv.Status.UNKNOWN,
+            starts_at__gt=now,
+            starts_at__lte=now + REMINDER_BEFORE,
+            created_at__lte=F("starts_at") - REMINDER_BEFORE,
+            motif__notifications_disabled=False,
+        )
+        .exclude(Exists(reminded_at_this_time))
+        .select_related("organisation__territory", "motif__service", "lieu")
+        .prefetch_related(
+            Prefetch("participations", queryset=Participation.objects.select_related("usager__responsible"))
+        )
+        .order_by("starts_at", "pk")
+    )
+    reminded = 0
+    for rdv in rdvs.iterator(chunk_size=REMINDERS_CHUNK):
+        usagers = [participation.usager for participation in rdv.participations.all()]
+        plan = [Owed(recipient, concerned, Event.REMINDER, rdv) for recipient, concerned in by_recipient(usagers)]
+        if not any(contacts(owed.recipient) for owed in plan):
+            continue
+        try:
+            with transaction.atomic():
+                stored = (
+                    Rdv.objects.select_for_update(no_key=True)
+                    .filter(pk=rdv.pk)
+                    .values_list("starts_at", "status", "updated_at")
+                    .first()
+                )
+                if stored != (rdv.starts_at, rdv.status, rdv.updated_at):
+                    continue
+                if _write(rdv, plan, now):
+                    reminded += 1
+        except IntegrityError:  # another run wrote them meanwhile
+            continue
+    return reminded
+
+
+def reasons_not_sent(rdv, participations: list, now: dt.datetime | None = None) -> list[str]:
+    """Why usagers of `rdv` receive no message, for its summary: the motif's setting, the RDV
+    being past, or per recipient a missing address or number, or a refusal."""
+    now = now or timezone.now()
+    if rdv.motif.notifications_disabled:
+        return [_("Les notifications sont désactivées pour ce motif : les usagers ne reçoivent ni email ni SMS.")]
+    if rdv.starts_at <= now:
+        return [_("Le RDV a commencé : plus aucune notification n'est envoyée à son sujet.")]
+    reasons = []
+    for recipient, concerned in by_recipient(participation.usager for participation in participations):
+        who = recipient.full_name
+        if any(usager.pk != recipient.pk for usager in concerned):
+            who = _("%(name)s (usager en charge)") % {"name": recipient.full_name}
+        if not recipient.email:
+            reasons.append(_("%(who)s n'a pas d'adresse email : pas d'email.") % {"who": who})
+        elif not recipient.notify_by_email:
+            reasons.append(_("%(who)s ne souhaite pas être prévenu par email.") % {"who": who})
+        if not recipient.phone:
+            reasons.append(_("%(who)s n'a pas de numéro de téléphone : pas de SMS.") % {"who": who})
+        elif not is_mobile(recipient.phone):
+            reasons.append(_("%(who)s n'a pas de numéro de mobile : pas de SMS.") % {"who": who})
+        elif not recipient.notify_by_sms:
+            reasons.append(_("%(who)s ne souhaite pas être prévenu par SMS.") % {"who": who})
+    return reasons
+
+
+def announcement(rdv, since: dt.datetime) -> str:
+    """What the agent's confirmation adds about the messages its change wrote (written at or
+    after `since`): « Notification envoyée par email et SMS. », or "" for none."""
+    channels = set(
+        rdv.notifications.filter(created_at__gte=since).exclude(status=Status.DROPPED).values_list("channel", flat=True)
+    )
+    if not channels:
+        return ""
+    words = [label for channel, label in Channel.choices if channel in channels]
+    return _("Notification envoyée par %(channels)s.") % {"channels": " et ".join(words)}

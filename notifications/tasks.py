@@ -1,0 +1,45 @@
+"""Celery tasks: deliver rows now (queued after the commit that wrote them), sweep the due rows
+(those whose queueing failed, retries, rows of a worker that died), write the reminders. Beat
+runs the last two."""
+
+import logging
+
+from celery import shared_task
+from django.utils import timezone
+
+from notifications.delivery import deliver_one
+from notifications.models import Notification
+from notifications.services import enqueue_reminders
+
+logger = logging.getLogger(__name__)
+
+SWEEP_BATCH = 500
+
+
+def _deliver_each(ids) -> int:
+    """Each row on its own: one that fails to be handled is logged and left to the next sweep,
+    never stopping the others. Returns how many were handled."""
+    handled = 0
+    for pk in ids:
+        try:
+            handled += deliver_one(pk) is not None
+        except Exception:
+            logger.exception("Notification %s could not be handled", pk)
+    return handled
+
+
+@shared_task(name="notifications.deliver", ignore_result=True)
+def deliver(ids: list[int]) -> int:
+    return _deliver_each(ids)
+
+
+@shared_task(name="notifications.deliver_due", ignore_result=True)
+def deliver_due() -> int:
+    """The rows due now, oldest first."""
+    due = Notification.objects.due(timezone.now()).order_by("next_attempt_at", "pk")
+    return _deliver_each(list(due.values_list("pk", flat=True)[:SWEEP_BATCH]))
+
+
+@shared_task(name="notifications.send_reminders", ignore_result=True)
+def send_reminders() -> int:
+    return enqueue_reminders()

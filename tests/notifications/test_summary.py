@@ -1,0 +1,93 @@
+"""« the notifications sent about it » on an RDV's summary, and the demo's receipts."""
+
+import io
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from notifications.models import Notification
+from notifications.services import notify
+from tests.rendezvous.factories import RdvFactory
+from tests.usagers.factories import UsagerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def detail(rdv):
+    return reverse("rendezvous:detail", kwargs={"organisation_id": rdv.organisation_id, "pk": rdv.pk})
+
+
+def test_the_summary_lists_each_message_and_its_state(client, organisation, basic_agent):
+    usager = UsagerFactory(organisation=organisation, with_email=True, with_phone=True)
+    rdv = RdvFactory(organisation=organisation, agents=[basic_agent], usagers=[usager])
+    email, text = notify(rdv, Notification.Event.CREATED)
+    Notification.objects.filter(pk=email.pk).update(status="sent", sent_at=email.created_at)
+    Notification.objects.filter(pk=text.pk).update(status="failed", last_error="HTTP 400 : numéro invalide")
+    client.force_login(basic_agent)
+    page = client.get(detail(rdv)).content.decode()
+    assert '<h2 class="fr-h4" id="notifications-titre">Notifications</h2>' in page
+    assert "Confirmation du RDV par email" in page
+    assert "Confirmation du RDV par SMS" in page
+    assert usager.email in page and "Envoyée" in page
+    assert text.to.startswith("+33") and usager.phone.as_national in page
+    assert "Échec de l'envoi" in page and "HTTP 400 : numéro invalide" in page
+    assert email.subject in page  # « Voir le message »
+
+
+def test_the_summary_says_why_an_usager_gets_nothing(client, organisation, basic_agent):
+    usager = UsagerFactory(organisation=organisation, last_name="Sansmail")
+    rdv = RdvFactory(organisation=organisation, agents=[basic_agent], usagers=[usager])
+    client.force_login(basic_agent)
+    page = client.get(detail(rdv)).content.decode()
+    assert "Aucune notification n'a été envoyée au sujet de ce RDV." in page
+    assert f"{usager.full_name} n&#x27;a pas d&#x27;adresse email : pas d&#x27;email." in page
+
+
+def count_queries(client, path) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+    return len(queries)
+
+
+def test_the_summary_queries_do_not_grow_with_messages_or_usagers(client, organisation, basic_agent):
+    rdv = RdvFactory(organisation=organisation, agents=[basic_agent], usagers=[])
+    client.force_login(basic_agent)
+    client.get(detail(rdv))
+    before = count_queries(client, detail(rdv))
+    for _ in range(4):
+        usager = UsagerFactory(organisation=organisation, proche=True, with_email=True, with_phone=True)
+        usager.responsible.email = "parent@example.com"
+        usager.responsible.save()
+        rdv.participations.create(usager=usager)
+    notify(rdv, Notification.Event.CREATED)
+    assert Notification.objects.filter(rdv=rdv).count() == 4
+    assert count_queries(client, detail(rdv)) == before
+
+
+def test_the_demo_rdvs_show_their_receipts(db):
+    call_command("demo", stdout=io.StringIO())
+    receipts = Notification.objects.all()
+    assert receipts.filter(status=Notification.Status.SENT, event=Notification.Event.CREATED).exists()
+    assert receipts.filter(status=Notification.Status.SENT, event=Notification.Event.REMINDER).exists()
+    assert receipts.filter(event=Notification.Event.CANCELLED).exists()
+    assert receipts.filter(status=Notification.Status.FAILED).exists()
+    assert not receipts.filter(status=Notification.Status.PENDING).exists()  # nothing for `make run` to send
+    count = receipts.count()
+    call_command("demo", stdout=io.StringIO())
+    assert Notification.objects.count() == count
+
+
+def test_the_agent_is_told_which_channels_a_change_used(client, organisation, basic_agent):
+    usager = UsagerFactory(organisation=organisation, with_email=True)
+    rdv = RdvFactory(organisation=organisation, agents=[basic_agent], usagers=[usager])
+    notify(rdv, Notification.Event.CREATED)
+    Notification.objects.update(status="sent")  # the usager knows of the RDV
+    client.force_login(basic_agent)
+    status_url = reverse("rendezvous:status", kwargs={"organisation_id": organisation.pk, "pk": rdv.pk})
+    response = client.post(status_url, {"status": "revoked"}, follow=True)
+    assert "« Annulé à l&#x27;initiative du service ». Notification envoyée par email." in response.content.decode()
+    response = client.post(status_url, {"status": "excused"}, follow=True)  # still cancelled: nothing new
+    assert "« Absent excusé ».</" in response.content.decode()

@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from notifications.messages import html_body
 from notifications.models import CLAIM_TIMEOUT, Notification, retry_delay
+from notifications.services import reword_after_failure
 from rdv.sms import Sms, SmsError, get_sms_backend, is_permanent_http_error
 
 logger = logging.getLogger(__name__)
@@ -132,11 +133,13 @@ def _record_failure(notification: Notification, error: str, *, permanent: bool, 
     """A refused message fails; any other failure is tried again later, until the RDV starts."""
     status = Status.FAILED if permanent else Status.PENDING
     next_attempt_at = now + retry_delay(notification.attempts)
-    Notification.objects.filter(pk=notification.pk, attempts=notification.attempts, status=Status.SENDING).update(
-        status=status, last_error=error[:1000], next_attempt_at=next_attempt_at
-    )
+    recorded = Notification.objects.filter(
+        pk=notification.pk, attempts=notification.attempts, status=Status.SENDING
+    ).update(status=status, last_error=error[:1000], next_attempt_at=next_attempt_at)
     notification.status, notification.last_error = status, error[:1000]
     notification.next_attempt_at = next_attempt_at
+    if recorded:
+        reword_after_failure(notification, now)
 
 
 def _send(notification: Notification) -> str:

@@ -1,9 +1,11 @@
 """Which messages an RDV owes, written in the caller's transaction, delivered after its commit.
 
 - An RDV posed by an agent: a confirmation to each usager (a proche's goes to its responsible).
-- « modifier »: a new time, duration or lieu, or usagers added or removed → one message to each
-  recipient concerned, describing the RDV as it now is for them; a recipient all of whose usagers
-  were removed gets an annulation of the RDV as it was.
+- « modifier », when the agent ticks « Prévenir les usagers » (the seed: a modification is not
+  notified automatically): a new time, duration or lieu, or usagers added or removed → one
+  message to each recipient concerned, describing the RDV as it now is for them; a recipient all
+  of whose usagers were removed gets an annulation of the RDV as it was. Left unticked, only the
+  messages still waiting are written again with the new details (`refresh_waiting`).
 - A status that cancels it (« Absent excusé », « Annulé à l'initiative du service ») → an
   annulation; back from a cancellation → a confirmation.
 - 48 hours before an RDV booked earlier than that: a reminder (`enqueue_reminders`, run by beat),
@@ -99,13 +101,17 @@ def notify(rdv, event: str, *, now: dt.datetime | None = None) -> list[Notificat
     return _write(rdv, plan, now or timezone.now())
 
 
-def _write(rdv, plan: list[Owed], now: dt.datetime) -> list[Notification]:
+def _write(rdv, plan: list[Owed], now: dt.datetime, only: set[tuple[int, str]] | None = None) -> list[Notification]:
+    """Writes `plan`, on every channel of each recipient or, given `only`, on those
+    (recipient id, channel) pairs."""
     if rdv.motif.notifications_disabled or rdv.starts_at <= now or not plan:
         return []
     rows = []
     with transaction.atomic():
         for owed in plan:
             for channel, address in contacts(owed.recipient):
+                if only is not None and (owed.recipient.pk, channel) not in only:
+                    continue
                 event = _event_to_send(rdv, owed.recipient, channel, owed.event)
                 if event is None:
                     continue
@@ -163,12 +169,68 @@ def _event_to_send(rdv, recipient, channel: str, event: str) -> str | None:
             status=Status.DROPPED, last_error=_("Remplacée par un message plus récent.")
         )
     heard = [heard_event for pk, heard_event, _status in history if pk not in dropped]
-    knows_it_is_on = bool(heard) and heard[-1] != Event.CANCELLED
+    knows_it_is_on = _knows_it_is_on(heard)
     if event == Event.CANCELLED:
         return event if knows_it_is_on else None
     if event == Event.CREATED:  # a new or restored RDV: nothing to say to who believes it on
         return None if knows_it_is_on else Event.CREATED
     return Event.UPDATED if knows_it_is_on else Event.CREATED
+
+
+def _knows_it_is_on(heard: list[str]) -> bool:
+    """Whether a recipient who heard `heard` (events, oldest first) believes the RDV on."""
+    return bool(heard) and heard[-1] != Event.CANCELLED
+
+
+def reword_after_failure(failed: Notification, now: dt.datetime | None = None) -> None:
+    """`failed` did not reach its recipient (refused, or to be tried again once a newer message
+    replaces it). A message written meanwhile counted it as heard: a modification of an RDV the
+    recipient never heard of becomes its confirmation, an annulation of one is not sent."""
+    if failed.rdv_id is None or failed.usager_id is None or failed.event == Event.REMINDER:
+        return
+    with transaction.atomic():
+        same = Notification.objects.filter(rdv_id=failed.rdv_id, usager_id=failed.usager_id, channel=failed.channel)
+        latest = (
+            same.select_for_update()
+            .filter(pk__gt=failed.pk, status=Status.PENDING)
+            .exclude(event=Event.REMINDER)
+            .order_by("-pk")
+            .first()
+        )
+        if latest is None or latest.event == Event.CREATED:
+            return
+        heard = list(
+            same.filter(pk__lt=latest.pk, status__in=[Status.SENDING, Status.SENT])
+            .exclude(pk=failed.pk)
+            .order_by("pk")
+            .values_list("event", flat=True)
+        )
+        if _knows_it_is_on(heard):
+            return
+        if latest.event == Event.CANCELLED:
+            latest.status, latest.last_error = Status.DROPPED, _("L'usager n'avait pas été prévenu de ce RDV.")
+            latest.save(update_fields=["status", "last_error"])
+            return
+        from rendezvous.models import Rdv
+
+        rdv = (
+            Rdv.objects.select_related("organisation__territory", "motif__service", "lieu")
+            .filter(pk=failed.rdv_id)
+            .first()
+        )
+        if rdv is None:
+            return
+        recipient = latest.usager
+        if recipient is None:
+            return
+        concerned = [usager for usager in _participants(rdv) if usager.notification_recipient.pk == recipient.pk]
+        if concerned:  # else the modification is dropped when due: the usager was removed
+            _write(
+                rdv,
+                [Owed(recipient, concerned, Event.CREATED, rdv)],
+                now or timezone.now(),
+                only={(recipient.pk, failed.channel)},
+            )
 
 
 def dispatch(ids: list[int]) -> None:
@@ -212,10 +274,11 @@ class RdvSnapshot:
         )
 
 
-def notify_update(rdv, before: RdvSnapshot, *, now: dt.datetime | None = None) -> list[Notification]:
-    """After « modifier »: one message per recipient whose RDV changed (its time or place, or
+def update_plan(rdv, before: RdvSnapshot) -> list[Owed]:
+    """What « modifier » owes: one message per recipient whose RDV changed (its time or place, or
     which of its usagers take part), describing it as it now is; an annulation of the RDV as it
-    was to a recipient none of whose usagers take part any more."""
+    was to a recipient none of whose usagers take part any more. Empty: the change concerns no
+    usager (notes, agents), or the RDV is cancelled."""
     if rdv.is_cancelled:
         return []
     participants = _participants(rdv)
@@ -242,7 +305,37 @@ def notify_update(rdv, before: RdvSnapshot, *, now: dt.datetime | None = None) -
         if recipient.pk not in current:
             as_it_was = as_it_was or _as_it_was(rdv, before)
             plan.append(Owed(recipient, gone, Event.CANCELLED, as_it_was))
+    return plan
+
+
+def notify_update(rdv, plan: list[Owed], *, now: dt.datetime | None = None) -> list[Notification]:
+    """« modifier » with « Prévenir les usagers » ticked: writes the `update_plan`."""
     return _write(rdv, plan, now or timezone.now())
+
+
+def refresh_waiting(rdv, *, now: dt.datetime | None = None) -> list[Notification]:
+    """« modifier » left unannounced (the seed: a modification is not notified automatically):
+    nothing new is said, but a message still waiting about the RDV would leave with the old time
+    or place. Each one still waiting for a recipient who takes part is written again as the RDV
+    now is (a confirmation stays a confirmation); those of usagers removed are dropped when due
+    (delivery._obsolete). Reminders are left alone: one for another time is dropped when due and
+    the next run writes the right one."""
+    if rdv.is_cancelled:
+        return []
+    waiting = set(
+        Notification.objects.filter(rdv=rdv, status=Status.PENDING)
+        .exclude(event=Event.REMINDER)
+        .values_list("usager_id", "channel")
+    )
+    if not waiting:
+        return []
+    recipients = {usager_id for usager_id, _channel in waiting}
+    plan = [
+        Owed(recipient, concerned, Event.UPDATED, rdv)
+        for recipient, concerned in by_recipient(_participants(rdv))
+        if recipient.pk in recipients
+    ]
+    return _write(rdv, plan, now or timezone.now(), only=waiting)
 
 
 def _as_it_was(rdv, before: RdvSnapshot):

@@ -314,6 +314,13 @@ class RdvForm(RdvScheduleForm):
         help_text=_("Ctrl (ou Cmd) + clic pour en sélectionner plusieurs."),
     )
     context = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    # The seed: « La modification du rendez-vous n'est pas notifiée à l'usager de manière
+    # automatique » — the agent chooses, the default being silence.
+    notify_usagers = forms.BooleanField(
+        label=_("Prévenir les usagers de la modification par email et SMS"),
+        help_text=_("Sinon, la modification ne leur est pas notifiée : pensez à les avertir."),
+        required=False,
+    )
 
     too_far_in_past_message = _("Un RDV ne peut pas être déplacé plus de 48 heures dans le passé.")
 
@@ -345,6 +352,8 @@ class RdvForm(RdvScheduleForm):
         )
         self.fields["usagers"].queryset = Usager.objects.visible_in(organisation).alphabetical()
         self.fields["usagers"].widget.attrs["size"] = 8
+        if rdv.motif.notifications_disabled:
+            del self.fields["notify_usagers"]
 
     def check_starts_at(self, starts_at: dt.datetime) -> dt.datetime | None:
         assert self.rdv is not None

@@ -12,10 +12,11 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from django.db import transaction
+from django.utils import timezone
 
 from agents.models import Agent
 from notifications.models import Notification
-from notifications.services import RdvSnapshot, notify, notify_update
+from notifications.services import RdvSnapshot, notify, notify_update, refresh_waiting, update_plan
 from planning.creneaux import Slot, free_agents_at, is_still_free
 from rendezvous.forms import Conflict, conflicts_signature, find_conflicts
 from rendezvous.models import Participation, Rdv
@@ -134,10 +135,15 @@ def update_rdv(
     context: str,
     by: Agent,
     accepted_conflicts: str,
-) -> None:
+    notify_usagers: bool,
+) -> bool:
     """« modifier »: the new time, lieu, agents, usagers and notes of `rdv`, in one transaction,
     after the same check as create_rdv (ConflictsChanged changes nothing). Raises
-    Rdv.DoesNotExist when the RDV was deleted meanwhile."""
+    Rdv.DoesNotExist when the RDV was deleted meanwhile.
+
+    The usagers are told only when `notify_usagers` (the seed: a modification is not notified
+    automatically). Returns whether the change concerns them (a new time or place, usagers added
+    or removed), so that the agent is reminded to warn them when they were not told."""
     agents = list(agents)
     with transaction.atomic():
         _lock_and_check_conflicts(
@@ -168,7 +174,12 @@ def update_rdv(
         Participation.objects.filter(rdv=rdv, usager_id__in=current - wanted).delete()
         for usager_id in sorted(wanted - current):
             Participation.objects.create(rdv=rdv, usager_id=usager_id)
-        notify_update(rdv, before)
+        plan = update_plan(rdv, before)
+        if notify_usagers:
+            notify_update(rdv, plan)
+        else:
+            refresh_waiting(rdv)
+    return bool(plan) and rdv.starts_at > timezone.now()
 
 
 def book_slot(

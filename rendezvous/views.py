@@ -150,7 +150,7 @@ def rdv_update(request, organisation_id, pk):
             data = form.cleaned_data
             since = timezone.now()
             try:
-                update_rdv(
+                concerns_usagers = update_rdv(
                     rdv=rdv,
                     starts_at=data["starts_at"],
                     duration_in_min=data["duration_in_min"],
@@ -160,13 +160,20 @@ def rdv_update(request, organisation_id, pk):
                     context=data["context"],
                     by=request.membership.agent,
                     accepted_conflicts=form.current_signature,
+                    notify_usagers=data.get("notify_usagers", False),
                 )
             except ConflictsChanged as changed:
                 form.conflicts_changed(changed.conflicts)
             except Rdv.DoesNotExist:  # deleted by someone else meanwhile
                 raise Http404 from None
             else:
-                messages.success(request, f"{_('Le RDV a été modifié.')} {announcement(rdv, since)}".strip())
+                said = announcement(rdv, since) if data.get("notify_usagers") else ""
+                messages.success(request, f"{_('Le RDV a été modifié.')} {said}".strip())
+                if concerns_usagers and not said:
+                    messages.warning(
+                        request,
+                        _("La modification n'a pas été notifiée aux usagers : pensez à les avertir."),
+                    )
                 return redirect("rendezvous:detail", organisation_id=organisation.pk, pk=rdv.pk)
         status = 422
     else:

@@ -42,6 +42,8 @@ def test_moving_then_cancelling_an_rdv_notifies_the_usager_and_the_summary_says_
 
     page.get_by_role("link", name="modifier").click()
     page.get_by_label("Heure").fill("11:00")
+    # The seed: a modification is not notified automatically; the agent asks for it.
+    page.get_by_text("Prévenir les usagers de la modification par email et SMS").click()
     page.get_by_role("button", name="Enregistrer").click()
     expect(page.get_by_text("Le RDV a été modifié. Notification envoyée par email et SMS.")).to_be_visible()
     # The usager had not been told of this RDV yet: the change is its confirmation.

@@ -339,3 +339,63 @@ def test_a_message_to_an_usager_removed_from_the_rdv_is_not_sent(email, rdv):
     deliver_one(email.pk)
     email.refresh_from_db()
     assert (email.status, email.last_error) == (Status.DROPPED, "L'usager ne participe plus au RDV.")
+
+
+# A message written while an earlier one was being sent counted it as heard: if it then fails,
+# the newer one is worded again for someone who never heard of the RDV.
+
+
+def fail_while_the_agent_acts(monkeypatch, act, *, permanent: bool):
+    """The provider refuses (or is down) after the agent acted on the RDV during the send."""
+
+    def send(backend, message):
+        act()
+        raise sms.SmsError("Invalid 'To' Phone Number" if permanent else "Service Unavailable", permanent=permanent)
+
+    monkeypatch.setattr(sms.LocmemSmsBackend, "send", send)
+
+
+def moved(rdv, hours: int):
+    def act():
+        rdv.starts_at += dt.timedelta(hours=hours)
+        rdv.save()
+        notify(rdv, Notification.Event.UPDATED)
+
+    return act
+
+
+@pytest.mark.parametrize("permanent", [True, False], ids=["refused", "outage"])
+def test_a_modification_written_while_the_confirmation_failed_becomes_the_confirmation(
+    email, text, rdv, monkeypatch, permanent
+):
+    fail_while_the_agent_acts(monkeypatch, moved(rdv, 2), permanent=permanent)
+    deliver_one(text.pk)
+    rows = list(Notification.objects.filter(rdv=rdv, channel="sms").order_by("pk"))
+    assert [row.event for row in rows] == ["created", "updated", "created"]
+    assert rows[1].status == Status.DROPPED
+    assert (rows[2].status, rows[2].rdv_starts_at) == (Status.PENDING, rdv.starts_at)
+    assert "confirmé" in rows[2].body and "modifié" not in rows[2].body
+    monkeypatch.undo()
+    deliver_due()
+    texts = Notification.objects.filter(rdv=rdv, channel="sms", status=Status.SENT)
+    assert [row.event for row in texts] == ["created"]  # one confirmation, at the new time, no « modifié »
+
+
+def test_an_annulation_written_while_the_confirmation_failed_is_not_sent(email, text, rdv, monkeypatch):
+    def cancelled():
+        rdv.change_status(Rdv.Status.REVOKED, by=rdv.agents.first())
+
+    fail_while_the_agent_acts(monkeypatch, cancelled, permanent=True)
+    deliver_one(text.pk)
+    annulation = Notification.objects.get(rdv=rdv, channel="sms", event="cancelled")
+    assert (annulation.status, annulation.last_error) == (Status.DROPPED, "L'usager n'avait pas été prévenu de ce RDV.")
+
+
+def test_a_failure_leaves_a_modification_alone_when_an_earlier_message_went(email, text, rdv, monkeypatch):
+    Notification.objects.filter(pk=text.pk).update(status=Status.SENT)  # the confirmation went
+    moved(rdv, 1)()
+    first_change = Notification.objects.filter(rdv=rdv, channel="sms").latest("pk")
+    fail_while_the_agent_acts(monkeypatch, moved(rdv, 1), permanent=True)
+    deliver_one(first_change.pk)
+    latest = Notification.objects.filter(rdv=rdv, channel="sms").latest("pk")
+    assert (latest.event, latest.status) == ("updated", Status.PENDING)

@@ -150,7 +150,7 @@ def test_a_refused_booking_writes_no_message(organisation, basic_agent):
     assert not Notification.objects.exists()
 
 
-def update(rdv, agent, **changes):
+def update(rdv, agent, notify_usagers=True, **changes) -> bool:
     values = {
         "starts_at": rdv.starts_at,
         "duration_in_min": rdv.duration_in_min,
@@ -161,7 +161,7 @@ def update(rdv, agent, **changes):
         **changes,
     }
     signature = accepted(rdv, rdv.organisation, values["agents"], values["starts_at"], values["duration_in_min"])
-    update_rdv(rdv=rdv, by=agent, accepted_conflicts=signature, **values)
+    return update_rdv(rdv=rdv, by=agent, accepted_conflicts=signature, notify_usagers=notify_usagers, **values)
 
 
 def mark_sent(rdv):
@@ -184,8 +184,68 @@ def test_changing_the_notes_or_agents_owes_nothing(organisation, basic_agent):
     usager = UsagerFactory(organisation=organisation, with_email=True)
     rdv = create(organisation, basic_agent, [usager])
     mark_sent(rdv)
-    update(rdv, basic_agent, context="Apporter le dossier CAF.")
+    assert update(rdv, basic_agent, context="Apporter le dossier CAF.") is False
     assert len(sent(rdv)) == 1
+
+
+# « La modification du rendez-vous n'est pas notifiée à l'usager de manière automatique »
+
+
+def test_a_modification_is_not_notified_unless_the_agent_asks(organisation, basic_agent):
+    staying = UsagerFactory(organisation=organisation, with_email=True, with_phone=True)
+    leaving = UsagerFactory(organisation=organisation, with_email=True)
+    rdv = create(organisation, basic_agent, [staying, leaving])
+    mark_sent(rdv)
+    joining = UsagerFactory(organisation=organisation, with_email=True)
+    concerns = update(rdv, basic_agent, notify_usagers=False, usagers=[staying, joining], starts_at=tomorrow_at(15))
+    assert concerns is True  # the agent is reminded to warn them
+    assert not sent(rdv, status=Notification.Status.PENDING)
+    assert len(sent(rdv)) == 3  # the confirmations, nothing more
+
+
+def test_an_unannounced_change_rewrites_the_confirmation_still_waiting(organisation, basic_agent):
+    usager = UsagerFactory(organisation=organisation, with_email=True, with_phone=True)
+    rdv = create(organisation, basic_agent, [usager])
+    update(rdv, basic_agent, notify_usagers=False, starts_at=tomorrow_at(16))
+    waiting = sent(rdv, status=Notification.Status.PENDING)
+    assert {(row.channel, row.event) for row in waiting} == {
+        (Notification.Channel.EMAIL, Event.CREATED),
+        (Notification.Channel.SMS, Event.CREATED),
+    }
+    assert all("16h00" in row.body and row.rdv_starts_at == tomorrow_at(16) for row in waiting)
+    assert len(sent(rdv, status=Notification.Status.DROPPED)) == 2
+
+
+def test_an_unannounced_change_rewrites_only_the_channels_still_waiting(organisation, basic_agent):
+    usager = UsagerFactory(organisation=organisation, with_email=True, with_phone=True)
+    rdv = create(organisation, basic_agent, [usager])
+    Notification.objects.filter(rdv=rdv, channel=Notification.Channel.SMS).update(status=Notification.Status.SENT)
+    update(rdv, basic_agent, notify_usagers=False, starts_at=tomorrow_at(16))
+    (waiting,) = sent(rdv, status=Notification.Status.PENDING)
+    assert (waiting.channel, waiting.event) == (Notification.Channel.EMAIL, Event.CREATED)
+    assert "16h00" in waiting.subject
+
+
+def test_an_unannounced_change_keeps_a_waiting_modification_a_modification(organisation, basic_agent):
+    usager = UsagerFactory(organisation=organisation, with_email=True)
+    rdv = create(organisation, basic_agent, [usager])
+    mark_sent(rdv)
+    update(rdv, basic_agent, starts_at=tomorrow_at(15))  # announced, still waiting
+    update(rdv, basic_agent, notify_usagers=False, starts_at=tomorrow_at(17))
+    (waiting,) = sent(rdv, status=Notification.Status.PENDING)
+    assert waiting.event == Event.UPDATED
+    assert waiting.subject.endswith("17h00")
+
+
+def test_an_unannounced_change_of_a_past_rdv_does_not_ask_to_warn_anyone(organisation, basic_agent):
+    usager = UsagerFactory(organisation=organisation, with_email=True)
+    rdv = RdvFactory(
+        organisation=organisation,
+        agents=[basic_agent],
+        usagers=[usager],
+        starts_at=timezone.now() - dt.timedelta(hours=3),
+    )
+    assert update(rdv, basic_agent, notify_usagers=False, starts_at=rdv.starts_at - dt.timedelta(hours=1)) is False
 
 
 def test_usagers_added_are_confirmed_and_removed_are_told(organisation, basic_agent):

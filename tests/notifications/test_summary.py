@@ -1,5 +1,6 @@
 """« the notifications sent about it » on an RDV's summary, and the demo's receipts."""
 
+import datetime as dt
 import io
 
 import pytest
@@ -11,6 +12,7 @@ from django.urls import reverse
 from notifications.models import Notification
 from notifications.services import notify
 from tests.rendezvous.factories import RdvFactory
+from tests.rendezvous.test_views import form_data, open_day
 from tests.usagers.factories import UsagerFactory
 
 pytestmark = pytest.mark.django_db
@@ -91,3 +93,58 @@ def test_the_agent_is_told_which_channels_a_change_used(client, organisation, ba
     assert "« Annulé à l&#x27;initiative du service ». Notification envoyée par email." in response.content.decode()
     response = client.post(status_url, {"status": "excused"}, follow=True)  # still cancelled: nothing new
     assert "« Absent excusé ».</" in response.content.decode()
+
+
+def modify_url(rdv):
+    return reverse("rendezvous:update", kwargs={"organisation_id": rdv.organisation_id, "pk": rdv.pk})
+
+
+def told_usager(organisation, agent):
+    usager = UsagerFactory(organisation=organisation, with_email=True)
+    rdv = RdvFactory(organisation=organisation, agents=[agent], usagers=[usager])
+    open_day(rdv, agent)  # no « outside the plages » conflict
+    notify(rdv, Notification.Event.CREATED)
+    Notification.objects.update(status="sent")
+    return rdv
+
+
+def test_modifier_does_not_notify_by_default_and_says_so(client, organisation, basic_agent):
+    rdv = told_usager(organisation, basic_agent)
+    client.force_login(basic_agent)
+    page = client.get(modify_url(rdv)).content.decode()
+    assert "Prévenir les usagers de la modification par email et SMS" in page
+    assert 'name="notify_usagers"' in page and "checked" not in page.split('name="notify_usagers"')[1].split(">")[0]
+    response = client.post(modify_url(rdv), form_data(rdv, duration_in_min=45), follow=True)
+    page = response.content.decode()
+    assert "Le RDV a été modifié.</p>" in page
+    assert "La modification n&#x27;a pas été notifiée aux usagers : pensez à les avertir." in page
+    assert Notification.objects.count() == 1
+
+
+def test_modifier_notifies_when_asked_even_through_a_conflict(client, organisation, basic_agent):
+    rdv = told_usager(organisation, basic_agent)
+    RdvFactory(organisation=organisation, agents=[basic_agent], starts_at=rdv.starts_at + dt.timedelta(hours=1))
+    client.force_login(basic_agent)
+    data = form_data(rdv, duration_in_min=90, notify_usagers="on")
+    response = client.post(modify_url(rdv), data)
+    assert response.status_code == 422  # the conflict: the box stays ticked on the warning
+    assert response.context["form"]["notify_usagers"].value() is True
+    signature = response.context["form"].current_signature
+    response = client.post(modify_url(rdv), {**data, "confirm": "on", "conflicts_signature": signature}, follow=True)
+    page = response.content.decode()
+    assert "Le RDV a été modifié. Notification envoyée par email." in page
+    assert "pensez à les avertir" not in page
+    assert Notification.objects.filter(event=Notification.Event.UPDATED).count() == 1
+
+
+def test_modifier_of_the_notes_asks_nobody_to_be_warned(client, organisation, basic_agent):
+    rdv = told_usager(organisation, basic_agent)
+    client.force_login(basic_agent)
+    response = client.post(modify_url(rdv), form_data(rdv, context="Dossier CAF"), follow=True)
+    assert "pensez à les avertir" not in response.content.decode()
+
+
+def test_modifier_offers_no_notification_when_the_motif_disables_them(client, organisation, basic_agent):
+    rdv = RdvFactory(organisation=organisation, agents=[basic_agent], motif__notifications_disabled=True)
+    client.force_login(basic_agent)
+    assert "notify_usagers" not in client.get(modify_url(rdv)).content.decode()

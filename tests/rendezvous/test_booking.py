@@ -1176,6 +1176,7 @@ def test_modifier_works_from_the_stored_rdv_not_the_form_s_copy(organisation, ba
         accepted_conflicts=conflicts_signature(
             find_conflicts(rdv, organisation, [basic_agent], rdv.starts_at, rdv.ends_at)
         ),
+        notify_usagers=False,
     )
     assert Participation.objects.filter(rdv=rdv, usager=usager).count() == 1
 

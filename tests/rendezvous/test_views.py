@@ -351,6 +351,7 @@ def test_update_rdv_checks_the_conflicts_again_under_the_lock(organisation, basi
             context="",
             by=basic_agent,
             accepted_conflicts=conflicts_signature([]),
+            notify_usagers=False,
         )
     assert taken.motif.name in str(raised.value.conflicts[0].text)
     assert Rdv.objects.get(pk=rdv.pk).duration_in_min == 30

@@ -1,8 +1,10 @@
 """Delivering one outbox row in three steps, none of which holds a lock while a provider answers:
 
 1. claim (a short transaction): `SELECT … FOR UPDATE SKIP LOCKED` picks the row if it is due and
-   no one else is claiming it, drops it if it has become pointless, else marks it « sending » with
-   a deadline (CLAIM_TIMEOUT) and counts the attempt;
+   no one else is claiming it, drops it if it has become pointless, holds it back while an
+   earlier message to the same address is on its way, else fixes its text from the RDV as it is
+   and what the recipient heard (services.final_wording) and marks it « sending » with a
+   deadline (CLAIM_TIMEOUT), counting the attempt;
 2. send, outside any transaction, with the providers' timeouts;
 3. record the outcome on the row, if it is still « sending ».
 
@@ -24,7 +26,7 @@ from django.utils.translation import gettext as _
 
 from notifications.messages import html_body
 from notifications.models import CLAIM_TIMEOUT, Notification, retry_delay
-from notifications.services import reword_after_failure
+from notifications.services import dispatch, final_wording
 from rdv.sms import Sms, SmsError, get_sms_backend, is_permanent_http_error
 
 logger = logging.getLogger(__name__)
@@ -63,7 +65,7 @@ def _claim(pk: int, now: dt.datetime) -> Notification | None:
     with transaction.atomic():
         notification = (
             Notification.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("rdv__motif")
+            .select_related("rdv__motif__service", "rdv__organisation__territory", "rdv__lieu", "usager__responsible")
             .filter(pk=pk)
             .due(now)
             .first()
@@ -75,10 +77,29 @@ def _claim(pk: int, now: dt.datetime) -> Notification | None:
             notification.status, notification.last_error = Status.DROPPED, reason
             notification.save(update_fields=["status", "last_error"])
             return notification
+        # What the recipient reads depends on whether an earlier message reaches it: wait for it.
+        on_its_way = (
+            Notification.objects.same_thread(notification)
+            .filter(pk__lt=notification.pk, status=Status.SENDING, next_attempt_at__gt=now)
+            .order_by("-next_attempt_at")
+            .values_list("next_attempt_at", flat=True)
+            .first()
+        )
+        if on_its_way is not None:
+            notification.next_attempt_at = on_its_way  # or sooner: _release_followers
+            notification.save(update_fields=["next_attempt_at"])
+            return None
+        reason = final_wording(notification)
+        if reason:
+            notification.status, notification.last_error = Status.DROPPED, reason
+            notification.save(update_fields=["status", "last_error"])
+            return notification
         notification.status = Status.SENDING
         notification.attempts += 1
         notification.next_attempt_at = now + CLAIM_TIMEOUT
-        notification.save(update_fields=["status", "attempts", "next_attempt_at"])
+        notification.save(
+            update_fields=["status", "attempts", "next_attempt_at", "event", "to", "subject", "body", "rdv_starts_at"]
+        )
     return notification
 
 
@@ -114,8 +135,8 @@ def _obsolete(notification: Notification, now: dt.datetime) -> str:
         return _("L'usager ne participe plus au RDV.")
     if rdv.is_cancelled:
         return _("Le RDV a été annulé avant l'envoi.")
-    if rdv.starts_at != notification.rdv_starts_at:
-        return _("Le RDV a changé d'heure avant l'envoi.")
+    if notification.event == Notification.Event.REMINDER and rdv.starts_at != notification.rdv_starts_at:
+        return _("Le RDV a changé d'heure avant l'envoi.")  # the next run reminds of the new time
     return ""
 
 
@@ -123,10 +144,26 @@ def _record_sent(notification: Notification, provider_id: str, *, now: dt.dateti
     """The attempt number is the claim's token: a worker so slow that its claim expired and the
     row was claimed again records nothing over the later claim. A message that went is recorded
     as sent even if the later claim found it pointless meanwhile (the truth: it went)."""
-    Notification.objects.filter(
+    recorded = Notification.objects.filter(
         pk=notification.pk, attempts=notification.attempts, status__in=[Status.SENDING, Status.DROPPED]
     ).update(status=Status.SENT, sent_at=now, provider_id=provider_id[:100], last_error="")
     notification.status, notification.sent_at, notification.provider_id = Status.SENT, now, provider_id[:100]
+    if recorded:
+        _release_followers(notification)
+
+
+def _release_followers(notification: Notification) -> None:
+    """The messages held back while `notification` was on its way (_claim) are due now (those
+    in a retry's delay excepted)."""
+    followers = Notification.objects.same_thread(notification).filter(
+        pk__gt=notification.pk, status=Status.PENDING, attempts=0
+    )
+    with transaction.atomic():
+        # Rows a writer holds are being replaced: its new row is queued when it commits.
+        ids = list(followers.select_for_update(skip_locked=True).order_by("pk").values_list("pk", flat=True))
+        Notification.objects.filter(pk__in=ids).update(next_attempt_at=timezone.now())
+    if ids:
+        dispatch(ids)
 
 
 def _record_failure(notification: Notification, error: str, *, permanent: bool, now: dt.datetime) -> None:
@@ -139,7 +176,7 @@ def _record_failure(notification: Notification, error: str, *, permanent: bool, 
     notification.status, notification.last_error = status, error[:1000]
     notification.next_attempt_at = next_attempt_at
     if recorded:
-        reword_after_failure(notification, now)
+        _release_followers(notification)
 
 
 def _send(notification: Notification) -> str:

@@ -38,6 +38,11 @@ class NotificationQuerySet(models.QuerySet["Notification"]):
         """Waiting rows whose time has come, and rows whose worker died while sending them."""
         return self.filter(status__in=Notification.IN_PROGRESS, next_attempt_at__lte=now)
 
+    def same_thread(self, notification: "Notification") -> "NotificationQuerySet":
+        """The messages about the same RDV to the same recipient by the same channel."""
+        same = {"rdv_id": notification.rdv_id, "usager_id": notification.usager_id, "channel": notification.channel}
+        return self.filter(**same)
+
 
 class Notification(models.Model):
     class Event(models.TextChoices):

@@ -4,8 +4,8 @@
 - « modifier », when the agent ticks « Prévenir les usagers » (the seed: a modification is not
   notified automatically): a new time, duration or lieu, or usagers added or removed → one
   message to each recipient concerned, describing the RDV as it now is for them; a recipient all
-  of whose usagers were removed gets an annulation of the RDV as it was. Left unticked, only the
-  messages still waiting are written again with the new details (`refresh_waiting`).
+  of whose usagers were removed gets an annulation of the RDV as it was. Left unticked, nothing
+  new is said; a message still waiting leaves with the new details (`final_wording`).
 - A status that cancels it (« Absent excusé », « Annulé à l'initiative du service ») → an
   annulation; back from a cancellation → a confirmation.
 - 48 hours before an RDV booked earlier than that: a reminder (`enqueue_reminders`, run by beat),
@@ -162,6 +162,7 @@ def _event_to_send(rdv, recipient, channel: str, event: str) -> str | None:
     dropped = set(
         Notification.objects.select_for_update()
         .filter(pk__in=waiting, status=Status.PENDING)
+        .order_by("pk")  # one lock order for every writer
         .values_list("pk", flat=True)
     )
     if dropped:
@@ -182,55 +183,42 @@ def _knows_it_is_on(heard: list[str]) -> bool:
     return bool(heard) and heard[-1] != Event.CANCELLED
 
 
-def reword_after_failure(failed: Notification, now: dt.datetime | None = None) -> None:
-    """`failed` did not reach its recipient (refused, or to be tried again once a newer message
-    replaces it). A message written meanwhile counted it as heard: a modification of an RDV the
-    recipient never heard of becomes its confirmation, an annulation of one is not sent."""
-    if failed.rdv_id is None or failed.usager_id is None or failed.event == Event.REMINDER:
-        return
-    with transaction.atomic():
-        same = Notification.objects.filter(rdv_id=failed.rdv_id, usager_id=failed.usager_id, channel=failed.channel)
-        latest = (
-            same.select_for_update()
-            .filter(pk__gt=failed.pk, status=Status.PENDING)
-            .exclude(event=Event.REMINDER)
-            .order_by("-pk")
-            .first()
-        )
-        if latest is None or latest.event == Event.CREATED:
-            return
-        heard = list(
-            same.filter(pk__lt=latest.pk, status__in=[Status.SENDING, Status.SENT])
-            .exclude(pk=failed.pk)
-            .order_by("pk")
-            .values_list("event", flat=True)
-        )
-        if _knows_it_is_on(heard):
-            return
-        if latest.event == Event.CANCELLED:
-            latest.status, latest.last_error = Status.DROPPED, _("L'usager n'avait pas été prévenu de ce RDV.")
-            latest.save(update_fields=["status", "last_error"])
-            return
-        from rendezvous.models import Rdv
-
-        rdv = (
-            Rdv.objects.select_related("organisation__territory", "motif__service", "lieu")
-            .filter(pk=failed.rdv_id)
-            .first()
-        )
-        if rdv is None:
-            return
-        recipient = latest.usager
-        if recipient is None:
-            return
-        concerned = [usager for usager in _participants(rdv) if usager.notification_recipient.pk == recipient.pk]
-        if concerned:  # else the modification is dropped when due: the usager was removed
-            _write(
-                rdv,
-                [Owed(recipient, concerned, Event.CREATED, rdv)],
-                now or timezone.now(),
-                only={(recipient.pk, failed.channel)},
-            )
+def final_wording(notification: Notification) -> str:
+    """When a worker claims `notification` (delivery._claim, row locked): what it says, from what
+    its recipient has heard by then and the RDV as it now is. Written earlier, a message may have
+    counted as heard one still on its way that then failed, or describe a time or a lieu changed
+    since without telling the usagers (« modifier » left unticked). A confirmation, a modification
+    or a reminder is thus rendered again, to the recipient's current address; a modification of
+    an RDV the recipient never heard of becomes its confirmation. An annulation keeps its text
+    (the RDV as it was) and is not sent to one who never heard of the RDV. Returns why the
+    message is not to be sent, or ""."""
+    heard = list(
+        Notification.objects.same_thread(notification)
+        .filter(pk__lt=notification.pk, status__in=[Status.SENDING, Status.SENT])
+        .order_by("pk")
+        .values_list("event", flat=True)
+    )
+    knows_it_is_on = _knows_it_is_on(heard)
+    if notification.event == Event.CANCELLED:
+        return "" if knows_it_is_on else _("L'usager n'avait pas été prévenu de ce RDV.")
+    recipient, rdv = notification.usager, notification.rdv
+    if recipient is None or rdv is None:
+        return _("L'usager ne participe plus au RDV.")
+    address = dict(contacts(recipient)).get(notification.channel)
+    if not address:
+        return _("L'usager ne peut plus être prévenu par ce moyen.")
+    concerned = [usager for usager in _participants(rdv) if usager.notification_recipient.pk == recipient.pk]
+    if not concerned:
+        return _("L'usager ne participe plus au RDV.")
+    event = notification.event
+    if event == Event.UPDATED and not knows_it_is_on:
+        event = Event.CREATED
+    message = render(rdv, event, notification.channel, recipient, concerned)
+    notification.event, notification.to = event, address
+    notification.subject, notification.body = message.subject, message.body
+    if event != Event.REMINDER:  # a reminder for another time is dropped (delivery._obsolete)
+        notification.rdv_starts_at = rdv.starts_at
+    return ""
 
 
 def dispatch(ids: list[int]) -> None:
@@ -311,31 +299,6 @@ def update_plan(rdv, before: RdvSnapshot) -> list[Owed]:
 def notify_update(rdv, plan: list[Owed], *, now: dt.datetime | None = None) -> list[Notification]:
     """« modifier » with « Prévenir les usagers » ticked: writes the `update_plan`."""
     return _write(rdv, plan, now or timezone.now())
-
-
-def refresh_waiting(rdv, *, now: dt.datetime | None = None) -> list[Notification]:
-    """« modifier » left unannounced (the seed: a modification is not notified automatically):
-    nothing new is said, but a message still waiting about the RDV would leave with the old time
-    or place. Each one still waiting for a recipient who takes part is written again as the RDV
-    now is (a confirmation stays a confirmation); those of usagers removed are dropped when due
-    (delivery._obsolete). Reminders are left alone: one for another time is dropped when due and
-    the next run writes the right one."""
-    if rdv.is_cancelled:
-        return []
-    waiting = set(
-        Notification.objects.filter(rdv=rdv, status=Status.PENDING)
-        .exclude(event=Event.REMINDER)
-        .values_list("usager_id", "channel")
-    )
-    if not waiting:
-        return []
-    recipients = {usager_id for usager_id, _channel in waiting}
-    plan = [
-        Owed(recipient, concerned, Event.UPDATED, rdv)
-        for recipient, concerned in by_recipient(_participants(rdv))
-        if recipient.pk in recipients
-    ]
-    return _write(rdv, plan, now or timezone.now(), only=waiting)
 
 
 def _as_it_was(rdv, before: RdvSnapshot):

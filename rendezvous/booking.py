@@ -165,6 +165,9 @@ class UsagersStep:
     added: Usager | None = None
     focus_search: bool = False
     suggestions: list[Usager] = field(default_factory=list)
+    # « Créer un usager » leaves the page and comes back to the wizard; « modifier » has no way back.
+    can_create: bool = True
+    picking: bool = False
 
     @property
     def query(self) -> str:
@@ -184,11 +187,12 @@ def _search(membership: Membership, query: str, exclude: Sequence[int]) -> tuple
     return results, len(found) > LIVE_RESULTS
 
 
-def _usagers_step(
+def usagers_step(
     membership: Membership, data: QueryDict | None, *, require: bool = False, with_address: bool = False
 ) -> UsagersStep:
     """The usagers step from `data` (None: a new, empty step). The buttons « ajouter » and
-    « retirer » of the step change the list of usagers before it is validated. `with_address`:
+    « retirer » of the step change the list of usagers before it is validated (`picking` tells
+    whether the POST was one of them, or « Rechercher »). `with_address`:
     the step also asks the address of an RDV « à domicile » (« Trouver un créneau », which has no
     step 3), prefilled from the usagers chosen while it is empty."""
     if data is None:
@@ -234,6 +238,7 @@ def _usagers_step(
     if action == "rechercher" or (not action and data.get("q") and not added_id and not removed_id):
         step.results, step.more = _search(membership, step.query, list(selected_ids))
         step.focus_search = True
+    step.picking = bool(added_id or removed_id) or step.results is not None
     return step
 
 
@@ -387,13 +392,13 @@ def rdv_create(request: HttpRequest, organisation_id: int) -> HttpResponse:
     # Step 2: the usagers and the notes.
     if request.method == "GET":
         entering = any(key in data for key in ("usagers", "nouvel_usager", "notes"))
-        usagers = _usagers_step(membership, data if entering else None)
+        usagers = usagers_step(membership, data if entering else None)
         status = 422 if entering and not usagers.form.is_valid() else 200
         return step("usagers", status=status, usagers=usagers)
     etape = data.get("etape")
     action = data.get("action", "")
     if etape == "usagers" or action == "retour":
-        usagers = _usagers_step(membership, data, require=action == "continuer")
+        usagers = usagers_step(membership, data, require=action == "continuer")
         if action == "creer_usager":
             return redirect(_usager_create_url(organisation.pk, wizard_url(usagers)))
         if action != "continuer" or not usagers.form.is_valid():
@@ -407,7 +412,7 @@ def rdv_create(request: HttpRequest, organisation_id: int) -> HttpResponse:
         return step("rdv", usagers=usagers, form=form)
 
     # Step 3: « Créer RDV ».
-    usagers = _usagers_step(membership, data, require=True)
+    usagers = usagers_step(membership, data, require=True)
     if not usagers.form.is_valid():
         return step("usagers", status=422, usagers=usagers)
     form = BookingForm(data, membership=membership, motif=motif)
@@ -734,9 +739,9 @@ def _creneau(request, membership, values, motif, agents, lieux, list_url) -> Htt
     home = motif.location_type == Motif.LocationType.HOME
     if request.method == "GET":
         entering = any(key in data for key in ("usagers", "nouvel_usager", "notes"))
-        usagers = _usagers_step(membership, data if entering else None, with_address=home)
+        usagers = usagers_step(membership, data if entering else None, with_address=home)
     else:
-        usagers = _usagers_step(membership, data, require=action == "continuer", with_address=home)
+        usagers = usagers_step(membership, data, require=action == "continuer", with_address=home)
     if action == "creer_usager":
         back = _with_params(request.path, [*slot_params, *[("usagers", usager.pk) for usager in usagers.selected]])
         return redirect(_usager_create_url(organisation.pk, back))

@@ -308,10 +308,23 @@ class RdvForm(RdvScheduleForm):
     (can_change_rdv), and moving it must not force it to drop that colleague (nor an agent who
     left the organisation since). It may keep or remove them, never add one it could not book."""
 
+    # Chosen with the live search of the creation (rendezvous/booking/_usagers_picker.html): an
+    # organisation's usagers are far too many for a list.
     usagers = forms.ModelMultipleChoiceField(
         label=_("Usagers"),
         queryset=Usager.objects.none(),
-        help_text=_("Ctrl (ou Cmd) + clic pour en sélectionner plusieurs."),
+        widget=forms.MultipleHiddenInput,
+        error_messages={
+            "required": _("Choisissez au moins un usager : tapez son nom dans le champ « Usagers »."),
+            "invalid_choice": _("Cet usager n'existe pas ou n'est pas connu de votre organisation."),
+            "invalid_pk_value": _("Cet usager n'existe pas ou n'est pas connu de votre organisation."),
+        },
+    )
+    address = forms.CharField(
+        label=_("Adresse du domicile"),
+        max_length=300,
+        help_text=_("Le RDV a lieu au domicile de l'usager."),
+        error_messages={"required": _("Indiquez l'adresse du domicile de l'usager.")},
     )
     context = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
     # The seed: « La modification du rendez-vous n'est pas notifiée à l'usager de manière
@@ -337,6 +350,7 @@ class RdvForm(RdvScheduleForm):
                 "lieu": rdv.lieu_id,
                 "agents": [agent.pk for agent in rdv.agents.all()],
                 "usagers": [usager.pk for usager in rdv.usagers.all()],
+                "address": rdv.address,
                 "context": rdv.context,
             },
         )
@@ -350,10 +364,16 @@ class RdvForm(RdvScheduleForm):
         self.fields["agents"].queryset = Agent.objects.filter(Q(pk__in=visible) | Q(pk__in=current)).order_by(
             "last_name", "first_name"
         )
-        self.fields["usagers"].queryset = Usager.objects.visible_in(organisation).alphabetical()
-        self.fields["usagers"].widget.attrs["size"] = 8
-        if rdv.motif.notifications_disabled:
+        self.fields["usagers"].queryset = Usager.objects.visible_in(organisation)
+        if rdv.motif.location_type != Motif.LocationType.HOME:
+            del self.fields["address"]
+        if rdv.motif.notifications_disabled or rdv.is_cancelled:
             del self.fields["notify_usagers"]
+
+    def clean(self):
+        data = super().clean()
+        data.setdefault("address", "")  # only an RDV « à domicile » has one
+        return data
 
     def check_starts_at(self, starts_at: dt.datetime) -> dt.datetime | None:
         assert self.rdv is not None

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from agents.models import Agent
 from notifications.models import Notification
-from notifications.services import RdvSnapshot, notify, notify_update, refresh_waiting, update_plan
+from notifications.services import RdvSnapshot, notify, notify_update, update_plan
 from planning.creneaux import Slot, free_agents_at, is_still_free
 from rendezvous.forms import Conflict, conflicts_signature, find_conflicts
 from rendezvous.models import Participation, Rdv
@@ -136,8 +136,9 @@ def update_rdv(
     by: Agent,
     accepted_conflicts: str,
     notify_usagers: bool,
+    address: str = "",
 ) -> bool:
-    """« modifier »: the new time, lieu, agents, usagers and notes of `rdv`, in one transaction,
+    """« modifier »: the new time, lieu (or address, at home), agents, usagers and notes of `rdv`, in one transaction,
     after the same check as create_rdv (ConflictsChanged changes nothing). Raises
     Rdv.DoesNotExist when the RDV was deleted meanwhile.
 
@@ -164,6 +165,7 @@ def update_rdv(
         rdv.starts_at = starts_at
         rdv.duration_in_min = duration_in_min
         rdv.lieu = lieu
+        rdv.address = address
         rdv.context = context
         rdv.save()
         current_agents = set(rdv.agents.through.objects.filter(rdv_id=rdv.pk).values_list("agent_id", flat=True))
@@ -177,8 +179,6 @@ def update_rdv(
         plan = update_plan(rdv, before)
         if notify_usagers:
             notify_update(rdv, plan)
-        else:
-            refresh_waiting(rdv)
     return bool(plan) and rdv.starts_at > timezone.now()
 
 

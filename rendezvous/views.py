@@ -4,12 +4,13 @@ the status buttons and « supprimer ».
 Every RDV is fetched among those the membership may see (`Rdv.objects.visible_to`): any other
 answers 404, another organisation's included. Changing one asks `can_change_rdv`."""
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Count, Prefetch, Q
-from django.http import Http404
+from django.db.models import Prefetch
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from agents.permissions import can_change_rdv
 from notifications.services import announcement, reasons_not_sent
+from rendezvous.booking import UsagersStep, usagers_step
 from rendezvous.forms import RdvFilterForm, RdvForm
 from rendezvous.history import rdv_history
 from rendezvous.models import Participation, Rdv
@@ -143,9 +145,24 @@ def rdv_update(request, organisation_id, pk):
     """« modifier »: the conflict check runs again on every POST, the confirmation included, and
     once more under a lock when saving (update_rdv)."""
     rdv = _changeable_rdv(request, pk)
-    organisation = request.membership.organisation
-    form = RdvForm(request.POST or None, rdv=rdv, membership=request.membership)
-    if request.method == "POST":
+    membership = request.membership
+    organisation = membership.organisation
+    if request.method == "GET":
+        current = QueryDict(mutable=True)
+        current.setlist("usagers", [str(participation.usager_id) for participation in rdv.participations.all()])
+        usagers = usagers_step(membership, current)
+        form = RdvForm(rdv=rdv, membership=membership)
+        status = 200
+    else:
+        usagers = usagers_step(membership, request.POST)
+        usagers.can_create = False
+        if usagers.picking:
+            # « ajouter », « retirer », « Rechercher »: the form as the agent left it, not checked yet.
+            form = RdvForm(rdv=rdv, membership=membership)
+            form.initial = _posted_values(form, usagers.form.data)
+            return _render_update(request, rdv, form, usagers, status=200)
+        form = RdvForm(usagers.form.data, rdv=rdv, membership=membership)
+        status = 422
         if form.is_valid():
             data = form.cleaned_data
             since = timezone.now()
@@ -157,8 +174,9 @@ def rdv_update(request, organisation_id, pk):
                     lieu=data["lieu"],
                     agents=data["agents"],
                     usagers=data["usagers"],
+                    address=data["address"],
                     context=data["context"],
-                    by=request.membership.agent,
+                    by=membership.agent,
                     accepted_conflicts=form.current_signature,
                     notify_usagers=data.get("notify_usagers", False),
                 )
@@ -175,10 +193,25 @@ def rdv_update(request, organisation_id, pk):
                         _("La modification n'a pas été notifiée aux usagers : pensez à les avertir."),
                     )
                 return redirect("rendezvous:detail", organisation_id=organisation.pk, pk=rdv.pk)
-        status = 422
-    else:
-        status = 200
-    return render(request, "rendezvous/form.html", {"rdv": rdv, "form": form}, status=status)
+        if "usagers" in form.errors and "usagers" not in usagers.form.errors:
+            for error in form.errors["usagers"]:
+                usagers.form.add_error("usagers", error)
+    usagers.can_create = False
+    return _render_update(request, rdv, form, usagers, status=status)
+
+
+def _render_update(request, rdv: Rdv, form: RdvForm, usagers: UsagersStep, *, status: int):
+    context = {"rdv": rdv, "form": form, "usagers": usagers, "organisation": request.membership.organisation}
+    return render(request, "rendezvous/form.html", context, status=status)
+
+
+def _posted_values(form, data: QueryDict) -> dict:
+    """The values posted for `form`'s fields, as initial values: shown as typed, not validated."""
+    return {
+        name: data.getlist(name) if isinstance(field, forms.ModelMultipleChoiceField) else data.get(name)
+        for name, field in form.fields.items()
+        if name in data
+    }
 
 
 @require_http_methods(["GET", "POST"])
@@ -194,43 +227,3 @@ def rdv_delete(request, organisation_id, pk):
         messages.success(request, _("Le RDV a été supprimé."))
         return redirect("rendezvous:list", organisation_id=organisation_id)
     return render(request, "rendezvous/confirm_delete.html", {"rdv": rdv})
-
-
-def usager_rdv_counts(usager, membership) -> dict:
-    """The fiche's « Rendez-vous » panel: the usager's RDVs that the membership may see (the same
-    set as « Tous les RDVs » filtered on the usager) counted by status, in one aggregate query."""
-    organisation = membership.organisation
-    now = timezone.now()
-    unknown = Q(status=Rdv.Status.UNKNOWN)
-    counts = (
-        Rdv.objects.visible_to(membership)
-        .filter(participations__usager=usager)
-        .aggregate(
-            total=Count("pk"),
-            a_renseigner=Count("pk", filter=unknown & Q(starts_at__lt=now)),
-            vu=Count("pk", filter=Q(status=Rdv.Status.SEEN)),
-            a_venir=Count("pk", filter=unknown & Q(starts_at__gte=now)),
-            excuse=Count("pk", filter=Q(status=Rdv.Status.EXCUSED)),
-            non_excuse=Count("pk", filter=Q(status=Rdv.Status.NOSHOW)),
-        )
-    )
-    list_url = reverse("rendezvous:list", kwargs={"organisation_id": organisation.pk})
-    statuses = [
-        ("a_renseigner", _("À renseigner"), "a_renseigner"),
-        ("vu", _("Vu"), Rdv.Status.SEEN),
-        ("a_venir", _("À venir"), "a_venir"),
-        ("excuse", _("Excusé"), Rdv.Status.EXCUSED),
-        ("non_excuse", _("Non excusé"), Rdv.Status.NOSHOW),
-    ]
-    return {
-        "total": counts["total"],
-        "by_status": [
-            {
-                "label": label,
-                "count": counts[key],
-                "url": f"{list_url}?{urlencode({'usager': usager.pk, 'statut': statut})}",
-            }
-            for key, label, statut in statuses
-        ],
-        "url": f"{list_url}?{urlencode({'usager': usager.pk})}",
-    }

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from agents.models import Agent
-from rendezvous.views import usager_rdv_counts
+from rendezvous.fiche import usager_rdv_counts
 from usagers.forms import ProcheForm, UsagerForm
 from usagers.history import usager_history
 from usagers.models import Usager, UsagerProfile

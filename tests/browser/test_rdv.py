@@ -133,3 +133,37 @@ def test_modifier_searches_the_agents_without_accents(live_page):
 
     expect(page.get_by_text("Le RDV a été modifié.")).to_be_visible()
     assert set(rdv.agents.all()) == {agent, colleague}
+
+
+def test_modifier_adds_an_usager_by_typing_its_name_and_removes_another(live_page):
+    organisation = OrganisationFactory()
+    agent = AgentFactory(organisation=organisation, admin=True, services=["PMI"])
+    leaving = UsagerFactory(organisation=organisation, first_name="Maëlle", last_name="Bégué")
+    UsagerFactory(organisation=organisation, first_name="Yasmine", last_name="Cordier")
+    day = timezone.localdate() + dt.timedelta(days=3)
+    rdv = RdvFactory(
+        organisation=organisation,
+        agents=[agent],
+        usagers=[leaving],
+        starts_at=dt.datetime.combine(day, dt.time(10), tzinfo=organisation.tzinfo),
+    )
+    PlageOuvertureFactory(organisation=organisation, agent=agent, first_day=day, start_time=dt.time(9))
+    page = live_page
+    log_in(page, agent.email)
+    page.goto(f"{page.base_url}/organisations/{organisation.pk}/rdvs/{rdv.pk}/")
+    page.get_by_role("link", name="modifier").click()
+
+    search = page.get_by_role("searchbox", name=re.compile("^Usagers"))
+    search.fill("cord")
+    search.press("Enter")  # searches, does not save
+    with page.expect_navigation():
+        page.get_by_role("button", name=re.compile("Yasmine CORDIER")).click()
+    expect(page.get_by_role("button", name="Retirer Yasmine CORDIER")).to_be_visible()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Retirer Maëlle BÉGUÉ").click()
+    expect(page.get_by_role("list", name="Usagers choisis").get_by_role("listitem")).to_have_count(1)
+    page.get_by_role("button", name="Enregistrer").click()
+
+    expect(page.get_by_text("Le RDV a été modifié.")).to_be_visible()
+    expect(page.get_by_role("link", name="Yasmine CORDIER")).to_be_visible()
+    expect(page.get_by_role("link", name="Maëlle BÉGUÉ")).to_be_hidden()

@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from twilio.http.response import Response as TwilioResponse
 
-from notifications.delivery import deliver_one
+from notifications.delivery import _claim, _record_sent, deliver_one
 from notifications.models import CLAIM_TIMEOUT, Notification
 from notifications.services import notify
 from notifications.tasks import deliver_due
@@ -341,27 +341,37 @@ def test_a_message_to_an_usager_removed_from_the_rdv_is_not_sent(email, rdv):
     assert (email.status, email.last_error) == (Status.DROPPED, "L'usager ne participe plus au RDV.")
 
 
-# A message written while an earlier one was being sent counted it as heard: if it then fails,
-# the newer one is worded again for someone who never heard of the RDV.
+# What a message says is decided when a worker claims it (services.final_wording).
 
 
 def fail_while_the_agent_acts(monkeypatch, act, *, permanent: bool):
-    """The provider refuses (or is down) after the agent acted on the RDV during the send."""
+    """The first send fails (refused, or the provider is down) after the agent acted on the RDV
+    meanwhile; the next ones go."""
+    real_send = sms.LocmemSmsBackend.send
+    calls = []
 
     def send(backend, message):
+        calls.append(message)
+        if len(calls) > 1:
+            return real_send(backend, message)
         act()
         raise sms.SmsError("Invalid 'To' Phone Number" if permanent else "Service Unavailable", permanent=permanent)
 
     monkeypatch.setattr(sms.LocmemSmsBackend, "send", send)
 
 
-def moved(rdv, hours: int):
+def moved(rdv, hours: int, *, told: bool = True):
     def act():
         rdv.starts_at += dt.timedelta(hours=hours)
         rdv.save()
-        notify(rdv, Notification.Event.UPDATED)
+        if told:
+            notify(rdv, Notification.Event.UPDATED)
 
     return act
+
+
+def thread(rdv, channel="sms"):
+    return list(Notification.objects.filter(rdv=rdv, channel=channel).order_by("pk"))
 
 
 @pytest.mark.parametrize("permanent", [True, False], ids=["refused", "outage"])
@@ -369,16 +379,16 @@ def test_a_modification_written_while_the_confirmation_failed_becomes_the_confir
     email, text, rdv, monkeypatch, permanent
 ):
     fail_while_the_agent_acts(monkeypatch, moved(rdv, 2), permanent=permanent)
-    deliver_one(text.pk)
-    rows = list(Notification.objects.filter(rdv=rdv, channel="sms").order_by("pk"))
-    assert [row.event for row in rows] == ["created", "updated", "created"]
-    assert rows[1].status == Status.DROPPED
-    assert (rows[2].status, rows[2].rdv_starts_at) == (Status.PENDING, rdv.starts_at)
-    assert "confirmé" in rows[2].body and "modifié" not in rows[2].body
-    monkeypatch.undo()
-    deliver_due()
-    texts = Notification.objects.filter(rdv=rdv, channel="sms", status=Status.SENT)
-    assert [row.event for row in texts] == ["created"]  # one confirmation, at the new time, no « modifié »
+    deliver_one(text.pk)  # the modification, written meanwhile, waited for it, then left
+    first, second = thread(rdv)
+    assert first.status == (Status.FAILED if permanent else Status.PENDING)
+    assert (second.event, second.status, second.rdv_starts_at) == ("created", Status.SENT, rdv.starts_at)
+    (received,) = sms.LocmemSmsBackend.outbox
+    assert "confirmé" in received.body and "modifié" not in received.body
+    if not permanent:  # its retry is now pointless
+        deliver_one(first.pk, timezone.now() + dt.timedelta(minutes=2))
+        first.refresh_from_db()
+        assert (first.status, first.last_error) == (Status.DROPPED, "Remplacée par un message plus récent.")
 
 
 def test_an_annulation_written_while_the_confirmation_failed_is_not_sent(email, text, rdv, monkeypatch):
@@ -389,13 +399,71 @@ def test_an_annulation_written_while_the_confirmation_failed_is_not_sent(email, 
     deliver_one(text.pk)
     annulation = Notification.objects.get(rdv=rdv, channel="sms", event="cancelled")
     assert (annulation.status, annulation.last_error) == (Status.DROPPED, "L'usager n'avait pas été prévenu de ce RDV.")
+    assert sms.LocmemSmsBackend.outbox == []
 
 
-def test_a_failure_leaves_a_modification_alone_when_an_earlier_message_went(email, text, rdv, monkeypatch):
+def test_a_modification_stays_one_when_an_earlier_message_went(email, text, rdv, monkeypatch):
     Notification.objects.filter(pk=text.pk).update(status=Status.SENT)  # the confirmation went
     moved(rdv, 1)()
-    first_change = Notification.objects.filter(rdv=rdv, channel="sms").latest("pk")
+    first_change = thread(rdv)[-1]
     fail_while_the_agent_acts(monkeypatch, moved(rdv, 1), permanent=True)
     deliver_one(first_change.pk)
-    latest = Notification.objects.filter(rdv=rdv, channel="sms").latest("pk")
-    assert (latest.event, latest.status) == ("updated", Status.PENDING)
+    latest = thread(rdv)[-1]
+    assert (latest.event, latest.status) == ("updated", Status.SENT)
+
+
+def test_a_message_waits_while_an_earlier_one_is_on_its_way(email, text, rdv):
+    now = timezone.now()
+    claimed = _claim(text.pk, now)  # a worker holds the confirmation
+    moved(rdv, 1)()
+    change = thread(rdv)[-1]
+    assert deliver_one(change.pk) is None
+    change.refresh_from_db()
+    assert (change.status, change.next_attempt_at) == (Status.PENDING, claimed.next_attempt_at)
+    _record_sent(claimed, "SM1", now=now)  # the confirmation went
+    change.refresh_from_db()
+    assert (change.event, change.status) == ("updated", Status.SENT)  # released at once
+
+
+def test_a_confirmation_still_waiting_leaves_with_the_details_of_an_unannounced_change(email, rdv, organisation):
+    """« modifier » left unticked tells nothing new, but what leaves is true."""
+    from tests.organisations.factories import LieuFactory
+
+    rdv.lieu = LieuFactory(organisation=organisation, name="Centre social des Aulnes")
+    moved(rdv, 3, told=False)()
+    deliver_one(email.pk)
+    email.refresh_from_db()
+    assert (email.event, email.status, email.rdv_starts_at) == ("created", Status.SENT, rdv.starts_at)
+    (message,) = mail.outbox
+    assert "Centre social des Aulnes" in message.body
+    local = timezone.localtime(rdv.starts_at, organisation.tzinfo)
+    assert f"{local:%H}h{local:%M}" in message.subject
+
+
+def test_a_retry_leaves_with_the_details_of_a_change_made_during_the_failed_attempt(email, text, rdv, monkeypatch):
+    fail_while_the_agent_acts(monkeypatch, moved(rdv, 2, told=False), permanent=False)
+    deliver_one(text.pk)
+    deliver_one(text.pk, timezone.now() + dt.timedelta(minutes=2))
+    text.refresh_from_db()
+    assert (text.status, text.rdv_starts_at) == (Status.SENT, rdv.starts_at)
+    local = timezone.localtime(rdv.starts_at, rdv.organisation.tzinfo)
+    assert f"{local:%H}h{local:%M}" in sms.LocmemSmsBackend.outbox[-1].body
+
+
+def test_a_waiting_reminder_leaves_with_the_new_lieu(rdv, organisation):
+    from tests.organisations.factories import LieuFactory
+
+    (reminder, _email) = sorted(notify(rdv, Notification.Event.REMINDER), key=lambda row: row.channel != "sms")
+    rdv.lieu = LieuFactory(organisation=organisation, name="Centre social des Aulnes")
+    rdv.save()
+    deliver_one(reminder.pk)
+    assert "Centre social des Aulnes" in sms.LocmemSmsBackend.outbox[-1].body
+
+
+def test_a_channel_the_usager_gave_up_since_is_not_used(email, text, rdv):
+    usager = rdv.usagers.get()
+    usager.notify_by_sms = False
+    usager.save()
+    deliver_one(text.pk)
+    text.refresh_from_db()
+    assert (text.status, text.last_error) == (Status.DROPPED, "L'usager ne peut plus être prévenu par ce moyen.")

@@ -203,40 +203,6 @@ def test_a_modification_is_not_notified_unless_the_agent_asks(organisation, basi
     assert len(sent(rdv)) == 3  # the confirmations, nothing more
 
 
-def test_an_unannounced_change_rewrites_the_confirmation_still_waiting(organisation, basic_agent):
-    usager = UsagerFactory(organisation=organisation, with_email=True, with_phone=True)
-    rdv = create(organisation, basic_agent, [usager])
-    update(rdv, basic_agent, notify_usagers=False, starts_at=tomorrow_at(16))
-    waiting = sent(rdv, status=Notification.Status.PENDING)
-    assert {(row.channel, row.event) for row in waiting} == {
-        (Notification.Channel.EMAIL, Event.CREATED),
-        (Notification.Channel.SMS, Event.CREATED),
-    }
-    assert all("16h00" in row.body and row.rdv_starts_at == tomorrow_at(16) for row in waiting)
-    assert len(sent(rdv, status=Notification.Status.DROPPED)) == 2
-
-
-def test_an_unannounced_change_rewrites_only_the_channels_still_waiting(organisation, basic_agent):
-    usager = UsagerFactory(organisation=organisation, with_email=True, with_phone=True)
-    rdv = create(organisation, basic_agent, [usager])
-    Notification.objects.filter(rdv=rdv, channel=Notification.Channel.SMS).update(status=Notification.Status.SENT)
-    update(rdv, basic_agent, notify_usagers=False, starts_at=tomorrow_at(16))
-    (waiting,) = sent(rdv, status=Notification.Status.PENDING)
-    assert (waiting.channel, waiting.event) == (Notification.Channel.EMAIL, Event.CREATED)
-    assert "16h00" in waiting.subject
-
-
-def test_an_unannounced_change_keeps_a_waiting_modification_a_modification(organisation, basic_agent):
-    usager = UsagerFactory(organisation=organisation, with_email=True)
-    rdv = create(organisation, basic_agent, [usager])
-    mark_sent(rdv)
-    update(rdv, basic_agent, starts_at=tomorrow_at(15))  # announced, still waiting
-    update(rdv, basic_agent, notify_usagers=False, starts_at=tomorrow_at(17))
-    (waiting,) = sent(rdv, status=Notification.Status.PENDING)
-    assert waiting.event == Event.UPDATED
-    assert waiting.subject.endswith("17h00")
-
-
 def test_an_unannounced_change_of_a_past_rdv_does_not_ask_to_warn_anyone(organisation, basic_agent):
     usager = UsagerFactory(organisation=organisation, with_email=True)
     rdv = RdvFactory(

@@ -148,3 +148,9 @@ def test_modifier_offers_no_notification_when_the_motif_disables_them(client, or
     rdv = RdvFactory(organisation=organisation, agents=[basic_agent], motif__notifications_disabled=True)
     client.force_login(basic_agent)
     assert "notify_usagers" not in client.get(modify_url(rdv)).content.decode()
+
+
+def test_modifier_offers_no_notification_for_a_cancelled_rdv(client, organisation, basic_agent):
+    rdv = RdvFactory(organisation=organisation, agents=[basic_agent], excused=True)
+    client.force_login(basic_agent)
+    assert "notify_usagers" not in client.get(modify_url(rdv)).content.decode()

@@ -527,3 +527,86 @@ def test_fiche_counts_only_the_rdvs_the_agent_may_see(client, organisation, basi
     assert "Vu : 1" in text
     listed = client.get(url("list", organisation=organisation), {"usager": usager.pk})
     assert len(listed.context["page_obj"]) == 2
+
+
+# « modifier »: the usagers are chosen as when posing the RDV (live search, « ajouter »,
+# « retirer »), never from a list of the whole organisation; an RDV « à domicile » has its address.
+
+
+def test_modify_lists_the_chosen_usagers_not_the_organisation(client, organisation, basic_agent):
+    rdv = RdvFactory(organisation=organisation, agents=[basic_agent])
+    chosen = rdv.usagers.get()
+    others = UsagerFactory.create_batch(30, organisation=organisation)
+    client.force_login(basic_agent)
+    page = client.get(url("update", rdv)).content.decode()
+    assert f'aria-label="Retirer {chosen.full_name}"' in page
+    assert f'<input type="hidden" name="usagers" value="{chosen.pk}">' in page
+    assert not any(usager.full_name in page for usager in others)
+    assert "Créer un usager" not in page  # no way back to « modifier » from the usager form
+
+
+def test_modify_adds_and_removes_usagers_before_saving(client, organisation, basic_agent):
+    rdv = RdvFactory(organisation=organisation, agents=[basic_agent])
+    first = rdv.usagers.get()
+    joining = UsagerFactory(organisation=organisation, first_name="Yasmine", last_name="Cordier")
+    open_day(rdv, basic_agent)
+    client.force_login(basic_agent)
+
+    response = client.post(
+        url("update", rdv), {**form_data(rdv, duration_in_min=45), "q": "cordier", "action": "rechercher"}
+    )
+    assert response.status_code == 200
+    assert f'name="ajouter" value="{joining.pk}"' in response.content.decode()
+
+    data = {**form_data(rdv, duration_in_min=45), "ajouter": str(joining.pk)}
+    response = client.post(url("update", rdv), data)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert f'aria-label="Retirer {joining.full_name}"' in page
+    assert 'value="45"' in page  # what the agent typed stays, not yet saved
+    assert list(Rdv.objects.get(pk=rdv.pk).usagers.all()) == [first]
+    assert Rdv.objects.get(pk=rdv.pk).duration_in_min == 30
+
+    data = {**form_data(rdv, duration_in_min=45, usagers=[first.pk, joining.pk]), "retirer": str(first.pk)}
+    page = client.post(url("update", rdv), data).content.decode()
+    assert f'aria-label="Retirer {first.full_name}"' not in page
+
+    data = {**form_data(rdv, duration_in_min=45, usagers=[joining.pk]), "action": "enregistrer"}
+    assert client.post(url("update", rdv), data).status_code == 302
+    rdv.refresh_from_db()
+    assert (list(rdv.usagers.all()), rdv.duration_in_min) == ([joining], 45)
+
+
+def test_modify_needs_an_usager_and_says_where(client, organisation, basic_agent):
+    rdv = RdvFactory(organisation=organisation, agents=[basic_agent])
+    client.force_login(basic_agent)
+    response = client.post(url("update", rdv), {**form_data(rdv, usagers=[]), "action": "enregistrer"})
+    assert response.status_code == 422
+    assert "Choisissez au moins un usager : tapez son nom dans le champ « Usagers »." in response.content.decode()
+    assert rdv.usagers.exists()
+
+
+def test_modify_refuses_an_usager_of_another_organisation(client, organisation, basic_agent):
+    rdv = RdvFactory(organisation=organisation, agents=[basic_agent])
+    stranger = UsagerFactory(organisation=OrganisationFactory())
+    client.force_login(basic_agent)
+    response = client.post(url("update", rdv), form_data(rdv, usagers=[stranger.pk]))
+    assert response.status_code == 422
+    assert "Cet usager n&#x27;existe pas ou n&#x27;est pas connu de votre organisation." in response.content.decode()
+    assert stranger not in rdv.usagers.all()
+
+
+def test_modify_changes_the_address_of_an_rdv_at_home(client, organisation, basic_agent):
+    rdv = RdvFactory(
+        organisation=organisation, agents=[basic_agent], motif__home=True, lieu=None, address="3 rue des Lilas, Noisiel"
+    )
+    open_day(rdv, basic_agent)
+    client.force_login(basic_agent)
+    page = client.get(url("update", rdv)).content.decode()
+    assert "Adresse du domicile" in page and 'value="3 rue des Lilas, Noisiel"' in page
+    response = client.post(url("update", rdv), form_data(rdv, address=""))
+    assert response.status_code == 422
+    assert "Indiquez l&#x27;adresse du domicile de l&#x27;usager." in response.content.decode()
+    assert client.post(url("update", rdv), form_data(rdv, address="8 allée des Bois, Noisiel")).status_code == 302
+    rdv.refresh_from_db()
+    assert rdv.address == "8 allée des Bois, Noisiel"

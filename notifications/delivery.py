@@ -20,7 +20,7 @@ from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsR
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -73,34 +73,46 @@ def _claim(pk: int, now: dt.datetime) -> Notification | None:
         if notification is None:
             return None
         reason = _obsolete(notification, now)
-        if reason:
-            notification.status, notification.last_error = Status.DROPPED, reason
-            notification.save(update_fields=["status", "last_error"])
-            return notification
         # What the recipient reads depends on whether an earlier message reaches it: wait for it.
-        on_its_way = (
-            Notification.objects.same_thread(notification)
-            .filter(pk__lt=notification.pk, status=Status.SENDING, next_attempt_at__gt=now)
-            .order_by("-next_attempt_at")
-            .values_list("next_attempt_at", flat=True)
-            .first()
-        )
-        if on_its_way is not None:
-            notification.next_attempt_at = on_its_way  # or sooner: _release_followers
+        held_until = None if reason else _on_its_way(notification, now).aggregate(Max("next_attempt_at"))
+        if held_until and held_until["next_attempt_at__max"]:
+            notification.next_attempt_at = held_until["next_attempt_at__max"]  # or sooner: _release_followers
             notification.save(update_fields=["next_attempt_at"])
-            return None
-        reason = final_wording(notification)
-        if reason:
-            notification.status, notification.last_error = Status.DROPPED, reason
-            notification.save(update_fields=["status", "last_error"])
+        else:
+            reason = reason or final_wording(notification)
+            if reason:
+                notification.status, notification.last_error = Status.DROPPED, reason
+                notification.save(update_fields=["status", "last_error"])
+                return notification
+            notification.status = Status.SENDING
+            notification.attempts += 1
+            notification.next_attempt_at = now + CLAIM_TIMEOUT
+            notification.save(
+                update_fields=[
+                    "status",
+                    "attempts",
+                    "next_attempt_at",
+                    "event",
+                    "to",
+                    "subject",
+                    "body",
+                    "rdv_starts_at",
+                ]
+            )
             return notification
-        notification.status = Status.SENDING
-        notification.attempts += 1
-        notification.next_attempt_at = now + CLAIM_TIMEOUT
-        notification.save(
-            update_fields=["status", "attempts", "next_attempt_at", "event", "to", "subject", "body", "rdv_starts_at"]
-        )
-    return notification
+    # Held back. The earlier one may have finished while this row was locked here, its
+    # _release_followers skipping it: then it is due now.
+    if not _on_its_way(notification, now).exists():
+        Notification.objects.filter(pk=pk, status=Status.PENDING).update(next_attempt_at=timezone.now())
+        dispatch([pk])
+    return None
+
+
+def _on_its_way(notification: Notification, now: dt.datetime):
+    """The earlier messages of the same thread a worker is sending."""
+    return Notification.objects.same_thread(notification).filter(
+        pk__lt=notification.pk, status=Status.SENDING, next_attempt_at__gt=now
+    )
 
 
 def _obsolete(notification: Notification, now: dt.datetime) -> str:

@@ -185,13 +185,21 @@ def _knows_it_is_on(heard: list[str]) -> bool:
 
 def final_wording(notification: Notification) -> str:
     """When a worker claims `notification` (delivery._claim, row locked): what it says, from what
-    its recipient has heard by then and the RDV as it now is. Written earlier, a message may have
+    its recipient has heard by then and the RDV as it now is, to the recipient's current address
+    (one who gave the channel up since gets nothing, not even an annulation). Written earlier, a message may have
     counted as heard one still on its way that then failed, or describe a time or a lieu changed
     since without telling the usagers (« modifier » left unticked). A confirmation, a modification
     or a reminder is thus rendered again, to the recipient's current address; a modification of
     an RDV the recipient never heard of becomes its confirmation. An annulation keeps its text
     (the RDV as it was) and is not sent to one who never heard of the RDV. Returns why the
     message is not to be sent, or ""."""
+    recipient, rdv = notification.usager, notification.rdv
+    if recipient is None or rdv is None:
+        return _("L'usager ne participe plus au RDV.")
+    address = dict(contacts(recipient)).get(notification.channel)
+    if not address:
+        return _("L'usager ne peut plus être prévenu par ce moyen.")
+    notification.to = address
     heard = list(
         Notification.objects.same_thread(notification)
         .filter(pk__lt=notification.pk, status__in=[Status.SENDING, Status.SENT])
@@ -201,12 +209,6 @@ def final_wording(notification: Notification) -> str:
     knows_it_is_on = _knows_it_is_on(heard)
     if notification.event == Event.CANCELLED:
         return "" if knows_it_is_on else _("L'usager n'avait pas été prévenu de ce RDV.")
-    recipient, rdv = notification.usager, notification.rdv
-    if recipient is None or rdv is None:
-        return _("L'usager ne participe plus au RDV.")
-    address = dict(contacts(recipient)).get(notification.channel)
-    if not address:
-        return _("L'usager ne peut plus être prévenu par ce moyen.")
     concerned = [usager for usager in _participants(rdv) if usager.notification_recipient.pk == recipient.pk]
     if not concerned:
         return _("L'usager ne participe plus au RDV.")
@@ -214,8 +216,7 @@ def final_wording(notification: Notification) -> str:
     if event == Event.UPDATED and not knows_it_is_on:
         event = Event.CREATED
     message = render(rdv, event, notification.channel, recipient, concerned)
-    notification.event, notification.to = event, address
-    notification.subject, notification.body = message.subject, message.body
+    notification.event, notification.subject, notification.body = event, message.subject, message.body
     if event != Event.REMINDER:  # a reminder for another time is dropped (delivery._obsolete)
         notification.rdv_starts_at = rdv.starts_at
     return ""

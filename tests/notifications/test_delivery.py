@@ -467,3 +467,38 @@ def test_a_channel_the_usager_gave_up_since_is_not_used(email, text, rdv):
     deliver_one(text.pk)
     text.refresh_from_db()
     assert (text.status, text.last_error) == (Status.DROPPED, "L'usager ne peut plus être prévenu par ce moyen.")
+
+
+def test_an_annulation_goes_only_to_a_channel_the_usager_still_accepts(email, text, rdv):
+    Notification.objects.filter(rdv=rdv).update(status=Status.SENT)
+    rdv.change_status(Rdv.Status.REVOKED, by=rdv.agents.first())
+    usager = rdv.usagers.get()
+    usager.notify_by_sms = False
+    usager.save()
+    annulation = Notification.objects.get(rdv=rdv, channel="sms", event="cancelled")
+    deliver_one(annulation.pk)
+    annulation.refresh_from_db()
+    assert annulation.status == Status.DROPPED
+    assert sms.LocmemSmsBackend.outbox == []
+
+
+def test_a_message_held_back_is_due_at_once_if_the_earlier_one_finished_meanwhile(email, text, rdv, monkeypatch):
+    """The earlier message finished while this one was locked by its claim: its release skipped it."""
+    from notifications import delivery
+
+    claimed = _claim(text.pk, timezone.now())
+    moved(rdv, 1)()
+    change = thread(rdv)[-1]
+    real = delivery._on_its_way
+    calls = []
+
+    def finishes_meanwhile(notification, now):
+        calls.append(1)
+        if len(calls) == 2:  # after the hold was written, before it is checked again
+            Notification.objects.filter(pk=claimed.pk).update(status=Status.SENT)
+        return real(notification, now)
+
+    monkeypatch.setattr(delivery, "_on_its_way", finishes_meanwhile)
+    assert deliver_one(change.pk) is None
+    change.refresh_from_db()
+    assert change.status == Status.SENT  # dispatched again at once, not at the earlier's deadline

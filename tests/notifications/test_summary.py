@@ -12,7 +12,7 @@ from django.urls import reverse
 from notifications.models import Notification
 from notifications.services import notify
 from tests.rendezvous.factories import RdvFactory
-from tests.rendezvous.test_views import form_data, open_day
+from tests.rendezvous.helpers import form_data, open_day
 from tests.usagers.factories import UsagerFactory
 
 pytestmark = pytest.mark.django_db

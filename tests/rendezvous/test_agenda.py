@@ -649,10 +649,9 @@ def test_busy_spans_merge_per_agent_when_they_overlap_or_touch():
     ]
 
 
-def _busy_in_another_organisation(organisation, agent, monday):
-    """The agent works for `organisation` and another one, where it has an RDV on Monday
-    14:00–15:00, a cancelled one at 16:00 and an absence on Tuesday 10:00–11:00; every name
-    there says « secret »."""
+def _secret_rdv_elsewhere(agent, starts_at):
+    """An hour-long RDV of `agent` in another organisation whose every name says « secret »;
+    returns that organisation."""
     other = OrganisationFactory(name="Organisation secrète")
     AgentRoleFactory(agent=agent, organisation=other)
     RdvFactory(
@@ -661,9 +660,17 @@ def _busy_in_another_organisation(organisation, agent, monday):
         lieu=LieuFactory(organisation=other, name="Lieu secret"),
         agents=[agent],
         usagers=[UsagerFactory(organisation=other, first_name="Usager", last_name="Secretissime")],
-        starts_at=local(monday, 14),
+        starts_at=starts_at,
         duration_in_min=60,
     )
+    return other
+
+
+def _busy_in_another_organisation(organisation, agent, monday):
+    """The agent works for `organisation` and another one, where it has an RDV on Monday
+    14:00–15:00, a cancelled one at 16:00 and an absence on Tuesday 10:00–11:00; every name
+    there says « secret »."""
+    other = _secret_rdv_elsewhere(agent, local(monday, 14))
     RdvFactory(organisation=other, agents=[agent], starts_at=local(monday, 16), excused=True)
     AbsenceFactory(
         organisation=other,
@@ -838,16 +845,7 @@ def test_absences_outside_7_to_20_widen_the_grid_but_not_a_day_away(organisation
 
 
 def _late_busy_in_another_organisation(agent, day):
-    other = OrganisationFactory(name="Organisation secrète")
-    AgentRoleFactory(agent=agent, organisation=other)
-    RdvFactory(
-        organisation=other,
-        motif=MotifFactory(organisation=other, name="Motif secret"),
-        lieu=LieuFactory(organisation=other, name="Lieu secret"),
-        agents=[agent],
-        starts_at=local(day, 21),
-        duration_in_min=60,
-    )
+    _secret_rdv_elsewhere(agent, local(day, 21))
 
 
 def test_a_busy_block_at_21h_elsewhere_widens_the_week_and_day_views(client, organisation, basic_agent):

@@ -12,8 +12,9 @@ from rendezvous.models import Rdv
 from rendezvous.services import ConflictsChanged, update_rdv
 from tests.agents.factories import AgentFactory
 from tests.organisations.factories import OrganisationFactory
-from tests.planning.factories import AbsenceFactory, PlageOuvertureFactory
+from tests.planning.factories import AbsenceFactory
 from tests.rendezvous.factories import RdvFactory
+from tests.rendezvous.helpers import form_data, open_day
 from tests.usagers.factories import UsagerFactory
 
 pytestmark = pytest.mark.django_db
@@ -24,34 +25,6 @@ def url(name, rdv=None, organisation=None):
     if rdv is not None:
         kwargs["pk"] = rdv.pk
     return reverse(f"rendezvous:{name}", kwargs=kwargs)
-
-
-def form_data(rdv, **changes):
-    local = timezone.localtime(rdv.starts_at, rdv.organisation.tzinfo)
-    data = {
-        "date": local.date().isoformat(),
-        "time": local.strftime("%H:%M"),
-        "duration_in_min": rdv.duration_in_min,
-        "lieu": rdv.lieu_id or "",
-        "agents": [a.pk for a in rdv.agents.all()],
-        "usagers": [u.pk for u in rdv.usagers.all()],
-        "context": rdv.context,
-    }
-    data.update(changes)
-    return data
-
-
-def open_day(rdv, *agents):
-    """Plages d'ouverture of `agents` over the RDV's day, 8:00 to 20:00: no « outside the plages »
-    conflict."""
-    for agent in agents:
-        PlageOuvertureFactory(
-            organisation=rdv.organisation,
-            agent=agent,
-            first_day=timezone.localtime(rdv.starts_at, rdv.organisation.tzinfo).date(),
-            start_time=dt.time(8),
-            end_time=dt.time(20),
-        )
 
 
 # Who sees and changes which RDV

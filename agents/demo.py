@@ -12,17 +12,31 @@ DEMO_PASSWORD = "rdv-solidarites-demo"
 
 ADMIN, BASIC = AgentRole.Level.ADMIN, AgentRole.Level.BASIC
 
-# email, first name, last name, services (short names), {organisation key: level}
+# email, first name, last name, {organisation key: (level, services there, by short name)}
 AGENTS = [
-    ("admin.noisiel@demo.rdv-solidarites.fr", "Claire", "Dubois", ["PMI"], {"noisiel": ADMIN}),
-    ("pmi.noisiel@demo.rdv-solidarites.fr", "Hélène", "Martin", ["PMI"], {"noisiel": BASIC}),
-    ("social.noisiel@demo.rdv-solidarites.fr", "Karim", "Benali", ["Social"], {"noisiel": BASIC}),
-    ("secretariat.noisiel@demo.rdv-solidarites.fr", "Sophie", "Lefèvre", ["Secrétariat"], {"noisiel": BASIC}),
-    ("admin.chelles@demo.rdv-solidarites.fr", "Nathalie", "Moreau", ["Social"], {"chelles": ADMIN}),
-    ("pmi.chelles@demo.rdv-solidarites.fr", "Émilie", "Girard", ["PMI"], {"chelles": BASIC, "noisiel": BASIC}),
-    ("social.chelles@demo.rdv-solidarites.fr", "Julien", "Roux", ["Social"], {"chelles": BASIC}),
-    ("secretariat.chelles@demo.rdv-solidarites.fr", "Amélie", "Fontaine", ["Secrétariat"], {"chelles": BASIC}),
+    ("admin.noisiel@demo.rdv-solidarites.fr", "Claire", "Dubois", {"noisiel": (ADMIN, ["PMI"])}),
+    ("pmi.noisiel@demo.rdv-solidarites.fr", "Hélène", "Martin", {"noisiel": (BASIC, ["PMI"])}),
+    ("social.noisiel@demo.rdv-solidarites.fr", "Karim", "Benali", {"noisiel": (BASIC, ["Social"])}),
+    ("secretariat.noisiel@demo.rdv-solidarites.fr", "Sophie", "Lefèvre", {"noisiel": (BASIC, ["Secrétariat"])}),
+    ("admin.chelles@demo.rdv-solidarites.fr", "Nathalie", "Moreau", {"chelles": (ADMIN, ["Social"])}),
+    (
+        "pmi.chelles@demo.rdv-solidarites.fr",
+        "Émilie",
+        "Girard",
+        {"chelles": (BASIC, ["PMI"]), "noisiel": (BASIC, ["PMI"])},
+    ),
+    ("social.chelles@demo.rdv-solidarites.fr", "Julien", "Roux", {"chelles": (BASIC, ["Social"])}),
+    ("secretariat.chelles@demo.rdv-solidarites.fr", "Amélie", "Fontaine", {"chelles": (BASIC, ["Secrétariat"])}),
 ]
+
+# Julien Roux, of Chelles, invited by Noisiel: he answers from his own account.
+EXISTING_ACCOUNT_INVITATION = (
+    "noisiel",
+    "social.chelles@demo.rdv-solidarites.fr",
+    "Social",
+    BASIC,
+    "admin.noisiel@demo.rdv-solidarites.fr",
+)
 
 SUPERADMIN = ("superadmin@demo.rdv-solidarites.fr", "Sam", "Technique")
 
@@ -36,21 +50,21 @@ INVITATIONS = {
 def build(ctx: dict) -> None:
     services = {service.short_name: service for service in Service.objects.all()}
     logins = []
-    for email, first_name, last_name, service_names, roles in AGENTS:
+    for email, first_name, last_name, roles in AGENTS:
         agent = Agent.objects.filter(email__iexact=email).first() or Agent(email=email)
         agent.first_name, agent.last_name, agent.is_active = first_name, last_name, True
         agent.set_password(DEMO_PASSWORD)
         agent.save()
-        agent.services.set([services[name] for name in service_names])
-        for key, level in roles.items():
-            AgentRole.objects.update_or_create(
+        for key, (level, service_names) in roles.items():
+            role, _created = AgentRole.objects.update_or_create(
                 agent=agent, organisation=ctx["organisations"][key], defaults={"level": level}
             )
+            role.services.set([services[name] for name in service_names])
         description = ", ".join(
-            f"{ctx['organisations'][key].name} ({'admin' if level == ADMIN else 'utilisateur'})"
-            for key, level in roles.items()
+            f"{ctx['organisations'][key].name} ({'/'.join(names)}, {'admin' if level == ADMIN else 'utilisateur'})"
+            for key, (level, names) in roles.items()
         )
-        logins.append((email, f"{first_name} {last_name}, {'/'.join(service_names)} — {description}"))
+        logins.append((email, f"{first_name} {last_name} — {description}"))
 
     email, first_name, last_name = SUPERADMIN
     superadmin = Agent.objects.filter(email__iexact=email).first() or Agent(email=email)
@@ -72,5 +86,27 @@ def build(ctx: dict) -> None:
         invitation.save()
         link = settings.SITE_URL + reverse("agents:accept_invitation", kwargs={"token": token})
         logins.append((email, f"invitation en attente ({organisation.name}) : {link}"))
+    _invite_existing_account(ctx, services, logins)
     ctx["logins"] = logins
     ctx["password"] = DEMO_PASSWORD
+
+
+def _invite_existing_account(ctx: dict, services: dict, logins: list) -> None:
+    """An invitation awaiting the answer of an agent who already has an account: it shows after
+    its login, until accepted or declined (then the demo leaves it be)."""
+    key, email, service_name, level, invited_by = EXISTING_ACCOUNT_INVITATION
+    organisation = ctx["organisations"][key]
+    agent = Agent.objects.get(email__iexact=email)
+    answered = AgentInvitation.objects.for_organisation(organisation).for_email(email).exists()
+    if answered or AgentRole.objects.filter(agent=agent, organisation=organisation).exists():
+        return
+    invitation = AgentInvitation(
+        organisation=organisation,
+        email=email,
+        service=services[service_name],
+        level=level,
+        invited_by=Agent.objects.get(email__iexact=invited_by),
+    )
+    invitation.set_new_token()
+    invitation.save()
+    logins.append((email, f"invité(e) par {organisation.name} : l'invitation s'affiche après la connexion"))

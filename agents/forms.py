@@ -144,7 +144,8 @@ class InvitationForm(DsfrForm):
 
 
 class AgentRoleForm(DsfrForm):
-    """« modifier »: the agent's services and its role in the organisation."""
+    """« modifier »: the agent's services and its role in this organisation (its memberships
+    elsewhere are not this admin's to change)."""
 
     services = forms.ModelMultipleChoiceField(
         label=_("Services"),
@@ -160,7 +161,7 @@ class AgentRoleForm(DsfrForm):
     )
 
     def __init__(self, *args, role: AgentRole, **kwargs):
-        kwargs.setdefault("initial", {"services": list(role.agent.services.all()), "level": role.level})
+        kwargs.setdefault("initial", {"services": list(role.services.all()), "level": role.level})
         super().__init__(*args, **kwargs)
         self.fields["level"] = LevelField(label=str(_("Rôle de %(agent)s")) % {"agent": role.agent.full_name})
 

@@ -4,11 +4,15 @@ from datetime import timedelta
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models import Exists, OuterRef
+from django.db.models.functions import JSONObject, Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+from organisations.models import Service
 
 
 class AgentQuerySet(models.QuerySet):
@@ -18,6 +22,21 @@ class AgentQuerySet(models.QuerySet):
 
     def active(self) -> "AgentQuerySet":
         return self.filter(is_active=True)
+
+    def in_service(self, service, organisation) -> "AgentQuerySet":
+        """Agents who belong to `service` in `organisation` (their services elsewhere don't count)."""
+        roles = AgentRole.objects.filter(agent=OuterRef("pk"), organisation=organisation, services=service)
+        return self.filter(Exists(roles))
+
+    def with_services_in(self, organisation) -> "AgentQuerySet":
+        """Each agent annotated with `services_here`: its services in `organisation`, by name, as
+        dicts with `id`, `name` and `is_secretariat`. A subquery, no query more."""
+        services = (
+            Service.objects.filter(agent_roles__agent=OuterRef("pk"), agent_roles__organisation=organisation)
+            .order_by("name")
+            .values(data=JSONObject(id="pk", name="name", is_secretariat="is_secretariat"))
+        )
+        return self.annotate(services_here=ArraySubquery(services))
 
 
 class AgentManager(BaseUserManager.from_queryset(AgentQuerySet)):  # type: ignore[misc]
@@ -46,14 +65,12 @@ class AgentManager(BaseUserManager.from_queryset(AgentQuerySet)):  # type: ignor
 
 
 class Agent(AbstractBaseUser, PermissionsMixin):
-    """A professional's login. Its organisations and levels are its `AgentRole`s."""
+    """A professional's login. Its organisations, and its level and services in each, are its
+    `AgentRole`s: nothing about its rights lives on the account itself."""
 
     email = models.EmailField(_("adresse e-mail"), max_length=254, unique=True)
     first_name = models.CharField(_("prénom"), max_length=150)
     last_name = models.CharField(_("nom"), max_length=150)
-    services = models.ManyToManyField(
-        "organisations.Service", verbose_name=_("services"), related_name="agents", blank=True
-    )
     is_active = models.BooleanField(
         _("actif"), default=True, help_text=_("Décocher plutôt que supprimer : l'historique est conservé.")
     )
@@ -109,7 +126,7 @@ class AgentRoleQuerySet(models.QuerySet):
 
 
 class AgentRole(models.Model):
-    """An agent's membership of an organisation, with its level there."""
+    """An agent's membership of an organisation, with its level and its services there."""
 
     class Level(models.TextChoices):
         ADMIN = "admin", _("Administrateur")
@@ -123,6 +140,9 @@ class AgentRole(models.Model):
         related_name="agent_roles",
     )
     level = models.CharField(_("rôle"), max_length=10, choices=Level.choices, default=Level.BASIC)
+    # Per organisation: what one organisation's admin sets never changes the agent's rights in
+    # another (a basic agent sees the agendas of its services' colleagues, the secrétariat all).
+    services = models.ManyToManyField(Service, verbose_name=_("services"), related_name="agent_roles", blank=True)
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
 
     history = HistoricalRecords()
@@ -167,8 +187,8 @@ class AgentInvitationQuerySet(models.QuerySet):
         return self.filter(organisation=organisation)
 
     def pending(self) -> "AgentInvitationQuerySet":
-        """Neither accepted nor cancelled, expired or not: the admin may still re-send them."""
-        return self.filter(accepted_at__isnull=True, cancelled_at__isnull=True)
+        """Neither accepted, cancelled nor declined, expired or not: the admin may still re-send them."""
+        return self.filter(accepted_at__isnull=True, cancelled_at__isnull=True, declined_at__isnull=True)
 
     def for_email(self, email: str) -> "AgentInvitationQuerySet":
         return self.filter(email__iexact=email)
@@ -176,7 +196,9 @@ class AgentInvitationQuerySet(models.QuerySet):
 
 class AgentInvitation(models.Model):
     """« Invitez un professionnel »: a single-use link, valid for 7 days, with which the person
-    invited creates its account and joins the organisation with the service and role chosen."""
+    invited joins the organisation with the service and role chosen: it creates its account, or,
+    when it already has one, accepts (or declines) from that account once signed in. Nothing
+    changes for anyone until the person invited says yes."""
 
     organisation = models.ForeignKey(
         "organisations.Organisation",
@@ -203,6 +225,7 @@ class AgentInvitation(models.Model):
     expires_at = models.DateTimeField(_("expire le"))
     accepted_at = models.DateTimeField(_("acceptée le"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("annulée le"), null=True, blank=True)
+    declined_at = models.DateTimeField(_("refusée le"), null=True, blank=True)
 
     objects = AgentInvitationQuerySet.as_manager()
 
@@ -214,7 +237,7 @@ class AgentInvitation(models.Model):
             models.UniqueConstraint(
                 models.F("organisation"),
                 Lower("email"),
-                condition=models.Q(accepted_at__isnull=True, cancelled_at__isnull=True),
+                condition=models.Q(accepted_at__isnull=True, cancelled_at__isnull=True, declined_at__isnull=True),
                 name="agent_invitation_one_pending_per_email",
                 violation_error_message=_("Une invitation est déjà en attente pour cette adresse e-mail."),
             ),
@@ -222,6 +245,12 @@ class AgentInvitation(models.Model):
                 condition=models.Q(accepted_at__isnull=True) | models.Q(cancelled_at__isnull=True),
                 name="agent_invitation_not_accepted_and_cancelled",
                 violation_error_message=_("Une invitation ne peut pas être à la fois acceptée et annulée."),
+            ),
+            models.CheckConstraint(
+                condition=models.Q(declined_at__isnull=True)
+                | models.Q(accepted_at__isnull=True, cancelled_at__isnull=True),
+                name="agent_invitation_declined_is_final",
+                violation_error_message=_("Une invitation refusée ne peut être ni acceptée ni annulée."),
             ),
         ]
 
@@ -239,7 +268,7 @@ class AgentInvitation(models.Model):
 
     @property
     def is_pending(self) -> bool:
-        return self.accepted_at is None and self.cancelled_at is None
+        return self.accepted_at is None and self.cancelled_at is None and self.declined_at is None
 
     @property
     def is_expired(self) -> bool:

@@ -3,14 +3,17 @@
 - admin: the settings and every agenda of the organisation, read and write;
 - secrétariat (an agent of a secrétariat service): every agenda, read and write, no settings;
 - basic: no settings; its own agenda and those of the agents sharing one of its services.
+
+Services belong to the membership (`AgentRole.services`): every rule reads the agent's services in
+the organisation at hand, never those it holds elsewhere.
 """
 
 from dataclasses import dataclass
 
 from django.contrib.postgres.aggregates import ArrayAgg, BoolOr
-from django.db.models import Exists, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from agents.models import Agent, AgentRole
+from agents.models import Agent, AgentQuerySet, AgentRole
 from organisations.models import Organisation, Service
 
 
@@ -30,13 +33,13 @@ class Membership:
 
 
 def get_membership(agent: Agent, organisation_id: int) -> Membership | None:
-    """One query: the role with its organisation, territory and the agent's services."""
+    """One query: the role with its organisation, territory and the agent's services there."""
     role = (
         AgentRole.objects.filter(agent=agent, organisation_id=organisation_id)
         .select_related("organisation__territory")
         .annotate(
-            agent_service_ids=ArrayAgg("agent__services__id", distinct=True, default=[]),
-            agent_is_secretariat=BoolOr("agent__services__is_secretariat", default=False),
+            agent_service_ids=ArrayAgg("services__id", distinct=True, default=[]),
+            agent_is_secretariat=BoolOr("services__is_secretariat", default=False),
         )
         .first()
     )
@@ -60,12 +63,17 @@ def can_access_all_agendas(membership: Membership) -> bool:
     return membership.is_admin or membership.is_secretariat
 
 
-def agents_with_visible_agenda(membership: Membership) -> QuerySet[Agent]:
+def agents_with_visible_agenda(membership: Membership) -> AgentQuerySet:
     """The agents of the organisation whose agenda this membership may read and change."""
     agents = Agent.objects.for_organisation(membership.organisation)
     if can_access_all_agendas(membership):
         return agents
-    return agents.filter(Q(pk=membership.agent.pk) | Q(services__in=membership.service_ids)).distinct()
+    # Colleagues are those sharing a service *in this organisation*: a service an agent holds
+    # elsewhere opens nothing here.
+    colleague_here = AgentRole.objects.filter(
+        agent=OuterRef("pk"), organisation=membership.organisation, services__in=membership.service_ids
+    )
+    return agents.filter(Q(pk=membership.agent.pk) | Exists(colleague_here))
 
 
 def can_access_agenda_of(membership: Membership, agent: Agent) -> bool:
@@ -81,7 +89,7 @@ def can_manage_planning_of(membership: Membership, agent: Agent) -> bool:
     return can_access_agenda_of(membership, agent)
 
 
-def agents_with_manageable_planning(membership: Membership) -> QuerySet[Agent]:
+def agents_with_manageable_planning(membership: Membership) -> AgentQuerySet:
     """The agents of the organisation whose planning `can_manage_planning_of` allows."""
     return agents_with_visible_agenda(membership)
 
@@ -96,20 +104,23 @@ def bookable_motifs(membership: Membership, motifs: QuerySet) -> QuerySet:
 
 def receives_motif(agent: Agent, motif) -> bool:
     """Whether `agent` receives `motif`: the rule of `motifs_received_by`, read on the agent's
-    services (prefetch them) rather than in SQL."""
-    services = list(agent.services.all())
-    return any(service.pk == motif.service_id for service in services) or (
-        motif.for_secretariat and any(service.is_secretariat for service in services)
+    services in the motif's organisation, as `AgentQuerySet.with_services_in` annotates them
+    (`services_here`), rather than in SQL."""
+    services = agent.services_here  # type: ignore[attr-defined]
+    return any(service["id"] == motif.service_id for service in services) or (
+        motif.for_secretariat and any(service["is_secretariat"] for service in services)
     )
 
 
 def motifs_received_by(agent: Agent, motifs: QuerySet) -> QuerySet:
-    """The motifs (among `motifs`) `agent` receives: those of its services, and for an agent of
-    the secrétariat those marked « Le RDV pourra être effectué par le service secrétariat » (the
-    same rule as `receives_motif`). One query, when evaluated."""
-    services = Service.objects.filter(agents=agent)
+    """The motifs (among `motifs`) `agent` receives: those of its services in the motif's
+    organisation, and for an agent of the secrétariat there those marked « Le RDV pourra être
+    effectué par le service secrétariat » (the same rule as `receives_motif`). One query, when
+    evaluated."""
+    services = Service.objects.filter(agent_roles__agent=agent, agent_roles__organisation=OuterRef("organisation"))
     in_secretariat = Exists(services.filter(is_secretariat=True))
-    return motifs.filter(Q(service_id__in=services.values("pk")) | (in_secretariat & Q(for_secretariat=True)))
+    of_its_service = Exists(services.filter(pk=OuterRef("service_id")))
+    return motifs.filter(of_its_service | (in_secretariat & Q(for_secretariat=True)))
 
 
 def can_change_rdv(membership: Membership, rdv) -> bool:

@@ -40,12 +40,15 @@ def _absolute(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
-def _send_invitation(invitation: AgentInvitation, token: str) -> None:
+def _send_invitation(invitation: AgentInvitation, token: str, *, existing: Agent | None) -> None:
+    """The invitation email: to create an account, or, for an address that has one already, to
+    accept or decline from it."""
     organisation = invitation.organisation
     _send_on_commit(
-        template="invitation",
+        template="invitation_existing" if existing is not None else "invitation",
         context={
             "invitation": invitation,
+            "agent": existing,
             "organisation": organisation,
             "invited_by": invitation.invited_by.full_name if invitation.invited_by else "",
             "level": AgentRole.Level(invitation.level).label,
@@ -82,49 +85,20 @@ def _last_admin_message(role: AgentRole, by: Agent | None) -> str:
 
 
 @transaction.atomic
-def invite_agent(
-    *, organisation: Organisation, email: str, service: Service, level: str, by: Agent
-) -> AgentInvitation | AgentRole:
-    """« Invitez un professionnel ». Someone who already has an account (in another organisation)
-    gets its role here at once and an email saying so: one person, one account. Anyone else gets
-    an invitation email with a single-use link, valid 7 days."""
+def invite_agent(*, organisation: Organisation, email: str, service: Service, level: str, by: Agent) -> AgentInvitation:
+    """« Invitez un professionnel »: an invitation email with a single-use link, valid 7 days.
+    Someone who has no account yet creates it from the link; someone who already has one (in
+    another organisation) accepts or declines from that account, once signed in. Nothing changes
+    for the person invited until it accepts, and the inviting admin is told the same thing
+    whoever the address belongs to: neither a name nor the existence of an account leaks."""
     email = Agent.objects.normalize_email(email.strip()).lower()
     existing = Agent.objects.filter(email__iexact=email).first()
-    if existing is not None:
-        if AgentRole.objects.filter(agent=existing, organisation=organisation).exists():
-            raise ValidationError(
-                {"email": _("%(agent)s fait déjà partie de votre organisation.") % {"agent": existing}},
-                code="already_member",
-            )
-        role = AgentRole(agent=existing, organisation=organisation, level=level)
-        role._history_user = by  # type: ignore[attr-defined]
-        try:
-            with transaction.atomic():
-                role.save()
-        except IntegrityError as error:
-            # Another admin added the same agent at the same instant.
-            raise ValidationError(
-                {"email": _("%(agent)s fait déjà partie de votre organisation.") % {"agent": existing}},
-                code="already_member",
-            ) from error
-        existing.services.add(service)
-        # An invitation sent before the account existed must not be usable any more.
-        AgentInvitation.objects.for_organisation(organisation).pending().for_email(email).update(
-            cancelled_at=timezone.now()
+    if existing is not None and AgentRole.objects.filter(agent=existing, organisation=organisation).exists():
+        # Only a member of this organisation, whom the admin sees in « Vos agents » already.
+        raise ValidationError(
+            {"email": _("%(email)s fait déjà partie de votre organisation.") % {"email": email}},
+            code="already_member",
         )
-        _send_on_commit(
-            template="role_granted",
-            context={
-                "agent": existing,
-                "organisation": organisation,
-                "invited_by": by.full_name,
-                "level": AgentRole.Level(level).label,
-                "service": service,
-                "link": _absolute(reverse("agents:login")),
-            },
-            to=existing.email,
-        )
-        return role
 
     pending = AgentInvitation.objects.for_organisation(organisation).pending().for_email(email).first()
     if pending is not None:
@@ -152,7 +126,7 @@ def invite_agent(
         raise ValidationError(
             {"email": _("Une invitation est déjà en attente pour cette adresse e-mail.")}, code="already_invited"
         ) from error
-    _send_invitation(invitation, token)
+    _send_invitation(invitation, token, existing=existing)
     return invitation
 
 
@@ -173,7 +147,7 @@ def resend_invitation(*, invitation: AgentInvitation, by: Agent) -> AgentInvitat
     invitation = _lock_pending(invitation)
     token = invitation.set_new_token()
     invitation.save(update_fields=["token_hash", "sent_at", "expires_at"])
-    _send_invitation(invitation, token)
+    _send_invitation(invitation, token, existing=Agent.objects.filter(email__iexact=invitation.email).first())
     return invitation
 
 
@@ -202,35 +176,51 @@ def accept_invitation(*, invitation: AgentInvitation, first_name: str, last_name
     agent = Agent.objects.create_user(
         invitation.email, password, first_name=first_name.strip(), last_name=last_name.strip()
     )
-    agent.services.add(invitation.service)
     role = AgentRole(agent=agent, organisation=invitation.organisation, level=invitation.level)
     role._history_user = agent  # type: ignore[attr-defined]
     role.save()
+    role.services.add(invitation.service)
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])
     return agent
 
 
-@transaction.atomic
-def accept_invitation_with_existing_account(*, invitation: AgentInvitation) -> AgentRole:
-    """The address got an account (in another organisation) after the invitation left: the link
-    adds the organisation to that account, without touching its name or password."""
+def _lock_addressed_to(invitation: AgentInvitation, agent: Agent) -> AgentInvitation:
     invitation = _lock_usable(invitation)
-    agent = Agent.objects.filter(email__iexact=invitation.email).first()
-    if agent is None:
-        raise ValidationError(_("Aucun compte n'existe pour cette adresse e-mail."), code="no_account")
-    role, _created = AgentRole.objects.get_or_create(
+    if invitation.email.lower() != agent.email.lower():
+        raise ValidationError(_("Cette invitation a été envoyée à une autre adresse e-mail."), code="not_addressee")
+    return invitation
+
+
+@transaction.atomic
+def accept_invitation_with_existing_account(*, invitation: AgentInvitation, agent: Agent) -> AgentRole:
+    """The person invited, signed in to the account of the invitation's address, says yes: it joins
+    the organisation with the invitation's service and role. Its name, password and its rights in
+    its other organisations stay as they are."""
+    invitation = _lock_addressed_to(invitation, agent)
+    role, created = AgentRole.objects.get_or_create(
         agent=agent, organisation=invitation.organisation, defaults={"level": invitation.level}
     )
-    agent.services.add(invitation.service)
+    if created:
+        role.services.add(invitation.service)
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])
     return role
 
 
 @transaction.atomic
+def decline_invitation(*, invitation: AgentInvitation, agent: Agent) -> AgentInvitation:
+    """The person invited says no: the invitation stops; the organisation may invite it again."""
+    invitation = _lock_addressed_to(invitation, agent)
+    invitation.declined_at = timezone.now()
+    invitation.save(update_fields=["declined_at"])
+    return invitation
+
+
+@transaction.atomic
 def change_role(*, role: AgentRole, level: str, services: Iterable[Service], by: Agent) -> AgentRole:
-    """« modifier »: the agent's role here and its services. The last admin stays admin."""
+    """« modifier »: the agent's role and its services in this organisation only. The last admin
+    stays admin."""
     role = AgentRole.objects.select_for_update(of=("self",)).select_related("agent", "organisation").get(pk=role.pk)
     if level != AgentRole.Level.ADMIN and _is_last_admin(role, lock=True):
         raise ValidationError({"level": _last_admin_message(role, by)}, code="last_admin")
@@ -238,7 +228,7 @@ def change_role(*, role: AgentRole, level: str, services: Iterable[Service], by:
         role.level = level
         role._history_user = by  # type: ignore[attr-defined]
         role.save(update_fields=["level"])
-    role.agent.services.set(services)
+    role.services.set(services)
     return role
 
 

@@ -25,6 +25,7 @@ urlpatterns = [
         name="password_reset_complete",
     ),
     path("invitation/<str:token>/", views.accept_invitation, name="accept_invitation"),
+    path("invitations/<int:invitation_pk>/", views.respond_to_invitation, name="respond_to_invitation"),
     path("organisations/<int:organisation_id>/parametres/agents/", views.team, name="team"),
     path("organisations/<int:organisation_id>/parametres/agents/inviter/", views.invite, name="invite"),
     path(

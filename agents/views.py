@@ -5,11 +5,11 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from agents import services
 from agents.forms import (
@@ -72,7 +72,7 @@ def team(request, organisation_id):
     organisation = request.organisation
     roles = (
         _organisation_roles(organisation)
-        .prefetch_related(Prefetch("agent__services", queryset=Service.objects.order_by("name")))
+        .prefetch_related(Prefetch("services", queryset=Service.objects.order_by("name")))
         .order_by("agent__last_name", "agent__first_name", "agent__email")
     )
     invitations = (
@@ -103,17 +103,8 @@ def invite(request, organisation_id):
             except ValidationError as error:
                 form.add_error(None, error)
             else:
-                if isinstance(result, AgentRole):
-                    messages.success(
-                        request,
-                        _(
-                            "%(agent)s avait déjà un compte : il fait maintenant partie de votre organisation "
-                            "et en a été informé par e-mail."
-                        )
-                        % {"agent": result.agent.full_name},
-                    )
-                else:
-                    messages.success(request, _("Une invitation a été envoyée à %(email)s.") % {"email": result.email})
+                # The same words whoever the address belongs to: no name, no existence of an account.
+                messages.success(request, _("Invitation envoyée à %(email)s.") % {"email": result.email})
                 return redirect("agents:team", organisation_id=organisation.pk)
         status = 422
     return render(request, "agents/invite.html", {"organisation": organisation, "form": form}, status=status)
@@ -187,7 +178,7 @@ def agent_detail(request, organisation_id, agent_pk):
             "organisation": request.organisation,
             "role": role,
             "agent": role.agent,
-            "agent_services": role.agent.services.order_by("name"),
+            "agent_services": role.services.order_by("name"),
             "form": form,
         },
         status=status,
@@ -253,6 +244,13 @@ INVITATION_UNUSABLE = {
             "vous pensez que c'est une erreur."
         ),
     ),
+    "declined": (
+        gettext_lazy("Invitation refusée"),
+        gettext_lazy(
+            "Vous avez refusé cette invitation. Si vous avez changé d'avis, demandez à l'administrateur de "
+            "l'organisation de vous inviter à nouveau."
+        ),
+    ),
     "accepted": (
         gettext_lazy("Invitation déjà utilisée"),
         gettext_lazy(
@@ -285,6 +283,8 @@ def _unusable_reason(invitation: AgentInvitation) -> str | None:
         return "accepted"
     if invitation.cancelled_at is not None:
         return "cancelled"
+    if invitation.declined_at is not None:
+        return "declined"
     if invitation.is_expired:
         return "expired"
     return None
@@ -342,26 +342,73 @@ def accept_invitation(request, token):
 
 
 def _join_with_existing_account(request, invitation: AgentInvitation, token: str):
-    """The address got an account elsewhere since the invitation left: one click adds the
-    organisation to it; the person then signs in with its usual password."""
-    if request.method == "POST":
+    """The address has an account (here or in another organisation): the person answers from that
+    account, once signed in, so that nobody is added anywhere without its consent."""
+    if not request.user.is_authenticated:
+        return render(
+            request,
+            "agents/accept_invitation_existing.html",
+            {
+                "invitation": invitation,
+                "organisation": invitation.organisation,
+                "level_hint": INVITEE_LEVEL_HINTS.get(invitation.level, ""),
+                "login_url": reverse("agents:login", query={"next": request.get_full_path()}),
+            },
+        )
+    if request.user.email.lower() != invitation.email.lower():
+        return render(request, "agents/invitation_other_account.html", {"invitation": invitation}, status=403)
+    return redirect("agents:respond_to_invitation", invitation_pk=invitation.pk)
+
+
+def _invitation_for(request, invitation_pk) -> AgentInvitation:
+    """A pending invitation sent to the signed-in agent's address; any other is a 404."""
+    return get_object_or_404(
+        AgentInvitation.objects.pending()
+        .for_email(request.user.email)
+        .select_related("organisation__territory", "service", "invited_by"),
+        pk=invitation_pk,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def respond_to_invitation(request, invitation_pk):
+    """« Accepter l'invitation » or « Refuser l'invitation », from the account it was sent to."""
+    invitation = _invitation_for(request, invitation_pk)
+    reason = _unusable_reason(invitation)
+    if reason:
+        return _unusable(request, reason, invitation)
+    error = None
+    answer = request.POST.get("reponse") if request.method == "POST" else None
+    if request.method == "POST" and answer not in ("accepter", "refuser"):
+        error = _("Choisissez « Accepter l'invitation » ou « Refuser l'invitation ».")
+    elif answer is not None:
         try:
-            services.accept_invitation_with_existing_account(invitation=invitation)
-        except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
-            return redirect("agents:accept_invitation", token=token)
+            if answer == "accepter":
+                role = services.accept_invitation_with_existing_account(invitation=invitation, agent=request.user)
+            else:
+                services.decline_invitation(invitation=invitation, agent=request.user)
+        except ValidationError as refusal:
+            messages.error(request, " ".join(refusal.messages))
+            return redirect("organisations:choose")
+        if answer == "accepter":
+            messages.success(
+                request,
+                _("Vous faites maintenant partie de %(organisation)s.") % {"organisation": invitation.organisation},
+            )
+            return redirect("organisations:home", organisation_id=role.organisation_id)
         messages.success(
             request,
-            _("%(organisation)s a été ajoutée à votre compte : connectez-vous avec votre mot de passe habituel.")
-            % {"organisation": invitation.organisation},
+            _("Vous avez refusé l'invitation de %(organisation)s.") % {"organisation": invitation.organisation},
         )
-        return redirect("agents:login")
+        return redirect("organisations:choose")
     return render(
         request,
-        "agents/accept_invitation_existing.html",
+        "agents/respond_to_invitation.html",
         {
             "invitation": invitation,
             "organisation": invitation.organisation,
             "level_hint": INVITEE_LEVEL_HINTS.get(invitation.level, ""),
+            "error": error,
         },
+        status=400 if error else 200,
     )

@@ -2,10 +2,11 @@ from django.contrib import messages
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from agents.models import Agent, AgentRole
+from agents.models import Agent, AgentInvitation, AgentRole
 from organisations.decorators import settings_access_required
 from organisations.forms import LIEU_NAME_TAKEN, LieuForm, OrganisationForm, active_lieu_named
 from organisations.models import Lieu, Organisation, Service, opening_hours_lines
@@ -16,11 +17,19 @@ def root(request):
 
 
 def choose(request):
-    """After login: straight into the agent's organisation, or a choice when it has several."""
+    """After login: straight into the agent's organisation, or a choice when it has several or
+    when an invitation to another one awaits its answer."""
     organisations = list(Organisation.objects.for_agent(request.user).select_related("territory").order_by("name"))
-    if len(organisations) == 1:
+    invitations = list(
+        AgentInvitation.objects.pending()
+        .for_email(request.user.email)
+        .filter(expires_at__gt=timezone.now())
+        .select_related("organisation", "service")
+        .order_by("organisation__name")
+    )
+    if len(organisations) == 1 and not invitations:
         return redirect("organisations:home", organisation_id=organisations[0].pk)
-    return render(request, "organisations/choose.html", {"organisations": organisations})
+    return render(request, "organisations/choose.html", {"organisations": organisations, "invitations": invitations})
 
 
 def home(request, organisation_id):
@@ -29,12 +38,12 @@ def home(request, organisation_id):
     roles = (
         AgentRole.objects.filter(organisation=organisation, agent__is_active=True)
         .select_related("agent")
-        .prefetch_related(Prefetch("agent__services", queryset=Service.objects.order_by("name")))
+        .prefetch_related(Prefetch("services", queryset=Service.objects.order_by("name")))
         .order_by("agent__last_name", "agent__first_name")
     )
     teams: dict[str, list[tuple[Agent, AgentRole]]] = {}
     for role in roles:
-        for service in role.agent.services.all() or [None]:
+        for service in role.services.all() or [None]:
             teams.setdefault(service.name if service else _("Sans service"), []).append((role.agent, role))
     return render(
         request,

@@ -36,12 +36,12 @@ SECOND_ORGANISATION_PLAGE = ("Consultation de PMI", (WED,), "14:00", "17:00", 0,
 
 def build(ctx: dict) -> None:
     organisations: dict[str, Organisation] = ctx["organisations"]
-    for email, _first, _last, services, roles in AGENTS:
-        service = next((name for name in services if name in PLAGES), None)
-        if service is None:
-            continue
+    for email, _first, _last, roles in AGENTS:
         agent = Agent.objects.get(email__iexact=email)
-        for index, key in enumerate(roles):
+        for index, (key, (_level, services)) in enumerate(roles.items()):
+            service = next((name for name in services if name in PLAGES), None)
+            if service is None:
+                continue
             organisation = organisations[key]
             plages = PLAGES[service] if index == 0 else [SECOND_ORGANISATION_PLAGE]
             created = [_plage(organisation, agent, service, row) for row in plages]

@@ -1099,7 +1099,7 @@ class TeamDayForm(AgendaParamsForm):
         super().__init__(*args, **kwargs)
         del self.fields["vue"]
         service_field = cast(forms.ModelChoiceField, self.fields["service"])
-        service_field.queryset = Service.objects.filter(agents__roles__organisation=organisation).distinct()
+        service_field.queryset = Service.objects.filter(agent_roles__organisation=organisation).distinct()
         lieu_field = cast(forms.ModelChoiceField, self.fields["lieu"])
         lieu_field.queryset = Lieu.objects.for_organisation(organisation).active().by_name()
 
@@ -1130,7 +1130,7 @@ def agenda_secretariat(request: HttpRequest, organisation_id: int) -> HttpRespon
 
     agents_qs = agents_with_visible_agenda(membership)
     if service is not None:
-        agents_qs = agents_qs.filter(services=service).distinct()
+        agents_qs = agents_qs.in_service(service, organisation)
     agents = list(agents_qs.order_by("last_name", "first_name", "pk"))
     agent_ids = [agent.pk for agent in agents]
     rdvs = rdvs_in_window(organisation, agent_ids, window)

@@ -629,9 +629,9 @@ def creneaux(request: HttpRequest, organisation_id: int) -> HttpResponse:
     organisation = membership.organisation
     tz = organisation.tzinfo
     data = request.POST if request.method == "POST" else request.GET
-    # Their services label and group the choices of the « Agent(s) » filter: one query for all.
+    # Their services here label and group the choices of the « Agent(s) » filter: one query for all.
     agents = list(
-        agents_with_visible_agenda(membership).order_by("last_name", "first_name").prefetch_related("services")
+        agents_with_visible_agenda(membership).with_services_in(organisation).order_by("last_name", "first_name")
     )
     motifs = _motifs(membership)
     bound = "motif" in data

@@ -46,6 +46,10 @@ class MotifField(forms.ChoiceField):
 
     def set_motifs(self, motifs: Iterable[Motif]) -> None:
         """`motifs` with their service loaded, in the order to show."""
+        # A new dict, never an update: Django copies a form's fields shallowly (Field.__deepcopy__),
+        # so a dict filled in place would be shared by every form of the process, and grow with
+        # the motifs of every organisation.
+        self.motifs = {}
         groups: dict[str, list[tuple[str, str]]] = {}
         for motif in motifs:
             self.motifs[str(motif.pk)] = motif
@@ -202,7 +206,8 @@ class CreneauxForm(DsfrForm):
         self.organisation = membership.organisation
         self.fields["motif"].set_motifs(motifs)
         self.fields["agents"].queryset = agents_with_visible_agenda(membership).order_by("last_name", "first_name")
-        # The agents are loaded once by the view, their services prefetched: the choices (and the
+        self.fields["agents"].organisation = membership.organisation
+        # The agents are loaded once by the view, with their services here: the choices (and the
         # widget's service groups, read from `value.instance`) reuse them.
         field = cast(AgentsChoiceField, self.fields["agents"])
         field.choices = [

@@ -150,7 +150,7 @@ class AgentsWidget(forms.CheckboxSelectMultiple):
     def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
         option = super().create_option(name, value, label, selected, index, subindex, attrs)
         agent = getattr(value, "instance", None)
-        option["services"] = ", ".join(service.name for service in agent.services.all()) if agent else ""
+        option["services"] = ", ".join(service["name"] for service in agent.services_here) if agent else ""
         return option
 
     def get_context(self, name, value, attrs):
@@ -177,8 +177,9 @@ class AgentsWidget(forms.CheckboxSelectMultiple):
 class AgentChoiceIterator(ModelChoiceIterator):
     def __init__(self, field):
         super().__init__(field)
-        # The services label and group the choices: read in one query, not one per agent.
-        self.queryset = self.queryset.prefetch_related("services")
+        # The services label and group the choices: the agents' services in the field's
+        # organisation, read with the agents (their services elsewhere don't count here).
+        self.queryset = self.queryset.with_services_in(field.organisation)
 
 
 class AgentsChoiceField(forms.ModelMultipleChoiceField):
@@ -188,6 +189,8 @@ class AgentsChoiceField(forms.ModelMultipleChoiceField):
     widget = AgentsWidget
     iterator = AgentChoiceIterator
     template_name = "rendezvous/widgets/agents_field.html"
+    # Set by the form: the organisation whose services label the agents.
+    organisation = None
 
     def label_from_instance(self, obj: Agent) -> str:
         return obj.full_name or obj.email
@@ -241,6 +244,7 @@ class RdvScheduleForm(DsfrForm):
         self.now = now or timezone.now()
         self.conflicts: list[Conflict] = []
         super().__init__(*args, **kwargs)
+        self.fields["agents"].organisation = organisation
         self.fields["lieu"].queryset = Lieu.objects.for_organisation(organisation).active().order_by("name")
         self.fields["lieu"].required = motif.location_type == Motif.LocationType.PUBLIC_OFFICE
         self.fields["lieu"].error_messages["required"] = _("Choisissez le lieu du RDV.")

@@ -37,8 +37,8 @@ def test_demo_is_idempotent_and_tells_a_believable_story(db):
     for organisation in Organisation.objects.all():
         roles = AgentRole.objects.filter(organisation=organisation)
         assert roles.filter(level="admin").exists()
-        assert roles.filter(agent__services__is_secretariat=True).exists()
-        basic_services = set(roles.filter(level="basic").values_list("agent__services__short_name", flat=True))
+        assert roles.filter(services__is_secretariat=True).exists()
+        basic_services = set(roles.filter(level="basic").values_list("services__short_name", flat=True))
         assert {"PMI", "Social"} <= basic_services
         assert Lieu.objects.filter(organisation=organisation, is_active=True).count() >= 3
 

@@ -10,40 +10,37 @@ PASSWORD = "mot-de-passe-de-test-1234"
 
 
 class AgentFactory(factory.django.DjangoModelFactory):
-    """`AgentFactory(organisation=org, admin=True, services=["PMI"])`: an agent with a role in `org`;
-    `secretariat=True` puts it in the secrétariat."""
+    """`AgentFactory(organisation=org, admin=True, services=["PMI"])`: an agent with a role in `org`,
+    with those services there; `secretariat=True` puts it in the secrétariat there. Services
+    belong to a membership: they need an `organisation` (add others with `AgentRoleFactory`)."""
 
     class Meta:
         model = Agent
-        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"agent{n}@departement.fr")
     first_name = factory.Faker("first_name", locale="fr_FR")
     last_name = factory.Faker("last_name", locale="fr_FR")
     password = factory.django.Password(PASSWORD)
-    organisation = None
-    admin = False
-    secretariat = False
 
     @classmethod
-    def _create(cls, model_class, *args, organisation=None, admin=False, secretariat=False, **kwargs):
+    def _create(cls, model_class, *args, organisation=None, admin=False, secretariat=False, services=(), **kwargs):
         agent = super()._create(model_class, *args, **kwargs)
-        if secretariat:
-            agent.services.add(service("Secrétariat"))
+        names = [*services, *(["Secrétariat"] if secretariat else [])]
         if organisation is not None:
             level = AgentRole.Level.ADMIN if admin else AgentRole.Level.BASIC
-            AgentRole.objects.create(agent=agent, organisation=organisation, level=level)
+            role = AgentRole.objects.create(agent=agent, organisation=organisation, level=level)
+            role.services.set([service(name) for name in names])
+        elif names or admin:
+            raise ValueError("Services and levels belong to a membership: pass an organisation.")
         return agent
-
-    @factory.post_generation
-    def services(self, create, extracted, **kwargs):
-        if create and extracted:
-            self.services.set([service(name) for name in extracted])
 
 
 class AgentRoleFactory(factory.django.DjangoModelFactory):
+    """A membership: `AgentRoleFactory(agent=a, organisation=o, services=["Social"], admin=True)`."""
+
     class Meta:
         model = AgentRole
+        skip_postgeneration_save = True
 
     agent = factory.SubFactory(AgentFactory)
     organisation = factory.SubFactory(OrganisationFactory)
@@ -51,6 +48,11 @@ class AgentRoleFactory(factory.django.DjangoModelFactory):
 
     class Params:
         admin = factory.Trait(level=AgentRole.Level.ADMIN)
+
+    @factory.post_generation
+    def services(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.services.set([service(name) for name in extracted])
 
 
 class AgentInvitationFactory(factory.django.DjangoModelFactory):

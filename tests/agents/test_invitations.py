@@ -7,6 +7,7 @@ from django.core import mail
 from django.db import IntegrityError
 from django.urls import reverse
 from django.utils import timezone
+from pytest_django.asserts import assertContains
 
 from agents.models import Agent, AgentInvitation, AgentRole, hash_token
 from tests.agents.factories import AgentFactory, AgentInvitationFactory
@@ -111,8 +112,9 @@ def test_invitation_end_to_end(client, organisation, admin_agent, django_capture
     agent = Agent.objects.get(email="nouvelle.collegue@departement.fr")
     assert (agent.first_name, agent.last_name) == ("Lucie", "Garnier")
     assert agent.check_password(NEW_PASSWORD)
-    assert list(agent.services.all()) == [service("Social")]
-    assert AgentRole.objects.get(agent=agent, organisation=organisation).level == AgentRole.Level.ADMIN
+    role = AgentRole.objects.get(agent=agent, organisation=organisation)
+    assert list(role.services.all()) == [service("Social")]
+    assert role.level == AgentRole.Level.ADMIN
     invitation.refresh_from_db()
     assert invitation.accepted_at is not None
     # The new agent is signed in and lands in its organisation.
@@ -201,28 +203,175 @@ def test_resend_sends_a_new_link_and_kills_the_old_one(
     assert Agent.objects.filter(email=invitation.email).exists()
 
 
-def test_inviting_an_agent_of_another_organisation_gives_it_a_role_without_a_new_account(
+def test_inviting_an_agent_of_another_organisation_changes_nothing_until_it_accepts(
     client, organisation, admin_agent, django_capture_on_commit_callbacks
 ):
+    """The reported escalation: the invitation of an existing account added it at once, with a
+    service chosen by this admin, and named the person to the admin."""
     elsewhere = OrganisationFactory()
-    colleague = AgentFactory(organisation=elsewhere, email="karim.benali@departement.fr", services=["PMI"])
+    colleague = AgentFactory(
+        organisation=elsewhere,
+        email="julien.roux@departement.fr",
+        first_name="Julien",
+        last_name="Roux",
+        services=["PMI"],
+    )
     accounts = Agent.objects.count()
     client.force_login(admin_agent)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             invite_url(organisation),
-            invitation_data(email="  Karim.Benali@Departement.FR ", service=service("Social").pk),
+            invitation_data(email="  Julien.Roux@Departement.FR ", service=service("Social").pk),
+            follow=True,
         )
-    assert response.status_code == 302
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Invitation envoyée à julien.roux@departement.fr." in page
+    assert "Julien" not in page and "Roux" not in page
     assert Agent.objects.count() == accounts
-    assert AgentRole.objects.get(agent=colleague, organisation=organisation).level == AgentRole.Level.BASIC
-    assert AgentRole.objects.filter(agent=colleague, organisation=elsewhere).exists()
-    assert set(colleague.services.values_list("short_name", flat=True)) == {"PMI", "Social"}
-    assert not AgentInvitation.objects.exists()
-    assert len(mail.outbox) == 1
-    assert mail.outbox[0].to == ["karim.benali@departement.fr"]
-    assert "maintenant accès" in mail.outbox[0].subject
-    assert "karim.benali@departement.fr" in client.get(team_url(organisation)).content.decode()
+    assert not AgentRole.objects.filter(agent=colleague, organisation=organisation).exists()
+    assert list(AgentRole.objects.get(agent=colleague, organisation=elsewhere).services.all()) == [service("PMI")]
+    invitation = AgentInvitation.objects.get()
+    assert (invitation.email, invitation.service, invitation.is_pending) == (
+        "julien.roux@departement.fr",
+        service("Social"),
+        True,
+    )
+    [message] = mail.outbox
+    assert message.to == ["julien.roux@departement.fr"]
+    assert organisation.name in message.subject
+    assert "Service : Service social" in message.body and "Rôle : Utilisateur" in message.body
+    assert "Rien ne change pour votre compte tant que vous n'avez pas accepté" in message.body
+
+
+def test_the_admin_reads_the_same_words_whether_the_address_has_an_account_or_not(
+    client, organisation, admin_agent, django_capture_on_commit_callbacks
+):
+    AgentFactory(organisation=OrganisationFactory(), email="existe@departement.fr", first_name="Julien")
+    client.force_login(admin_agent)
+    pages = []
+    for email in ("existe@departement.fr", "inconnu@departement.fr"):
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(invite_url(organisation), invitation_data(email=email), follow=True)
+        pages.append(response.content.decode().replace(email, "EMAIL"))
+    alerts = [re.findall(r'<div class="fr-alert[^"]*".*?</div>', page, flags=re.S) for page in pages]
+    assert alerts[0] == alerts[1]
+    assert "Invitation envoyée à EMAIL." in pages[0]
+
+
+def existing_invitation(organisation, **changes):
+    """A pending invitation of `organisation` to an agent of another organisation."""
+    elsewhere = OrganisationFactory()
+    agent = AgentFactory(organisation=elsewhere, email="julien.roux@departement.fr", services=["PMI"])
+    invitation = AgentInvitationFactory(
+        organisation=organisation, email="julien.roux@departement.fr", service=service("Social"), **changes
+    )
+    return agent, elsewhere, invitation
+
+
+def respond_url(invitation):
+    return reverse("agents:respond_to_invitation", kwargs={"invitation_pk": invitation.pk})
+
+
+def test_the_link_of_an_existing_account_asks_to_sign_in_and_changes_nothing(client, organisation):
+    agent, _elsewhere, invitation = existing_invitation(organisation)
+    page = client.get(accept_url(invitation.token))
+    assert page.status_code == 200
+    assert "Vous avez déjà un compte" in page.content.decode()
+    login = reverse("agents:login", query={"next": accept_url(invitation.token)})
+    assert f'href="{login.replace("&", "&amp;")}"' in page.content.decode()
+    # A POST on the link (the former one-click join) adds nothing.
+    client.post(accept_url(invitation.token))
+    assert not AgentRole.objects.filter(agent=agent, organisation=organisation).exists()
+    invitation.refresh_from_db()
+    assert invitation.is_pending
+
+
+def test_the_person_invited_accepts_from_its_own_account(client, organisation):
+    agent, elsewhere, invitation = existing_invitation(organisation, admin=True)
+    client.force_login(agent)
+    response = client.get(accept_url(invitation.token))
+    assert response.status_code == 302
+    assert response.url == respond_url(invitation)
+    page = client.get(respond_url(invitation)).content.decode()
+    assert organisation.name in page
+    assert "Service : Service social" in page
+    assert not AgentRole.objects.filter(agent=agent, organisation=organisation).exists()
+
+    response = client.post(respond_url(invitation), {"reponse": "accepter"})
+    assert response.status_code == 302
+    assert response.url == reverse("organisations:home", kwargs={"organisation_id": organisation.pk})
+    role = AgentRole.objects.get(agent=agent, organisation=organisation)
+    assert role.level == AgentRole.Level.ADMIN
+    assert list(role.services.all()) == [service("Social")]
+    # Its rights elsewhere are untouched.
+    other = AgentRole.objects.get(agent=agent, organisation=elsewhere)
+    assert (other.level, list(other.services.all())) == (AgentRole.Level.BASIC, [service("PMI")])
+    invitation.refresh_from_db()
+    assert invitation.accepted_at is not None
+    assert client.post(respond_url(invitation), {"reponse": "accepter"}).status_code == 404
+
+
+def test_the_person_invited_may_decline(client, organisation, admin_agent):
+    agent, _elsewhere, invitation = existing_invitation(organisation)
+    client.force_login(agent)
+    response = client.post(respond_url(invitation), {"reponse": "refuser"})
+    assert response.status_code == 302
+    assert not AgentRole.objects.filter(agent=agent, organisation=organisation).exists()
+    invitation.refresh_from_db()
+    assert invitation.declined_at is not None and not invitation.is_pending
+    assert client.get(accept_url(invitation.token)).status_code == 410
+    # The admin no longer sees it pending, and may invite again.
+    client.force_login(admin_agent)
+    assert "julien.roux@departement.fr" not in client.get(team_url(organisation)).content.decode()
+
+
+def test_an_unknown_answer_changes_nothing(client, organisation):
+    agent, _elsewhere, invitation = existing_invitation(organisation)
+    client.force_login(agent)
+    response = client.post(respond_url(invitation), {"reponse": "peut-être"})
+    assert response.status_code == 400
+    assertContains(
+        response,
+        '<div class="fr-alert fr-alert--error fr-alert--sm fr-mb-2w" role="alert">'
+        "<p>Choisissez « Accepter l'invitation » ou « Refuser l'invitation ».</p></div>",
+        html=True,
+        status_code=400,
+    )
+    invitation.refresh_from_db()
+    assert invitation.is_pending
+    assert not AgentRole.objects.filter(agent=agent, organisation=organisation).exists()
+
+
+def test_another_account_can_neither_see_nor_answer_the_invitation(client, organisation):
+    _agent, _elsewhere, invitation = existing_invitation(organisation)
+    intruder = AgentFactory(organisation=OrganisationFactory(), services=["PMI"])
+    client.force_login(intruder)
+    assert client.get(accept_url(invitation.token)).status_code == 403
+    assert client.get(respond_url(invitation)).status_code == 404
+    assert client.post(respond_url(invitation), {"reponse": "accepter"}).status_code == 404
+    assert not AgentRole.objects.filter(agent=intruder, organisation=organisation).exists()
+    invitation.refresh_from_db()
+    assert invitation.is_pending
+
+
+def test_an_expired_invitation_cannot_be_accepted(client, organisation):
+    agent, _elsewhere, invitation = existing_invitation(organisation, expired=True)
+    client.force_login(agent)
+    assert client.get(respond_url(invitation)).status_code == 410
+    assert client.post(respond_url(invitation), {"reponse": "accepter"}).status_code == 410
+    assert not AgentRole.objects.filter(agent=agent, organisation=organisation).exists()
+
+
+def test_pending_invitations_wait_on_the_organisation_choice(client, organisation):
+    agent, elsewhere, invitation = existing_invitation(organisation)
+    client.force_login(agent)
+    response = client.get(reverse("organisations:choose"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Invitations en attente de votre réponse" in page
+    assert respond_url(invitation) in page
+    assert reverse("organisations:home", kwargs={"organisation_id": elsewhere.pk}) in page
 
 
 def test_inviting_someone_already_in_the_organisation_is_refused_on_the_email(
@@ -325,18 +474,18 @@ def test_password_too_close_to_the_email_is_refused(client, organisation):
     assert "password" in response.context["form"].errors
 
 
-def test_an_account_created_meanwhile_joins_the_organisation_without_a_new_account(client, organisation):
+def test_an_account_created_meanwhile_answers_from_that_account(client, organisation):
     invitation = AgentInvitationFactory(organisation=organisation, email="lucie@departement.fr", admin=True)
     existing = AgentFactory(organisation=OrganisationFactory(), email="lucie@departement.fr")
     page = client.get(accept_url(invitation.token))
     assert page.status_code == 200
     assert "Vous avez déjà un compte" in page.content.decode()
-    response = client.post(accept_url(invitation.token))
-    assert response.status_code == 302
-    assert response.url == reverse("agents:login")
+    assert not AgentRole.objects.filter(agent=existing, organisation=organisation).exists()
+    client.force_login(existing)
+    assert client.get(accept_url(invitation.token)).url == respond_url(invitation)
+    assert client.post(respond_url(invitation), {"reponse": "accepter"}).status_code == 302
     assert Agent.objects.filter(email__iexact="lucie@departement.fr").count() == 1
     assert AgentRole.objects.get(agent=existing, organisation=organisation).level == AgentRole.Level.ADMIN
-    assert "_auth_user_id" not in client.session
     assert client.get(accept_url(invitation.token)).status_code == 410
 
 

@@ -1,5 +1,6 @@
 import pytest
 
+from agents.models import Agent
 from agents.permissions import (
     agents_with_visible_agenda,
     can_access_agenda_of,
@@ -78,7 +79,7 @@ def test_the_motifs_an_agent_receives_read_the_same_in_sql_and_in_python(organis
         MotifFactory(organisation=organisation, service=service("Social")),
         MotifFactory(organisation=organisation, service=service("Social"), for_secretariat=True),
     ]
-    for agent in team.values():
+    for agent in Agent.objects.filter(pk__in=[a.pk for a in team.values()]).with_services_in(organisation):
         in_sql = set(motifs_received_by(agent, Motif.objects.all()))
         assert {motif for motif in motifs if receives_motif(agent, motif)} == in_sql
     assert set(motifs_received_by(team["secretariat"], Motif.objects.all())) == {motifs[2]}

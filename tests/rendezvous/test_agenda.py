@@ -543,7 +543,7 @@ def test_the_team_day_shows_one_column_per_visible_agent_filtered_by_service_and
     ]
     assert "10h00 – 10h30</strong> Léon ANGELO" in page
     assert "Sans plage d'ouverture ni RDV ce jour" in page and "Julien Roux" in page
-    service = pmi.services.get()
+    service = pmi.roles.get(organisation=organisation).services.get()
     page = client.get(team_url(organisation, date=day.isoformat(), service=service.pk)).content.decode()
     assert "Hélène Martin" in page and "Karim Benali" not in page and idle.last_name not in page
     page = client.get(team_url(organisation, date=day.isoformat(), lieu=mds.pk)).content.decode()

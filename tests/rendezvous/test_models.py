@@ -1,6 +1,7 @@
 import datetime as dt
 
 import pytest
+import time_machine
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -131,11 +132,18 @@ def test_an_agent_with_future_rdvs_cannot_leave_the_organisation(client, organis
     assert AgentRole.objects.filter(agent=leaving, organisation=organisation).exists()
 
 
+@time_machine.travel(dt.datetime(2026, 3, 10, 11, 30, tzinfo=PARIS), tick=False)
 def test_usagers_with_a_recent_rdv_are_not_anonymised(organisation):
+    """Only an RDV starting after the cutoff keeps a family. (It used to build its RDV « tomorrow
+    at 10:00 » against a cutoff of now + 24 h: red every day after 10:00.)"""
     from tests.usagers.factories import UsagerFactory
     from usagers.models import Usager
 
-    usager = UsagerFactory(organisation=organisation)
-    RdvFactory(organisation=organisation, usagers=[usager])
+    kept = UsagerFactory(organisation=organisation)
+    gone = UsagerFactory(organisation=organisation)
     cutoff = timezone.now() + dt.timedelta(days=1)  # everything so far counts as old…
-    assert not Usager.objects.inactive_since(cutoff).filter(pk=usager.pk).exists()  # …but the RDV is tomorrow
+    RdvFactory(organisation=organisation, usagers=[kept], starts_at=cutoff + dt.timedelta(minutes=1))
+    RdvFactory(organisation=organisation, usagers=[gone], starts_at=cutoff - dt.timedelta(minutes=1))
+    inactive = Usager.objects.inactive_since(cutoff)
+    assert not inactive.filter(pk=kept.pk).exists()  # …but its RDV starts after the cutoff
+    assert inactive.filter(pk=gone.pk).exists()

@@ -147,9 +147,9 @@ class Command(BenchCommand):
                 for n in range(count)
             ]
         )
-        AgentRole.objects.bulk_create([AgentRole(agent=agent, organisation=organisation) for agent in agents])
-        Agent.services.through.objects.bulk_create(
-            [Agent.services.through(agent_id=agent.pk, service_id=(service or self.pmi).pk) for agent in agents]
+        roles = AgentRole.objects.bulk_create([AgentRole(agent=agent, organisation=organisation) for agent in agents])
+        AgentRole.services.through.objects.bulk_create(
+            [AgentRole.services.through(agentrole_id=role.pk, service_id=(service or self.pmi).pk) for role in roles]
         )
         return agents
 

@@ -7,3 +7,10 @@ def log_in(page, email: str, password: str = PASSWORD) -> None:
     page.get_by_label("Adresse e-mail").fill(email)
     page.get_by_label("Mot de passe").fill(password)
     page.get_by_role("button", name="Se connecter").click()
+
+
+def open_side_menu(page, name: str) -> None:
+    """Unfold a section of the side menu (« Paramètres », « Votre planning »). DSFR's script draws
+    the collapse: a click before it has started (`<html data-fr-js="true">`) does nothing."""
+    page.locator("html[data-fr-js='true']").wait_for(state="attached")
+    page.get_by_role("button", name=name).click()

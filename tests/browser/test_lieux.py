@@ -3,7 +3,7 @@ from playwright.sync_api import expect
 
 from organisations.models import Lieu
 from tests.agents.factories import AgentFactory
-from tests.browser.helpers import log_in
+from tests.browser.helpers import log_in, open_side_menu
 from tests.organisations.factories import LieuFactory, OrganisationFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -19,7 +19,7 @@ def test_admin_adds_a_lieu_from_the_side_menu(live_page, password):
     # « Paramètres » folds its entries away on pages outside the settings.
     vos_lieux = page.get_by_role("link", name="Vos lieux")
     if not vos_lieux.is_visible():
-        page.get_by_role("button", name="Paramètres").click()
+        open_side_menu(page, "Paramètres")
     vos_lieux.click()
     expect(page.get_by_role("heading", name="Vos lieux de consultation")).to_be_visible()
     expect(page.get_by_role("link", name="Centre Socio-Culturel Georges Brassens", exact=True)).to_be_visible()

@@ -5,7 +5,7 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from agents.demo import DEMO_PASSWORD
-from tests.browser.helpers import log_in
+from tests.browser.helpers import log_in, open_side_menu
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -17,7 +17,7 @@ def test_demo_agent_logs_in_sees_its_organisation_and_logs_out(live_page):
 
     expect(page.get_by_role("heading", name="Bonjour Claire")).to_be_visible()
     expect(page.locator(".fr-header__service-tagline")).to_have_text("MDS de Noisiel")
-    page.get_by_role("button", name="Paramètres").click()
+    open_side_menu(page, "Paramètres")
     expect(page.get_by_role("link", name="Votre organisation")).to_be_visible()
 
     # « Cliquez sur votre prénom tout en haut à droite de la page, cliquez sur « Se déconnecter ».

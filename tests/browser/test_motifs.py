@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from motifs.models import Motif, MotifCategory
 from tests.agents.factories import AgentFactory
-from tests.browser.helpers import log_in
+from tests.browser.helpers import log_in, open_side_menu
 from tests.organisations.factories import OrganisationFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -29,7 +29,7 @@ def tick(locator):
 
 
 def open_vos_motifs(page):
-    page.get_by_role("button", name="Paramètres").click()
+    open_side_menu(page, "Paramètres")
     page.get_by_role("link", name="Vos motifs").click()
     expect(page.get_by_role("heading", name="Vos motifs")).to_be_visible()
 

@@ -6,7 +6,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.agents.factories import AgentFactory
-from tests.browser.helpers import log_in
+from tests.browser.helpers import log_in, open_side_menu
 from tests.motifs.factories import MotifFactory
 from tests.organisations.factories import LieuFactory, OrganisationFactory
 from tests.rendezvous.factories import RdvFactory
@@ -35,7 +35,7 @@ def agent(live_page):
 
 def test_agent_creates_a_recurring_plage_and_an_absence_and_sees_both_in_the_lists(live_page, agent):
     page = live_page
-    page.get_by_role("button", name="Votre planning").click()
+    open_side_menu(page, "Votre planning")
     page.get_by_role("link", name="Plages d'ouverture").click()
     expect(page.get_by_role("heading", name="Vos plages d'ouverture")).to_be_visible()
 
@@ -95,7 +95,7 @@ def test_an_absence_over_a_booked_rdv_is_saved_with_a_warning_listing_it(live_pa
     starts_at = dt.datetime.combine(day, dt.time(10), tzinfo=organisation.tzinfo)
     rdv = RdvFactory(organisation=organisation, agents=[agent], usagers=[usager], starts_at=starts_at)
     page = live_page
-    page.get_by_role("button", name="Votre planning").click()
+    open_side_menu(page, "Votre planning")
     page.get_by_role("link", name="Absences", exact=True).click()
     page.get_by_role("link", name="Créer une absence").click()
     page.get_by_label("Nom").fill("Formation premiers secours")

@@ -6,7 +6,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.agents.factories import AgentFactory
-from tests.browser.helpers import log_in
+from tests.browser.helpers import log_in, open_side_menu
 from tests.motifs.factories import MotifFactory
 from tests.organisations.factories import LieuFactory, OrganisationFactory
 from tests.rendezvous.factories import RdvFactory
@@ -34,7 +34,7 @@ def test_admin_opens_vos_statistiques_and_sweeps_the_rdvs_a_renseigner(live_page
     page = live_page
     log_in(page, admin.email)
 
-    page.get_by_role("button", name="Paramètres").click()
+    open_side_menu(page, "Paramètres")
     page.get_by_role("link", name=re.compile("^Vos statistiques")).click()
     expect(page.get_by_role("heading", level=1, name="Vos statistiques globales")).to_be_visible()
     expect(page.get_by_role("heading", name="Statuts sur 8 RDV")).to_be_visible()

@@ -26,7 +26,8 @@ from django.utils.translation import gettext as _
 
 from notifications.messages import html_body
 from notifications.models import CLAIM_TIMEOUT, Notification, retry_delay
-from notifications.services import dispatch, final_wording
+from notifications.queue import dispatch
+from notifications.services import final_wording
 from rdv.sms import Sms, SmsError, get_sms_backend, is_permanent_http_error
 
 logger = logging.getLogger(__name__)

@@ -20,29 +20,25 @@ with stale details.
 
 Nothing is owed for an RDV in the past, a motif whose notifications are disabled, or an usager
 whose recipient has no address (or no mobile number) or said no to the channel:
-`reasons_not_sent` tells the RDV's summary why."""
+`notifications.presentation.reasons_not_sent` tells the RDV's summary why."""
 
+import copy
 import datetime as dt
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import phonenumbers
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Prefetch
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from kombu.exceptions import OperationalError
 
 from notifications.messages import render
 from notifications.models import Notification
-
-if TYPE_CHECKING:
-    from rendezvous.models import Rdv
-    from usagers.models import Usager
-
-logger = logging.getLogger(__name__)
+from notifications.queue import dispatch
+from organisations.models import Lieu
+from rendezvous.models import Participation, Rdv
+from usagers.models import Usager
 
 Event = Notification.Event
 Channel = Notification.Channel
@@ -222,18 +218,6 @@ def final_wording(notification: Notification) -> str:
     return ""
 
 
-def dispatch(ids: list[int]) -> None:
-    """After commit: asks a worker to deliver the rows now. When the broker cannot be reached the
-    rows stay pending and the periodic sweep (`deliver_due`) sends them: the booking never fails
-    for it and no message is lost."""
-    from notifications.tasks import deliver
-
-    try:
-        deliver.delay(ids)
-    except (OperationalError, OSError):
-        logger.warning("Broker unreachable: notifications %s will be sent by the periodic sweep.", ids, exc_info=True)
-
-
 @dataclass(frozen=True)
 class RdvSnapshot:
     """What a change of an RDV is compared with to know which messages it owes."""
@@ -275,8 +259,6 @@ def update_plan(rdv, before: RdvSnapshot) -> list[Owed]:
     removed_ids = before.usager_ids - current_ids
     removed = []
     if removed_ids:
-        from usagers.models import Usager
-
         removed = list(Usager.objects.filter(pk__in=removed_ids).select_related("responsible").order_by("pk"))
     moved = before.moved(rdv)
     # Which usagers took part before, per recipient (an usager removed included).
@@ -305,10 +287,6 @@ def notify_update(rdv, plan: list[Owed], *, now: dt.datetime | None = None) -> l
 def _as_it_was(rdv, before: RdvSnapshot):
     """A copy of `rdv` (same row) with the time and place of `before`, for the annulation sent to
     a recipient removed from it."""
-    import copy
-
-    from organisations.models import Lieu
-
     old = copy.copy(rdv)
     old.starts_at = before.starts_at
     old.duration_in_min = before.duration_in_min
@@ -336,8 +314,6 @@ def enqueue_reminders(now: dt.datetime | None = None) -> int:
     or cancelled since the batch was read is left to the next run); the unique constraint keeps
     two overlapping runs from reminding twice. Every such RDV is looked at, in chunks: RDVs whose
     usagers cannot be reached never hide later ones. Returns the RDVs reminded."""
-    from rendezvous.models import Participation, Rdv
-
     now = now or timezone.now()
     reminded_at_this_time = Notification.objects.filter(
         rdv=OuterRef("pk"), event=Event.REMINDER, rdv_starts_at=OuterRef("starts_at")
@@ -378,41 +354,3 @@ def enqueue_reminders(now: dt.datetime | None = None) -> int:
         except IntegrityError:  # another run wrote them meanwhile
             continue
     return reminded
-
-
-def reasons_not_sent(rdv, participations: list, now: dt.datetime | None = None) -> list[str]:
-    """Why usagers of `rdv` receive no message, for its summary: the motif's setting, the RDV
-    being past, or per recipient a missing address or number, or a refusal."""
-    now = now or timezone.now()
-    if rdv.motif.notifications_disabled:
-        return [_("Les notifications sont désactivées pour ce motif : les usagers ne reçoivent ni email ni SMS.")]
-    if rdv.starts_at <= now:
-        return [_("Le RDV a commencé : plus aucune notification n'est envoyée à son sujet.")]
-    reasons = []
-    for recipient, concerned in by_recipient(participation.usager for participation in participations):
-        who = recipient.full_name
-        if any(usager.pk != recipient.pk for usager in concerned):
-            who = _("%(name)s (usager en charge)") % {"name": recipient.full_name}
-        if not recipient.email:
-            reasons.append(_("%(who)s n'a pas d'adresse email : pas d'email.") % {"who": who})
-        elif not recipient.notify_by_email:
-            reasons.append(_("%(who)s ne souhaite pas être prévenu par email.") % {"who": who})
-        if not recipient.phone:
-            reasons.append(_("%(who)s n'a pas de numéro de téléphone : pas de SMS.") % {"who": who})
-        elif not is_mobile(recipient.phone):
-            reasons.append(_("%(who)s n'a pas de numéro de mobile : pas de SMS.") % {"who": who})
-        elif not recipient.notify_by_sms:
-            reasons.append(_("%(who)s ne souhaite pas être prévenu par SMS.") % {"who": who})
-    return reasons
-
-
-def announcement(rdv, since: dt.datetime) -> str:
-    """What the agent's confirmation adds about the messages its change wrote (written at or
-    after `since`): « Notification envoyée par email et SMS. », or "" for none."""
-    channels = set(
-        rdv.notifications.filter(created_at__gte=since).exclude(status=Status.DROPPED).values_list("channel", flat=True)
-    )
-    if not channels:
-        return ""
-    words = [label for channel, label in Channel.choices if channel in channels]
-    return _("Notification envoyée par %(channels)s.") % {"channels": " et ".join(words)}

@@ -23,21 +23,21 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
+from agents.models import Agent
+from motifs.models import Motif
+from organisations.models import Organisation
 from planning.holidays import closed_days as organisation_closed_days
 from planning.models import PlageOuverture, Window, rule_from_recurrence
 from planning.recurrence import Moved, Rule, expand
-
-if TYPE_CHECKING:
-    from motifs.models import Motif
-    from organisations.models import Organisation
-    from usagers.models import Usager
+from rendezvous.models import Rdv
+from usagers.models import Usager, UsagerProfile
 
 # How far « Prochaine disponibilité » looks ahead for agents (online, the motif's maximum delay).
 DEFAULT_HORIZON = dt.timedelta(days=183)
@@ -274,8 +274,6 @@ def _ids(objects: Iterable[Any] | None) -> list[int] | None:
 
 def _organisation(motif: "Motif") -> "Organisation":
     """The motif's organisation with its territory, reusing what the caller loaded."""
-    from organisations.models import Organisation
-
     cached = motif._state.fields_cache.get("organisation")
     if cached is not None and "territory" in cached._state.fields_cache:
         return cached
@@ -352,7 +350,6 @@ FROM (
 def load_busy(agent_ids: Sequence[int], window: Window) -> list[Busy]:
     """The time held by the agents' RDVs (in any organisation: an agent is busy everywhere)
     overlapping the window, as disjoint intervals per agent, in one query."""
-    from rendezvous.models import Rdv
 
     if not agent_ids:
         return []
@@ -397,8 +394,6 @@ def load_calendar(
 
     The plages, whose filters vary (agents, lieux, référents), are read through the ORM; the
     rest by the fixed SQL above, which spares rebuilding three querysets on every search."""
-    from motifs.models import Motif
-    from usagers.models import UsagerProfile
 
     queries = 0
     if "organisation" not in motif._state.fields_cache:
@@ -662,8 +657,6 @@ def is_still_free(slot: Slot) -> bool:
     second statement: two bookings of the same agent are serialised, and the second one, once
     the first has committed, sees its RDV. (One statement doing both would not: under READ
     COMMITTED its snapshot is taken before it waits for the lock.)"""
-    from agents.models import Agent
-    from rendezvous.models import Rdv
 
     if connection.in_atomic_block:
         # NO KEY: inserting the RDV takes FOR KEY SHARE on its agents, which FOR UPDATE would block

@@ -45,7 +45,7 @@ from agents.permissions import (
     receives_motif,
 )
 from motifs.models import Motif
-from notifications.services import announcement
+from notifications.presentation import announcement
 from organisations.models import Lieu
 from planning.creneaux import Slot, available_slots, free_agents_at, next_availability
 from planning.models import PlageOuverture, Window

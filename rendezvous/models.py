@@ -1,11 +1,12 @@
 import datetime as dt
 
-from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
+
+from agents.permissions import agents_with_visible_agenda
 
 
 class RdvQuerySet(models.QuerySet["Rdv"]):
@@ -15,8 +16,6 @@ class RdvQuerySet(models.QuerySet["Rdv"]):
     def visible_to(self, membership) -> "RdvQuerySet":
         """RDVs of the organisation that have at least one agent whose agenda the membership may
         open (agents.permissions decides which)."""
-        from agents.permissions import agents_with_visible_agenda
-
         return (
             self.for_organisation(membership.organisation)
             .filter(agents__in=agents_with_visible_agenda(membership))
@@ -44,7 +43,8 @@ class Rdv(models.Model):
     """A rendez-vous: a motif, a time, one or more agents, usagers through `Participation`.
 
     `ends_at` is stored (starts_at + duration) so that overlap queries use plain indexes.
-    Status changes go through `change_status`, the small state machine of the seed's statuses.
+    The rules of one RDV live here (`status_refusal`, `display_status`); changing its status or
+    deleting it, which locks rows and writes messages, are `rendezvous.services` operations.
     """
 
     class Status(models.TextChoices):
@@ -166,34 +166,6 @@ class Rdv(models.Model):
                 % {"status": self.Status(new_status).label}
             )
         return None
-
-    def change_status(self, new_status: str, *, by, now: dt.datetime | None = None) -> None:
-        """The only way to change a status: checks the rule, records who did it in the history,
-        writes the notifications it owes. Works from the stored RDV, its row locked (the order
-        every writer takes: the RDV's row, then its notifications): two agents on stale pages
-        cancelling it owe one annulation, and the rule and the messages see its current time.
-        This instance is then updated from it. Raises Rdv.DoesNotExist if it was deleted."""
-        from notifications.services import notify_status_change
-
-        now = now or timezone.now()
-        with transaction.atomic():
-            stored = (
-                Rdv.objects.select_for_update(no_key=True, of=("self",))
-                .select_related("organisation__territory", "motif__service", "lieu")
-                .get(pk=self.pk)
-            )
-            refusal = stored.status_refusal(new_status, now)
-            if refusal:
-                raise ValidationError({"status": refusal})
-            if new_status != stored.status:
-                old_status = stored.status
-                stored.status = new_status
-                stored.status_changed_at = now
-                stored._history_user = by  # type: ignore[attr-defined]
-                stored.save(update_fields=["status", "status_changed_at", "updated_at"])
-                notify_status_change(stored, old_status, now=now)
-        for field in self._meta.concrete_fields:
-            setattr(self, field.attname, getattr(stored, field.attname))
 
 
 class Participation(models.Model):

@@ -1,5 +1,7 @@
 """Operations on RDVs that span several models: an RDV posed or changed by an agent (with its
-agents and participations), and the booking of a créneau found by the engine.
+agents and participations), its status changed or its deletion, and the booking of a créneau
+found by the engine. Each locks what it changes, checks the rule, records who did it in the
+history and writes the messages it owes, in one transaction.
 
 An agent may knowingly book over a conflict (another RDV, an absence, outside the plages), after
 a warning it confirms (rendezvous.forms.RdvScheduleForm). The form checks outside any transaction,
@@ -11,12 +13,13 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from agents.models import Agent
 from notifications.models import Notification
-from notifications.services import RdvSnapshot, notify, notify_update, update_plan
+from notifications.services import RdvSnapshot, notify, notify_status_change, notify_update, update_plan
 from planning.creneaux import Slot, free_agents_at, is_still_free
 from rendezvous.forms import Conflict, conflicts_signature, find_conflicts
 from rendezvous.models import Participation, Rdv
@@ -220,3 +223,42 @@ def book_slot(
             # créneau accepts no conflict, and the engine refuses any (SlotTaken).
             accepted_conflicts=None,
         )
+
+
+def change_status(*, rdv: Rdv, status: str, by: Agent, now: dt.datetime | None = None) -> None:
+    """The only way to change a status: checks the rule (`Rdv.status_refusal`), records who did it
+    in the history, writes the notifications it owes. Works from the stored RDV, its row locked
+    (the order every writer takes: the RDV's row, then its notifications): two agents on stale
+    pages cancelling it owe one annulation, and the rule and the messages see its current time.
+    `rdv` is then updated from it. Raises ValidationError (on `status`) for a refused change,
+    Rdv.DoesNotExist if the RDV was deleted meanwhile."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        stored = (
+            Rdv.objects.select_for_update(no_key=True, of=("self",))
+            .select_related("organisation__territory", "motif__service", "lieu")
+            .get(pk=rdv.pk)
+        )
+        refusal = stored.status_refusal(status, now)
+        if refusal:
+            raise ValidationError({"status": refusal})
+        if status != stored.status:
+            old_status = stored.status
+            stored.status = status
+            stored.status_changed_at = now
+            stored._history_user = by  # type: ignore[attr-defined]
+            stored.save(update_fields=["status", "status_changed_at", "updated_at"])
+            notify_status_change(stored, old_status, now=now)
+    for field in Rdv._meta.concrete_fields:
+        setattr(rdv, field.attname, getattr(stored, field.attname))
+
+
+def delete_rdv(*, rdv: Rdv, by: Agent) -> None:
+    """« supprimer »: not notified to the usagers (the seed says so); the history keeps the RDV
+    and names `by`. The RDV's row is locked before its notifications' (set to NULL by the
+    delete): the order every writer takes, so a status change at the same time cannot deadlock
+    with it."""
+    with transaction.atomic():
+        Rdv.objects.select_for_update().filter(pk=rdv.pk).values_list("pk", flat=True).first()
+        rdv._history_user = by  # type: ignore[attr-defined]
+        rdv.delete()

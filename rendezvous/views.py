@@ -8,7 +8,6 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Prefetch
 from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,12 +18,12 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from agents.permissions import can_change_rdv
-from notifications.services import announcement, reasons_not_sent
+from notifications.presentation import announcement, reasons_not_sent
 from rendezvous.booking import UsagersStep, usagers_step
 from rendezvous.forms import RdvFilterForm, RdvForm
 from rendezvous.history import rdv_history
 from rendezvous.models import Participation, Rdv
-from rendezvous.services import ConflictsChanged, update_rdv
+from rendezvous.services import ConflictsChanged, change_status, delete_rdv, update_rdv
 
 PER_PAGE = 20
 
@@ -128,7 +127,7 @@ def rdv_status(request, organisation_id, pk):
     new_status = request.POST.get("status", "")
     since = timezone.now()
     try:
-        rdv.change_status(new_status, by=request.membership.agent)
+        change_status(rdv=rdv, status=new_status, by=request.membership.agent)
     except Rdv.DoesNotExist:  # deleted by someone else meanwhile
         raise Http404 from None
     except ValidationError as error:
@@ -218,12 +217,7 @@ def _posted_values(form, data: QueryDict) -> dict:
 def rdv_delete(request, organisation_id, pk):
     rdv = _changeable_rdv(request, pk)
     if request.method == "POST":
-        with transaction.atomic():
-            # The RDV's row before its notifications' (set to NULL by the delete): the order
-            # every writer takes, so a status change at the same time cannot deadlock with it.
-            Rdv.objects.select_for_update().filter(pk=rdv.pk).values_list("pk", flat=True).first()
-            rdv._history_user = request.membership.agent
-            rdv.delete()
+        delete_rdv(rdv=rdv, by=request.membership.agent)
         messages.success(request, _("Le RDV a été supprimé."))
         return redirect("rendezvous:list", organisation_id=organisation_id)
     return render(request, "rendezvous/confirm_delete.html", {"rdv": rdv})

@@ -87,8 +87,6 @@ class UsagerQuerySet(models.QuerySet):
         no creation, no change of identity, and no change of a profile (notes, référents, removal
         from an organisation) in any organisation, and no RDV of the family starting after `cutoff`.
         The retention rule of anonymise_usagers."""
-        from rendezvous.models import Participation
-
         HistoricalUsager = Usager.history.model
         HistoricalUsagerProfile = UsagerProfile.history.model
         family = Q(id=OuterRef("pk")) | Q(responsible_id=OuterRef("pk"))
@@ -97,9 +95,9 @@ class UsagerQuerySet(models.QuerySet):
             Q(usager_id=OuterRef("pk")) | Q(usager__responsible_id=OuterRef("pk")), history_date__gte=cutoff
         )
         new_proches = Usager.objects.filter(responsible=OuterRef("pk"), created_at__gte=cutoff)
-        recent_rdvs = Participation.objects.filter(
-            Q(usager_id=OuterRef("pk")) | Q(usager__responsible_id=OuterRef("pk")), rdv__starts_at__gte=cutoff
-        )
+        # Through the participations' reverse relation: usagers sit below rendezvous and never
+        # import it.
+        recent_rdvs = Usager.objects.filter(family, participations__rdv__starts_at__gte=cutoff)
         return (
             self.filter(responsible__isnull=True, created_at__lt=cutoff)
             .exclude(Exists(usager_changes))

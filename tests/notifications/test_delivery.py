@@ -22,6 +22,7 @@ from notifications.services import notify
 from notifications.tasks import deliver_due
 from rdv import sms
 from rendezvous.models import Rdv
+from rendezvous.services import change_status
 from tests.rendezvous.factories import RdvFactory
 from tests.usagers.factories import UsagerFactory
 
@@ -393,7 +394,7 @@ def test_a_modification_written_while_the_confirmation_failed_becomes_the_confir
 
 def test_an_annulation_written_while_the_confirmation_failed_is_not_sent(email, text, rdv, monkeypatch):
     def cancelled():
-        rdv.change_status(Rdv.Status.REVOKED, by=rdv.agents.first())
+        change_status(rdv=rdv, status=Rdv.Status.REVOKED, by=rdv.agents.first())
 
     fail_while_the_agent_acts(monkeypatch, cancelled, permanent=True)
     deliver_one(text.pk)
@@ -471,7 +472,7 @@ def test_a_channel_the_usager_gave_up_since_is_not_used(email, text, rdv):
 
 def test_an_annulation_goes_only_to_a_channel_the_usager_still_accepts(email, text, rdv):
     Notification.objects.filter(rdv=rdv).update(status=Status.SENT)
-    rdv.change_status(Rdv.Status.REVOKED, by=rdv.agents.first())
+    change_status(rdv=rdv, status=Rdv.Status.REVOKED, by=rdv.agents.first())
     usager = rdv.usagers.get()
     usager.notify_by_sms = False
     usager.save()

@@ -7,10 +7,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from notifications.models import Notification
-from notifications.services import enqueue_reminders, reasons_not_sent
+from notifications.presentation import reasons_not_sent
+from notifications.services import enqueue_reminders
 from rendezvous.forms import conflicts_signature, find_conflicts
 from rendezvous.models import Rdv
-from rendezvous.services import ConflictsChanged, create_rdv, update_rdv
+from rendezvous.services import ConflictsChanged, change_status, create_rdv, update_rdv
 from tests.motifs.factories import MotifFactory
 from tests.organisations.factories import LieuFactory
 from tests.rendezvous.factories import RdvFactory
@@ -245,7 +246,7 @@ def test_a_change_before_the_confirmation_left_is_the_confirmation(organisation,
 def test_cancelling_before_the_confirmation_left_sends_nothing(organisation, basic_agent):
     usager = UsagerFactory(organisation=organisation, with_email=True)
     rdv = create(organisation, basic_agent, [usager])
-    rdv.change_status(Rdv.Status.REVOKED, by=basic_agent)
+    change_status(rdv=rdv, status=Rdv.Status.REVOKED, by=basic_agent)
     (row,) = sent(rdv)
     assert row.status == Notification.Status.DROPPED
 
@@ -255,13 +256,13 @@ def test_a_cancellation_owes_an_annulation_and_a_restoration_a_confirmation(orga
     usager = UsagerFactory(organisation=organisation, with_email=True, with_phone=True)
     rdv = create(organisation, basic_agent, [usager])
     mark_sent(rdv)
-    rdv.change_status(status, by=basic_agent)
+    change_status(rdv=rdv, status=status, by=basic_agent)
     cancellations = sent(rdv, event=Event.CANCELLED)
     assert [row.channel for row in cancellations] == ["email", "sms"]
     assert cancellations[0].subject.startswith("RDV annulé le ")
     assert ("à l'initiative du service" in cancellations[0].body) == (status == Rdv.Status.REVOKED)
     mark_sent(rdv)
-    rdv.change_status(Rdv.Status.UNKNOWN, by=basic_agent)
+    change_status(rdv=rdv, status=Rdv.Status.UNKNOWN, by=basic_agent)
     assert [row.event for row in sent(rdv)][-2:] == [Event.CREATED, Event.CREATED]
 
 
@@ -270,7 +271,7 @@ def test_statuses_of_how_it_went_owe_nothing(organisation, basic_agent):
     rdv = create(organisation, basic_agent, [usager], starts_at=timezone.now() + dt.timedelta(minutes=30))
     mark_sent(rdv)
     for status in (Rdv.Status.SEEN, Rdv.Status.NOSHOW, Rdv.Status.UNKNOWN):
-        rdv.change_status(status, by=basic_agent)
+        change_status(rdv=rdv, status=status, by=basic_agent)
     assert [row.event for row in sent(rdv)] == [Event.CREATED]
 
 
@@ -366,8 +367,8 @@ def test_restoring_before_the_annulation_left_sends_nothing(organisation, basic_
     usager = UsagerFactory(organisation=organisation, with_email=True)
     rdv = create(organisation, basic_agent, [usager])
     mark_sent(rdv)
-    rdv.change_status(Rdv.Status.EXCUSED, by=basic_agent)  # a slip of the mouse
-    rdv.change_status(Rdv.Status.UNKNOWN, by=basic_agent)
+    change_status(rdv=rdv, status=Rdv.Status.EXCUSED, by=basic_agent)  # a slip of the mouse
+    change_status(rdv=rdv, status=Rdv.Status.UNKNOWN, by=basic_agent)
     _confirmation, annulation = sent(rdv)
     assert (annulation.event, annulation.status) == (Event.CANCELLED, Notification.Status.DROPPED)
 
@@ -377,8 +378,8 @@ def test_two_agents_cancelling_from_stale_pages_owe_one_annulation(organisation,
     rdv = create(organisation, basic_agent, [usager])
     mark_sent(rdv)
     stale = Rdv.objects.get(pk=rdv.pk)
-    rdv.change_status(Rdv.Status.EXCUSED, by=basic_agent)
-    stale.change_status(Rdv.Status.REVOKED, by=basic_agent)
+    change_status(rdv=rdv, status=Rdv.Status.EXCUSED, by=basic_agent)
+    change_status(rdv=stale, status=Rdv.Status.REVOKED, by=basic_agent)
     assert len(sent(rdv, event=Event.CANCELLED)) == 1
     assert Rdv.objects.get(pk=rdv.pk).status == Rdv.Status.REVOKED
 

@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from rendezvous.models import Rdv
+from rendezvous.services import change_status
 from tests.agents.factories import AgentFactory
 from tests.rendezvous.factories import RdvFactory
 
@@ -72,9 +73,9 @@ def test_queryset_update_of_the_time(rdv):
 
 @pytest.mark.parametrize("status", [Rdv.Status.EXCUSED, Rdv.Status.REVOKED, Rdv.Status.SEEN])
 def test_status_change(rdv, admin_agent, status):
-    rdv.change_status(status, by=admin_agent, now=at(9))
+    change_status(rdv=rdv, status=status, by=admin_agent, now=at(9))
     assert {copy[2] for copy in copies().values()} == {status}
-    rdv.change_status(Rdv.Status.UNKNOWN, by=admin_agent, now=at(9))
+    change_status(rdv=rdv, status=Rdv.Status.UNKNOWN, by=admin_agent, now=at(9))
     assert_exact()
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from agents.permissions import get_membership
 from rendezvous.models import Rdv
+from rendezvous.services import change_status
 from tests.agents.factories import AgentFactory
 from tests.organisations.factories import OrganisationFactory
 from tests.rendezvous.factories import RdvFactory
@@ -62,20 +63,20 @@ def test_status_rules(rdv, now, status, refused):
     agent = rdv.agents.get()
     if refused:
         with pytest.raises(ValidationError) as error:
-            rdv.change_status(status, by=agent, now=now)
+            change_status(rdv=rdv, status=status, by=agent, now=now)
         assert "status" in error.value.message_dict
         rdv.refresh_from_db()
         assert rdv.status == Rdv.Status.UNKNOWN
     else:
-        rdv.change_status(status, by=agent, now=now)
+        change_status(rdv=rdv, status=status, by=agent, now=now)
         rdv.refresh_from_db()
         assert rdv.status == status
 
 
 def test_status_change_is_in_the_history_with_its_author(rdv):
     agent = rdv.agents.get()
-    rdv.change_status("seen", by=agent, now=at(dt.date(2026, 6, 15), 11))
-    rdv.change_status("unknown", by=agent, now=at(dt.date(2026, 6, 15), 11))
+    change_status(rdv=rdv, status="seen", by=agent, now=at(dt.date(2026, 6, 15), 11))
+    change_status(rdv=rdv, status="unknown", by=agent, now=at(dt.date(2026, 6, 15), 11))
     latest = rdv.history.order_by("-history_id")[:2]
     assert [(h.status, h.history_user) for h in latest] == [("unknown", agent), ("seen", agent)]
 

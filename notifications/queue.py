@@ -1,0 +1,25 @@
+"""Asking a worker to deliver rows, after the commit that wrote them.
+
+The deliver task is named, not imported: the code that writes messages (services) and the code
+that sends them (delivery) sit below the Celery tasks that call them, and a producer needs only
+the task's name. The app's registry runs it in place when `task_always_eager` (tests)."""
+
+import logging
+
+from kombu.exceptions import OperationalError
+
+from rdv.celery import app
+
+logger = logging.getLogger(__name__)
+
+DELIVER = "notifications.deliver"
+
+
+def dispatch(ids: list[int]) -> None:
+    """Asks a worker to deliver the rows now. When the broker cannot be reached the rows stay
+    pending and the periodic sweep (`deliver_due`) sends them: the booking never fails for it and
+    no message is lost."""
+    try:
+        app.signature(DELIVER, args=(ids,)).apply_async()
+    except (OperationalError, OSError):
+        logger.warning("Broker unreachable: notifications %s will be sent by the periodic sweep.", ids, exc_info=True)

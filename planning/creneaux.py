@@ -34,6 +34,7 @@ from agents.models import Agent
 from motifs.models import Motif
 from organisations.models import Organisation
 from planning.holidays import closed_days as organisation_closed_days
+from planning.intervals import merge
 from planning.models import PlageOuverture, Window, rule_from_recurrence
 from planning.recurrence import Moved, Rule, expand
 from rendezvous.models import Rdv
@@ -95,21 +96,6 @@ class Inputs:
     closed_days: frozenset[dt.date]
     tz: zoneinfo.ZoneInfo
     queries: int = 0
-
-
-def _merge(intervals: list[tuple[float, float]]) -> tuple[list[float], list[float]]:
-    """Sorted, merged intervals as two parallel lists of starts and ends."""
-    intervals.sort()
-    starts: list[float] = []
-    ends: list[float] = []
-    for start, end in intervals:
-        if ends and start <= ends[-1]:
-            if end > ends[-1]:
-                ends[-1] = end
-        else:
-            starts.append(start)
-            ends.append(end)
-    return starts, ends
 
 
 def compute_slots(
@@ -214,7 +200,7 @@ def compute_slots(
 
     found: list[tuple[float, int, int | None]] = []
     for agent_id, occurrences in openings.items():
-        starts, ends = _merge(blocked.get(agent_id, []))
+        starts, ends = merge(blocked.get(agent_id, []))
         for occ_start, occ_end, lieu_id in occurrences:
             if occ_end <= low or occ_start > latest:
                 continue

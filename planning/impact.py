@@ -32,6 +32,7 @@ from django.utils import timezone
 from motifs.models import Motif
 from organisations.models import Organisation
 from planning.holidays import closed_days
+from planning.intervals import covers, merge
 from planning.models import Absence, PlageOuverture, RecurringEvent, Window
 from rendezvous.models import Rdv
 
@@ -105,31 +106,16 @@ def _uncovered(rdvs: Sequence[Rdv], *, agent: "Agent", organisation: Organisatio
         lieu_id = rdv.lieu_id if rdv.motif.location_type == Motif.LocationType.PUBLIC_OFFICE else None
         key = (rdv.motif_id, lieu_id)
         if key not in merged:
-            merged[key] = _merge(
+            merged[key] = merge(
                 (occurrence.start, occurrence.end)
                 for occurrence in occurrences
                 if rdv.motif_id in motifs_of[occurrence.event.pk]
                 and (lieu_id is None or occurrence.event.lieu_id == lieu_id)
                 and occurrence.start.astimezone(tz).date() not in closed
             )
-        starts, ends = merged[key]
-        index = bisect_right(starts, rdv.starts_at) - 1
-        if index < 0 or ends[index] < rdv.ends_at:
+        if not covers(*merged[key], rdv.starts_at, rdv.ends_at):
             found.add(rdv.pk)
     return found
-
-
-def _merge(intervals: Iterable[tuple[dt.datetime, dt.datetime]]) -> tuple[list[dt.datetime], list[dt.datetime]]:
-    """Sorted intervals, those that touch or overlap merged, as parallel lists of starts and ends."""
-    starts: list[dt.datetime] = []
-    ends: list[dt.datetime] = []
-    for start, end in sorted(intervals):
-        if ends and start <= ends[-1]:
-            ends[-1] = max(ends[-1], end)
-        else:
-            starts.append(start)
-            ends.append(end)
-    return starts, ends
 
 
 def _absences_over(rdvs: Sequence[Rdv], *, agent: "Agent", span: Window) -> dict[int, set[int]]:

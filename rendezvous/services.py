@@ -21,7 +21,7 @@ from agents.models import Agent
 from notifications.models import Notification
 from notifications.services import RdvSnapshot, notify, notify_status_change, notify_update, update_plan
 from planning.creneaux import Slot, free_agents_at, is_still_free
-from rendezvous.forms import Conflict, conflicts_signature, find_conflicts
+from rendezvous.conflicts import Conflict, conflicts_signature, find_conflicts
 from rendezvous.models import Participation, Rdv
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from django.utils import timezone
 from notifications.models import Notification
 from notifications.presentation import reasons_not_sent
 from notifications.services import enqueue_reminders
-from rendezvous.forms import conflicts_signature, find_conflicts
+from rendezvous.conflicts import conflicts_signature, find_conflicts
 from rendezvous.models import Rdv
 from rendezvous.services import ConflictsChanged, change_status, create_rdv, update_rdv
 from tests.motifs.factories import MotifFactory

@@ -15,7 +15,7 @@ from notifications.models import Notification
 from notifications.tasks import deliver_due
 from rdv import sms
 from rdv.celery import app
-from rendezvous.forms import conflicts_signature, find_conflicts
+from rendezvous.conflicts import conflicts_signature, find_conflicts
 from rendezvous.services import create_rdv
 from tests.agents.factories import AgentFactory
 from tests.motifs.factories import MotifFactory

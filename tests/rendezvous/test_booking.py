@@ -18,7 +18,8 @@ from agents.permissions import get_membership
 from motifs.models import Motif
 from rendezvous import booking
 from rendezvous.booking_forms import CreneauxForm
-from rendezvous.forms import MAX_AHEAD, conflicts_signature, find_conflicts
+from rendezvous.conflicts import conflicts_signature, find_conflicts
+from rendezvous.forms import MAX_AHEAD
 from rendezvous.models import Participation, Rdv
 from rendezvous.services import ConflictsChanged, create_rdv
 from tests.agents.factories import AgentFactory

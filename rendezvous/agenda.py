@@ -1027,7 +1027,8 @@ def agenda_agent(request: HttpRequest, organisation_id: int, agent_id: int) -> H
     )
     for column in columns:
         column.url = page_url("jour", column.date)
-    # « Cliquez sur un créneau » and « Trouver un créneau »: the booking pages (rendezvous/booking.py).
+    # « Cliquez sur un créneau » and « Trouver un créneau »: the booking pages
+    # (rendezvous/views/booking.py, creneaux.py).
     create_base = reverse("rendezvous:create", kwargs={"organisation_id": organisation.pk})
     creneaux_url = reverse("rendezvous:creneaux", kwargs={"organisation_id": organisation.pk})
 

@@ -99,10 +99,9 @@ def find_conflicts(
         found[absence.agent_id].append(text)
 
     opened: dict[int, list[tuple[dt.datetime, dt.datetime]]] = {pk: [] for pk in ids}
-    for occurrence in (
-        PlageOuverture.objects.for_organisation(organisation).filter(agent_id__in=ids).occurrences(window)
-    ):
-        opened[occurrence.event.agent_id].append((occurrence.start, occurrence.end))
+    plages = PlageOuverture.objects.for_organisation(organisation).filter(agent_id__in=ids)
+    for plage in plages.occurrences(window):
+        opened[plage.event.agent_id].append((plage.start, plage.end))
     for pk in ids:
         if not covers(*merge(opened[pk]), starts_at, ends_at):
             found[pk].append(

@@ -1,5 +1,5 @@
 """« Comment poser un rendez-vous ? »: the wizard « Directement sur l'agenda de l'agent » and
-« Trouver un créneau » (rendezvous/booking.py)."""
+« Trouver un créneau » (rendezvous/views/booking.py and creneaux.py)."""
 
 import datetime as dt
 import html
@@ -16,12 +16,12 @@ from django.utils import timezone
 from agents.models import Agent, AgentRole
 from agents.permissions import get_membership
 from motifs.models import Motif
-from rendezvous import booking
 from rendezvous.booking_forms import CreneauxForm
 from rendezvous.conflicts import conflicts_signature, find_conflicts
 from rendezvous.forms import MAX_AHEAD
 from rendezvous.models import Participation, Rdv
 from rendezvous.services import ConflictsChanged, create_rdv
+from rendezvous.views import booking as booking_views
 from tests.agents.factories import AgentFactory
 from tests.motifs.factories import MotifFactory
 from tests.organisations.factories import LieuFactory, OrganisationFactory, service
@@ -575,7 +575,7 @@ def test_conflict_booked_between_the_check_and_the_save_brings_step3_back(
 ):
     """The RDV booked by a colleague after « Créer RDV » was validated, before the save: step 3
     again with the new warning, nothing created; confirmed, the RDV is created."""
-    create = booking.create_rdv
+    create = booking_views.create_rdv
     late = []
 
     def booked_meanwhile(**kwargs):
@@ -585,7 +585,7 @@ def test_conflict_booked_between_the_check_and_the_save_brings_step3_back(
             )
         return create(**kwargs)
 
-    monkeypatch.setattr(booking, "create_rdv", booked_meanwhile)
+    monkeypatch.setattr(booking_views, "create_rdv", booked_meanwhile)
     client.force_login(basic_agent)
     data = step3_data(organisation, motif, [basic_agent], [usager], lieu_id=plage.lieu_id)
     response = client.post(create_url(organisation), data)

@@ -6,10 +6,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from rendezvous import views
-from rendezvous.forms import conflicts_signature
+from rendezvous.conflicts import conflicts_signature
 from rendezvous.models import Rdv
 from rendezvous.services import ConflictsChanged, update_rdv
+from rendezvous.views import rdv as rdv_views
 from tests.agents.factories import AgentFactory
 from tests.organisations.factories import OrganisationFactory
 from tests.planning.factories import AbsenceFactory
@@ -335,7 +335,7 @@ def test_modify_conflict_booked_between_the_check_and_the_save(client, organisat
     with the new warning, nothing changed; confirmed, the change is saved."""
     rdv = RdvFactory(organisation=organisation, agents=[basic_agent])
     open_day(rdv, basic_agent)
-    update = views.update_rdv
+    update = rdv_views.update_rdv
     late = []
 
     def booked_meanwhile(**kwargs):
@@ -347,7 +347,7 @@ def test_modify_conflict_booked_between_the_check_and_the_save(client, organisat
             )
         return update(**kwargs)
 
-    monkeypatch.setattr(views, "update_rdv", booked_meanwhile)
+    monkeypatch.setattr(rdv_views, "update_rdv", booked_meanwhile)
     client.force_login(basic_agent)
     data = form_data(rdv, duration_in_min=90)
     response = client.post(url("update", rdv), data)

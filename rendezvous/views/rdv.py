@@ -19,11 +19,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from agents.permissions import can_change_rdv
 from notifications.presentation import announcement, reasons_not_sent
-from rendezvous.booking import UsagersStep, usagers_step
 from rendezvous.forms import RdvFilterForm, RdvForm
 from rendezvous.history import rdv_history
 from rendezvous.models import Participation, Rdv
 from rendezvous.services import ConflictsChanged, change_status, delete_rdv, update_rdv
+from rendezvous.views.usagers_step import UsagersStep, usagers_step
 
 PER_PAGE = 20
 

@@ -1,0 +1,137 @@
+"""The usagers step that posing an RDV, « Trouver un créneau » and « modifier » share: the live
+search, « ajouter », « retirer », and the way to « Créer un usager » and back."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET
+
+from agents.permissions import (
+    Membership,
+)
+from rendezvous.booking_forms import UsagersStepForm
+from rendezvous.views.common import (
+    home_address,
+    membership_of,
+    visible_responsibles,
+)
+from usagers.models import Usager
+from usagers.permissions import usagers_visible_to
+from usagers.views import LIVE_RESULTS, MAX_QUERY_LENGTH
+
+
+@dataclass
+class UsagersStep:
+    """Step « usagers » of both ways: what the POST asked (add, remove, search, create an
+    usager, continue) and the form that results."""
+
+    form: UsagersStepForm
+    selected: list[Usager]
+    results: list[Usager] | None = None
+    more: bool = False
+    added: Usager | None = None
+    focus_search: bool = False
+    suggestions: list[Usager] = field(default_factory=list)
+    # « Créer un usager » leaves the page and comes back to the wizard; « modifier » has no way back.
+    can_create: bool = True
+    picking: bool = False
+
+    @property
+    def query(self) -> str:
+        return self.form.data.get("q", "").strip()[:MAX_QUERY_LENGTH] if self.form.is_bound else ""
+
+
+def _search(membership: Membership, query: str, exclude: Sequence[int]) -> tuple[list[Usager], bool]:
+    """The usagers matching `query`, each with `shown_responsible`: its responsible if the
+    organisation knows it (« proche de … »), else None."""
+    if len(query) < 2:
+        return [], False
+    found = list(usagers_visible_to(membership).search(query).exclude(pk__in=list(exclude))[: LIVE_RESULTS + 1])
+    results = found[:LIVE_RESULTS]
+    responsibles = visible_responsibles(membership, results)
+    for usager in results:
+        usager.shown_responsible = responsibles.get(usager.responsible_id)  # type: ignore[attr-defined]
+    return results, len(found) > LIVE_RESULTS
+
+
+def usagers_step(
+    membership: Membership, data: QueryDict | None, *, require: bool = False, with_address: bool = False
+) -> UsagersStep:
+    """The usagers step from `data` (None: a new, empty step). The buttons « ajouter » and
+    « retirer » of the step change the list of usagers before it is validated (`picking` tells
+    whether the POST was one of them, or « Rechercher »). `with_address`:
+    the step also asks the address of an RDV « à domicile » (« Trouver un créneau », which has no
+    step 3), prefilled from the usagers chosen while it is empty."""
+    if data is None:
+        form = UsagersStepForm(membership=membership, with_address=with_address)
+        return UsagersStep(form=form, selected=[])
+    data = data.copy()
+    ids = [value for value in data.getlist("usagers") if value]
+    added_id = data.get("ajouter") or data.get("nouvel_usager")
+    focus = False
+    if added_id and added_id not in ids:
+        ids.append(added_id)
+        data["q"] = ""
+        focus = True
+    removed_id = data.get("retirer")
+    if removed_id:
+        ids = [value for value in ids if value != removed_id]
+        focus = True
+    data.setlist("usagers", ids)
+    form = UsagersStepForm(data, membership=membership, require_usagers=require, with_address=with_address)
+    order = {value: index for index, value in enumerate(ids)}
+    form.is_valid()
+    # The usagers stay chosen when another field is at fault (the address, the notes).
+    selected = sorted(form.cleaned_data.get("usagers", []), key=lambda u: order.get(str(u.pk), 0))
+    step = UsagersStep(form=form, selected=selected, focus_search=focus)
+    if added_id:
+        step.added = next((usager for usager in selected if str(usager.pk) == added_id), None)
+    selected_ids = {usager.pk for usager in selected}
+    # A proche comes with its responsible, often: offer to add it in one click (if known here).
+    responsibles = visible_responsibles(
+        membership, [usager for usager in selected if usager.responsible_id not in selected_ids]
+    )
+    step.suggestions = list(
+        {
+            usager.responsible_id: responsibles[usager.responsible_id]
+            for usager in selected
+            if usager.responsible_id in responsibles
+        }.values()
+    )
+    action = data.get("action", "")
+    if with_address and selected and action != "continuer" and not data.get("address", "").strip():
+        # Shown, not validated: the agent checks it before « Continuer ».
+        data["address"] = home_address(membership, selected)
+    if action == "rechercher" or (not action and data.get("q") and not added_id and not removed_id):
+        step.results, step.more = _search(membership, step.query, list(selected_ids))
+        step.focus_search = True
+    step.picking = bool(added_id or removed_id) or step.results is not None
+    return step
+
+
+def usager_create_url(organisation_id: int, back: str) -> str:
+    url = reverse("usagers:create", kwargs={"organisation_id": organisation_id})
+    return f"{url}?{urlencode({'next': back})}"
+
+
+@require_GET
+def usager_picker(request: HttpRequest, organisation_id: int) -> HttpResponse:
+    """Live results of the « usagers » field (htmx): the first matches, each a button that adds
+    the usager to the RDV being posed. The usagers already chosen are left out."""
+    membership = membership_of(request)
+    query = request.GET.get("q", "").strip()[:MAX_QUERY_LENGTH]
+    exclude = [int(value) for value in request.GET.getlist("usagers") if value.isdigit() and len(value) < 12]
+    usagers, more = _search(membership, query, exclude)
+    return render(
+        request,
+        "rendezvous/booking/_usager_results.html",
+        {"results": usagers, "more": more, "query": query},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. « Directement sur l'agenda de l'agent »

@@ -94,20 +94,19 @@ def notify(rdv, event: str, *, now: dt.datetime | None = None) -> list[Notificat
     """Writes the `event` messages about `rdv` to all its usagers' recipients, in the caller's
     transaction; a worker delivers them once it commits. Returns the rows written."""
     plan = [Owed(recipient, concerned, event, rdv) for recipient, concerned in by_recipient(_participants(rdv))]
-    return _write(rdv, plan, now or timezone.now())
+    return write(rdv, plan, now=now)
 
 
-def _write(rdv, plan: list[Owed], now: dt.datetime, only: set[tuple[int, str]] | None = None) -> list[Notification]:
-    """Writes `plan`, on every channel of each recipient or, given `only`, on those
-    (recipient id, channel) pairs."""
+def write(rdv, plan: list[Owed], *, now: dt.datetime | None = None) -> list[Notification]:
+    """Writes `plan` (`notify`'s, `update_plan`'s, the reminders'), in the caller's transaction, on
+    every channel of each recipient."""
+    now = now or timezone.now()
     if rdv.motif.notifications_disabled or rdv.starts_at <= now or not plan:
         return []
     rows = []
     with transaction.atomic():
         for owed in plan:
             for channel, address in contacts(owed.recipient):
-                if only is not None and (owed.recipient.pk, channel) not in only:
-                    continue
                 event = _event_to_send(rdv, owed.recipient, channel, owed.event)
                 if event is None:
                     continue
@@ -279,11 +278,6 @@ def update_plan(rdv, before: RdvSnapshot) -> list[Owed]:
     return plan
 
 
-def notify_update(rdv, plan: list[Owed], *, now: dt.datetime | None = None) -> list[Notification]:
-    """« modifier » with « Prévenir les usagers » ticked: writes the `update_plan`."""
-    return _write(rdv, plan, now or timezone.now())
-
-
 def _as_it_was(rdv, before: RdvSnapshot):
     """A copy of `rdv` (same row) with the time and place of `before`, for the annulation sent to
     a recipient removed from it."""
@@ -349,7 +343,7 @@ def enqueue_reminders(now: dt.datetime | None = None) -> int:
                 )
                 if stored != (rdv.starts_at, rdv.status, rdv.updated_at):
                     continue
-                if _write(rdv, plan, now):
+                if write(rdv, plan, now=now):
                     reminded += 1
         except IntegrityError:  # another run wrote them meanwhile
             continue

@@ -128,9 +128,6 @@ class RecurrenceFormMixin:
                 }
             )
 
-    def recurrence_fields(self) -> list:
-        return [self[name] for name in self.recurrence_field_names if name in self.fields]  # type: ignore[index]
-
     def clean_rule(self, first_day: dt.date | None) -> Rule | None:
         """The rule the « Répéter… » fields describe, errors put on the field at fault."""
         data = self.cleaned_data

@@ -123,6 +123,19 @@ class Window:
             self.end.astimezone(dt.UTC).date() + dt.timedelta(days=1),
         )
 
+    def local_days(self, tz: dt.tzinfo) -> tuple[dt.date, dt.date]:
+        """The first and the last local date of `tz` the window touches. Its end is excluded: a
+        window ending at midnight does not touch the next day."""
+        return self.start.astimezone(tz).date(), (self.end - dt.timedelta(microseconds=1)).astimezone(tz).date()
+
+    def whole_days(self, tz: dt.tzinfo) -> "Window":
+        """From local midnight of the first day the window touches to local midnight after the last."""
+        first, last = self.local_days(tz)
+        return Window(
+            dt.datetime.combine(first, dt.time(), tzinfo=tz),
+            dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=tz),
+        )
+
 
 T = TypeVar("T", bound="RecurringEvent")
 
@@ -257,21 +270,6 @@ class RecurringEvent(models.Model):
             dt.datetime.combine(first, dt.time(), tzinfo=tz),
             dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=tz),
         )
-
-    def occurrence_on(self, original_date: dt.date) -> Occurrence | None:
-        """The occurrence of the series originally on that date, as it stands (moved or not),
-        or None when the series has none that day or it is cancelled."""
-        window = self.local_window(original_date, original_date + dt.timedelta(days=self.span_days))
-        for occurrence in self.expand(window, exceptions=[]):
-            if occurrence.original_date == original_date:
-                exception = self.exceptions.filter(original_date=original_date).first()  # type: ignore[attr-defined]
-                if exception is None:
-                    return occurrence
-                moved = exception.as_moved()
-                if moved is None:
-                    return None
-                return Occurrence(start=moved.start, end=moved.end, original_date=original_date, moved=True)
-        return None
 
     def has_occurrence_on(self, original_date: dt.date) -> bool:
         window = self.local_window(original_date, original_date + dt.timedelta(days=self.span_days))

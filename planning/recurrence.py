@@ -52,7 +52,6 @@ class Moved:
     end: dt.datetime
 
 
-CANCELLED = None
 Exceptions = Mapping[dt.date, Moved | None]
 
 

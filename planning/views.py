@@ -6,7 +6,6 @@ the permission module lets the membership manage, so any other agent is a 404.
 """
 
 import datetime as dt
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -62,17 +61,6 @@ KINDS = {
         "occurrence": "planning:absence_occurrence",
     },
 }
-
-
-def in_organisation_time_zone(view):
-    """Render times in the organisation's time zone (La Réunion is not on Paris time)."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        with timezone.override(request.organisation.tzinfo):
-            return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _planning_agent(request, agent_id: int) -> Agent:
@@ -185,7 +173,6 @@ def _rdvs_outside(request, agent: Agent) -> dict | None:
     }
 
 
-@in_organisation_time_zone
 def plage_list(request, organisation_id, agent_id):
     agent = _planning_agent(request, agent_id)
     filter_form = PlanningFilterForm(request.GET, organisation=request.organisation, with_lieu=True)
@@ -205,7 +192,6 @@ def plage_list(request, organisation_id, agent_id):
     return render(request, "planning/plage_list.html", context, status=422 if filter_form.errors else 200)
 
 
-@in_organisation_time_zone
 def absence_list(request, organisation_id, agent_id):
     agent = _planning_agent(request, agent_id)
     filter_form = PlanningFilterForm(request.GET, organisation=request.organisation, with_lieu=False)
@@ -243,13 +229,11 @@ def _feed_context(request, agent: Agent) -> dict | None:
 
 
 @require_http_methods(["GET", "POST"])
-@in_organisation_time_zone
 def plage_create(request, organisation_id, agent_id):
     return _create(request, "plage", agent_id)
 
 
 @require_http_methods(["GET", "POST"])
-@in_organisation_time_zone
 def absence_create(request, organisation_id, agent_id):
     return _create(request, "absence", agent_id)
 
@@ -275,13 +259,11 @@ def _create(request, kind: str, agent_id: int):
 
 
 @require_http_methods(["GET", "POST"])
-@in_organisation_time_zone
 def plage_edit(request, organisation_id, agent_id, pk):
     return _edit(request, "plage", agent_id, pk)
 
 
 @require_http_methods(["GET", "POST"])
-@in_organisation_time_zone
 def absence_edit(request, organisation_id, agent_id, pk):
     return _edit(request, "absence", agent_id, pk)
 
@@ -339,13 +321,11 @@ def _upcoming(request, event: RecurringEvent) -> list[dict]:
 
 
 @require_http_methods(["GET", "POST"])
-@in_organisation_time_zone
 def plage_delete(request, organisation_id, agent_id, pk):
     return _delete(request, "plage", agent_id, pk)
 
 
 @require_http_methods(["GET", "POST"])
-@in_organisation_time_zone
 def absence_delete(request, organisation_id, agent_id, pk):
     return _delete(request, "absence", agent_id, pk)
 
@@ -368,13 +348,11 @@ def _delete(request, kind: str, agent_id: int, pk: int):
 
 
 @require_http_methods(["GET", "POST"])
-@in_organisation_time_zone
 def plage_occurrence(request, organisation_id, agent_id, pk, day):
     return _occurrence(request, "plage", agent_id, pk, day)
 
 
 @require_http_methods(["GET", "POST"])
-@in_organisation_time_zone
 def absence_occurrence(request, organisation_id, agent_id, pk, day):
     return _occurrence(request, "absence", agent_id, pk, day)
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from agents.models import Agent
 from notifications.models import Notification
-from notifications.services import RdvSnapshot, notify, notify_status_change, notify_update, update_plan
+from notifications.services import RdvSnapshot, notify, notify_status_change, update_plan, write
 from planning.creneaux import Slot, free_agents_at, is_still_free
 from rendezvous.conflicts import Conflict, conflicts_signature, find_conflicts
 from rendezvous.models import Participation, Rdv
@@ -181,7 +181,7 @@ def update_rdv(
             Participation.objects.create(rdv=rdv, usager_id=usager_id)
         plan = update_plan(rdv, before)
         if notify_usagers:
-            notify_update(rdv, plan)
+            write(rdv, plan)
     return bool(plan) and rdv.starts_at > timezone.now()
 
 

@@ -4,7 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from agents.models import Agent
-from rdv.forms import DsfrForm, DsfrModelForm
+from rdv.forms import DsfrModelForm
 from rdv.phone import FrenchPhoneNumberField
 from usagers.models import Usager, UsagerProfile
 
@@ -129,7 +129,3 @@ class ProcheForm(ProfileFieldsMixin, DsfrModelForm):
     def rows(self):
         pairs = [("first_name", "last_name"), ("birth_name", "birth_date"), ("referents",), ("notes",)]
         return [[self[name] for name in pair] for pair in pairs]
-
-
-class RemoveUsagerForm(DsfrForm):
-    """Nothing to fill: the confirmation page's POST."""

@@ -37,7 +37,7 @@ from notifications.messages import render
 from notifications.models import Notification
 from notifications.queue import dispatch
 from organisations.models import Lieu
-from rendezvous.models import Participation, Rdv
+from rendezvous.models import TO_COME, Participation, Rdv
 from usagers.models import Usager
 
 Event = Notification.Event
@@ -313,8 +313,8 @@ def enqueue_reminders(now: dt.datetime | None = None) -> int:
         rdv=OuterRef("pk"), event=Event.REMINDER, rdv_starts_at=OuterRef("starts_at")
     )
     rdvs = (
-        Rdv.objects.filter(
-            status=Rdv.Status.UNKNOWN,
+        Rdv.objects.reading(TO_COME, now)
+        .filter(
             starts_at__gt=now,
             starts_at__lte=now + REMINDER_BEFORE,
             created_at__lte=F("starts_at") - REMINDER_BEFORE,

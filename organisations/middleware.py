@@ -1,7 +1,18 @@
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 
-from agents.permissions import get_membership
+from agents.models import Agent
+from agents.permissions import Membership, get_membership
+from organisations.models import Organisation
+
+
+class OrganisationRequest(HttpRequest):
+    """The request of a page under /organisations/<organisation_id>/, as the middleware below
+    leaves it: views of those pages take it, so their access to `membership` is typed."""
+
+    user: Agent  # type: ignore[assignment]
+    membership: Membership
+    organisation: Organisation
 
 
 class CurrentOrganisationMiddleware:

@@ -268,16 +268,6 @@ def _organisation(motif: "Motif") -> "Organisation":
     return organisation
 
 
-def _local_days(window: Window, tz: zoneinfo.ZoneInfo) -> tuple[dt.date, dt.date, Window]:
-    first = window.start.astimezone(tz).date()
-    last = (window.end - dt.timedelta(microseconds=1)).astimezone(tz).date()
-    whole_days = Window(
-        dt.datetime.combine(first, dt.time(), tzinfo=tz),
-        dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=tz),
-    )
-    return first, last, whole_days
-
-
 # The engine's fixed-shape reads, in plain SQL: the ORM would spend more time building these
 # queries than PostgreSQL takes to answer them. They say what the querysets of planning.models
 # say (`OccurrenceExceptionQuerySet.near`, `AbsenceQuerySet.active_on`,
@@ -386,7 +376,8 @@ def load_calendar(
         queries += 1
     organisation = _organisation(motif)
     tz = organisation.tzinfo
-    first, last, whole_days = _local_days(window, tz)
+    first, last = window.local_days(tz)
+    whole_days = window.whole_days(tz)
 
     plages_qs = PlageOuverture.objects.filter(organisation_id=motif.organisation_id, motifs=motif.pk).active_on(
         first, last
@@ -488,7 +479,7 @@ def load_inputs(
         busy: list[Busy] = []
         queries = calendar.queries
     else:
-        busy = load_busy(calendar.agent_ids, _local_days(window, calendar.tz)[2])
+        busy = load_busy(calendar.agent_ids, window.whole_days(calendar.tz))
         queries = calendar.queries + 1
     return Inputs(
         plages=calendar.plages,
@@ -620,7 +611,7 @@ def next_availability(
         slots = compute_slots(
             plages=calendar.plages,
             absences=calendar.absences,
-            busy=load_busy(calendar.agent_ids, _local_days(window, calendar.tz)[2]),
+            busy=load_busy(calendar.agent_ids, window.whole_days(calendar.tz)),
             closed_days=calendar.closed_days,
             duration=duration,
             window=window,
@@ -644,14 +635,8 @@ def is_still_free(slot: Slot) -> bool:
     the first has committed, sees its RDV. (One statement doing both would not: under READ
     COMMITTED its snapshot is taken before it waits for the lock.)"""
 
-    if connection.in_atomic_block:
-        # NO KEY: inserting the RDV takes FOR KEY SHARE on its agents, which FOR UPDATE would block
-        # (rendezvous.services explains the deadlock).
-        locked = list(
-            Agent.objects.select_for_update(no_key=True).filter(pk=slot.agent_id).values_list("pk", flat=True)
-        )
-        if not locked:
-            return False
+    if connection.in_atomic_block and not Agent.objects.lock_for_booking([slot.agent_id]):
+        return False
     holding = Rdv.objects.holding_time().overlapping(slot.start, slot.end).filter(agents=OuterRef("pk"))
     busy: Sequence[bool] = (
         Agent.objects.filter(pk=slot.agent_id).annotate(busy=Exists(holding)).values_list("busy", flat=True)

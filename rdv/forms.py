@@ -1,3 +1,5 @@
+from typing import TypeVar
+
 from django import forms
 from django.forms.utils import ErrorList
 from dsfr.forms import DsfrBoundField
@@ -53,3 +55,15 @@ class DsfrForm(DsfrFormMixin, forms.Form):
 
 class DsfrModelForm(DsfrFormMixin, forms.ModelForm):
     pass
+
+
+FieldT = TypeVar("FieldT", bound=forms.Field)
+
+
+def field_of(form: forms.BaseForm, name: str, kind: type[FieldT]) -> FieldT:
+    """The form's own copy of its field `name`, typed as `kind` (a form's `fields` are typed as
+    plain `Field`s): `field_of(self, "lieu", forms.ModelChoiceField).queryset = …`."""
+    found = form.fields[name]
+    if not isinstance(found, kind):
+        raise TypeError(f"{name} is a {type(found).__name__}, not a {kind.__name__}")
+    return found

@@ -18,8 +18,8 @@ from agents.models import Agent
 from agents.permissions import Membership, agents_with_visible_agenda
 from motifs.models import Motif
 from organisations.models import Lieu
-from rdv.forms import DsfrForm
-from rendezvous.forms import MAX_AHEAD, AgentsChoiceField, RdvScheduleForm
+from rdv.forms import DsfrForm, field_of
+from rendezvous.forms import MAX_AHEAD, AgentsChoiceField, RdvScheduleForm, home_address_field
 from usagers.permissions import usagers_visible_to
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
@@ -68,7 +68,7 @@ class MotifStepForm(DsfrForm):
 
     def __init__(self, *args, motifs: Iterable[Motif], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["motif"].set_motifs(motifs)
+        field_of(self, "motif", MotifField).set_motifs(motifs)
 
 
 class StepAddressField(forms.CharField):
@@ -111,21 +111,16 @@ class UsagersStepForm(DsfrForm):
         help_text=_("Pour contextualiser le RDV."),
         widget=forms.Textarea(attrs={"rows": 4}),
     )
-    address = StepAddressField(
-        label=_("Adresse du domicile"),
-        max_length=300,
-        help_text=_("Le RDV a lieu au domicile de l'usager."),
-        error_messages={"required": _("Indiquez l'adresse du domicile de l'usager.")},
-    )
+    address = home_address_field(StepAddressField)
 
     def __init__(
         self, *args, membership: Membership, require_usagers: bool = False, with_address: bool = False, **kwargs
     ):
         super().__init__(*args, **kwargs)
         self.require_usagers = require_usagers
-        self.fields["usagers"].queryset = usagers_visible_to(membership)
+        field_of(self, "usagers", forms.ModelMultipleChoiceField).queryset = usagers_visible_to(membership)
         if with_address:
-            self.fields["address"].enforced = require_usagers
+            field_of(self, "address", StepAddressField).enforced = require_usagers
         else:
             del self.fields["address"]
 
@@ -140,18 +135,15 @@ class BookingForm(RdvScheduleForm):
     """Step 3: « Vérifiez ou modifiez la date, l'horaire et la durée proposée », the lieu (sur
     place) or the address (à domicile), the agents; then « Créer RDV »."""
 
-    address = forms.CharField(
-        label=_("Adresse du domicile"),
-        required=False,
-        max_length=300,
-        help_text=_("Le RDV a lieu au domicile de l'usager."),
-    )
+    address = home_address_field(required=False)
     field_order = ["date", "time", "duration_in_min", "lieu", "address", "agents"]
 
     def __init__(self, *args, membership: Membership, motif: Motif, now: dt.datetime | None = None, **kwargs):
         super().__init__(*args, organisation=membership.organisation, motif=motif, now=now, **kwargs)
-        self.fields["agents"].queryset = agents_with_visible_agenda(membership).order_by("last_name", "first_name")
-        self.fields["lieu"].empty_label = _("Sélectionnez un lieu")
+        field_of(self, "agents", AgentsChoiceField).queryset = agents_with_visible_agenda(membership).order_by(
+            "last_name", "first_name"
+        )
+        field_of(self, "lieu", forms.ModelChoiceField).empty_label = _("Sélectionnez un lieu")
         # By phone or at home: no lieu, whatever is posted.
         self.fields["lieu"].disabled = motif.location_type != Motif.LocationType.PUBLIC_OFFICE
         self.fields["lieu"].error_messages["invalid_choice"] = _("Ce lieu n'existe pas ou n'est plus ouvert.")
@@ -187,6 +179,7 @@ class CreneauxForm(DsfrForm):
         queryset=Lieu.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
+        template_name="dsfr/form_field_snippets/checkboxselectmultiple_snippet.html",
         help_text=_("Facultatif : tous les lieux si aucun n'est coché."),
         error_messages={
             "invalid_choice": _("Ce lieu n'existe pas ou n'est plus ouvert."),
@@ -204,17 +197,18 @@ class CreneauxForm(DsfrForm):
     def __init__(self, *args, membership: Membership, motifs: Iterable[Motif], agents: list[Agent], **kwargs):
         super().__init__(*args, **kwargs)
         self.organisation = membership.organisation
-        self.fields["motif"].set_motifs(motifs)
-        self.fields["agents"].queryset = agents_with_visible_agenda(membership).order_by("last_name", "first_name")
-        self.fields["agents"].organisation = membership.organisation
+        field_of(self, "motif", MotifField).set_motifs(motifs)
+        agents_field = field_of(self, "agents", AgentsChoiceField)
+        agents_field.queryset = agents_with_visible_agenda(membership).order_by("last_name", "first_name")
+        agents_field.organisation = membership.organisation
         # The agents are loaded once by the view, with their services here: the choices (and the
         # widget's service groups, read from `value.instance`) reuse them.
         field = cast(AgentsChoiceField, self.fields["agents"])
         field.choices = [
             (ModelChoiceIteratorValue(agent.pk, agent), field.label_from_instance(agent)) for agent in agents
         ]
-        self.fields["lieux"].queryset = Lieu.objects.for_organisation(membership.organisation).active().order_by("name")
-        self.lieux = list(self.fields["lieux"].queryset)
-        self.fields["lieux"].choices = [(lieu.pk, lieu.name) for lieu in self.lieux]
-        self.fields["lieux"].template_name = "dsfr/form_field_snippets/checkboxselectmultiple_snippet.html"
+        lieux = field_of(self, "lieux", forms.ModelMultipleChoiceField)
+        lieux.queryset = Lieu.objects.for_organisation(membership.organisation).active().order_by("name")
+        self.active_lieux = list(lieux.queryset)
+        lieux.choices = [(lieu.pk, lieu.name) for lieu in self.active_lieux]
         self.fields["lieux"].widget.option_template_name = "usagers/widgets/checkbox_option.html"

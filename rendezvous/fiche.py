@@ -1,13 +1,13 @@
 """What an usager's fiche shows of its RDVs (usagers.views): counts by status, each a link to
 « Tous les RDVs » filtered the same way."""
 
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
-from rendezvous.models import Rdv
+from rendezvous.models import TO_COME, TO_FILL, Rdv, displayed_status_condition
 
 
 def usager_rdv_counts(usager, membership) -> dict:
@@ -15,17 +15,20 @@ def usager_rdv_counts(usager, membership) -> dict:
     set as « Tous les RDVs » filtered on the usager) counted by status, in one aggregate query."""
     organisation = membership.organisation
     now = timezone.now()
-    unknown = Q(status=Rdv.Status.UNKNOWN)
+
+    def reading(displayed: str) -> Count:
+        return Count("pk", filter=displayed_status_condition(displayed, now))
+
     counts = (
         Rdv.objects.visible_to(membership)
         .filter(participations__usager=usager)
         .aggregate(
             total=Count("pk"),
-            a_renseigner=Count("pk", filter=unknown & Q(starts_at__lt=now)),
-            vu=Count("pk", filter=Q(status=Rdv.Status.SEEN)),
-            a_venir=Count("pk", filter=unknown & Q(starts_at__gte=now)),
-            excuse=Count("pk", filter=Q(status=Rdv.Status.EXCUSED)),
-            non_excuse=Count("pk", filter=Q(status=Rdv.Status.NOSHOW)),
+            a_renseigner=reading(TO_FILL),
+            vu=reading(Rdv.Status.SEEN),
+            a_venir=reading(TO_COME),
+            excuse=reading(Rdv.Status.EXCUSED),
+            non_excuse=reading(Rdv.Status.NOSHOW),
         )
     )
     list_url = reverse("rendezvous:list", kwargs={"organisation_id": organisation.pk})

@@ -3,20 +3,22 @@
 rendezvous.conflicts), and the filters of « Tous les RDVs »."""
 
 import datetime as dt
+from typing import Any, cast
 
 from django import forms
 from django.db.models import Q
 from django.forms.models import ModelChoiceIterator
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from agents.models import Agent
+from agents.models import Agent, AgentQuerySet
 from agents.permissions import Membership, agents_with_visible_agenda
 from motifs.models import Motif
-from organisations.models import Lieu, Service
-from rdv.forms import DsfrForm
+from organisations.models import Lieu, Organisation, Service
+from rdv.forms import DsfrForm, field_of
 from rendezvous.conflicts import Conflict, conflicts_signature, find_conflicts
-from rendezvous.models import Rdv
+from rendezvous.models import Rdv, displayed_statuses
 from usagers.models import Usager
 
 MAX_PAST_MOVE = dt.timedelta(hours=48)
@@ -64,7 +66,7 @@ class AgentChoiceIterator(ModelChoiceIterator):
         super().__init__(field)
         # The services label and group the choices: the agents' services in the field's
         # organisation, read with the agents (their services elsewhere don't count here).
-        self.queryset = self.queryset.with_services_in(field.organisation)
+        self.queryset = cast(AgentQuerySet, self.queryset).with_services_in(field.organisation)
 
 
 class AgentsChoiceField(forms.ModelMultipleChoiceField):
@@ -75,10 +77,21 @@ class AgentsChoiceField(forms.ModelMultipleChoiceField):
     iterator = AgentChoiceIterator
     template_name = "rendezvous/widgets/agents_field.html"
     # Set by the form: the organisation whose services label the agents.
-    organisation = None
+    organisation: Organisation | None = None
 
     def label_from_instance(self, obj: Agent) -> str:
         return obj.full_name or obj.email
+
+
+def home_address_field(field_class: type[forms.CharField] = forms.CharField, **kwargs: Any) -> forms.CharField:
+    """« Adresse du domicile » of an RDV at home: the same words and length on every form."""
+    return field_class(
+        label=_("Adresse du domicile"),
+        max_length=300,
+        help_text=_("Le RDV a lieu au domicile de l'usager."),
+        error_messages={"required": _("Indiquez l'adresse du domicile de l'usager.")},
+        **kwargs,
+    )
 
 
 def duration_field() -> forms.IntegerField:
@@ -129,10 +142,11 @@ class RdvScheduleForm(DsfrForm):
         self.now = now or timezone.now()
         self.conflicts: list[Conflict] = []
         super().__init__(*args, **kwargs)
-        self.fields["agents"].organisation = organisation
-        self.fields["lieu"].queryset = Lieu.objects.for_organisation(organisation).active().order_by("name")
-        self.fields["lieu"].required = motif.location_type == Motif.LocationType.PUBLIC_OFFICE
-        self.fields["lieu"].error_messages["required"] = _("Choisissez le lieu du RDV.")
+        field_of(self, "agents", AgentsChoiceField).organisation = organisation
+        lieu = field_of(self, "lieu", forms.ModelChoiceField)
+        lieu.queryset = Lieu.objects.for_organisation(organisation).active().order_by("name")
+        lieu.required = motif.location_type == Motif.LocationType.PUBLIC_OFFICE
+        lieu.error_messages["required"] = _("Choisissez le lieu du RDV.")
 
     def check_starts_at(self, starts_at: dt.datetime) -> dt.datetime | None:
         """The start to save, or None after adding the error on the date."""
@@ -144,8 +158,8 @@ class RdvScheduleForm(DsfrForm):
             return None
         return starts_at
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         day, time, duration = data.get("date"), data.get("time"), data.get("duration_in_min")
         if day is None or time is None or not duration:
             return data
@@ -161,13 +175,18 @@ class RdvScheduleForm(DsfrForm):
             if self.conflicts and not confirmed:
                 if data.get("confirm"):
                     # Confirmed for other conflicts: the agent confirms again what it now sees.
-                    self.data = self.data.copy()
-                    self.data.pop("confirm", None)
+                    self._forget_confirmation()
                 self.add_error(
                     "confirm",
                     _("Créneau en conflit : cochez « Confirmer malgré le conflit » pour enregistrer."),
                 )
         return data
+
+    def _forget_confirmation(self) -> None:
+        """The box shows unticked again: the agent confirms what it now sees."""
+        data = cast(QueryDict, self.data).copy()
+        data.pop("confirm", None)
+        self.data = data
 
     @property
     def current_signature(self) -> str:
@@ -178,8 +197,7 @@ class RdvScheduleForm(DsfrForm):
         """The save found other conflicts than those accepted (another RDV booked after this form
         was checked): nothing was saved; show them and ask for a new confirmation."""
         self.conflicts = conflicts
-        self.data = self.data.copy()
-        self.data.pop("confirm", None)
+        self._forget_confirmation()
         self.add_error(
             "confirm",
             _(
@@ -209,12 +227,7 @@ class RdvForm(RdvScheduleForm):
             "invalid_pk_value": _("Cet usager n'existe pas ou n'est pas connu de votre organisation."),
         },
     )
-    address = forms.CharField(
-        label=_("Adresse du domicile"),
-        max_length=300,
-        help_text=_("Le RDV a lieu au domicile de l'usager."),
-        error_messages={"required": _("Indiquez l'adresse du domicile de l'usager.")},
-    )
+    address = home_address_field()
     context = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
     # The seed: « La modification du rendez-vous n'est pas notifiée à l'usager de manière
     # automatique » — the agent chooses, the default being silence.
@@ -247,13 +260,13 @@ class RdvForm(RdvScheduleForm):
         lieux = Lieu.objects.for_organisation(organisation).active()
         if rdv.lieu_id:
             lieux = lieux | Lieu.objects.filter(pk=rdv.lieu_id)
-        self.fields["lieu"].queryset = lieux.distinct().order_by("name")
+        field_of(self, "lieu", forms.ModelChoiceField).queryset = lieux.distinct().order_by("name")
         current = [agent.pk for agent in rdv.agents.all()]
         visible = agents_with_visible_agenda(membership).values("pk")
-        self.fields["agents"].queryset = Agent.objects.filter(Q(pk__in=visible) | Q(pk__in=current)).order_by(
-            "last_name", "first_name"
-        )
-        self.fields["usagers"].queryset = Usager.objects.visible_in(organisation)
+        field_of(self, "agents", forms.ModelMultipleChoiceField).queryset = Agent.objects.filter(
+            Q(pk__in=visible) | Q(pk__in=current)
+        ).order_by("last_name", "first_name")
+        field_of(self, "usagers", forms.ModelMultipleChoiceField).queryset = Usager.objects.visible_in(organisation)
         if rdv.motif.location_type != Motif.LocationType.HOME:
             del self.fields["address"]
         if rdv.motif.notifications_disabled or rdv.is_cancelled:
@@ -269,17 +282,6 @@ class RdvForm(RdvScheduleForm):
         if starts_at == self.rdv.starts_at.replace(second=0, microsecond=0):
             return self.rdv.starts_at  # not moved (the form shows minutes only)
         return super().check_starts_at(starts_at)
-
-
-STATUS_FILTERS = {
-    "a_venir": _("À venir"),
-    "a_renseigner": _("À renseigner"),
-    Rdv.Status.WAITING: Rdv.Status.WAITING.label,
-    Rdv.Status.SEEN: Rdv.Status.SEEN.label,
-    Rdv.Status.EXCUSED: Rdv.Status.EXCUSED.label,
-    Rdv.Status.NOSHOW: Rdv.Status.NOSHOW.label,
-    Rdv.Status.REVOKED: Rdv.Status.REVOKED.label,
-}
 
 
 class RdvFilterForm(DsfrForm):
@@ -301,27 +303,31 @@ class RdvFilterForm(DsfrForm):
     def __init__(self, *args, membership, **kwargs):
         super().__init__(*args, **kwargs)
         organisation = membership.organisation
-        self.fields["statut"].choices = [("", _("Tous les statuts")), *STATUS_FILTERS.items()]
-        self.fields["agent"].queryset = agents_with_visible_agenda(membership).order_by("last_name", "first_name")
+        field_of(self, "statut", forms.ChoiceField).choices = [
+            ("", _("Tous les statuts")),
+            *displayed_statuses().items(),
+        ]
+        field_of(self, "agent", forms.ModelChoiceField).queryset = agents_with_visible_agenda(membership).order_by(
+            "last_name", "first_name"
+        )
         motifs = Motif.objects.for_organisation(organisation).select_related("service").order_by("name")
-        self.fields["motif"].queryset = motifs
-        self.fields["lieu"].queryset = Lieu.objects.for_organisation(organisation).order_by("name")
+        field_of(self, "motif", forms.ModelChoiceField).queryset = motifs
+        field_of(self, "lieu", forms.ModelChoiceField).queryset = Lieu.objects.for_organisation(organisation).order_by(
+            "name"
+        )
         services = Service.objects.filter(motifs__organisation=organisation).distinct().order_by("name")
-        self.fields["service"].choices = [("", _("Tous les services"))] + [(str(s.pk), s.name) for s in services]
+        field_of(self, "service", forms.ChoiceField).choices = [("", _("Tous les services"))] + [
+            (str(s.pk), s.name) for s in services
+        ]
         for field in ("agent", "motif", "lieu"):
-            self.fields[field].empty_label = _("Tous")
+            field_of(self, field, forms.ModelChoiceField).empty_label = _("Tous")
 
     def filter(self, queryset, now: dt.datetime):
         if not self.is_valid():
             return queryset
         data = self.cleaned_data
-        status = data.get("statut")
-        if status == "a_venir":
-            queryset = queryset.filter(status=Rdv.Status.UNKNOWN, starts_at__gte=now)
-        elif status == "a_renseigner":
-            queryset = queryset.filter(status=Rdv.Status.UNKNOWN, starts_at__lt=now)
-        elif status:
-            queryset = queryset.filter(status=status)
+        if data.get("statut"):
+            queryset = queryset.reading(data["statut"], now)
         if data.get("agent"):
             queryset = queryset.filter(agents=data["agent"])
         if data.get("service"):

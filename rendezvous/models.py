@@ -8,6 +8,33 @@ from simple_history.models import HistoricalRecords
 
 from agents.permissions import agents_with_visible_agenda
 
+# The statuses as agents read them (the seed's words): « Indéterminé » reads « À venir » before
+# the RDV's start and « À renseigner » once started; every other status reads its label. These
+# keys are the `statut` values of « Tous les RDVs »' filter, of the counters of the fiche and of
+# « Vos statistiques globales ».
+TO_COME = "a_venir"
+TO_FILL = "a_renseigner"
+
+
+def displayed_status_condition(displayed: str, now: dt.datetime) -> Q:
+    """The RDVs that read `displayed` (a key of `displayed_statuses()`) at `now`: the one
+    expression of the rule, for filters and counts alike."""
+    unknown = Q(status=Rdv.Status.UNKNOWN)
+    if displayed == TO_COME:
+        return unknown & Q(starts_at__gte=now)
+    if displayed == TO_FILL:
+        return unknown & Q(starts_at__lt=now)
+    return Q(status=displayed)
+
+
+def displayed_statuses() -> dict[str, str]:
+    """Every status an agent reads, key → words, in the order of the filter."""
+    return {
+        TO_COME: str(_("À venir")),
+        TO_FILL: str(_("À renseigner")),
+        **{status: str(label) for status, label in Rdv.Status.choices if status != Rdv.Status.UNKNOWN},
+    }
+
 
 class RdvQuerySet(models.QuerySet["Rdv"]):
     def for_organisation(self, organisation) -> "RdvQuerySet":
@@ -31,6 +58,10 @@ class RdvQuerySet(models.QuerySet["Rdv"]):
 
     def for_agents(self, agents) -> "RdvQuerySet":
         return self.filter(agents__in=agents)
+
+    def reading(self, displayed: str, now: dt.datetime) -> "RdvQuerySet":
+        """The RDVs that read `displayed` at `now` (« À venir », « À renseigner », « Vu »…)."""
+        return self.filter(displayed_status_condition(displayed, now))
 
     def upcoming(self, now: dt.datetime) -> "RdvQuerySet":
         return self.filter(starts_at__gte=now)
@@ -139,13 +170,16 @@ class Rdv(models.Model):
     def is_cancelled(self) -> bool:
         return self.status in self.CANCELLED_STATUSES
 
+    def displayed_status_key(self, now: dt.datetime | None = None) -> str:
+        """The key of what this RDV reads at `now` (`displayed_status_condition`, for one RDV)."""
+        if self.status != self.Status.UNKNOWN:
+            return self.status
+        return TO_COME if self.starts_at >= (now or timezone.now()) else TO_FILL
+
     def display_status(self, now: dt.datetime | None = None) -> str:
         """The seed's words: « Indéterminé » reads « À venir » before the start and
         « À renseigner » after it."""
-        now = now or timezone.now()
-        if self.status == self.Status.UNKNOWN:
-            return str(_("À venir")) if self.starts_at >= now else str(_("À renseigner"))
-        return str(self.get_status_display())
+        return displayed_statuses()[self.displayed_status_key(now)]
 
     def status_refusal(self, new_status: str, now: dt.datetime | None = None) -> str | None:
         """Why `new_status` cannot be set now (None: it can). The rules of the seed and issue:

@@ -52,21 +52,11 @@ def _lock_and_check_conflicts(
     duration_in_min: int,
     accepted_conflicts: str,
 ) -> None:
-    """Inside the caller's transaction: locks the agents' rows, in id order (two bookings sharing
-    agents wait for each other, never in a cycle). FOR NO KEY UPDATE, not FOR UPDATE: every row
-    inserted with a foreign key to an agent (the RDV's author, its agent links, the history's
-    user) takes FOR KEY SHARE on that agent, which FOR UPDATE would block: A booking for B while
-    B books for A would then deadlock. Then it finds the conflicts again in separate
-    statements, which see what a booking that held the lock committed (under READ COMMITTED, a
-    statement that waited for a lock keeps the snapshot taken before it waited). Raises
-    ConflictsChanged unless there is none or they are those the agent accepted
+    """Inside the caller's transaction: locks the agents' rows (`lock_for_booking`), then finds
+    the conflicts again in separate statements, which see what a booking that held the lock
+    committed. Raises ConflictsChanged unless there is none or they are those the agent accepted
     (`accepted_conflicts`, a `conflicts_signature`)."""
-    list(
-        Agent.objects.select_for_update(no_key=True)
-        .filter(pk__in=[agent.pk for agent in agents])
-        .order_by("pk")
-        .values_list("pk", flat=True)
-    )
+    Agent.objects.lock_for_booking(agent.pk for agent in agents)
     ends_at = starts_at + dt.timedelta(minutes=duration_in_min)
     conflicts = find_conflicts(rdv, organisation, agents, starts_at, ends_at)
     if conflicts and conflicts_signature(conflicts) != accepted_conflicts:

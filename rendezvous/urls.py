@@ -1,7 +1,6 @@
 from django.urls import path
 
-from rendezvous import agenda
-from rendezvous.views import booking, creneaux, rdv, usagers_step
+from rendezvous.views import agenda, booking, creneaux, rdv, usagers_step
 
 app_name = "rendezvous"
 

@@ -17,14 +17,9 @@ from django.utils.translation import gettext_lazy as _
 
 from motifs.models import Motif
 from organisations.models import Organisation
-from rendezvous.models import Rdv
+from rdv.dates import add_months
+from rendezvous.models import Rdv, displayed_status_condition, displayed_statuses
 from usagers.models import UsagerProfile
-
-
-def add_months(month: dt.date, count: int) -> dt.date:
-    """The first day of the month `count` months after (or before) `month`'s."""
-    index = month.year * 12 + month.month - 1 + count
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def months_between(first: dt.date, last: dt.date) -> int:
@@ -60,14 +55,9 @@ def status_counts(organisation: Organisation, now: dt.datetime) -> dict[str, int
     """Every RDV of the organisation counted by status, with the total: one query. The seed's
     words: « Indéterminé » reads « À venir » before the start and « À renseigner » once started;
     the keys are the `statut` values of « Tous les RDVs »' filter."""
-    unknown, started = Q(status=Rdv.Status.UNKNOWN), Q(starts_at__lt=now)
-    filters = {
-        "a_renseigner": unknown & started,
-        "a_venir": unknown & ~started,
-        **{status: Q(status=status) for status in Rdv.Status.values if status != Rdv.Status.UNKNOWN},
-    }
     return Rdv.objects.for_organisation(organisation).aggregate(
-        total=Count("pk"), **{key: Count("pk", filter=condition) for key, condition in filters.items()}
+        total=Count("pk"),
+        **{key: Count("pk", filter=displayed_status_condition(key, now)) for key in displayed_statuses()},
     )
 
 

@@ -3,8 +3,9 @@ import datetime as dt
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from rdv.dates import add_months
 from rdv.forms import DsfrForm
-from stats.figures import Period, add_months, months_between
+from stats.figures import Period, months_between
 
 DEFAULT_MONTHS = 12
 MAX_MONTHS = 24

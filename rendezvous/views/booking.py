@@ -19,8 +19,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, QueryDict
-from django.shortcuts import redirect
+from django.http import HttpResponse, QueryDict
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -31,6 +31,7 @@ from agents.permissions import (
     agents_with_visible_agenda,
 )
 from motifs.models import Motif
+from organisations.middleware import OrganisationRequest
 from planning.models import PlageOuverture, Window
 from rendezvous.booking_forms import BookingForm, MotifStepForm, motif_label
 from rendezvous.services import ConflictsChanged, create_rdv
@@ -39,11 +40,9 @@ from rendezvous.views.common import (
     announce_created,
     home_address,
     local_input,
-    membership_of,
     offered_motifs,
     parse_id,
     parse_start,
-    render_in_organisation_time,
     with_params,
 )
 from rendezvous.views.usagers_step import UsagersStep, usager_create_url, usagers_step
@@ -129,8 +128,8 @@ STEPS = {
 
 
 @require_http_methods(["GET", "POST"])
-def rdv_create(request: HttpRequest, organisation_id: int) -> HttpResponse:
-    membership = membership_of(request)
+def rdv_create(request: OrganisationRequest, organisation_id: int) -> HttpResponse:
+    membership = request.membership
     organisation = membership.organisation
     tz = organisation.tzinfo
     data = request.POST if request.method == "POST" else request.GET
@@ -149,12 +148,12 @@ def rdv_create(request: HttpRequest, organisation_id: int) -> HttpResponse:
     def step(name: str, status: int = 200, **extra) -> HttpResponse:
         number, title, next_title = STEPS[name]
         context.update(step=name, step_number=number, step_title=title, next_step_title=next_title, **extra)
-        return render_in_organisation_time(request, "rendezvous/booking/wizard.html", context, status=status)
+        return render(request, "rendezvous/booking/wizard.html", context, status=status)
 
     # Step 1: the motif (GET, so that the calendar can link to any step).
     if request.method == "GET" and ("motif" not in data or data.get("etape") == "motif"):
-        form = MotifStepForm(motifs=motifs, initial={"motif": data.get("motif", "")})
-        return step("motif", motif_form=form, no_motif=not motifs)
+        motif_choice = MotifStepForm(motifs=motifs, initial={"motif": data.get("motif", "")})
+        return step("motif", motif_form=motif_choice, no_motif=not motifs)
     motif_form = MotifStepForm(data, motifs=motifs)
     if not motif_form.is_valid():
         return step("motif", status=422, motif_form=motif_form, no_motif=not motifs)
@@ -222,7 +221,7 @@ def rdv_create(request: HttpRequest, organisation_id: int) -> HttpResponse:
         form.conflicts_changed(changed.conflicts)
         return step("rdv", status=422, usagers=usagers, form=form)
     announce_created(request, rdv, tz)
-    first = state.agent if state.agent in agents else agents[0]
+    first = state.agent if state.agent is not None and state.agent in agents else agents[0]
     return redirect(agenda_url(organisation.pk, first, rdv.starts_at, tz))
 
 

@@ -6,8 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.http import urlencode
@@ -21,21 +19,12 @@ from agents.permissions import (
 )
 from motifs.models import Motif
 from notifications.presentation import announcement
+from organisations.middleware import OrganisationRequest
 from rendezvous.forms import MAX_AHEAD
 from usagers.models import Usager
 from usagers.permissions import usagers_visible_to
 
 START_FORMAT = "%Y-%m-%dT%H:%M"
-
-
-def membership_of(request: HttpRequest) -> Membership:
-    return request.membership  # type: ignore[attr-defined]
-
-
-def render_in_organisation_time(request: HttpRequest, template: str, context: dict, status: int = 200) -> HttpResponse:
-    """Dates and times read in the organisation's time zone."""
-    with timezone.override(membership_of(request).organisation.tzinfo):
-        return render(request, template, context, status=status)
 
 
 def offered_motifs(membership: Membership, agent: Agent | None = None) -> list[Motif]:
@@ -108,7 +97,7 @@ def home_address(membership: Membership, usagers: Sequence[Usager]) -> str:
     return ""
 
 
-def announce_created(request: HttpRequest, rdv, tz) -> None:
+def announce_created(request: OrganisationRequest, rdv, tz) -> None:
     created = _("Le RDV « %(motif)s » du %(day)s à %(time)s a été créé.") % {
         "motif": rdv.motif.name,
         "day": formats.date_format(timezone.localtime(rdv.starts_at, tz), "l j F Y"),

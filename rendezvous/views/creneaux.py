@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
-from django.shortcuts import redirect
+from django.http import HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -23,6 +23,7 @@ from agents.permissions import (
     receives_motif,
 )
 from motifs.models import Motif
+from organisations.middleware import OrganisationRequest
 from organisations.models import Lieu
 from planning.creneaux import Slot, available_slots, free_agents_at, next_availability
 from planning.models import PlageOuverture
@@ -32,11 +33,9 @@ from rendezvous.views.common import (
     agenda_url,
     announce_created,
     local_input,
-    membership_of,
     offered_motifs,
     parse_id,
     parse_start,
-    render_in_organisation_time,
     with_params,
 )
 from rendezvous.views.usagers_step import usager_create_url, usagers_step
@@ -45,7 +44,7 @@ WEEK = dt.timedelta(days=7)
 
 
 @dataclass
-class DayColumn:
+class CreneauxDay:
     day: dt.date
     slots: list[dict]
 
@@ -54,7 +53,7 @@ class DayColumn:
 class LieuGroup:
     title: str
     address: str
-    days: list[DayColumn]
+    days: list[CreneauxDay]
     count: int
 
 
@@ -189,7 +188,7 @@ def _group_slots(
             title, address = lieu.name, lieu.address
         else:
             title, address = str(motif.get_location_type_display()), ""
-        columns = [DayColumn(day, by_day.get(day, [])) for day in days]
+        columns = [CreneauxDay(day, by_day.get(day, [])) for day in days]
         groups.append(LieuGroup(title, address, columns, sum(len(column.slots) for column in columns)))
     groups.sort(key=lambda group: group.title.lower())
     return groups
@@ -220,10 +219,10 @@ def _slot_from(data: QueryDict, *, motif: Motif, agents: list[Agent], lieux: dic
 
 
 @require_http_methods(["GET", "POST"])
-def creneaux(request: HttpRequest, organisation_id: int) -> HttpResponse:
+def creneaux(request: OrganisationRequest, organisation_id: int) -> HttpResponse:
     """« Trouver un créneau »: the search and the week of slots (GET), a slot's usagers step (GET
     with `creneau`) and its booking (POST)."""
-    membership = membership_of(request)
+    membership = request.membership
     organisation = membership.organisation
     tz = organisation.tzinfo
     data = request.POST if request.method == "POST" else request.GET
@@ -244,12 +243,12 @@ def creneaux(request: HttpRequest, organisation_id: int) -> HttpResponse:
     base_url = request.path
     context: dict[str, Any] = {"form": form, "organisation": organisation, "no_motif": not motifs}
     if not bound:
-        return render_in_organisation_time(request, "rendezvous/booking/creneaux.html", context)
+        return render(request, "rendezvous/booking/creneaux.html", context)
     if not form.is_valid():
-        return render_in_organisation_time(request, "rendezvous/booking/creneaux.html", context, status=422)
+        return render(request, "rendezvous/booking/creneaux.html", context, status=422)
     values = form.cleaned_data
     motif: Motif = values["motif"]
-    lieux = {lieu.pk: lieu for lieu in form.lieux}
+    lieux = {lieu.pk: lieu for lieu in form.active_lieux}
     list_url = with_params(base_url, _filter_params(values))
 
     if "creneau" in data:
@@ -260,7 +259,7 @@ def creneaux(request: HttpRequest, organisation_id: int) -> HttpResponse:
     end = dt.datetime.combine(first_day + WEEK, dt.time(), tzinfo=tz)
     engine_agents = _engine_agents(membership, values, agents)
     # A closed lieu takes no new RDV, even if a plage still points at it.
-    engine_lieux = [lieu.pk for lieu in values["lieux"]] or list(lieux)
+    engine_lieux: list[int] | None = [lieu.pk for lieu in values["lieux"]] or list(lieux)
     if motif.location_type != Motif.LocationType.PUBLIC_OFFICE:
         engine_lieux = None
     filters = _filter_params(values)
@@ -310,10 +309,10 @@ def creneaux(request: HttpRequest, organisation_id: int) -> HttpResponse:
         coverage=coverage,
         searched=True,
     )
-    return render_in_organisation_time(request, "rendezvous/booking/creneaux.html", context)
+    return render(request, "rendezvous/booking/creneaux.html", context)
 
 
-def _creneau(request, membership, values, motif, agents, lieux, list_url) -> HttpResponse:
+def _creneau(request: OrganisationRequest, membership, values, motif, agents, lieux, list_url) -> HttpResponse:
     """A slot chosen in the list: its usagers step, then its booking."""
     organisation = membership.organisation
     tz = organisation.tzinfo
@@ -368,7 +367,7 @@ def _creneau(request, membership, values, motif, agents, lieux, list_url) -> Htt
         return redirect(agenda_url(organisation.pk, agent, rdv.starts_at, tz))
     status = 422 if (usagers.form.is_bound and not usagers.form.is_valid()) or action == "continuer" else 200
     agent = next(agent for agent in agents if agent.pk == slot.agent_id)
-    return render_in_organisation_time(
+    return render(
         request,
         "rendezvous/booking/creneau.html",
         {

@@ -1,16 +1,17 @@
 """The RDV pages: « Tous les RDVs », an RDV's summary with its statuses and history, « modifier »,
 the status buttons and « supprimer ».
 
-Every RDV is fetched among those the membership may see (`Rdv.objects.visible_to`): any other
-answers 404, another organisation's included. Changing one asks `can_change_rdv`."""
+Every RDV is fetched through `rendezvous.permissions.access_rdv`: any RDV the membership may not see
+(or, to change it, change) answers 404, another organisation's included."""
+
+from typing import cast
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Prefetch
 from django.http import Http404, QueryDict
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
@@ -19,44 +20,22 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from agents.permissions import can_change_rdv
 from notifications.presentation import announcement, reasons_not_sent
+from organisations.middleware import OrganisationRequest
 from rendezvous.forms import RdvFilterForm, RdvForm
 from rendezvous.history import rdv_history
-from rendezvous.models import Participation, Rdv
+from rendezvous.models import Rdv
+from rendezvous.permissions import access_rdv, rdvs_visible_to
 from rendezvous.services import ConflictsChanged, change_status, delete_rdv, update_rdv
 from rendezvous.views.usagers_step import UsagersStep, usagers_step
 
 PER_PAGE = 20
 
 
-def _rdvs(membership):
-    return (
-        Rdv.objects.visible_to(membership)
-        .select_related("motif__service", "lieu", "created_by_agent")
-        .prefetch_related(
-            "agents",
-            Prefetch(
-                "participations", queryset=Participation.objects.select_related("usager__responsible").order_by("pk")
-            ),
-        )
-    )
-
-
-def _get_rdv(request, pk) -> Rdv:
-    return get_object_or_404(_rdvs(request.membership), pk=pk)
-
-
-def _changeable_rdv(request, pk) -> Rdv:
-    rdv = _get_rdv(request, pk)
-    if not can_change_rdv(request.membership, rdv):
-        raise Http404
-    return rdv
-
-
 def _status_buttons(rdv: Rdv) -> list[dict]:
     return [{"value": value, "label": label, "current": value == rdv.status} for value, label in Rdv.Status.choices]
 
 
-def _next_url(request, default: str) -> str:
+def _next_url(request: OrganisationRequest, default: str) -> str:
     url = request.POST.get("next") or request.GET.get("next") or ""
     if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
         return url
@@ -64,16 +43,16 @@ def _next_url(request, default: str) -> str:
 
 
 @require_GET
-def rdv_list(request, organisation_id):
+def rdv_list(request: OrganisationRequest, organisation_id):
     """« Tous les RDVs »: filters, one page of RDVs; a bounded number of queries."""
     membership = request.membership
     now = timezone.now()
     form = RdvFilterForm(request.GET or None, membership=membership)
-    rdvs = form.filter(_rdvs(membership), now).order_by("-starts_at", "pk") if form.is_bound else None
+    rdvs = form.filter(rdvs_visible_to(membership), now).order_by("-starts_at", "pk") if form.is_bound else None
     if rdvs is None:
-        rdvs = _rdvs(membership).order_by("-starts_at", "pk")
+        rdvs = rdvs_visible_to(membership).order_by("-starts_at", "pk")
     page = Paginator(rdvs, PER_PAGE).get_page(request.GET.get("page"))
-    query = {key: value for key, value in request.GET.items() if key != "page" and value}
+    query = {key: str(value) for key, value in request.GET.items() if key != "page" and value}
     usager = None
     if form.is_bound and form.is_valid() and form.cleaned_data.get("usager"):
         from usagers.permissions import usagers_visible_to
@@ -94,7 +73,7 @@ def rdv_list(request, organisation_id):
     )
 
 
-def _detail_context(request, rdv: Rdv, **extra) -> dict:
+def _detail_context(request: OrganisationRequest, rdv: Rdv, **extra) -> dict:
     now = timezone.now()
     show_history = request.GET.get("historique") == "1"
     participations = list(rdv.participations.all())
@@ -115,15 +94,15 @@ def _detail_context(request, rdv: Rdv, **extra) -> dict:
 
 
 @require_GET
-def rdv_detail(request, organisation_id, pk):
-    rdv = _get_rdv(request, pk)
+def rdv_detail(request: OrganisationRequest, organisation_id, pk):
+    rdv = access_rdv(request.membership, pk)
     return render(request, "rendezvous/detail.html", _detail_context(request, rdv))
 
 
 @require_POST
-def rdv_status(request, organisation_id, pk):
+def rdv_status(request: OrganisationRequest, organisation_id, pk):
     """One POST per status button; a refused transition answers 422 with the reason."""
-    rdv = _changeable_rdv(request, pk)
+    rdv = access_rdv(request.membership, pk, to_change=True)
     new_status = request.POST.get("status", "")
     since = timezone.now()
     try:
@@ -140,10 +119,10 @@ def rdv_status(request, organisation_id, pk):
 
 
 @require_http_methods(["GET", "POST"])
-def rdv_update(request, organisation_id, pk):
+def rdv_update(request: OrganisationRequest, organisation_id, pk):
     """« modifier »: the conflict check runs again on every POST, the confirmation included, and
     once more under a lock when saving (update_rdv)."""
-    rdv = _changeable_rdv(request, pk)
+    rdv = access_rdv(request.membership, pk, to_change=True)
     membership = request.membership
     organisation = membership.organisation
     if request.method == "GET":
@@ -158,7 +137,7 @@ def rdv_update(request, organisation_id, pk):
         if usagers.picking:
             # « ajouter », « retirer », « Rechercher »: the form as the agent left it, not checked yet.
             form = RdvForm(rdv=rdv, membership=membership)
-            form.initial = _posted_values(form, usagers.form.data)
+            form.initial = _posted_values(form, cast(QueryDict, usagers.form.data))
             return _render_update(request, rdv, form, usagers, status=200)
         form = RdvForm(usagers.form.data, rdv=rdv, membership=membership)
         status = 422
@@ -199,7 +178,7 @@ def rdv_update(request, organisation_id, pk):
     return _render_update(request, rdv, form, usagers, status=status)
 
 
-def _render_update(request, rdv: Rdv, form: RdvForm, usagers: UsagersStep, *, status: int):
+def _render_update(request: OrganisationRequest, rdv: Rdv, form: RdvForm, usagers: UsagersStep, *, status: int):
     context = {"rdv": rdv, "form": form, "usagers": usagers, "organisation": request.membership.organisation}
     return render(request, "rendezvous/form.html", context, status=status)
 
@@ -214,8 +193,8 @@ def _posted_values(form, data: QueryDict) -> dict:
 
 
 @require_http_methods(["GET", "POST"])
-def rdv_delete(request, organisation_id, pk):
-    rdv = _changeable_rdv(request, pk)
+def rdv_delete(request: OrganisationRequest, organisation_id, pk):
+    rdv = access_rdv(request.membership, pk, to_change=True)
     if request.method == "POST":
         delete_rdv(rdv=rdv, by=request.membership.agent)
         messages.success(request, _("Le RDV a été supprimé."))

@@ -4,7 +4,7 @@ search, « ajouter », « retirer », and the way to « Créer un usager » and 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -13,10 +13,10 @@ from django.views.decorators.http import require_GET
 from agents.permissions import (
     Membership,
 )
+from organisations.middleware import OrganisationRequest
 from rendezvous.booking_forms import UsagersStepForm
 from rendezvous.views.common import (
     home_address,
-    membership_of,
     visible_responsibles,
 )
 from usagers.models import Usager
@@ -119,10 +119,10 @@ def usager_create_url(organisation_id: int, back: str) -> str:
 
 
 @require_GET
-def usager_picker(request: HttpRequest, organisation_id: int) -> HttpResponse:
+def usager_picker(request: OrganisationRequest, organisation_id: int) -> HttpResponse:
     """Live results of the « usagers » field (htmx): the first matches, each a button that adds
     the usager to the RDV being posed. The usagers already chosen are left out."""
-    membership = membership_of(request)
+    membership = request.membership
     query = request.GET.get("q", "").strip()[:MAX_QUERY_LENGTH]
     exclude = [int(value) for value in request.GET.getlist("usagers") if value.isdigit() and len(value) < 12]
     usagers, more = _search(membership, query, exclude)

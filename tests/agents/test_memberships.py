@@ -125,13 +125,13 @@ def test_an_agent_sees_in_each_organisation_what_its_service_there_allows(client
 
 
 def test_the_services_shown_beside_an_agent_are_those_of_the_organisation(client, noisiel, chelles):
-    """The team page, the organisation's home and the agents picker read the membership here."""
-    admin = AgentFactory(organisation=noisiel, admin=True, services=["PMI"])
+    """The team page and the organisation's home read the membership here."""
+    admin = AgentFactory(organisation=noisiel, admin=True, services=["PMI"], first_name="Claire", last_name="Dubois")
     agent = AgentFactory(organisation=noisiel, services=["PMI"], first_name="Émilie", last_name="Girard")
     AgentRoleFactory(agent=agent, organisation=chelles, services=["Social", "Secrétariat"])
     client.force_login(admin)
     team = client.get(reverse("agents:team", kwargs={"organisation_id": noisiel.pk})).content.decode()
-    row = team[team.index("Émilie") :].split("</tr>")[0]
+    row = team[team.index("Émilie Girard") :].split("</tr>")[0]
     assert "Service social" not in row and "Secrétariat" not in row and "PMI" in row
     home = client.get(reverse("organisations:home", kwargs={"organisation_id": noisiel.pk}))
     assert [team for team, _members in home.context["teams"]] == [service("PMI").name]

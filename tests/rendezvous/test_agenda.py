@@ -13,9 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from motifs import colors
 from organisations.models import Territory
 from planning.models import Window
-from rendezvous import agenda
+from rendezvous.agenda import layout, periods, queries
 from rendezvous.models import Participation, Rdv
 from tests.agents.factories import AgentFactory, AgentRoleFactory
 from tests.motifs.factories import MotifFactory
@@ -160,47 +161,47 @@ def test_the_side_menu_has_vos_agendas_after_accueil(client, organisation, basic
 
 def test_periods_around_a_date():
     day = dt.date(2026, 3, 4)  # a Wednesday
-    week = agenda.Period.around("semaine", day)
+    week = periods.Period.around("semaine", day)
     assert (week.first, week.last) == (dt.date(2026, 3, 2), dt.date(2026, 3, 8))
     assert (week.previous, week.next) == (dt.date(2026, 2, 23), dt.date(2026, 3, 9))
     assert week.title == "Semaine du 2 au 8 mars 2026"
     assert (
-        agenda.Period.around("semaine", dt.date(2026, 12, 30)).title == "Semaine du 28 décembre 2026 au 3 janvier 2027"
+        periods.Period.around("semaine", dt.date(2026, 12, 30)).title == "Semaine du 28 décembre 2026 au 3 janvier 2027"
     )
-    month = agenda.Period.around("mois", day)
+    month = periods.Period.around("mois", day)
     assert (month.first, month.last) == (dt.date(2026, 2, 23), dt.date(2026, 4, 5))
     assert len(month.days) % 7 == 0
     assert (month.previous, month.next) == (dt.date(2026, 2, 1), dt.date(2026, 4, 1))
     assert month.title == "Mars 2026"
-    one = agenda.Period.around("jour", day)
+    one = periods.Period.around("jour", day)
     assert (one.first, one.last, one.previous, one.next) == (day, day, dt.date(2026, 3, 3), dt.date(2026, 3, 5))
     assert one.title == "mercredi 4 mars 2026"
-    assert agenda.Period.around("jour", dt.date(2026, 5, 1)).title == "vendredi 1er mai 2026"
+    assert periods.Period.around("jour", dt.date(2026, 5, 1)).title == "vendredi 1er mai 2026"
 
 
 def test_a_period_window_runs_from_local_midnight_to_local_midnight_across_dst():
-    window = agenda.Period.around("jour", dt.date(2026, 3, 29)).window(PARIS)
+    window = periods.Period.around("jour", dt.date(2026, 3, 29)).window(PARIS)
     assert window.start == dt.datetime(2026, 3, 28, 23, 0, tzinfo=dt.UTC)
     assert window.end == dt.datetime(2026, 3, 29, 22, 0, tzinfo=dt.UTC)  # a 23-hour day
-    window = agenda.Period.around("jour", dt.date(2026, 3, 29)).window(REUNION)
+    window = periods.Period.around("jour", dt.date(2026, 3, 29)).window(REUNION)
     assert window.start == dt.datetime(2026, 3, 28, 20, 0, tzinfo=dt.UTC)
 
 
 def test_minutes_in_day_read_the_wall_clock_on_dst_days_and_overseas():
     # 10:00 on the day clocks go forward in Paris (UTC+2 from 3:00), and the day they go back.
     spring = local(dt.date(2026, 3, 29), 10)
-    assert agenda.minutes_in_day(spring, spring + dt.timedelta(minutes=30), dt.date(2026, 3, 29), PARIS) == (600, 630)
+    assert periods.minutes_in_day(spring, spring + dt.timedelta(minutes=30), dt.date(2026, 3, 29), PARIS) == (600, 630)
     autumn = local(dt.date(2026, 10, 25), 10)
-    assert agenda.minutes_in_day(autumn, autumn + dt.timedelta(hours=1), dt.date(2026, 10, 25), PARIS) == (600, 660)
+    assert periods.minutes_in_day(autumn, autumn + dt.timedelta(hours=1), dt.date(2026, 10, 25), PARIS) == (600, 660)
     # 22:30 UTC on 1 June is 2:30 on 2 June in La Réunion.
     utc = dt.datetime(2026, 6, 1, 22, 30, tzinfo=dt.UTC)
-    assert agenda.minutes_in_day(utc, utc + dt.timedelta(minutes=30), dt.date(2026, 6, 2), REUNION) == (150, 180)
-    assert agenda.minutes_in_day(utc, utc + dt.timedelta(minutes=30), dt.date(2026, 6, 1), REUNION) is None
+    assert periods.minutes_in_day(utc, utc + dt.timedelta(minutes=30), dt.date(2026, 6, 2), REUNION) == (150, 180)
+    assert periods.minutes_in_day(utc, utc + dt.timedelta(minutes=30), dt.date(2026, 6, 1), REUNION) is None
     # Across midnight: the end of one day and the start of the next.
     night = local(dt.date(2026, 6, 1), 23)
-    assert agenda.minutes_in_day(night, night + dt.timedelta(hours=2), dt.date(2026, 6, 1), PARIS) == (1380, 1440)
-    assert agenda.minutes_in_day(night, night + dt.timedelta(hours=2), dt.date(2026, 6, 2), PARIS) == (0, 60)
-    assert agenda.minutes_in_day(night, night + dt.timedelta(hours=1), dt.date(2026, 6, 2), PARIS) is None
+    assert periods.minutes_in_day(night, night + dt.timedelta(hours=2), dt.date(2026, 6, 1), PARIS) == (1380, 1440)
+    assert periods.minutes_in_day(night, night + dt.timedelta(hours=2), dt.date(2026, 6, 2), PARIS) == (0, 60)
+    assert periods.minutes_in_day(night, night + dt.timedelta(hours=1), dt.date(2026, 6, 2), PARIS) is None
 
 
 def block(pk, start, minutes=30, **fields):
@@ -216,6 +217,7 @@ def block(pk, start, minutes=30, **fields):
         "place": "",
         "agents": "",
         "status": Rdv.Status.UNKNOWN,
+        "displayed_status": "a_venir",
         "status_label": "À venir",
         "to_fill": False,
         "cancelled": False,
@@ -223,12 +225,12 @@ def block(pk, start, minutes=30, **fields):
         "color": "#000000",
     }
     values.update(fields)
-    return agenda.RdvBlock(**values)
+    return layout.RdvBlock(**values)
 
 
 def grid_of(days, blocks, now, tz=PARIS, **kwargs):
-    columns = agenda.day_columns(days=days, tz=tz, now=now, rdvs=blocks, **kwargs)
-    return agenda.time_grid(columns, tz=tz, now=now, slot_minutes=30, slot_url=lambda d, m: f"{d}T{m}")
+    columns = layout.day_columns(days=days, tz=tz, now=now, rdvs=blocks, **kwargs)
+    return layout.time_grid(columns, tz=tz, now=now, slot_minutes=30, slot_url=lambda d, m: f"{d}T{m}")
 
 
 def test_rdvs_land_in_their_day_and_time_and_overlapping_ones_side_by_side():
@@ -279,8 +281,8 @@ def test_a_plage_and_an_absence_become_bands_with_their_lieu_and_title(organisat
         [day, day + dt.timedelta(days=1)],
         [],
         local(day, 8),
-        plages=agenda.plages_in_window(organisation, [basic_agent.pk], window),
-        absences=agenda.absences_in_window(organisation, [basic_agent.pk], window),
+        plages=queries.plages_in_window(organisation, [basic_agent.pk], window),
+        absences=queries.absences_in_window(organisation, [basic_agent.pk], window),
     )
     plage, absence = grid.columns[0].bands
     assert (plage.kind, plage.title, plage.detail, plage.time_label) == (
@@ -296,28 +298,28 @@ def test_a_plage_and_an_absence_become_bands_with_their_lieu_and_title(organisat
 
 
 def test_motif_colours_get_readable_text():
-    assert agenda.text_color_for("#000091") == "#ffffff"
-    assert agenda.text_color_for("#ffe800") == "#000000"
+    assert colors.text_color_for("#000091") == "#ffffff"
+    assert colors.text_color_for("#ffe800") == "#000000"
     # Whichever text is chosen reads better than the other one, and always well enough (4.5:1).
     for color in ("#000091", "#ffe800", "#6a6af4", "#e3e3fd", "#ff6f4c", "#1f8d49", "#808080"):
-        chosen = agenda.text_color_for(color)
+        chosen = colors.text_color_for(color)
         other = "#ffffff" if chosen == "#000000" else "#000000"
-        assert agenda.contrast_ratio(color, chosen) >= agenda.contrast_ratio(color, other)
-        assert agenda.contrast_ratio(color, chosen) >= 4.5
+        assert colors.contrast_ratio(color, chosen) >= colors.contrast_ratio(color, other)
+        assert colors.contrast_ratio(color, chosen) >= 4.5
 
 
 def test_week_view_shows_mondays_to_fridays_and_a_weekend_day_with_something():
     monday = dt.date(2026, 3, 23)
     now = local(monday, 12)
-    columns = agenda.day_columns(days=[monday + dt.timedelta(days=n) for n in range(7)], tz=PARIS, now=now, rdvs=[])
-    assert [c.date.weekday() for c in agenda.visible_week_days(columns)] == [0, 1, 2, 3, 4]
-    columns = agenda.day_columns(
+    columns = layout.day_columns(days=[monday + dt.timedelta(days=n) for n in range(7)], tz=PARIS, now=now, rdvs=[])
+    assert [c.date.weekday() for c in layout.visible_week_days(columns)] == [0, 1, 2, 3, 4]
+    columns = layout.day_columns(
         days=[monday + dt.timedelta(days=n) for n in range(7)],
         tz=PARIS,
         now=now,
         rdvs=[block(1, local(dt.date(2026, 3, 28), 10))],
     )
-    assert [c.date.weekday() for c in agenda.visible_week_days(columns)] == [0, 1, 2, 3, 4, 5]
+    assert [c.date.weekday() for c in layout.visible_week_days(columns)] == [0, 1, 2, 3, 4, 5]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -636,13 +638,13 @@ def test_names_are_escaped_on_every_view(client, organisation, admin_agent):
 def test_busy_spans_merge_per_agent_when_they_overlap_or_touch():
     day = dt.date(2026, 6, 3)
     spans = [
-        agenda.Busy(1, local(day, 14), local(day, 15)),
-        agenda.Busy(1, local(day, 9), local(day, 10)),
-        agenda.Busy(1, local(day, 14, 30), local(day, 16)),
-        agenda.Busy(1, local(day, 16), local(day, 16, 30)),
-        agenda.Busy(2, local(day, 9, 30), local(day, 11)),
+        layout.BusyElsewhere(1, local(day, 14), local(day, 15)),
+        layout.BusyElsewhere(1, local(day, 9), local(day, 10)),
+        layout.BusyElsewhere(1, local(day, 14, 30), local(day, 16)),
+        layout.BusyElsewhere(1, local(day, 16), local(day, 16, 30)),
+        layout.BusyElsewhere(2, local(day, 9, 30), local(day, 11)),
     ]
-    assert [(b.agent_id, b.start.hour, b.end.time()) for b in agenda.merge_busy(spans)] == [
+    assert [(b.agent_id, b.start.hour, b.end.time()) for b in layout.merge_busy(spans)] == [
         (1, 9, dt.time(10)),
         (1, 14, dt.time(16, 30)),
         (2, 9, dt.time(11)),
@@ -760,12 +762,12 @@ def test_absences_and_busy_read_three_queries_whatever_the_agents(django_assert_
         AbsenceFactory(organisation=organisation, agent=agent, first_day=monday)
         AbsenceFactory(organisation=other, agent=agent, first_day=monday + dt.timedelta(days=1))
         bulk_rdvs(other, [agent], [local(monday, 9), local(monday, 9, 10)])
-    window = agenda.day_window(monday, monday + dt.timedelta(days=6), PARIS)
+    window = periods.day_window(monday, monday + dt.timedelta(days=6), PARIS)
     with django_assert_num_queries(3):
-        own, busy = agenda.absences_and_busy(organisation, [agent.pk for agent in agents], window)
+        own, busy = queries.absences_and_busy(organisation, [agent.pk for agent in agents], window)
     assert {occurrence.event.organisation_id for occurrence in own} == {organisation.pk}
     assert len(own) == 4 and len(busy) == 8  # the two RDVs, one after the other, merged
-    assert all(isinstance(item, agenda.Busy) for item in busy)
+    assert all(isinstance(item, layout.BusyElsewhere) for item in busy)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -774,7 +776,7 @@ def test_absences_and_busy_read_three_queries_whatever_the_agents(django_assert_
 
 def _grid_hours(day, busy=()):
     """The hour range of a one-day grid holding these busy spans (for agent 1)."""
-    grid = grid_of([day], [], local(day, 12), busy=[agenda.Busy(1, start, end) for start, end in busy])
+    grid = grid_of([day], [], local(day, 12), busy=[layout.BusyElsewhere(1, start, end) for start, end in busy])
     return grid.start_hour, grid.end_hour
 
 
@@ -785,7 +787,7 @@ def test_busy_blocks_outside_7_to_20_widen_the_grid_to_their_hours():
     assert _grid_hours(day, busy=[(local(day, 5, 15), local(day, 6))]) == (5, 20)
     assert _grid_hours(day, busy=[(local(day, 14), local(day, 15))]) == (7, 20)
 
-    grid = grid_of([day], [], local(day, 12), busy=[agenda.Busy(1, local(day, 21), local(day, 22))])
+    grid = grid_of([day], [], local(day, 12), busy=[layout.BusyElsewhere(1, local(day, 21), local(day, 22))])
     (band,) = grid.columns[0].bands
     assert (grid.start_hour, grid.end_hour) == (7, 22)
     assert band.time_label == "de 21h00 à 22h00"
@@ -807,7 +809,7 @@ def test_days_away_and_spans_over_several_days_do_not_widen_the_grid_to_the_whol
     night = [(local(monday, 22), local(tuesday, 6))]
     assert _grid_hours(monday, busy=night) == (7, 23)
     assert _grid_hours(tuesday, busy=night) == (5, 20)
-    grid = grid_of([tuesday], [], local(tuesday, 12), busy=[agenda.Busy(1, *night[0])])
+    grid = grid_of([tuesday], [], local(tuesday, 12), busy=[layout.BusyElsewhere(1, *night[0])])
     (band,) = grid.columns[0].bands
     assert band.time_label == "du 1er juin à 22h00 au 2 juin à 6h00"
     assert band.style == "top:0rem;height:4rem"
@@ -832,8 +834,8 @@ def test_absences_outside_7_to_20_widen_the_grid_but_not_a_day_away(organisation
         end_time=dt.time(23, 59),
         days=3,
     )
-    window = agenda.day_window(monday, monday + dt.timedelta(days=6), PARIS)
-    absences = agenda.absences_in_window(organisation, [basic_agent.pk], window)
+    window = periods.day_window(monday, monday + dt.timedelta(days=6), PARIS)
+    absences = queries.absences_in_window(organisation, [basic_agent.pk], window)
 
     def hours(day):
         grid = grid_of([day], [], local(day, 12), absences=absences)

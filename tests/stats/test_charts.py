@@ -1,8 +1,9 @@
 import datetime as dt
 import zoneinfo
 
+from rdv.dates import add_months
 from stats.charts import BASELINE, PLOT_HEIGHT, bar_chart
-from stats.figures import MonthlyFigures, Period, add_months
+from stats.figures import MonthlyFigures, Period
 
 
 def figures(first: dt.date, count: int, *series: list[int]) -> MonthlyFigures:

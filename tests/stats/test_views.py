@@ -7,8 +7,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from rdv.dates import add_months
 from rendezvous.models import Rdv
-from stats.figures import add_months
 from tests.agents.factories import AgentFactory
 from tests.motifs.factories import MotifFactory
 from tests.organisations.factories import LieuFactory, OrganisationFactory, TerritoryFactory, service

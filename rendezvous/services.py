@@ -20,7 +20,8 @@ from django.utils import timezone
 from agents.models import Agent
 from notifications.models import Notification
 from notifications.services import RdvSnapshot, notify, notify_status_change, update_plan, write
-from planning.creneaux import Slot, free_agents_at, is_still_free
+from planning.creneaux import free_agents_at, is_still_free
+from planning.slots import Slot
 from rendezvous.conflicts import Conflict, conflicts_signature, find_conflicts
 from rendezvous.models import Participation, Rdv
 

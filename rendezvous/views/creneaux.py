@@ -25,8 +25,9 @@ from agents.permissions import (
 from motifs.models import Motif
 from organisations.middleware import OrganisationRequest
 from organisations.models import Lieu
-from planning.creneaux import Slot, available_slots, free_agents_at, next_availability
+from planning.creneaux import available_slots, free_agents_at, next_availability
 from planning.models import PlageOuverture
+from planning.slots import Slot
 from rendezvous.booking_forms import CreneauxForm, motif_label
 from rendezvous.services import SlotTaken, book_slot
 from rendezvous.views.common import (

@@ -14,11 +14,7 @@ from hypothesis import strategies as st
 from motifs.models import Motif
 from planning.creneaux import (
     FIRST_SEARCH_WINDOW,
-    AbsenceRow,
-    PlageRow,
-    Slot,
     available_slots,
-    compute_slots,
     free_agents_at,
     is_still_free,
     load_busy,
@@ -34,6 +30,7 @@ from planning.models import (
     rule_from_recurrence,
 )
 from planning.recurrence import Frequency, Moved, Rule, expand
+from planning.slots import AbsenceRow, PlageRow, Slot, compute_slots
 from rendezvous.models import Rdv
 from tests.agents.factories import AgentFactory
 from tests.motifs.factories import MotifFactory

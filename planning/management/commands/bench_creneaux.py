@@ -30,12 +30,12 @@ from organisations.models import Lieu, Organisation, Service, Territory
 from planning.creneaux import (
     ABSENCES_SQL,
     BUSY_SQL,
-    LONGEST_RDV,
     PLAGE_EXCEPTIONS_SQL,
     available_slots,
     next_availability,
 )
 from planning.models import Absence, PlageOuverture, Window
+from planning.slots import LONGEST_RDV
 from rdv.bench import BenchCommand, percentile
 from rendezvous.models import Rdv
 

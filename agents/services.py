@@ -2,7 +2,7 @@
 
 Each function is one transaction. Refusals are `ValidationError`s carrying a French message, keyed
 by the form field at fault when there is one, so views show them where the admin looks. Emails
-leave only once the transaction has committed.
+are written in the transaction and leave only once it has committed (EMAIL_OUTBOX).
 """
 
 from collections.abc import Callable, Iterable
@@ -29,11 +29,22 @@ RemovalBlocker = Callable[..., list[str]]
 REMOVAL_BLOCKERS: list[RemovalBlocker] = []
 
 
-def _send_on_commit(*, template: str, context: dict, to: str) -> None:
+# How an email to a professional leaves. The notifications app, which sits above this one,
+# registers its outbox here from its AppConfig.ready(): the email is then a row written in the
+# caller's transaction, delivered after the commit, retried and recorded like every message.
+# Without it, Django's send_mail after the commit.
+EmailOutbox = Callable[..., object]
+EMAIL_OUTBOX: list[EmailOutbox] = []
+
+
+def _send_on_commit(*, template: str, context: dict, to: str, organisation: Organisation) -> None:
     """Render now (the context holds the one-time token), send after commit."""
     subject = render_to_string(f"agents/emails/{template}_subject.txt", context).strip()
     body = render_to_string(f"agents/emails/{template}.txt", context)
-    transaction.on_commit(partial(send_mail, subject, body, None, [to]))
+    if EMAIL_OUTBOX:
+        EMAIL_OUTBOX[0](organisation_id=organisation.pk, to=to, subject=subject, body=body)
+    else:
+        transaction.on_commit(partial(send_mail, subject, body, None, [to]))
 
 
 def _absolute(path: str) -> str:
@@ -56,6 +67,7 @@ def _send_invitation(invitation: AgentInvitation, token: str, *, existing: Agent
             "expires_at": timezone.localtime(invitation.expires_at, organisation.tzinfo),
         },
         to=invitation.email,
+        organisation=organisation,
     )
 
 

@@ -73,6 +73,8 @@ def _claim(pk: int, now: dt.datetime) -> Notification | None:
         )
         if notification is None:
             return None
+        if not notification.is_about_an_rdv:
+            return _start_sending(notification, now)
         reason = _obsolete(notification, now)
         # What the recipient reads depends on whether an earlier message reaches it: wait for it.
         held_until = None if reason else _on_its_way(notification, now).aggregate(Max("next_attempt_at"))
@@ -85,28 +87,24 @@ def _claim(pk: int, now: dt.datetime) -> Notification | None:
                 notification.status, notification.last_error = Status.DROPPED, reason
                 notification.save(update_fields=["status", "last_error"])
                 return notification
-            notification.status = Status.SENDING
-            notification.attempts += 1
-            notification.next_attempt_at = now + CLAIM_TIMEOUT
-            notification.save(
-                update_fields=[
-                    "status",
-                    "attempts",
-                    "next_attempt_at",
-                    "event",
-                    "to",
-                    "subject",
-                    "body",
-                    "rdv_starts_at",
-                ]
-            )
-            return notification
+            return _start_sending(notification, now)
     # Held back. The earlier one may have finished while this row was locked here, its
     # _release_followers skipping it: then it is due now.
     if not _on_its_way(notification, now).exists():
         Notification.objects.filter(pk=pk, status=Status.PENDING).update(next_attempt_at=timezone.now())
         dispatch([pk])
     return None
+
+
+def _start_sending(notification: Notification, now: dt.datetime) -> Notification:
+    """The claimed row is « sending » for CLAIM_TIMEOUT, its final wording saved."""
+    notification.status = Status.SENDING
+    notification.attempts += 1
+    notification.next_attempt_at = now + CLAIM_TIMEOUT
+    notification.save(
+        update_fields=["status", "attempts", "next_attempt_at", "event", "to", "subject", "body", "rdv_starts_at"]
+    )
+    return notification
 
 
 def _on_its_way(notification: Notification, now: dt.datetime):
@@ -168,6 +166,8 @@ def _record_sent(notification: Notification, provider_id: str, *, now: dt.dateti
 def _release_followers(notification: Notification) -> None:
     """The messages held back while `notification` was on its way (_claim) are due now (those
     in a retry's delay excepted)."""
+    if not notification.is_about_an_rdv:
+        return
     followers = Notification.objects.same_thread(notification).filter(
         pk__gt=notification.pk, status=Status.PENDING, attempts=0
     )

@@ -50,6 +50,8 @@ class Notification(models.Model):
         UPDATED = "updated", _("Modification du RDV")
         CANCELLED = "cancelled", _("Annulation du RDV")
         REMINDER = "reminder", _("Rappel du RDV")
+        # Not about an RDV: an email to a professional (agents.services), fixed when written.
+        INVITATION = "invitation", _("Invitation d'un professionnel")
 
     class Channel(models.TextChoices):
         EMAIL = "email", "email"
@@ -83,7 +85,7 @@ class Notification(models.Model):
         blank=True,
         related_name="notifications",
     )
-    rdv_starts_at = models.DateTimeField(_("début du RDV annoncé"))
+    rdv_starts_at = models.DateTimeField(_("début du RDV annoncé"), null=True, blank=True)
     usager = models.ForeignKey(
         "usagers.Usager",
         verbose_name=_("destinataire"),
@@ -138,6 +140,12 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_event_display()} — {self.get_channel_display()} à {self.to}"
+
+    @property
+    def is_about_an_rdv(self) -> bool:
+        """Messages about an RDV follow it (superseded, held, worded at claim time); the others
+        leave as written."""
+        return self.event != self.Event.INVITATION
 
     @property
     def display_to(self) -> str:

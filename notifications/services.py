@@ -348,3 +348,22 @@ def enqueue_reminders(now: dt.datetime | None = None) -> int:
         except IntegrityError:  # another run wrote them meanwhile
             continue
     return reminded
+
+
+def queue_email(*, organisation_id: int, to: str, subject: str, body: str) -> Notification:
+    """An email that is not about an RDV (an invitation to a professional), written in the
+    caller's transaction and delivered after its commit like every message: recorded, retried
+    on a provider's outage, its outcome on its row."""
+    now = timezone.now()
+    notification = Notification.objects.create(
+        organisation_id=organisation_id,
+        event=Event.INVITATION,
+        channel=Channel.EMAIL,
+        to=to,
+        subject=subject[:200],
+        body=body,
+        created_at=now,
+        next_attempt_at=now,
+    )
+    transaction.on_commit(lambda: dispatch([notification.pk]), robust=True)
+    return notification

@@ -10,7 +10,10 @@ from django.utils import timezone
 from pytest_django.asserts import assertContains
 
 from agents.models import Agent, AgentInvitation, AgentRole, hash_token
+from notifications.delivery import deliver_one
+from notifications.models import Notification
 from tests.agents.factories import AgentFactory, AgentInvitationFactory
+from tests.notifications.helpers import brevo_answer
 from tests.organisations.factories import OrganisationFactory, service
 
 NEW_PASSWORD = "une-phrase-de-passe-solide"
@@ -216,6 +219,9 @@ def test_inviting_an_agent_of_another_organisation_changes_nothing_until_it_acce
         last_name="Roux",
         services=["PMI"],
     )
+    # The admin's own name is on every page: a random one could be Julien or Roux.
+    admin_agent.first_name, admin_agent.last_name = "Claire", "Dubois"
+    admin_agent.save(update_fields=["first_name", "last_name"])
     accounts = Agent.objects.count()
     client.force_login(admin_agent)
     with django_capture_on_commit_callbacks(execute=True):
@@ -495,3 +501,31 @@ def test_one_pending_invitation_per_address_is_a_database_rule(organisation):
     AgentInvitationFactory(organisation=OrganisationFactory(), email="lucie@departement.fr")
     with pytest.raises(IntegrityError):
         AgentInvitationFactory(organisation=organisation, email="LUCIE@departement.fr")
+
+
+def test_an_invitation_email_is_recorded_and_retried_through_the_outbox(
+    client, organisation, admin_agent, settings, django_capture_on_commit_callbacks
+):
+    """Invitations leave like every message: a row of the outbox, retried when the email
+    provider is down (its HTTP API mocked), then sent."""
+    settings.EMAIL_BACKEND = "anymail.backends.brevo.EmailBackend"
+    settings.ANYMAIL = {"BREVO_API_KEY": "key"}
+    client.force_login(admin_agent)
+    with brevo_answer(502, {"message": "Bad gateway"}), django_capture_on_commit_callbacks(execute=True):
+        response = client.post(invite_url(organisation), invitation_data())
+    assert response.status_code == 302
+    row = Notification.objects.get()
+    assert (row.event, row.channel, row.to, row.rdv, row.usager) == (
+        Notification.Event.INVITATION,
+        Notification.Channel.EMAIL,
+        "nouvelle.collegue@departement.fr",
+        None,
+        None,
+    )
+    assert organisation.name in row.subject and "/invitation/" in row.body
+    assert (row.status, row.attempts) == (Notification.Status.PENDING, 1)
+    assert "Prestataire indisponible" in row.last_error
+    with brevo_answer(201, {"messageId": "<1@smtp-relay.mailin.fr>"}):
+        deliver_one(row.pk, row.next_attempt_at)
+    row.refresh_from_db()
+    assert (row.status, row.provider_id) == (Notification.Status.SENT, "<1@smtp-relay.mailin.fr>")

@@ -23,6 +23,7 @@ from notifications.tasks import deliver_due
 from rdv import sms
 from rendezvous.models import Rdv
 from rendezvous.services import change_status
+from tests.notifications.helpers import brevo_answer
 from tests.rendezvous.factories import RdvFactory
 from tests.usagers.factories import UsagerFactory
 
@@ -182,14 +183,6 @@ def test_a_row_whose_worker_died_while_sending_is_sent_again(email):
     deliver_one(email.pk, now + CLAIM_TIMEOUT)
     email.refresh_from_db()
     assert (email.status, email.attempts) == (Status.SENT, 2)
-
-
-def brevo_answer(status: int, payload: dict):
-    response = requests.Response()
-    response.status_code = status
-    response._content = json.dumps(payload).encode()
-    response.headers["Content-Type"] = "application/json"
-    return mock.patch("requests.Session.request", return_value=response)
 
 
 @pytest.fixture

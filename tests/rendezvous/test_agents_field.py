@@ -47,8 +47,8 @@ def modifier(client, rdv, **posted):
 
 
 @pytest.fixture(params=["step3", "modifier"])
-def page(request, client, organisation, admin_agent, motif, usager):
-    """Either page, opened by `admin_agent` with itself as the RDV's agent: `page(**posted)`."""
+def open_agents_page(request, client, organisation, admin_agent, motif, usager):
+    """Either page, opened by `admin_agent` with itself as the RDV's agent: `open_agents_page(**posted)`."""
     client.force_login(admin_agent)
     if request.param == "step3":
         return lambda **posted: step3(client, organisation, motif, admin_agent, usager, **posted)
@@ -61,7 +61,7 @@ def names_in_order(html: str) -> list[str]:
     return re.findall(r'<legend class="rdv-agents__legend">([^<]+)</legend>|for="id_agents_\d+">([^<]+)<', html)
 
 
-def test_both_pages_show_the_agents_grouped_by_service_the_ticked_ones_first(page, organisation, admin_agent):
+def test_both_pages_show_the_agents_grouped_by_service_the_ticked_ones_first(open_agents_page, organisation, admin_agent):
     admin_agent.first_name, admin_agent.last_name = "Claire", "Dubois"
     admin_agent.save(update_fields=["first_name", "last_name"])
     AgentFactory(organisation=organisation, services=["PMI"], first_name="Hélène", last_name="Martin")
@@ -71,7 +71,7 @@ def test_both_pages_show_the_agents_grouped_by_service_the_ticked_ones_first(pag
     AgentFactory(organisation=organisation, first_name="Jean", last_name="Sansservice")
     AgentFactory(organisation=OrganisationFactory(), services=["PMI"], first_name="Ailleurs", last_name="Autre")
 
-    response = page()
+    response = open_agents_page()
     assert response.status_code == 200
     html = response.content.decode()
     pairs = [legend or name for legend, name in names_in_order(html)]
@@ -135,21 +135,21 @@ def test_agents_the_membership_may_not_book_are_refused(client, organisation, ba
     assert list(rdv.agents.all()) == [basic_agent]
 
 
-def test_no_agent_ticked_is_refused_on_both_pages(page):
-    response = page(agents=[], date="2030-01-07", time="10:00")
+def test_no_agent_ticked_is_refused_on_both_pages(open_agents_page):
+    response = open_agents_page(agents=[], date="2030-01-07", time="10:00")
     assert response.status_code == 422
     assert "Choisissez au moins un agent." in response.content.decode()
     # No agent ticked: the group « Agents cochés » is there for the script, hidden.
     assert "data-agents-ticked hidden>" in response.content.decode()
 
 
-def test_the_field_reads_a_bounded_number_of_queries(page, organisation, django_assert_max_num_queries):
+def test_the_field_reads_a_bounded_number_of_queries(open_agents_page, organisation, django_assert_max_num_queries):
     """The services that group and label the agents are read in one query, whatever the number of
     agents."""
 
     def count() -> int:
         with django_assert_max_num_queries(40) as captured:
-            assert page().status_code == 200
+            assert open_agents_page().status_code == 200
         return len(captured.captured_queries)
 
     AgentFactory(organisation=organisation, services=["PMI"])

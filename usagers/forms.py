@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from agents.models import Agent
 from rdv.forms import DsfrModelForm
 from rdv.phone import FrenchPhoneNumberField
-from usagers.models import Usager, UsagerProfile
+from usagers.models import EDITABLE_FIELDS, IDENTITY_FIELDS, Usager, UsagerProfile
 
 
 class ReferentsWidget(forms.CheckboxSelectMultiple):
@@ -42,7 +42,6 @@ class ProfileFieldsMixin(forms.Form):
             self.initial["referents"] = list(profile.referents.all())
 
 
-IDENTITY_FIELDS = ["first_name", "last_name", "birth_name", "birth_date"]
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
@@ -53,19 +52,7 @@ class UsagerForm(ProfileFieldsMixin, DsfrModelForm):
 
     class Meta:
         model = Usager
-        fields = [
-            *IDENTITY_FIELDS,
-            "email",
-            "phone",
-            "address",
-            "caisse",
-            "case_number",
-            "family_situation",
-            "number_of_children",
-            "housing",
-            "notify_by_email",
-            "notify_by_sms",
-        ]
+        fields = EDITABLE_FIELDS
         labels = {
             "notify_by_email": _("Recevoir les notifications par email"),
             "notify_by_sms": _("Recevoir les notifications par SMS"),

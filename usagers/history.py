@@ -15,24 +15,9 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from rdv.history import Change, HistoryEntry
-from usagers.models import Usager, UsagerProfile
+from usagers.models import EDITABLE_FIELDS, Usager, UsagerProfile
 
-USAGER_FIELDS = [
-    "first_name",
-    "last_name",
-    "birth_name",
-    "birth_date",
-    "email",
-    "phone",
-    "address",
-    "caisse",
-    "case_number",
-    "family_situation",
-    "number_of_children",
-    "housing",
-    "notify_by_email",
-    "notify_by_sms",
-]
+USAGER_FIELDS = EDITABLE_FIELDS
 PROFILE_FIELDS = ["notes", "deleted_at"]
 SAME_SUBMISSION = timedelta(seconds=5)
 

@@ -107,6 +107,24 @@ class UsagerQuerySet(models.QuerySet):
         )
 
 
+# The usager's fields an agent fills in on its fiche, identity first: the form shows them, the
+# history of the fiche describes their changes.
+IDENTITY_FIELDS = ["first_name", "last_name", "birth_name", "birth_date"]
+EDITABLE_FIELDS = [
+    *IDENTITY_FIELDS,
+    "email",
+    "phone",
+    "address",
+    "caisse",
+    "case_number",
+    "family_situation",
+    "number_of_children",
+    "housing",
+    "notify_by_email",
+    "notify_by_sms",
+]
+
+
 class Usager(models.Model):
     """A person who takes rendez-vous: an « usager en charge » (responsible) or a « proche » (an
     usager whose `responsible` is another usager: a child, a dependent adult). A proche has no

@@ -7,7 +7,7 @@ CHROMIUM ?= /usr/bin/chromium
 # Extra pytest options; CI passes --create-db so a test database left on the machine never counts.
 PYTEST_ARGS ?=
 
-.PHONY: run test install services migrate demo browser lint format pytest bench check-deploy
+.PHONY: run test install services migrate demo browser lint format pytest test-clocks bench check-deploy
 
 ## Installs, starts services, migrates, loads the demo, serves web + Celery worker + beat.
 run: install services migrate demo
@@ -55,8 +55,14 @@ format:
 	$(UV) run --frozen ruff format .
 	$(UV) run --frozen ruff check --fix .
 
+## In parallel, one worker per core, each with its own test database (pytest-xdist).
 pytest:
-	$(UV) run --frozen pytest $(PYTEST_ARGS)
+	$(UV) run --frozen pytest -n auto $(PYTEST_ARGS)
+
+## The suite (without the browser) at the instants that break clock-dependent tests: after midnight,
+## before midnight, DST Sundays, a public holiday, the end of a week and a year. See bin/test-clocks.
+test-clocks: install services
+	UV="$(UV)" python3 bin/test-clocks -- $(PYTEST_ARGS)
 
 ## Benchmarks: each bench_<subject> command seeds its own throw-away data and prints one JSON object.
 bench: install services

@@ -1,12 +1,62 @@
+import datetime as dt
 import os
+import zoneinfo
 
 import pytest
+import time_machine
 from django.core.cache import cache
 
 from tests.agents.factories import PASSWORD, AgentFactory
 from tests.organisations.factories import OrganisationFactory
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+PARIS = zoneinfo.ZoneInfo("Europe/Paris")
+FAKE_NOW_TRAVELLER = pytest.StashKey[time_machine.travel]()
+
+
+# The whole session at another instant: `pytest --fake-now=2027-03-28T01:30:00+01:00`, or
+# `FAKE_NOW=2027-03-28T01:30 make test` (the variable is the option's default; without an offset the
+# instant is Paris time). The clock starts there and ticks, so "now" still moves forward between two
+# calls; tests that freeze time themselves with time-machine travel from there as usual. Only Python's
+# clock moves: PostgreSQL's now() and the browser's clock stay at the real time. `bin/test-clocks`
+# runs the suite at the instants that used to break it.
+def pytest_addoption(parser):
+    parser.addoption(
+        "--fake-now",
+        metavar="ISO-DATETIME",
+        default=os.environ.get("FAKE_NOW") or None,
+        help="run the session with the clock moved to this instant, ticking (default: $FAKE_NOW)",
+    )
+
+
+def parse_fake_now(value: str) -> dt.datetime:
+    try:
+        instant = dt.datetime.fromisoformat(value)
+    except ValueError as error:
+        raise pytest.UsageError(f"--fake-now / FAKE_NOW: not an ISO datetime: {value!r}") from error
+    if instant.tzinfo is None:
+        instant = instant.replace(tzinfo=PARIS)
+    # In UTC: a ZoneInfo destination would make time-machine change the process's TZ as well.
+    return instant.astimezone(dt.UTC)
+
+
+def pytest_configure(config):
+    value = config.getoption("fake_now")
+    if value:
+        # Runs in the controller and in every xdist worker: each process moves its own clock.
+        traveller = config.stash[FAKE_NOW_TRAVELLER] = time_machine.travel(parse_fake_now(value), tick=True)
+        traveller.start()
+
+
+def pytest_report_header(config):
+    value = config.getoption("fake_now")
+    if value:
+        return f"fake now: {parse_fake_now(value).astimezone(PARIS).isoformat()} (Europe/Paris), ticking"
+
+
+def pytest_unconfigure(config):
+    if FAKE_NOW_TRAVELLER in config.stash:
+        config.stash[FAKE_NOW_TRAVELLER].stop()
 
 
 @pytest.fixture(autouse=True)

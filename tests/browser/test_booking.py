@@ -5,6 +5,7 @@ import datetime as dt
 import re
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 from playwright.sync_api import expect
@@ -23,6 +24,18 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def next_monday() -> dt.date:
     today = timezone.localdate()
     return today + dt.timedelta(days=7 - today.weekday())
+
+
+# The server's clock (the live server runs in this process) stands on an ordinary Wednesday
+# morning: next Monday, the day of the plage, is a working day. From the real clock it was a
+# public holiday when the suite ran on Easter Sunday (lundi de Pâques) or on 31 October
+# (Toussaint), and « Trouver un créneau » had no slot. The browser keeps its own clock: no page
+# here reads it.
+@pytest.fixture(autouse=True)
+def _wednesday_morning():
+    with time_machine.travel(dt.datetime(2027, 6, 9, 10, 30, tzinfo=timezone.get_default_timezone()), tick=False):
+        assert next_monday() == dt.date(2027, 6, 14)
+        yield
 
 
 @pytest.fixture

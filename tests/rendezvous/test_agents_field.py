@@ -61,7 +61,9 @@ def names_in_order(html: str) -> list[str]:
     return re.findall(r'<legend class="rdv-agents__legend">([^<]+)</legend>|for="id_agents_\d+">([^<]+)<', html)
 
 
-def test_both_pages_show_the_agents_grouped_by_service_the_ticked_ones_first(open_agents_page, organisation, admin_agent):
+def test_both_pages_show_the_agents_grouped_by_service_the_ticked_ones_first(
+    open_agents_page, organisation, admin_agent
+):
     admin_agent.first_name, admin_agent.last_name = "Claire", "Dubois"
     admin_agent.save(update_fields=["first_name", "last_name"])
     AgentFactory(organisation=organisation, services=["PMI"], first_name="Hélène", last_name="Martin")

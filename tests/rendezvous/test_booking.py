@@ -9,6 +9,7 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import time_machine
 from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -38,7 +39,18 @@ def next_monday(weeks: int = 1) -> dt.date:
     return today + dt.timedelta(days=7 * weeks - today.weekday())
 
 
-DAY = next_monday()
+# Every test here books on DAY, the Monday of next week, from an ordinary Wednesday morning. Taken
+# from the real clock, that Monday was a public holiday whenever the suite ran on Easter Sunday or
+# on 31 October (lundi de Pâques, Toussaint): the organisation is closed and offers no slot.
+NOW = dt.datetime(2027, 6, 9, 10, 30, tzinfo=timezone.get_default_timezone())
+DAY = dt.date(2027, 6, 14)
+
+
+@pytest.fixture(autouse=True)
+def _wednesday_morning():
+    with time_machine.travel(NOW, tick=False):
+        assert next_monday() == DAY
+        yield
 
 
 def at(organisation, day: dt.date, hour: int, minute: int = 0) -> dt.datetime:

@@ -438,12 +438,13 @@ def test_list_queries_are_bounded(client, organisation, basic_agent):
     add_rdvs(organisation, agents, 35)
     assert count_queries(client, path) == before
     assert count_queries(client, path + "?statut=a_venir") == before
+    assert before == 12
 
 
 def test_summary_queries_are_bounded(client, organisation, basic_agent):
     rdv = RdvFactory(organisation=organisation, agents=[basic_agent])
     client.force_login(basic_agent)
-    for path in (url("detail", rdv), url("detail", rdv) + "?historique=1"):
+    for path, expected in ((url("detail", rdv), 8), (url("detail", rdv) + "?historique=1", 13)):
         client.get(path)
         before = count_queries(client, path)
         for i in range(5):
@@ -459,6 +460,7 @@ def test_summary_queries_are_bounded(client, organisation, basic_agent):
             )
             client.post(url("status", rdv), {"status": "excused" if i % 2 else "unknown"})
         assert count_queries(client, path) == before
+        assert before == expected
 
 
 # The usager's fiche

@@ -178,13 +178,7 @@ def load_calendar(
     first, last = window.local_days(tz)
     whole_days = window.whole_days(tz)
 
-    plages_qs = PlageOuverture.objects.filter(organisation_id=motif.organisation_id, motifs=motif.pk).active_on(
-        first, last
-    )
-    if motif.location_type == Motif.LocationType.PUBLIC_OFFICE:
-        plages_qs = plages_qs.filter(lieu__isnull=False)
-    # An archived lieu receives nobody, whoever asks (issue 3: hidden from online booking too).
-    plages_qs = plages_qs.exclude(lieu__is_active=False)
+    plages_qs = PlageOuverture.objects.offering(motif).active_on(first, last)
     agent_ids = _ids(agents)
     if agent_ids is not None:
         plages_qs = plages_qs.filter(agent_id__in=agent_ids)

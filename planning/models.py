@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy as _
 from recurrence.fields import RecurrenceField
 from simple_history.models import HistoricalRecords
 
+from motifs.models import Motif
 from organisations.models import Lieu, Organisation
 from planning.recurrence import Frequency, Moved, Occurrence, Rule, expand
 
@@ -339,7 +340,14 @@ def _exception_constraints(prefix: str, parent: str) -> list[models.BaseConstrai
 
 
 class PlageOuvertureQuerySet(RecurringEventQuerySet["PlageOuverture"]):
-    pass
+    def offering(self, motif: Motif) -> "PlageOuvertureQuerySet":
+        """The plages that may receive `motif`: of its organisation, offering it, at a lieu for a
+        motif « sur place », never at an archived lieu (it receives nobody, whoever asks). The
+        créneaux engine and « Trouver un créneau »'s notice both start from here."""
+        plages = self.filter(organisation_id=motif.organisation_id, motifs=motif.pk).exclude(lieu__is_active=False)
+        if motif.location_type == Motif.LocationType.PUBLIC_OFFICE:
+            plages = plages.filter(lieu__isnull=False)
+        return plages
 
 
 class PlageOuverture(RecurringEvent):

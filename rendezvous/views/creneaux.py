@@ -83,13 +83,7 @@ def _plages_offering(motif: Motif, *, since: dt.date) -> dict[int, set[int | Non
     engine may read from that day on (`planning.creneaux.load_calendar`: the motif's organisation,
     never an archived lieu, a lieu for a motif « sur place »), so an agent missing here has no
     slot for the motif, this week or later."""
-    plages = (
-        PlageOuverture.objects.filter(organisation_id=motif.organisation_id, motifs=motif.pk)
-        .current(since)
-        .exclude(lieu__is_active=False)
-    )
-    if motif.location_type == Motif.LocationType.PUBLIC_OFFICE:
-        plages = plages.filter(lieu__isnull=False)
+    plages = PlageOuverture.objects.offering(motif).current(since)
     offers: dict[int, set[int | None]] = {}
     for agent_id, lieu_id in plages.order_by().values_list("agent_id", "lieu_id").distinct():
         offers.setdefault(agent_id, set()).add(lieu_id)

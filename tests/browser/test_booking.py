@@ -13,17 +13,13 @@ from playwright.sync_api import expect
 from rendezvous.models import Rdv
 from tests.agents.factories import AgentFactory
 from tests.browser.helpers import log_in
+from tests.helpers import next_monday
 from tests.motifs.factories import MotifFactory
 from tests.organisations.factories import LieuFactory, OrganisationFactory
 from tests.planning.factories import PlageOuvertureFactory
 from tests.usagers.factories import UsagerFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def next_monday() -> dt.date:
-    today = timezone.localdate()
-    return today + dt.timedelta(days=7 - today.weekday())
 
 
 # The server's clock (the live server runs in this process) stands on an ordinary Wednesday

@@ -5,12 +5,11 @@ import io
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from notifications.models import Notification
 from notifications.services import notify
+from tests.helpers import count_queries
 from tests.rendezvous.factories import RdvFactory
 from tests.rendezvous.helpers import form_data, open_day
 from tests.usagers.factories import UsagerFactory
@@ -46,12 +45,6 @@ def test_the_summary_says_why_an_usager_gets_nothing(client, organisation, basic
     page = client.get(detail(rdv)).content.decode()
     assert "Aucune notification n'a été envoyée au sujet de ce RDV." in page
     assert f"{usager.full_name} n&#x27;a pas d&#x27;adresse email : pas d&#x27;email." in page
-
-
-def count_queries(client, path) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(path).status_code == 200
-    return len(queries)
 
 
 def test_the_summary_queries_do_not_grow_with_messages_or_usagers(client, organisation, basic_agent):

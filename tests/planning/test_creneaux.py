@@ -33,6 +33,7 @@ from planning.recurrence import Frequency, Moved, Rule, expand
 from planning.slots import AbsenceRow, PlageRow, Slot, compute_slots
 from rendezvous.models import Rdv
 from tests.agents.factories import AgentFactory
+from tests.helpers import at
 from tests.motifs.factories import MotifFactory
 from tests.organisations.factories import LieuFactory, OrganisationFactory, TerritoryFactory
 from tests.planning.factories import (
@@ -48,10 +49,6 @@ PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 REUNION = zoneinfo.ZoneInfo("Indian/Reunion")
 MONDAY = dt.date(2030, 6, 3)
 NOW = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
-
-
-def at(day: dt.date, hour: int, minute: int = 0, tz: zoneinfo.ZoneInfo = PARIS) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=tz)
 
 
 def day_window(day: dt.date, tz: zoneinfo.ZoneInfo = PARIS, days: int = 1) -> dict:

@@ -7,6 +7,7 @@ from planning.impact import change_and_check, event_days, horizon, rdvs_outside_
 from planning.models import Window, recurrence_from_rule
 from planning.recurrence import Frequency, Rule
 from tests.agents.factories import AgentFactory
+from tests.helpers import at
 from tests.motifs.factories import MotifFactory
 from tests.organisations.factories import LieuFactory, OrganisationFactory, TerritoryFactory
 from tests.planning.factories import AbsenceExceptionFactory, AbsenceFactory, PlageOuvertureFactory
@@ -18,10 +19,6 @@ NOW = dt.datetime(2030, 3, 1, 12, tzinfo=dt.UTC)
 MONDAY = dt.date(2030, 3, 4)
 YEAR = Window(NOW, NOW + dt.timedelta(days=366))
 WEEK = dt.timedelta(weeks=1)
-
-
-def at(day: dt.date, hour: int, minute: int = 0, tz=PARIS) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=tz)
 
 
 @pytest.fixture

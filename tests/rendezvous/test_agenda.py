@@ -8,8 +8,6 @@ import re
 import zoneinfo
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,6 +17,7 @@ from planning.models import Window
 from rendezvous.agenda import layout, periods, queries
 from rendezvous.models import Participation, Rdv
 from tests.agents.factories import AgentFactory, AgentRoleFactory
+from tests.helpers import count_queries, next_monday
 from tests.motifs.factories import MotifFactory
 from tests.organisations.factories import LieuFactory, OrganisationFactory, TerritoryFactory
 from tests.planning.factories import AbsenceFactory, PlageOuvertureFactory
@@ -74,11 +73,6 @@ def bulk_rdvs(organisation, agents, starts, *, motif=None, lieu=None, usager=Non
     )
     Participation.objects.bulk_create([Participation(rdv=rdv, usager=usager) for rdv in rdvs])
     return rdvs
-
-
-def next_monday() -> dt.date:
-    today = timezone.localdate(timezone=PARIS)
-    return today + dt.timedelta(days=7 - today.weekday())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -456,13 +450,6 @@ def test_an_agent_id_too_large_for_the_database_is_a_404(client, organisation, b
 # Bounded queries
 
 
-def _count_queries(client, url):
-    with CaptureQueriesContext(connection) as queries:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(queries)
-
-
 @pytest.mark.parametrize("view", ["jour", "semaine", "mois"])
 def test_the_agenda_reads_the_same_number_of_queries_for_5_or_200_rdvs(client, organisation, admin_agent, view):
     monday = next_monday()
@@ -479,7 +466,7 @@ def test_the_agenda_reads_the_same_number_of_queries_for_5_or_200_rdvs(client, o
     bulk_rdvs(organisation, [admin_agent], [local(monday, 8 + n) for n in range(5)], usager=usagers[0])
     bulk_rdvs(other, [admin_agent], [local(monday, 18)])
     AbsenceFactory(organisation=other, agent=admin_agent, first_day=monday)
-    small = _count_queries(client, url)
+    small = count_queries(client, url)
     starts = [local(monday + dt.timedelta(days=n % 5), 8) + dt.timedelta(minutes=15 * (n // 5)) for n in range(195)]
     bulk_rdvs(organisation, [admin_agent, AgentFactory(organisation=organisation)], starts, usager=usagers[1])
     # Another organisation's RDVs and absences: spans only, in the same queries.
@@ -488,7 +475,7 @@ def test_the_agenda_reads_the_same_number_of_queries_for_5_or_200_rdvs(client, o
         AbsenceFactory(organisation=other, agent=admin_agent, first_day=monday + dt.timedelta(days=n))
     page = client.get(url).content.decode()
     assert "Occupé (autre organisation)</strong>" in page or "Occupé (autre organisation) de" in page
-    assert _count_queries(client, url) == small
+    assert count_queries(client, url) == small
     # One more query than before the « Occupé (autre organisation) » blocks (their RDVs).
     assert small == 13
 
@@ -515,9 +502,9 @@ def test_the_team_day_reads_the_same_number_of_queries_for_3_or_30_agents(client
     client.force_login(secretariat)
     url = team_url(organisation, date=day.isoformat())
     add_agents(3)
-    small = _count_queries(client, url)
+    small = count_queries(client, url)
     add_agents(27)
-    assert _count_queries(client, url) == small
+    assert count_queries(client, url) == small
     assert small == 15
     page = client.get(url).content.decode()
     assert page.count('class="rdv-team__column"') == 30

@@ -24,6 +24,7 @@ from rendezvous.models import Participation, Rdv
 from rendezvous.services import ConflictsChanged, create_rdv
 from rendezvous.views import booking as booking_views
 from tests.agents.factories import AgentFactory
+from tests.helpers import next_monday
 from tests.motifs.factories import MotifFactory
 from tests.organisations.factories import LieuFactory, OrganisationFactory, service
 from tests.planning.factories import AbsenceFactory, PlageOuvertureFactory
@@ -32,11 +33,6 @@ from tests.usagers.factories import UsagerFactory
 from usagers.models import Usager, UsagerProfile
 
 pytestmark = pytest.mark.django_db
-
-
-def next_monday(weeks: int = 1) -> dt.date:
-    today = timezone.localdate()
-    return today + dt.timedelta(days=7 * weeks - today.weekday())
 
 
 # Every test here books on DAY, the Monday of next week, from an ordinary Wednesday morning. Taken

@@ -10,14 +10,11 @@ from agents.permissions import get_membership
 from rendezvous.models import Rdv
 from rendezvous.services import change_status
 from tests.agents.factories import AgentFactory
+from tests.helpers import at
 from tests.organisations.factories import OrganisationFactory
 from tests.rendezvous.factories import RdvFactory
 
 PARIS = timezone.get_default_timezone()
-
-
-def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time(hour, minute)), PARIS)
 
 
 @pytest.fixture

@@ -1,8 +1,6 @@
 import datetime as dt
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -11,6 +9,7 @@ from rendezvous.models import Rdv
 from rendezvous.services import ConflictsChanged, update_rdv
 from rendezvous.views import rdv as rdv_views
 from tests.agents.factories import AgentFactory
+from tests.helpers import count_queries
 from tests.organisations.factories import OrganisationFactory
 from tests.planning.factories import AbsenceFactory
 from tests.rendezvous.factories import RdvFactory
@@ -420,12 +419,6 @@ def add_rdvs(organisation, agents, n):
             usagers=[UsagerFactory(organisation=organisation), UsagerFactory(organisation=organisation)],
             starts_at=timezone.now() + dt.timedelta(hours=i + 1),
         )
-
-
-def count_queries(client, path) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        assert client.get(path).status_code == 200
-    return len(ctx)
 
 
 def test_list_queries_are_bounded(client, organisation, basic_agent):

@@ -1,18 +1,11 @@
 """Pages read a bounded number of SQL queries whatever the size of the base."""
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from tests.agents.factories import AgentFactory
+from tests.helpers import count_queries
 from tests.usagers.factories import UsagerFactory
-
-
-def count_queries(client, path) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        assert client.get(path).status_code == 200
-    return len(ctx)
 
 
 def add_usagers(organisation, agents, n):

@@ -1,6 +1,7 @@
 """What many tests share: instants in a time zone, next Monday, the queries a page reads."""
 
 import datetime as dt
+import time
 import zoneinfo
 
 from django.db import connection
@@ -27,3 +28,19 @@ def count_queries(client, path: str) -> int:
     with CaptureQueriesContext(connection) as queries:
         assert client.get(path).status_code == 200
     return len(queries)
+
+
+def wait_for_a_blocked_transaction(timeout: float = 10.0) -> bool:
+    """From a transaction that holds a lock: returns once another connection waits for a lock in
+    this database (the barrier of the concurrency tests: a fixed sleep would race on a slow
+    machine), or False after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return True
+            time.sleep(0.02)
+    return False

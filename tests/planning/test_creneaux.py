@@ -1,7 +1,6 @@
 import datetime as dt
 import random
 import threading
-import time
 import zoneinfo
 from collections import Counter
 
@@ -33,7 +32,7 @@ from planning.recurrence import Frequency, Moved, Rule, expand
 from planning.slots import AbsenceRow, PlageRow, Slot, compute_slots
 from rendezvous.models import Rdv
 from tests.agents.factories import AgentFactory
-from tests.helpers import at
+from tests.helpers import at, wait_for_a_blocked_transaction
 from tests.motifs.factories import MotifFactory
 from tests.organisations.factories import LieuFactory, OrganisationFactory, TerritoryFactory
 from tests.planning.factories import (
@@ -299,7 +298,7 @@ def test_is_still_free_waits_for_a_concurrent_booking_and_then_sees_it(motif, pl
             with transaction.atomic():
                 assert is_still_free(slot)
                 first_holds_lock.set()
-                time.sleep(0.5)  # the second booking is now waiting on the agent's row
+                assert wait_for_a_blocked_transaction()  # the second booking waits on the agent's row
                 RdvFactory(organisation=motif.organisation, agents=[plage.agent], starts_at=slot.start)
         finally:
             connection.close()

@@ -5,7 +5,6 @@ import datetime as dt
 import html
 import re
 import threading
-import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -24,7 +23,7 @@ from rendezvous.models import Participation, Rdv
 from rendezvous.services import ConflictsChanged, create_rdv
 from rendezvous.views import booking as booking_views
 from tests.agents.factories import AgentFactory
-from tests.helpers import next_monday
+from tests.helpers import next_monday, wait_for_a_blocked_transaction
 from tests.motifs.factories import MotifFactory
 from tests.organisations.factories import LieuFactory, OrganisationFactory, service
 from tests.planning.factories import AbsenceFactory, PlageOuvertureFactory
@@ -624,17 +623,8 @@ def test_two_agents_booking_the_same_colleague_at_once(client, organisation, bas
                 list(Agent.objects.select_for_update().filter(pk=basic_agent.pk))
                 RdvFactory(organisation=organisation, agents=[basic_agent], starts_at=at(organisation, DAY, 9, 45))
                 holding.set()
-                # Commit once the other booking waits for the agent's row (or after 10 s without).
-                deadline = time.monotonic() + 10
-                with connection.cursor() as cursor:
-                    while time.monotonic() < deadline:
-                        cursor.execute(
-                            "SELECT count(*) FROM pg_stat_activity "
-                            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-                        )
-                        if cursor.fetchone()[0]:
-                            break
-                        time.sleep(0.05)
+                # Commit once the other booking waits for the agent's row.
+                assert wait_for_a_blocked_transaction()
         except Exception as error:  # surfaced by the main thread
             errors.append(error)
         finally:

@@ -65,11 +65,16 @@ def local_input(value: dt.datetime, tz) -> str:
 
 
 def agenda_url(organisation_id: int, agent: Agent, starts_at: dt.datetime, tz) -> str:
-    url = reverse("rendezvous:agenda_agent", kwargs={"organisation_id": organisation_id, "agent_id": agent.pk})
-    return f"{url}?{urlencode({'date': timezone.localtime(starts_at, tz).date().isoformat()})}"
+    return reverse(
+        "rendezvous:agenda_agent",
+        kwargs={"organisation_id": organisation_id, "agent_id": agent.pk},
+        query={"date": timezone.localtime(starts_at, tz).date().isoformat()},
+    )
 
 
 def with_params(url: str, params: Sequence[tuple[str, Any]]) -> str:
+    """The current page's `url` (a path, not a URL name: reverse cannot build it) with the
+    non-empty `params`, in their order (repeated keys kept)."""
     query = urlencode([(key, value) for key, value in params if value not in (None, "")])
     return f"{url}?{query}" if query else url
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.http import urlencode
 from django.views.decorators.http import require_GET
 
 from agents.permissions import (
@@ -114,8 +113,7 @@ def usagers_step(
 
 
 def usager_create_url(organisation_id: int, back: str) -> str:
-    url = reverse("usagers:create", kwargs={"organisation_id": organisation_id})
-    return f"{url}?{urlencode({'next': back})}"
+    return reverse("usagers:create", kwargs={"organisation_id": organisation_id}, query={"next": back})
 
 
 @require_GET

@@ -145,3 +145,18 @@ def test_each_app_imports_in_isolation(app):
         timeout=120,
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_the_tasks_are_known_to_every_process():
+    """notifications.queue asks for the deliver task by name: a web process that had not loaded
+    the tasks would hand an eager run to the broker. A fresh interpreter knows them after setup."""
+    script = "import django; django.setup()\nfrom rdv.celery import app\nprint('notifications.deliver' in app.tasks)\n"
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "rdv.settings"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.stdout.strip() == "True", result.stderr[-2000:]

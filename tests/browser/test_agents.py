@@ -24,6 +24,16 @@ def open_vos_agents(page):
     expect(page.get_by_role("heading", name="Vos agents", level=1)).to_be_visible()
 
 
+def invite(page, email, service, level):
+    """« Cliquez sur « invitez un professionnel » ; renseignez son adresse email ; choisissez le
+    service ; attribuez-lui un rôle. »"""
+    page.get_by_role("link", name="Invitez un professionnel").click()
+    page.get_by_label("Adresse e-mail").fill(email)
+    choose(page, service)
+    choose(page, level)
+    page.get_by_role("button", name="Envoyer l'invitation").click()
+
+
 def test_admin_invites_a_professional_then_changes_a_role(live_page):
     organisation = OrganisationFactory(name="MDS de Noisiel")
     admin = AgentFactory(organisation=organisation, admin=True, services=["PMI"], email="claire@departement.fr")
@@ -32,13 +42,7 @@ def test_admin_invites_a_professional_then_changes_a_role(live_page):
     log_in(page, admin.email)
     open_vos_agents(page)
 
-    # « Cliquez sur « invitez un professionnel » ; renseignez son adresse email ; choisissez le
-    # service ; attribuez-lui un rôle. »
-    page.get_by_role("link", name="Invitez un professionnel").click()
-    page.get_by_label("Adresse e-mail").fill("lucie.garnier@departement.fr")
-    choose(page, "Service social")
-    choose(page, "Utilisateur")
-    page.get_by_role("button", name="Envoyer l'invitation").click()
+    invite(page, "lucie.garnier@departement.fr", "Service social", "Utilisateur")
 
     expect(page.get_by_text("Invitation envoyée à lucie.garnier@departement.fr.")).to_be_visible()
     pending = page.get_by_role("table", name=re.compile("Invitations en attente"))
@@ -66,11 +70,7 @@ def test_the_person_invited_creates_its_account_from_the_email_link(live_page):
     page = live_page
     log_in(page, admin.email)
     open_vos_agents(page)
-    page.get_by_role("link", name="Invitez un professionnel").click()
-    page.get_by_label("Adresse e-mail").fill("marc.petit@departement.fr")
-    choose(page, "PMI (Protection Maternelle Infantile)")
-    choose(page, "Administrateur")
-    page.get_by_role("button", name="Envoyer l'invitation").click()
+    invite(page, "marc.petit@departement.fr", "PMI (Protection Maternelle Infantile)", "Administrateur")
     expect(page.get_by_text("Invitation envoyée à marc.petit@departement.fr.")).to_be_visible()
 
     link = re.search(r"/invitation/\S+/", mail.outbox[-1].body).group(0)
@@ -107,11 +107,7 @@ def test_an_agent_of_another_organisation_accepts_the_invitation_from_its_own_ac
     page = live_page
     log_in(page, admin.email)
     open_vos_agents(page)
-    page.get_by_role("link", name="Invitez un professionnel").click()
-    page.get_by_label("Adresse e-mail").fill("julien@departement.fr")
-    choose(page, "Service social")
-    choose(page, "Utilisateur")
-    page.get_by_role("button", name="Envoyer l'invitation").click()
+    invite(page, "julien@departement.fr", "Service social", "Utilisateur")
     # The same words as for an unknown address: the admin learns neither a name nor an account.
     expect(page.get_by_text("Invitation envoyée à julien@departement.fr.")).to_be_visible()
     expect(page.get_by_text("Roux")).to_have_count(0)

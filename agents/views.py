@@ -4,6 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.functional import Promise
@@ -22,6 +23,7 @@ from agents.forms import (
 )
 from agents.models import Agent, AgentInvitation, AgentRole, hash_token
 from organisations.decorators import settings_access_required
+from organisations.middleware import AgentRequest, OrganisationRequest
 from organisations.models import Service
 
 
@@ -30,14 +32,14 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
-def axes_username(request, credentials=None) -> str:
+def axes_username(request: HttpRequest, credentials=None) -> str:
     """The email django-axes counts failures for, lowercased: « Agent@… » and « agent@… » are one
     account, so changing the case does not get around the lockout."""
     username = (credentials or {}).get("username") or request.POST.get("username") or ""
     return username.strip().lower()
 
 
-def lockout_response(request, original_response=None, credentials=None):
+def lockout_response(request: HttpRequest, original_response=None, credentials=None):
     """django-axes' answer to a locked-out login: the login page itself, with the lockout
     message on the form (see LoginForm.get_invalid_login_error), as 429 Too Many Requests."""
     if original_response is None:
@@ -68,7 +70,7 @@ def _organisation_roles(organisation):
 
 
 @settings_access_required
-def team(request, organisation_id):
+def team(request: OrganisationRequest, organisation_id):
     organisation = request.organisation
     roles = (
         _organisation_roles(organisation)
@@ -86,7 +88,7 @@ def team(request, organisation_id):
 
 
 @settings_access_required
-def invite(request, organisation_id):
+def invite(request: OrganisationRequest, organisation_id):
     organisation = request.organisation
     form = InvitationForm(request.POST or None)
     status = 200
@@ -110,13 +112,13 @@ def invite(request, organisation_id):
     return render(request, "agents/invite.html", {"organisation": organisation, "form": form}, status=status)
 
 
-def _invitation(request, invitation_pk) -> AgentInvitation:
+def _invitation(request: OrganisationRequest, invitation_pk) -> AgentInvitation:
     return get_object_or_404(AgentInvitation.objects.for_organisation(request.organisation).pending(), pk=invitation_pk)
 
 
 @settings_access_required
 @require_POST
-def resend_invitation(request, organisation_id, invitation_pk):
+def resend_invitation(request: OrganisationRequest, organisation_id, invitation_pk):
     try:
         invitation = services.resend_invitation(invitation=_invitation(request, invitation_pk), by=request.user)
     except ValidationError as error:
@@ -128,7 +130,7 @@ def resend_invitation(request, organisation_id, invitation_pk):
 
 @settings_access_required
 @require_POST
-def cancel_invitation(request, organisation_id, invitation_pk):
+def cancel_invitation(request: OrganisationRequest, organisation_id, invitation_pk):
     try:
         invitation = services.cancel_invitation(invitation=_invitation(request, invitation_pk), by=request.user)
     except ValidationError as error:
@@ -141,13 +143,13 @@ def cancel_invitation(request, organisation_id, invitation_pk):
     return redirect("agents:team", organisation_id=request.organisation.pk)
 
 
-def _role(request, agent_pk) -> AgentRole:
+def _role(request: OrganisationRequest, agent_pk) -> AgentRole:
     """The agent's role in the current organisation: an agent of another organisation is a 404."""
     return get_object_or_404(_organisation_roles(request.organisation), agent_id=agent_pk)
 
 
 @settings_access_required
-def agent_detail(request, organisation_id, agent_pk):
+def agent_detail(request: OrganisationRequest, organisation_id, agent_pk):
     role = _role(request, agent_pk)
     form = AgentRoleForm(request.POST or None, role=role)
     status = 200
@@ -186,7 +188,7 @@ def agent_detail(request, organisation_id, agent_pk):
 
 
 @settings_access_required
-def remove_agent(request, organisation_id, agent_pk):
+def remove_agent(request: OrganisationRequest, organisation_id, agent_pk):
     """« supprimer », after a confirmation page that already lists what would block it."""
     role = _role(request, agent_pk)
     status = 200
@@ -268,7 +270,7 @@ INVITEE_LEVEL_HINTS: dict[str, Promise] = {
 }
 
 
-def _unusable(request, reason: str, invitation: AgentInvitation | None = None):
+def _unusable(request: HttpRequest, reason: str, invitation: AgentInvitation | None = None):
     title, text = INVITATION_UNUSABLE[reason]
     return render(
         request,
@@ -291,7 +293,7 @@ def _unusable_reason(invitation: AgentInvitation) -> str | None:
 
 
 @login_not_required
-def accept_invitation(request, token):
+def accept_invitation(request: HttpRequest, token):
     invitation = (
         AgentInvitation.objects.select_related("organisation__territory", "service")
         .filter(token_hash=hash_token(token))
@@ -341,7 +343,7 @@ def accept_invitation(request, token):
     )
 
 
-def _join_with_existing_account(request, invitation: AgentInvitation, token: str):
+def _join_with_existing_account(request: HttpRequest, invitation: AgentInvitation, token: str) -> HttpResponse:
     """The address has an account (here or in another organisation): the person answers from that
     account, once signed in, so that nobody is added anywhere without its consent."""
     if not request.user.is_authenticated:
@@ -360,7 +362,7 @@ def _join_with_existing_account(request, invitation: AgentInvitation, token: str
     return redirect("agents:respond_to_invitation", invitation_pk=invitation.pk)
 
 
-def _invitation_for(request, invitation_pk) -> AgentInvitation:
+def _invitation_for(request: AgentRequest, invitation_pk: int) -> AgentInvitation:
     """A pending invitation sent to the signed-in agent's address; any other is a 404."""
     return get_object_or_404(
         AgentInvitation.objects.pending()
@@ -371,7 +373,7 @@ def _invitation_for(request, invitation_pk) -> AgentInvitation:
 
 
 @require_http_methods(["GET", "POST"])
-def respond_to_invitation(request, invitation_pk):
+def respond_to_invitation(request: AgentRequest, invitation_pk: int) -> HttpResponse:
     """« Accepter l'invitation » or « Refuser l'invitation », from the account it was sent to."""
     invitation = _invitation_for(request, invitation_pk)
     reason = _unusable_reason(invitation)

@@ -1,10 +1,12 @@
+from typing import Any
+
 from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from motifs.models import MAX_DURATION_IN_MIN, Motif, MotifCategory
 from organisations.models import Service
-from rdv.forms import DsfrForm, DsfrModelForm
+from rdv.forms import DsfrForm, DsfrModelForm, field_of
 
 LOCATION_TYPE_HINTS = {
     Motif.LocationType.PUBLIC_OFFICE: _("C'est un RDV en présentiel qui aura lieu au lieu sélectionné."),
@@ -114,15 +116,16 @@ class MotifForm(DsfrModelForm):
         self.organisation = organisation
         if self.instance.pk is None:
             self.instance.organisation = organisation
-        self.fields["service"].queryset = Service.objects.order_by("name")
-        self.fields["service"].empty_label = _("Sélectionnez un service")
+        service_field = field_of(self, "service", forms.ModelChoiceField)
+        service_field.queryset = Service.objects.order_by("name")
+        service_field.empty_label = _("Sélectionnez un service")
         # A name withdrawn from the référentiel stays on the motifs that already carry it.
         categories = MotifCategory.objects.select_related("service").order_by("name")
         if self.instance.category_id:
             categories = categories.filter(Q(is_active=True) | Q(pk=self.instance.category_id))
         else:
             categories = categories.active()
-        category_field = self.fields["category"]
+        category_field = field_of(self, "category", forms.ModelChoiceField)
         category_field.queryset = categories
         category_field.choices = self._grouped_category_choices(categories)
         self.fields["location_type"].widget.attrs["data-home-value"] = Motif.LocationType.HOME
@@ -148,8 +151,9 @@ class MotifForm(DsfrModelForm):
     def clean_color(self):
         return self.cleaned_data["color"].lower()
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         service = cleaned.get("service")
         category = cleaned.get("category")
         location_type = cleaned.get("location_type")

@@ -1,5 +1,6 @@
 from django.contrib import messages
-from django.core.paginator import Paginator
+from django.core.exceptions import ValidationError
+from django.core.paginator import Page, Paginator
 from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -7,16 +8,17 @@ from django.utils.translation import gettext as _
 from motifs.forms import MotifFilterForm, MotifForm
 from motifs.models import Motif
 from organisations.decorators import settings_access_required
+from organisations.middleware import OrganisationRequest
 
 MOTIFS_PER_PAGE = 20
 UNIQUE_CONSTRAINT = "motif_unique_per_organisation_service_name_type"
 
 
-def _organisation_motifs(request):
+def _organisation_motifs(request: OrganisationRequest):
     return Motif.objects.for_organisation(request.organisation)
 
 
-def _get_motif(request, motif_id) -> Motif:
+def _get_motif(request: OrganisationRequest, motif_id) -> Motif:
     """Another organisation's motif is a 404, the same answer as a missing one."""
     return get_object_or_404(_organisation_motifs(request).select_related("service", "category"), pk=motif_id)
 
@@ -24,6 +26,15 @@ def _get_motif(request, motif_id) -> Motif:
 def _is_unique_violation(error: IntegrityError) -> bool:
     diag = getattr(error.__cause__, "diag", None)
     return getattr(diag, "constraint_name", None) == UNIQUE_CONSTRAINT
+
+
+class DsfrPage(Page[Motif]):
+    """A page as django-dsfr's pagination template reads it: with `pages_list`, the page numbers
+    to link, « … » standing for those left out."""
+
+    def __init__(self, page: Page[Motif]) -> None:
+        super().__init__(page.object_list, page.number, page.paginator)
+        self.pages_list = list(page.paginator.get_elided_page_range(page.number))
 
 
 def _save(form: MotifForm) -> Motif | None:
@@ -35,17 +46,16 @@ def _save(form: MotifForm) -> Motif | None:
         if not _is_unique_violation(error):
             raise
         constraint = next(c for c in Motif._meta.constraints if c.name == UNIQUE_CONSTRAINT)
-        form.add_error("category", constraint.get_violation_error_message())
+        form.add_error("category", ValidationError(constraint.get_violation_error_message()))
         return None
 
 
 @settings_access_required
-def motif_list(request, organisation_id):
+def motif_list(request: OrganisationRequest, organisation_id):
     filter_form = MotifFilterForm(request.GET)
     motifs = filter_form.filter(_organisation_motifs(request)).select_related("service")
     motifs = motifs.order_by("name", "service__name", "location_type", "pk")
-    page_obj = Paginator(motifs, MOTIFS_PER_PAGE).get_page(request.GET.get("page"))
-    page_obj.pages_list = list(page_obj.paginator.get_elided_page_range(page_obj.number))
+    page_obj = DsfrPage(Paginator(motifs, MOTIFS_PER_PAGE).get_page(request.GET.get("page")))
     filtered = any(request.GET.get(name) for name in ("service", "online")) or request.GET.get("status") not in (
         None,
         "",
@@ -60,7 +70,7 @@ def motif_list(request, organisation_id):
 
 
 @settings_access_required
-def motif_create(request, organisation_id):
+def motif_create(request: OrganisationRequest, organisation_id):
     form = MotifForm(request.POST or None, organisation=request.organisation)
     if request.method == "POST":
         if form.is_valid() and (motif := _save(form)):
@@ -74,7 +84,7 @@ def motif_create(request, organisation_id):
 
 
 @settings_access_required
-def motif_edit(request, organisation_id, motif_id):
+def motif_edit(request: OrganisationRequest, organisation_id, motif_id):
     motif = _get_motif(request, motif_id)
     form = MotifForm(request.POST or None, instance=motif, organisation=request.organisation)
     if request.method == "POST":
@@ -96,7 +106,7 @@ def motif_edit(request, organisation_id, motif_id):
 
 
 @settings_access_required
-def motif_archive(request, organisation_id, motif_id):
+def motif_archive(request: OrganisationRequest, organisation_id, motif_id):
     """Archive rather than delete: RDVs and plages d'ouverture keep their motif, which is no
     longer offered for new ones."""
     motif = _get_motif(request, motif_id)
@@ -124,7 +134,7 @@ def motif_archive(request, organisation_id, motif_id):
 
 
 @settings_access_required
-def motif_unarchive(request, organisation_id, motif_id):
+def motif_unarchive(request: OrganisationRequest, organisation_id, motif_id):
     motif = _get_motif(request, motif_id)
     if not motif.is_archived:
         messages.info(request, _("Ce motif n'est pas archivé."))

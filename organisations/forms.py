@@ -1,13 +1,14 @@
 import datetime
+from typing import Any
 
 from django import forms
 from django.db.models import Value
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
-from organisations.models import WEEKDAYS, Lieu, Organisation
+from organisations.models import TIME_ZONE_CHOICES, WEEKDAYS, Lieu, Organisation
 from organisations.services import geocode
-from rdv.forms import DsfrModelForm
+from rdv.forms import DsfrModelForm, field_of
 from rdv.phone import FrenchPhoneNumberField
 
 HALF_DAYS = (("morning", _("matin")), ("afternoon", _("après-midi")))
@@ -41,9 +42,11 @@ class OrganisationForm(DsfrModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["time_zone"].choices = [
-            ("", _("Celui du territoire (%(tz)s)") % {"tz": self.instance.territory.time_zone})
-        ] + [choice for choice in self.fields["time_zone"].choices if choice[0]]
+        time_zone_field = field_of(self, "time_zone", forms.ChoiceField)
+        time_zone_field.choices = [
+            ("", _("Celui du territoire (%(tz)s)") % {"tz": self.instance.territory.time_zone}),
+            *TIME_ZONE_CHOICES,
+        ]
         hours = self.instance.opening_hours or {}
         for day, day_label in WEEKDAYS:
             ranges = dict(zip(("morning", "afternoon"), hours.get(day) or [], strict=False))
@@ -71,11 +74,12 @@ class OrganisationForm(DsfrModelForm):
     def identity_fields(self):
         return [self[name] for name in self.Meta.fields]
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         opening_hours = {}
         for day, _day_label in WEEKDAYS:
-            ranges = []
+            ranges: list[list[str]] = []
             for half, _half_label in HALF_DAYS:
                 start_name, end_name = f"{day}_{half}_start", f"{day}_{half}_end"
                 start, end = cleaned.get(start_name), cleaned.get(end_name)

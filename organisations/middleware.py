@@ -6,11 +6,16 @@ from agents.permissions import Membership, get_membership
 from organisations.models import Organisation
 
 
-class OrganisationRequest(HttpRequest):
+class AgentRequest(HttpRequest):
+    """The request of a page for signed-in agents (LoginRequiredMiddleware sees to it)."""
+
+    user: Agent  # type: ignore[assignment]
+
+
+class OrganisationRequest(AgentRequest):
     """The request of a page under /organisations/<organisation_id>/, as the middleware below
     leaves it: views of those pages take it, so their access to `membership` is typed."""
 
-    user: Agent  # type: ignore[assignment]
     membership: Membership
     organisation: Organisation
 

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -9,14 +10,15 @@ from django.views.decorators.http import require_http_methods
 from agents.models import Agent, AgentInvitation, AgentRole
 from organisations.decorators import settings_access_required
 from organisations.forms import LIEU_NAME_TAKEN, LieuForm, OrganisationForm, active_lieu_named
+from organisations.middleware import AgentRequest, OrganisationRequest
 from organisations.models import Lieu, Organisation, Service, opening_hours_lines
 
 
-def root(request):
+def root(request: HttpRequest):
     return redirect("organisations:choose")
 
 
-def choose(request):
+def choose(request: AgentRequest) -> HttpResponse:
     """After login: straight into the agent's organisation, or a choice when it has several or
     when an invitation to another one awaits its answer."""
     organisations = list(Organisation.objects.for_agent(request.user).select_related("territory").order_by("name"))
@@ -32,7 +34,7 @@ def choose(request):
     return render(request, "organisations/choose.html", {"organisations": organisations, "invitations": invitations})
 
 
-def home(request, organisation_id):
+def home(request: OrganisationRequest, organisation_id):
     """The organisation at a glance: its contacts and hours, its lieux, who works in which service."""
     organisation = request.organisation
     roles = (
@@ -59,7 +61,7 @@ def home(request, organisation_id):
 
 
 @settings_access_required
-def edit_settings(request, organisation_id):
+def edit_settings(request: OrganisationRequest, organisation_id):
     organisation = request.organisation
     form = OrganisationForm(request.POST or None, instance=organisation)
     if request.method == "POST":
@@ -81,12 +83,12 @@ def _is_lieu_name_conflict(error: IntegrityError) -> bool:
     return getattr(diag, "constraint_name", None) == LIEU_NAME_CONSTRAINT
 
 
-def _redirect_to_lieux(request):
+def _redirect_to_lieux(request: OrganisationRequest):
     return redirect("organisations:lieux", organisation_id=request.organisation.pk)
 
 
 @settings_access_required
-def lieux(request, organisation_id):
+def lieux(request: OrganisationRequest, organisation_id):
     """« Vos lieux »: the active lieux, then the archived ones, in one query."""
     lieux = list(Lieu.objects.for_organisation(request.organisation).by_name())
     return render(
@@ -117,7 +119,7 @@ def _save_lieu_form(form: LieuForm) -> bool:
 
 @settings_access_required
 @require_http_methods(["GET", "POST"])
-def lieu_create(request, organisation_id):
+def lieu_create(request: OrganisationRequest, organisation_id):
     form = LieuForm(request.POST or None, organisation=request.organisation)
     status = 200
     if request.method == "POST":
@@ -130,7 +132,7 @@ def lieu_create(request, organisation_id):
 
 @settings_access_required
 @require_http_methods(["GET", "POST"])
-def lieu_edit(request, organisation_id, pk):
+def lieu_edit(request: OrganisationRequest, organisation_id, pk):
     lieu = get_object_or_404(Lieu.objects.for_organisation(request.organisation), pk=pk)
     title = lieu.name  # as saved: validating the form writes the submitted name on the instance
     form = LieuForm(request.POST or None, instance=lieu, organisation=request.organisation)
@@ -145,7 +147,7 @@ def lieu_edit(request, organisation_id, pk):
 
 @settings_access_required
 @require_http_methods(["GET", "POST"])
-def lieu_archive(request, organisation_id, pk):
+def lieu_archive(request: OrganisationRequest, organisation_id, pk):
     """A lieu is archived, never deleted: the plages and RDVs that name it keep it."""
     lieu = get_object_or_404(Lieu.objects.for_organisation(request.organisation), pk=pk)
     if not lieu.is_active:
@@ -177,7 +179,7 @@ def _reactivate(lieu: Lieu, organisation: Organisation) -> bool:
 
 @settings_access_required
 @require_http_methods(["GET", "POST"])
-def lieu_reactivate(request, organisation_id, pk):
+def lieu_reactivate(request: OrganisationRequest, organisation_id, pk):
     lieu = get_object_or_404(Lieu.objects.for_organisation(request.organisation), pk=pk)
     if lieu.is_active:
         messages.info(request, _("Le lieu « %(name)s » est déjà actif.") % {"name": lieu.name})

@@ -34,8 +34,10 @@ from agents.models import Agent
 from motifs.models import Motif
 from organisations.models import Organisation
 from planning.holidays import closed_days as organisation_closed_days
-from planning.models import PlageOuverture, Window, rule_from_recurrence
+from planning.intervals import Window
+from planning.models import PlageOuverture
 from planning.recurrence import Moved, Rule
+from planning.rules import rule_from_recurrence
 from planning.slots import LONGEST_RDV, AbsenceRow, Busy, Inputs, PlageRow, Slot, compute_slots
 from rendezvous.models import Rdv
 from usagers.models import Usager, UsagerProfile

@@ -11,8 +11,9 @@ from agents.demo import AGENTS
 from agents.models import Agent
 from motifs.models import Motif
 from organisations.models import Lieu, Organisation
-from planning.models import Absence, PlageOuverture, PlageOuvertureException, recurrence_from_rule
+from planning.models import Absence, PlageOuverture, PlageOuvertureException
 from planning.recurrence import Frequency, Rule
+from planning.rules import recurrence_from_rule
 
 MON, TUE, WED, THU, FRI = range(5)
 PLACE, PHONE, HOME = Motif.LocationType.PUBLIC_OFFICE, Motif.LocationType.PHONE, Motif.LocationType.HOME

@@ -1,5 +1,6 @@
 import datetime as dt
 from itertools import groupby
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils.formats import date_format
@@ -8,14 +9,10 @@ from dsfr.utils import dsfr_input_class_attr
 
 from motifs.models import Motif
 from organisations.models import Lieu
-from planning.models import (
-    Absence,
-    PlageOuverture,
-    RecurringEvent,
-    recurrence_from_rule,
-)
+from planning.models import Absence, PlageOuverture, RecurringEvent
 from planning.recurrence import Frequency, Rule
-from rdv.forms import DsfrForm, DsfrModelForm
+from planning.rules import recurrence_from_rule
+from rdv.forms import DsfrForm, DsfrModelForm, field_of
 
 WEEKDAY_CHOICES = [
     (0, _("Lundi")),
@@ -66,17 +63,19 @@ def describe_rule(rule: Rule | None) -> str:
     return text
 
 
-class RecurrenceFormMixin:
-    """The « Répéter… » part of the plage and absence forms. Without JavaScript every field shows;
-    static/js/planning_form.js hides those that do not apply."""
+class RecurringEventForm(DsfrModelForm):
+    """What the plage and absence forms share: the « Répéter… » part. Without JavaScript every
+    field shows; static/js/planning_form.js hides those that do not apply."""
 
     repeat_label = _("Répéter…")
     allow_monthly = False
     recurrence_field_names = ("frequency", "interval", "weekdays", "nth", "month_weekday", "until")
 
-    fields: dict
-    cleaned_data: dict
     instance: RecurringEvent
+
+    if TYPE_CHECKING:
+        # ModelForm's hook, which django-stubs does not declare: the subclasses extend it.
+        def _post_clean(self) -> None: ...
 
     def add_recurrence_fields(self) -> None:
         self.fields["repeat"] = forms.BooleanField(label=self.repeat_label, required=False)
@@ -96,7 +95,8 @@ class RecurrenceFormMixin:
             required=False,
             widget=WeekdayCheckboxes,
         )
-        self.fields["weekdays"].template_name = "planning/fields/checkboxes.html"
+        # django-stubs does not declare Field.template_name (Django 5.0's per-field template).
+        self.fields["weekdays"].template_name = "planning/fields/checkboxes.html"  # type: ignore[attr-defined]
         if self.allow_monthly:
             self.fields["nth"] = forms.TypedChoiceField(label=_("Chaque mois, le"), choices=NTH_CHOICES, coerce=int)
             self.fields["month_weekday"] = forms.TypedChoiceField(
@@ -111,12 +111,12 @@ class RecurrenceFormMixin:
         for name in ("repeat", *self.recurrence_field_names):
             if name in self.fields:
                 # What DsfrFormMixin does for the fields declared on the class.
-                dsfr_input_class_attr(self[name])  # type: ignore[index]
+                dsfr_input_class_attr(self[name])
                 if not hasattr(self.fields[name].widget, "group_class"):
                     self.fields[name].widget.group_class = "fr-input-group"
         rule = self.instance.rule if self.instance.pk else None
         if rule is not None:
-            self.initial.update(  # type: ignore[attr-defined]
+            self.initial.update(
                 {
                     "repeat": True,
                     "interval": rule.interval,
@@ -138,12 +138,12 @@ class RecurrenceFormMixin:
         until = data.get("until")
         valid = True
         if until is not None and first_day is not None and until < first_day:
-            self.add_error("until", UNTIL_BEFORE_FIRST_DAY)  # type: ignore[attr-defined]
+            self.add_error("until", UNTIL_BEFORE_FIRST_DAY)
             valid = False
         if frequency is Frequency.WEEKLY:
             weekdays = tuple(sorted(set(data.get("weekdays") or ())))
             if not weekdays:
-                self.add_error("weekdays", NO_WEEKDAY)  # type: ignore[attr-defined]
+                self.add_error("weekdays", NO_WEEKDAY)
                 return None
             if not valid:
                 return None
@@ -164,11 +164,13 @@ class MotifCheckboxes(forms.CheckboxSelectMultiple):
     template_name = "planning/widgets/motif_checkboxes.html"
 
 
-class PlageOuvertureForm(RecurrenceFormMixin, DsfrModelForm):
+class PlageOuvertureForm(RecurringEventForm):
     """« Créer une plage d'ouverture » and its modification."""
 
     repeat_label = _("Répéter la plage d'ouverture…")
     allow_monthly = True
+
+    instance: PlageOuverture
 
     class Meta:
         model = PlageOuverture
@@ -213,22 +215,25 @@ class PlageOuvertureForm(RecurrenceFormMixin, DsfrModelForm):
         if self.instance.lieu_id:
             # A lieu archived since stays on the plages that already name it.
             lieux = Lieu.objects.for_organisation(organisation).filter(pk=self.instance.lieu_id) | lieux
-        self.fields["lieu"].queryset = lieux.by_name()
-        self.fields["lieu"].empty_label = _("Aucun lieu (motifs par téléphone ou à domicile)")
+        lieu_field = field_of(self, "lieu", forms.ModelChoiceField)
+        lieu_field.queryset = lieux.by_name()
+        lieu_field.empty_label = _("Aucun lieu (motifs par téléphone ou à domicile)")
         motifs = Motif.objects.for_organisation(organisation).active()
         if self.instance.pk:
             motifs = motifs | Motif.objects.for_organisation(organisation).filter(plages_ouverture=self.instance)
         motifs = motifs.distinct().select_related("service").order_by("service__name", "name", "location_type", "pk")
-        self.fields["motifs"].queryset = motifs
-        self.fields["motifs"].choices = [
+        motifs_field = field_of(self, "motifs", forms.ModelMultipleChoiceField)
+        motifs_field.queryset = motifs
+        motifs_field.choices = [
             (service_name, [(motif.pk, str(motif)) for motif in group])
             for service_name, group in groupby(motifs, key=lambda motif: motif.service.name)
         ]
-        self.fields["motifs"].template_name = "planning/fields/checkboxes.html"
+        motifs_field.template_name = "planning/fields/checkboxes.html"  # type: ignore[attr-defined]
         self.add_recurrence_fields()
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("start_time"), data.get("end_time")
         if start is not None and end is not None and end <= start:
             self.add_error("end_time", END_BEFORE_START)
@@ -265,8 +270,10 @@ class PlageOuvertureForm(RecurrenceFormMixin, DsfrModelForm):
         self.add_error("start_time", message)
 
 
-class AbsenceForm(RecurrenceFormMixin, DsfrModelForm):
+class AbsenceForm(RecurringEventForm):
     """« Créer une absence » and its modification."""
+
+    instance: Absence
 
     class Meta:
         model = Absence
@@ -299,8 +306,9 @@ class AbsenceForm(RecurrenceFormMixin, DsfrModelForm):
         self.fields["end_day"].required = False
         self.add_recurrence_fields()
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         first_day, end_day = data.get("first_day"), data.get("end_day")
         if first_day is not None and end_day is None and "end_day" not in self.errors:
             data["end_day"] = end_day = first_day
@@ -333,8 +341,9 @@ class PlanningFilterForm(DsfrForm):
     def __init__(self, *args, organisation, with_lieu: bool, **kwargs):
         super().__init__(*args, **kwargs)
         if with_lieu:
-            self.fields["lieu"].queryset = Lieu.objects.for_organisation(organisation).by_name()
-            self.fields["lieu"].empty_label = _("Tous les lieux")
+            lieu_field = field_of(self, "lieu", forms.ModelChoiceField)
+            lieu_field.queryset = Lieu.objects.for_organisation(organisation).by_name()
+            lieu_field.empty_label = _("Tous les lieux")
         else:
             del self.fields["lieu"]
 
@@ -356,6 +365,9 @@ class MoveOccurrenceForm(DsfrForm):
     end_day = forms.DateField(label=_("Termine le"), widget=DATE_WIDGET)
     end_time = forms.TimeField(label=_("Termine à"), widget=TIME_WIDGET)
 
+    # BaseForm's cache of bound fields, which django-stubs does not declare.
+    _bound_fields_cache: dict[str, forms.BoundField]
+
     def __init__(self, *args, event: RecurringEvent, original_date: dt.date, **kwargs):
         super().__init__(*args, **kwargs)
         self.event = event
@@ -366,12 +378,13 @@ class MoveOccurrenceForm(DsfrForm):
             self.fields["start_day"].label = _("Jour")
             self._bound_fields_cache.pop("start_day", None)
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         tz = self.event.organisation.tzinfo
         start_day, start_time, end_time = data.get("start_day"), data.get("start_time"), data.get("end_time")
         end_day = data.get("end_day", start_day) if "end_day" in self.fields else start_day
-        if None in (start_day, start_time, end_day, end_time):
+        if start_day is None or start_time is None or end_day is None or end_time is None:
             return data
         self.starts_at = dt.datetime.combine(start_day, start_time, tzinfo=tz)
         self.ends_at = dt.datetime.combine(end_day, end_time, tzinfo=tz)

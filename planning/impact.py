@@ -32,8 +32,8 @@ from django.utils import timezone
 from motifs.models import Motif
 from organisations.models import Organisation
 from planning.holidays import closed_days
-from planning.intervals import covers, merge
-from planning.models import Absence, PlageOuverture, RecurringEvent, Window
+from planning.intervals import Window, covers, merge
+from planning.models import Absence, PlageOuverture, RecurringEvent
 from rendezvous.models import Rdv
 
 if TYPE_CHECKING:
@@ -157,8 +157,12 @@ def event_days(event: RecurringEvent) -> list[Days]:
     days = [series_days(event)]
     if event.pk:
         tz = event.organisation.tzinfo
-        moved = event.exceptions.filter(starts_at__isnull=False).values_list("starts_at", "ends_at")  # type: ignore[attr-defined]
-        days.extend((start.astimezone(tz).date(), end.astimezone(tz).date()) for start, end in moved)
+        moved = event.exceptions.filter(starts_at__isnull=False).values_list("starts_at", "ends_at")
+        days.extend(
+            (start.astimezone(tz).date(), end.astimezone(tz).date())
+            for start, end in moved
+            if start is not None and end is not None  # a moved occurrence has both (a database constraint)
+        )
     return days
 
 

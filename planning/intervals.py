@@ -1,10 +1,12 @@
 """Intervals of time, merged once and then asked whether they cover a span: the créneaux engine
 (seconds as floats), the RDVs left outside a plage (planning.impact) and the conflict check of an
-RDV (rendezvous.conflicts) share these two functions."""
+RDV (rendezvous.conflicts) share these two functions; `Window` is the span every query and
+expansion of the planning is asked for."""
 
 import datetime as dt
 from bisect import bisect_right
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TypeVar
 
 T = TypeVar("T", float, dt.datetime)
@@ -29,3 +31,33 @@ def covers(starts: list[T], ends: list[T], start: T, end: T) -> bool:
     """Whether merged intervals (`merge`'s result) cover [start, end) without a gap."""
     index = bisect_right(starts, start) - 1
     return index >= 0 and ends[index] >= end
+
+
+@dataclass(frozen=True)
+class Window:
+    """[start, end) in aware datetimes."""
+
+    start: dt.datetime
+    end: dt.datetime
+
+    @property
+    def date_range(self) -> tuple[dt.date, dt.date]:
+        """The UTC dates of the window, widened by a day each side so that they cover the local
+        dates of every time zone (all are within ±14 hours of UTC)."""
+        return (
+            self.start.astimezone(dt.UTC).date() - dt.timedelta(days=1),
+            self.end.astimezone(dt.UTC).date() + dt.timedelta(days=1),
+        )
+
+    def local_days(self, tz: dt.tzinfo) -> tuple[dt.date, dt.date]:
+        """The first and the last local date of `tz` the window touches. Its end is excluded: a
+        window ending at midnight does not touch the next day."""
+        return self.start.astimezone(tz).date(), (self.end - dt.timedelta(microseconds=1)).astimezone(tz).date()
+
+    def whole_days(self, tz: dt.tzinfo) -> "Window":
+        """From local midnight of the first day the window touches to local midnight after the last."""
+        first, last = self.local_days(tz)
+        return Window(
+            dt.datetime.combine(first, dt.time(), tzinfo=tz),
+            dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=tz),
+        )

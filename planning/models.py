@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-import recurrence as django_recurrence
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Prefetch, Q
@@ -23,120 +22,18 @@ from simple_history.models import HistoricalRecords
 
 from motifs.models import Motif
 from organisations.models import Lieu, Organisation
-from planning.recurrence import Frequency, Moved, Occurrence, Rule, expand
+from planning.intervals import Window
+from planning.recurrence import Moved, Occurrence, Rule, expand
+from planning.rules import rule_from_recurrence
 
 if TYPE_CHECKING:
+    from django.db.models.fields.related_descriptors import RelatedManager
+
     from agents.models import Agent
 
 # How far ahead two recurring plages are compared when looking for an overlap: long enough for
 # any pair of rules the form offers (every 1 to 5 weeks or months) to show a clash.
 OVERLAP_HORIZON = dt.timedelta(days=2 * 366)
-
-# django-recurrence's weekday constants, Monday first as in `planning.recurrence`.
-WEEKDAYS = (
-    django_recurrence.MO,
-    django_recurrence.TU,
-    django_recurrence.WE,
-    django_recurrence.TH,
-    django_recurrence.FR,
-    django_recurrence.SA,
-    django_recurrence.SU,
-)
-
-
-def rule_from_recurrence(value: Any) -> Rule | None:
-    """The `Rule` a django-recurrence value holds, or None when it holds none.
-
-    Supports exactly what the forms offer: one RRULE, weekly on weekdays or monthly on the nth
-    weekday (BYDAY=2TU, or BYDAY=TU;BYSETPOS=2), INTERVAL, an optional UNTIL. Anything else
-    raises ValueError rather than being silently misread.
-    """
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        value = django_recurrence.deserialize(value)
-    if not value.rrules:
-        return None
-    if len(value.rrules) > 1 or value.exrules or value.rdates or value.exdates:
-        raise ValueError("Only one RRULE, without EXRULE, RDATE or EXDATE, is supported.")
-    rrule = value.rrules[0]
-    until = _until_date(rrule.until)
-    weekdays = [django_recurrence.to_weekday(day) for day in rrule.byday]
-    if rrule.freq == django_recurrence.WEEKLY:
-        return Rule(
-            Frequency.WEEKLY,
-            interval=rrule.interval,
-            weekdays=tuple(sorted({day.number for day in weekdays})),
-            until=until,
-        )
-    if rrule.freq == django_recurrence.MONTHLY:
-        if len(weekdays) != 1:
-            raise ValueError("A monthly rule needs exactly one weekday.")
-        nth = weekdays[0].index
-        if nth is None and rrule.bysetpos:
-            nth = rrule.bysetpos[0] if isinstance(rrule.bysetpos, list | tuple) else rrule.bysetpos
-        return Rule(Frequency.MONTHLY, interval=rrule.interval, weekdays=(weekdays[0].number,), nth=nth, until=until)
-    raise ValueError(f"Unsupported frequency {rrule.freq}.")
-
-
-def _until_date(until: dt.datetime | dt.date | None) -> dt.date | None:
-    # `recurrence_from_rule` writes UNTIL as 23:59:59 UTC of the last day: reading it back in UTC
-    # gives that day whatever the current time zone. A date-only UNTIL is read as it is.
-    if until is None:
-        return None
-    if isinstance(until, dt.datetime):
-        if until.tzinfo is not None:
-            return until.astimezone(dt.UTC).date()
-        return until.date()
-    return until
-
-
-def recurrence_from_rule(rule: Rule | None) -> django_recurrence.Recurrence | None:
-    """The django-recurrence value for a `Rule` (the inverse of `rule_from_recurrence`)."""
-    if rule is None:
-        return None
-    until = dt.datetime.combine(rule.until, dt.time(23, 59, 59), tzinfo=dt.UTC) if rule.until else None
-    if rule.frequency is Frequency.WEEKLY:
-        byday = [WEEKDAYS[day] for day in rule.weekdays]
-        freq = django_recurrence.WEEKLY
-    else:
-        assert rule.nth is not None
-        byday = [django_recurrence.Weekday(rule.weekdays[0], rule.nth)]
-        freq = django_recurrence.MONTHLY
-    return django_recurrence.Recurrence(
-        rrules=[django_recurrence.Rule(freq, interval=rule.interval, byday=byday, until=until)]
-    )
-
-
-@dataclass(frozen=True)
-class Window:
-    """[start, end) in aware datetimes."""
-
-    start: dt.datetime
-    end: dt.datetime
-
-    @property
-    def date_range(self) -> tuple[dt.date, dt.date]:
-        """The UTC dates of the window, widened by a day each side so that they cover the local
-        dates of every time zone (all are within ±14 hours of UTC)."""
-        return (
-            self.start.astimezone(dt.UTC).date() - dt.timedelta(days=1),
-            self.end.astimezone(dt.UTC).date() + dt.timedelta(days=1),
-        )
-
-    def local_days(self, tz: dt.tzinfo) -> tuple[dt.date, dt.date]:
-        """The first and the last local date of `tz` the window touches. Its end is excluded: a
-        window ending at midnight does not touch the next day."""
-        return self.start.astimezone(tz).date(), (self.end - dt.timedelta(microseconds=1)).astimezone(tz).date()
-
-    def whole_days(self, tz: dt.tzinfo) -> "Window":
-        """From local midnight of the first day the window touches to local midnight after the last."""
-        first, last = self.local_days(tz)
-        return Window(
-            dt.datetime.combine(first, dt.time(), tzinfo=tz),
-            dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=tz),
-        )
-
 
 T = TypeVar("T", bound="RecurringEvent")
 
@@ -198,6 +95,8 @@ class RecurringEvent(models.Model):
     organisation's time zone, a rule, exceptions."""
 
     exception_model: Any
+    # Each concrete model's single-occurrence changes (`related_name="exceptions"` on its exception model).
+    exceptions: "RelatedManager[OccurrenceException]"
 
     organisation = models.ForeignKey(
         Organisation, verbose_name=_("organisation"), on_delete=models.CASCADE, related_name="%(class)ss"
@@ -251,7 +150,7 @@ class RecurringEvent(models.Model):
         """This event's occurrences overlapping the window. `exceptions` defaults to all of the
         event's (one query); callers holding them prefetched pass them."""
         if exceptions is None:
-            exceptions = list(self.exceptions.all()) if self.pk else []  # type: ignore[attr-defined]
+            exceptions = list(self.exceptions.all()) if self.pk else []
         return expand(
             first_day=self.first_day,
             start_time=self.start_time,

@@ -18,8 +18,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from planning.intervals import merge
-from planning.models import Window
+from planning.intervals import Window, merge
 from planning.recurrence import Moved, Rule, expand
 
 

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from planning import views
+from planning import calendar_views, views
 
 app_name = "planning"
 
@@ -24,7 +24,7 @@ urlpatterns = [
     path(ORGANISATION + "planning/plages/", views.my_plages, name="my_plages"),
     path(ORGANISATION + "planning/absences/", views.my_absences, name="my_absences"),
     path(ORGANISATION + "planning/jours-feries/", views.public_holidays_switch, name="public_holidays"),
-    path(ORGANISATION + "planning/calendrier/", views.calendar_feed, name="calendar_feed"),
+    path(ORGANISATION + "planning/calendrier/", calendar_views.calendar_feed, name="calendar_feed"),
     path(AGENT + "plages/", views.plage_list, name="plage_list"),
     path(AGENT + "plages/nouvelle/", views.plage_create, name="plage_create"),
     path(AGENT + "plages/<int:pk>/", views.plage_edit, name="plage_edit"),
@@ -35,5 +35,5 @@ urlpatterns = [
     path(AGENT + "absences/<int:pk>/", views.absence_edit, name="absence_edit"),
     path(AGENT + "absences/<int:pk>/supprimer/", views.absence_delete, name="absence_delete"),
     path(AGENT + "absences/<int:pk>/occurrences/<isodate:day>/", views.absence_occurrence, name="absence_occurrence"),
-    path("calendrier/<str:token>.ics", views.calendar, name="calendar"),
+    path("calendrier/<str:token>.ics", calendar_views.calendar, name="calendar"),
 ]

@@ -6,13 +6,13 @@ the permission module lets the membership manage, so any other agent is a 404.
 """
 
 import datetime as dt
+from typing import Any, TypedDict
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_not_required
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Prefetch
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,7 +24,9 @@ from agents.models import Agent
 from agents.permissions import agents_with_manageable_planning
 from motifs.models import Motif
 from organisations.decorators import settings_access_required
-from planning import ics, impact
+from organisations.middleware import OrganisationRequest
+from planning import impact
+from planning.calendar_views import feed_context
 from planning.forms import (
     AbsenceForm,
     MoveOccurrenceForm,
@@ -34,18 +36,28 @@ from planning.forms import (
     local_date,
 )
 from planning.holidays import closed_days
-from planning.models import Absence, CalendarFeed, PlageOuverture, RecurringEvent
+from planning.models import Absence, PlageOuverture, RecurringEvent
 from rendezvous.models import Participation, Rdv
 
 PER_PAGE = 50
 UPCOMING_DAYS = 91
 UPCOMING_MAX = 15
-NEW_FEED_SESSION_KEY = "planning_new_calendar_token"
 # The RDVs a change just left outside availability, shown once on the page it redirects to.
 RDVS_OUTSIDE_SESSION_KEY = "planning_rdvs_outside"
 RDVS_OUTSIDE_SHOWN = 20
 
-KINDS = {
+
+class Kind(TypedDict):
+    """What the pages of one kind of event use: its model and form, the names of its URLs."""
+
+    model: type[PlageOuverture] | type[Absence]
+    form: type[PlageOuvertureForm] | type[AbsenceForm]
+    list: str
+    edit: str
+    occurrence: str
+
+
+KINDS: dict[str, Kind] = {
     "plage": {
         "model": PlageOuverture,
         "form": PlageOuvertureForm,
@@ -63,42 +75,42 @@ KINDS = {
 }
 
 
-def _planning_agent(request, agent_id: int) -> Agent:
+def _planning_agent(request: OrganisationRequest, agent_id: int) -> Agent:
     """The agent whose planning the page shows, if the membership may manage it; 404 otherwise."""
     return get_object_or_404(agents_with_manageable_planning(request.membership), pk=agent_id)
 
 
-def _today(request) -> dt.date:
+def _today(request: OrganisationRequest) -> dt.date:
     return timezone.localdate(timezone=request.organisation.tzinfo)
 
 
-def _events(request, kind: str, agent: Agent):
+def _events(request: OrganisationRequest, kind: str, agent: Agent):
     model = KINDS[kind]["model"]
     return model.objects.for_organisation(request.organisation).for_agent(agent)
 
 
-def _get_event(request, kind: str, agent: Agent, pk: int) -> RecurringEvent:
+def _get_event(request: OrganisationRequest, kind: str, agent: Agent, pk: int) -> RecurringEvent:
     return get_object_or_404(_events(request, kind, agent).select_related("organisation__territory"), pk=pk)
 
 
-def _selectable_agents(request) -> list[Agent]:
+def _selectable_agents(request: OrganisationRequest) -> list[Agent]:
     return list(agents_with_manageable_planning(request.membership).order_by("last_name", "first_name", "pk"))
 
 
-def _redirect_to_list(request, kind: str, agent: Agent):
+def _redirect_to_list(request: OrganisationRequest, kind: str, agent: Agent):
     return redirect(KINDS[kind]["list"], organisation_id=request.organisation.pk, agent_id=agent.pk)
 
 
-def my_plages(request, organisation_id):
+def my_plages(request: OrganisationRequest, organisation_id):
     """« Plages d'ouverture » in the menu: the signed-in agent's, or the one chosen in the selector."""
     return _my_planning(request, "plage")
 
 
-def my_absences(request, organisation_id):
+def my_absences(request: OrganisationRequest, organisation_id):
     return _my_planning(request, "absence")
 
 
-def _my_planning(request, kind: str):
+def _my_planning(request: OrganisationRequest, kind: str):
     agent_id = request.GET.get("agent") or request.user.pk
     try:
         agent = _planning_agent(request, int(agent_id))
@@ -107,7 +119,7 @@ def _my_planning(request, kind: str):
     return _redirect_to_list(request, kind, agent)
 
 
-def _list_context(request, kind: str, agent: Agent, filter_form: PlanningFilterForm) -> dict:
+def _list_context(request: OrganisationRequest, kind: str, agent: Agent, filter_form: PlanningFilterForm) -> dict:
     query = request.GET.copy()
     query.pop("page", None)
     return {
@@ -125,7 +137,7 @@ def _list_context(request, kind: str, agent: Agent, filter_form: PlanningFilterF
     }
 
 
-def _check_rdvs(request, agent: Agent, change, days):
+def _check_rdvs(request: OrganisationRequest, agent: Agent, change, days):
     """Run the change (inside the caller's transaction) and remember the future RDVs it leaves
     outside the agent's availability, to warn about them on the next page. Never refuses."""
     result, rdvs = impact.change_and_check(change, agent=agent, organisation=request.organisation, days=days)
@@ -141,7 +153,7 @@ def _check_rdvs(request, agent: Agent, change, days):
     return result
 
 
-def _rdvs_outside(request, agent: Agent) -> dict | None:
+def _rdvs_outside(request: OrganisationRequest, agent: Agent) -> dict | None:
     """The warning `_check_rdvs` left for this agent's planning, once: the RDVs (as they are now,
     among those the membership may see) with their motif and usagers; two queries."""
     stored = request.session.get(RDVS_OUTSIDE_SESSION_KEY)
@@ -173,7 +185,7 @@ def _rdvs_outside(request, agent: Agent) -> dict | None:
     }
 
 
-def plage_list(request, organisation_id, agent_id):
+def plage_list(request: OrganisationRequest, organisation_id, agent_id):
     agent = _planning_agent(request, agent_id)
     filter_form = PlanningFilterForm(request.GET, organisation=request.organisation, with_lieu=True)
     plages = filter_form.filter(_events(request, "plage", agent), _today(request))
@@ -187,12 +199,12 @@ def plage_list(request, organisation_id, agent_id):
         "filter_form": filter_form,
         "page_obj": page_obj,
         "rows": rows,
-        "feed": _feed_context(request, agent),
+        "feed": feed_context(request, agent),
     }
     return render(request, "planning/plage_list.html", context, status=422 if filter_form.errors else 200)
 
 
-def absence_list(request, organisation_id, agent_id):
+def absence_list(request: OrganisationRequest, organisation_id, agent_id):
     agent = _planning_agent(request, agent_id)
     filter_form = PlanningFilterForm(request.GET, organisation=request.organisation, with_lieu=False)
     today = _today(request)
@@ -212,33 +224,17 @@ def absence_list(request, organisation_id, agent_id):
     return render(request, "planning/absence_list.html", context, status=422 if filter_form.errors else 200)
 
 
-def _feed_context(request, agent: Agent) -> dict | None:
-    """The private calendar address, on the agent's own planning only. The token is shown once,
-    right after it was made: only its hash is kept."""
-    if agent.pk != request.user.pk:
-        return None
-    feed = CalendarFeed.objects.filter(agent=agent).first()
-    token = request.session.pop(NEW_FEED_SESSION_KEY, None)
-    url = request.build_absolute_uri(reverse("planning:calendar", kwargs={"token": token})) if token else ""
-    return {
-        "exists": feed is not None,
-        "created_at": feed.created_at if feed else None,
-        "url": url,
-        "webcal_url": "webcal://" + url.split("://", 1)[1] if url else "",
-    }
-
-
 @require_http_methods(["GET", "POST"])
-def plage_create(request, organisation_id, agent_id):
+def plage_create(request: OrganisationRequest, organisation_id, agent_id):
     return _create(request, "plage", agent_id)
 
 
 @require_http_methods(["GET", "POST"])
-def absence_create(request, organisation_id, agent_id):
+def absence_create(request: OrganisationRequest, organisation_id, agent_id):
     return _create(request, "absence", agent_id)
 
 
-def _create(request, kind: str, agent_id: int):
+def _create(request: OrganisationRequest, kind: str, agent_id: int):
     agent = _planning_agent(request, agent_id)
     form_class = KINDS[kind]["form"]
     form = form_class(request.POST or None, organisation=request.organisation, agent=agent)
@@ -254,21 +250,28 @@ def _create(request, kind: str, agent_id: int):
             messages.success(request, message % {"title": event.title})
             return _redirect_to_list(request, kind, agent)
         status = 422
-    context = {"form": form, "agent": agent, "event": None, "kind": kind, "upcoming": [], "rdvs_outside": None}
+    context: dict[str, Any] = {
+        "form": form,
+        "agent": agent,
+        "event": None,
+        "kind": kind,
+        "upcoming": [],
+        "rdvs_outside": None,
+    }
     return render(request, f"planning/{kind}_form.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
-def plage_edit(request, organisation_id, agent_id, pk):
+def plage_edit(request: OrganisationRequest, organisation_id, agent_id, pk):
     return _edit(request, "plage", agent_id, pk)
 
 
 @require_http_methods(["GET", "POST"])
-def absence_edit(request, organisation_id, agent_id, pk):
+def absence_edit(request: OrganisationRequest, organisation_id, agent_id, pk):
     return _edit(request, "absence", agent_id, pk)
 
 
-def _edit(request, kind: str, agent_id: int, pk: int):
+def _edit(request: OrganisationRequest, kind: str, agent_id: int, pk: int):
     """The page of a plage or absence: its form (« Modifier »), its next occurrences, « Supprimer »."""
     agent = _planning_agent(request, agent_id)
     event = _get_event(request, kind, agent, pk)
@@ -302,11 +305,11 @@ def _edit(request, kind: str, agent_id: int, pk: int):
     return render(request, f"planning/{kind}_form.html", context, status=status)
 
 
-def _upcoming(request, event: RecurringEvent) -> list[dict]:
+def _upcoming(request: OrganisationRequest, event: RecurringEvent) -> list[dict]:
     """The series' next occurrences as planned, each with its change if any (cancelled, moved)."""
     today = _today(request)
     window = event.local_window(today, today + dt.timedelta(days=UPCOMING_DAYS))
-    exceptions = {exception.original_date: exception for exception in event.exceptions.all()}  # type: ignore[attr-defined]
+    exceptions = {exception.original_date: exception for exception in event.exceptions.all()}
     rows = []
     for occurrence in event.expand(window, exceptions=[])[:UPCOMING_MAX]:
         exception = exceptions.get(occurrence.original_date)
@@ -321,16 +324,16 @@ def _upcoming(request, event: RecurringEvent) -> list[dict]:
 
 
 @require_http_methods(["GET", "POST"])
-def plage_delete(request, organisation_id, agent_id, pk):
+def plage_delete(request: OrganisationRequest, organisation_id, agent_id, pk):
     return _delete(request, "plage", agent_id, pk)
 
 
 @require_http_methods(["GET", "POST"])
-def absence_delete(request, organisation_id, agent_id, pk):
+def absence_delete(request: OrganisationRequest, organisation_id, agent_id, pk):
     return _delete(request, "absence", agent_id, pk)
 
 
-def _delete(request, kind: str, agent_id: int, pk: int):
+def _delete(request: OrganisationRequest, kind: str, agent_id: int, pk: int):
     agent = _planning_agent(request, agent_id)
     event = _get_event(request, kind, agent, pk)
     if request.method == "POST":
@@ -348,16 +351,16 @@ def _delete(request, kind: str, agent_id: int, pk: int):
 
 
 @require_http_methods(["GET", "POST"])
-def plage_occurrence(request, organisation_id, agent_id, pk, day):
+def plage_occurrence(request: OrganisationRequest, organisation_id, agent_id, pk, day):
     return _occurrence(request, "plage", agent_id, pk, day)
 
 
 @require_http_methods(["GET", "POST"])
-def absence_occurrence(request, organisation_id, agent_id, pk, day):
+def absence_occurrence(request: OrganisationRequest, organisation_id, agent_id, pk, day):
     return _occurrence(request, "absence", agent_id, pk, day)
 
 
-def _occurrence(request, kind: str, agent_id: int, pk: int, day: str):
+def _occurrence(request: OrganisationRequest, kind: str, agent_id: int, pk: int, day: str):
     """One occurrence of a recurring plage or absence: cancel it, move it, or restore it, without
     touching the others (an exception on the series, not a copy)."""
     agent = _planning_agent(request, agent_id)
@@ -368,7 +371,7 @@ def _occurrence(request, kind: str, agent_id: int, pk: int, day: str):
         raise Http404("Date inconnue.") from None
     if not event.is_recurring or not event.has_occurrence_on(original_date):
         raise Http404("Cette plage n'a pas d'occurrence ce jour-là.")
-    exception = event.exceptions.filter(original_date=original_date).first()  # type: ignore[attr-defined]
+    exception = event.exceptions.filter(original_date=original_date).first()
     window = event.local_window(original_date, original_date + dt.timedelta(days=event.span_days))
     planned = next(o for o in event.expand(window, exceptions=[]) if o.original_date == original_date)
     tz = request.organisation.tzinfo
@@ -390,8 +393,9 @@ def _occurrence(request, kind: str, agent_id: int, pk: int, day: str):
     parent = {"plage" if kind == "plage" else "absence": event}
     # The days this change touches: the occurrence as planned and where it is (or goes) if moved.
     days: list[impact.Days] = [(planned.start.astimezone(tz).date(), planned.end.astimezone(tz).date())]
-    if exception is not None and not exception.is_cancelled:
-        days.append((exception.starts_at.astimezone(tz).date(), exception.ends_at.astimezone(tz).date()))
+    moved = exception.as_moved() if exception is not None else None
+    if moved is not None:
+        days.append((moved.start.astimezone(tz).date(), moved.end.astimezone(tz).date()))
 
     def save_exception(starts_at: dt.datetime | None, ends_at: dt.datetime | None) -> None:
         exception_model.objects.update_or_create(
@@ -440,7 +444,7 @@ def _occurrence(request, kind: str, agent_id: int, pk: int, day: str):
 
 @settings_access_required
 @require_POST
-def public_holidays_switch(request, organisation_id):
+def public_holidays_switch(request: OrganisationRequest, organisation_id):
     """One switch for the whole organisation: public holidays closed for everyone, or not."""
     organisation = request.organisation
     organisation.close_on_public_holidays = request.POST.get("close_on_public_holidays") == "on"
@@ -450,33 +454,3 @@ def public_holidays_switch(request, organisation_id):
     else:
         messages.success(request, _("L'organisation n'est plus fermée les jours fériés."))
     return redirect("planning:my_absences", organisation_id=organisation.pk)
-
-
-@require_POST
-def calendar_feed(request, organisation_id):
-    """Make (or remake, revoking the previous one) or revoke the signed-in agent's private
-    calendar address. Only one's own: the address reveals one's whole planning."""
-    if request.POST.get("action") == "revoke":
-        CalendarFeed.objects.filter(agent=request.user).delete()
-        messages.success(request, _("L'adresse de votre calendrier a été révoquée : elle ne fonctionne plus."))
-    else:
-        request.session[NEW_FEED_SESSION_KEY] = CalendarFeed.regenerate(request.user)
-        messages.success(
-            request,
-            _("Une nouvelle adresse de calendrier a été créée ; l'ancienne, s'il y en avait une, ne fonctionne plus."),
-        )
-    return redirect("planning:plage_list", organisation_id=organisation_id, agent_id=request.user.pk)
-
-
-@login_not_required
-def calendar(request, token):
-    """The agent's plages, absences and RDVs as an RFC 5545 calendar, for Thunderbird, Google
-    Calendar or Outlook (what an RDV shows there, and why: `planning.ics`). Public by design
-    (calendar apps send no cookie): the long random token is the key."""
-    feed = CalendarFeed.objects.for_token(token).select_related("agent").first()
-    if feed is None or not feed.agent.is_active:
-        raise Http404("Calendrier inconnu.")
-    response = HttpResponse(ics.agent_calendar(feed.agent), content_type="text/calendar; charset=utf-8")
-    response["Content-Disposition"] = 'inline; filename="planning.ics"'
-    response["Cache-Control"] = "private, max-age=300"
-    return response

@@ -30,7 +30,7 @@ class DsfrFormMixin:
     mandatory."""
 
     template_name = "dsfr/form_snippet.html"
-    bound_field_class = BoundField
+    bound_field_class: type[forms.BoundField] | None = BoundField
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("error_class", DsfrErrorList)

@@ -11,8 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from agents.models import Agent
-from planning.intervals import covers, merge
-from planning.models import Absence, PlageOuverture, Window
+from planning.intervals import Window, covers, merge
+from planning.models import Absence, PlageOuverture
 from rendezvous.models import Rdv
 
 

@@ -11,7 +11,8 @@ import datetime as dt
 from django.utils import timezone
 
 from agents.models import Agent
-from planning.models import PlageOuverture, Window
+from planning.intervals import Window
+from planning.models import PlageOuverture
 from rendezvous.models import Participation, Rdv
 from usagers.models import Usager
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from organisations.decorators import settings_access_required
+from organisations.middleware import OrganisationRequest
 from stats.charts import BarChart, bar_chart, month_abbreviation, month_label
 from stats.figures import MonthlyFigures, Period, rdvs_created, rdvs_created_by_service, status_counts, usagers_created
 from stats.forms import DEFAULT_MONTHS, PeriodForm
@@ -119,7 +120,7 @@ def _charts(organisation, period: Period) -> list[ChartBlock]:
 
 @settings_access_required
 @require_GET
-def organisation_stats(request, organisation_id):
+def organisation_stats(request: OrganisationRequest, organisation_id):
     organisation = request.organisation
     now = timezone.now()
     today = timezone.localdate(now, organisation.tzinfo)

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from agents.models import Agent
+from organisations.middleware import OrganisationRequest
 from rendezvous.fiche import usager_rdv_counts
 from usagers.forms import ProcheForm, UsagerForm
 from usagers.history import usager_history
@@ -23,7 +24,7 @@ RECENT_HISTORY = 5
 MAX_QUERY_LENGTH = 100
 
 
-def _query(request) -> str:
+def _query(request: OrganisationRequest) -> str:
     return request.GET.get("q", "").strip()[:MAX_QUERY_LENGTH]
 
 
@@ -45,7 +46,7 @@ def _with_org_referents(usagers, organisation) -> None:
 
 
 @require_GET
-def usager_list(request, organisation_id):
+def usager_list(request: OrganisationRequest, organisation_id):
     """« Vos usagers »: the organisation's base, in alphabetical order, searched with `q`
     (the header's search bar sends it here) and narrowed to « mes usagers » on demand."""
     membership = request.membership
@@ -73,7 +74,7 @@ def usager_list(request, organisation_id):
 
 
 @require_GET
-def usager_search(request, organisation_id):
+def usager_search(request: OrganisationRequest, organisation_id):
     """Live results under the header's search bar (htmx): the first matches, responsibles and
     proches alike, and a link to all of them."""
     query = _query(request)
@@ -110,7 +111,7 @@ def _duplicates(membership, form, exclude_pk=None) -> list[Usager]:
     return list(with_visible_responsible(duplicates.alphabetical(), membership)[:5])
 
 
-def _next_url(request) -> str:
+def _next_url(request: OrganisationRequest) -> str:
     """Where « Créer un usager » goes back to (the RDV being posed), if the link gave an address
     of this site: never another site (open redirect)."""
     url = request.POST.get("next") or request.GET.get("next") or ""
@@ -128,7 +129,7 @@ def _with_new_usager(url: str, pk: int) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def usager_create(request, organisation_id):
+def usager_create(request: OrganisationRequest, organisation_id):
     """« Créer un usager »: only the first and last names are required. A likely duplicate is
     shown before anything is saved; the agent opens it or creates the new fiche anyway.
     With `next` (an address of this site), the agent goes back there once the usager is created,
@@ -168,7 +169,7 @@ def _profile(usager: Usager, organisation) -> UsagerProfile:
 
 
 @require_GET
-def usager_detail(request, organisation_id, pk):
+def usager_detail(request: OrganisationRequest, organisation_id, pk):
     """The fiche: identity, contact, social information, référents, proches (or the responsible
     of a proche), RDVs and the latest changes. Viewing it is not recorded."""
     membership = request.membership
@@ -199,7 +200,7 @@ def usager_detail(request, organisation_id, pk):
 
 
 @require_GET
-def usager_history_page(request, organisation_id, pk):
+def usager_history_page(request: OrganisationRequest, organisation_id, pk):
     membership = request.membership
     usager = access_usager(membership, pk)
     profile = _profile(usager, membership.organisation)
@@ -210,7 +211,7 @@ def usager_history_page(request, organisation_id, pk):
     )
 
 
-def usager_update(request, organisation_id, pk):
+def usager_update(request: OrganisationRequest, organisation_id, pk):
     membership = request.membership
     usager = access_usager(membership, pk)
     profile = _profile(usager, membership.organisation)
@@ -237,7 +238,7 @@ def usager_update(request, organisation_id, pk):
     )
 
 
-def proche_create(request, organisation_id, pk):
+def proche_create(request: OrganisationRequest, organisation_id, pk):
     """« Ajouter un proche » from the fiche of an usager en charge: only first and last names are
     required; the proche gets its own fiche, known to the same organisation."""
     membership = request.membership
@@ -277,7 +278,7 @@ def proche_create(request, organisation_id, pk):
     )
 
 
-def usager_delete(request, organisation_id, pk):
+def usager_delete(request: OrganisationRequest, organisation_id, pk):
     """« Supprimer »: a confirmation page, then the usager (with its proches) leaves the
     organisation's base. See remove_usager_from_organisation for what happens to the data."""
     membership = request.membership

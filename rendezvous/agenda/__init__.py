@@ -7,8 +7,9 @@ RDV sits on the 9:00 row on the days clocks change too.
 - `queries`: what the pages read for a window, in a fixed number of SQL queries whatever the
   number of RDVs or agents (RDVs, plages, absences, times held by other organisations, the
   agents whose agenda may be opened).
-- `layout`: pure functions and dataclasses from those rows to what the templates draw (RDV
-  blocks, bands, day columns positioned in `rem`, the month's weeks); no query, no HTML.
+- `blocks`: one RDV as every agenda shows it (`RdvBlock`, texts precomputed; `Labels`).
+- `layout`: pure functions and dataclasses from those rows to what the templates draw (bands,
+  day columns positioned in `rem`, lanes of overlapping RDVs, the month's weeks); no query, no HTML.
 - `html`: the links of RDVs and time cells, built by hand for speed and marked safe: the one
   module of the project that does so.
 

@@ -10,7 +10,8 @@ from html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from rendezvous.agenda.layout import DayColumn, MonthDay, RdvBlock, TimeGrid
+from rendezvous.agenda.blocks import RdvBlock
+from rendezvous.agenda.layout import DayColumn, MonthDay, TimeGrid
 from rendezvous.models import Rdv
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from django.utils.dates import MONTHS, WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
 
-from planning.models import Window
+from planning.intervals import Window
 from rdv.dates import add_months
 
 

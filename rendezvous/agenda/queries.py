@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from agents.models import Agent
 from agents.permissions import Membership, agents_with_visible_agenda
 from organisations.models import Organisation
-from planning.models import Absence, EventOccurrence, PlageOuverture, Window
+from planning.intervals import Window
+from planning.models import Absence, EventOccurrence, PlageOuverture
 from rendezvous.agenda.layout import BusyElsewhere, merge_busy
 from rendezvous.models import Participation, Rdv
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from django import forms
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -22,20 +22,19 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from agents.models import Agent
-from agents.permissions import Membership, agents_with_visible_agenda
+from agents.permissions import agents_with_visible_agenda
+from organisations.middleware import OrganisationRequest
 from organisations.models import Lieu, Organisation, Service
 from planning.holidays import closed_days
 from rdv.forms import DsfrForm
+from rendezvous.agenda.blocks import Labels, RdvBlock, rdv_block
 from rendezvous.agenda.html import team_rdv_html, write_grid_html, write_month_html
 from rendezvous.agenda.layout import (
     Band,
-    Labels,
-    RdvBlock,
     busy_band,
     day_columns,
     month_weeks,
     occurrence_band,
-    rdv_block,
     time_grid,
     visible_week_days,
 )
@@ -76,11 +75,13 @@ class AgendaParamsForm(DsfrForm):
         return day
 
 
-def _params(request: HttpRequest, form_class: type[AgendaParamsForm], **kwargs: Any) -> tuple[AgendaParamsForm, dict]:
+def _params(
+    request: OrganisationRequest, form_class: type[AgendaParamsForm], **kwargs: Any
+) -> tuple[AgendaParamsForm, dict]:
     """The valid parameters, each wrong one replaced by its default (the form keeps the error)."""
     data = request.GET.copy()
     if not data.get("date"):
-        data["date"] = _today(request.organisation).isoformat()  # type: ignore[attr-defined]
+        data["date"] = _today(request.organisation).isoformat()
     form = form_class(data, **kwargs)
     form.is_valid()
     values = {name: form.cleaned_data.get(name) for name in form.fields}
@@ -108,10 +109,10 @@ def _agent_day_url(organisation_id: int, agent_id: int, view: str, day: dt.date)
 
 
 @require_GET
-def agenda(request: HttpRequest, organisation_id: int) -> HttpResponse:
+def agenda(request: OrganisationRequest, organisation_id: int) -> HttpResponse:
     """« Vos agendas »: the signed-in agent's calendar, or the one chosen in the side menu's
     drop-down (`?agent=`), keeping the view and the date."""
-    membership = request.membership  # type: ignore[attr-defined]
+    membership = request.membership
     agent_id = membership.agent.pk
     chosen = request.GET.get("agent", "")
     if chosen.isdigit() and len(chosen) < 12:
@@ -125,8 +126,8 @@ def agenda(request: HttpRequest, organisation_id: int) -> HttpResponse:
 
 
 @require_GET
-def agenda_agent(request: HttpRequest, organisation_id: int, agent_id: int) -> HttpResponse:
-    membership: Membership = request.membership  # type: ignore[attr-defined]
+def agenda_agent(request: OrganisationRequest, organisation_id: int, agent_id: int) -> HttpResponse:
+    membership = request.membership
     organisation = membership.organisation
     agents = visible_agents(membership)
     agent = next((candidate for candidate in agents if candidate.pk == agent_id), None)
@@ -256,10 +257,10 @@ class AgentColumn:
 
 
 @require_GET
-def agenda_secretariat(request: HttpRequest, organisation_id: int) -> HttpResponse:
+def agenda_secretariat(request: OrganisationRequest, organisation_id: int) -> HttpResponse:
     """« Journée de l'équipe »: one column per agent whose agenda the membership may open, for
     one day, filtered by service and lieu. Polled by htmx every 30 seconds (the grid only)."""
-    membership: Membership = request.membership  # type: ignore[attr-defined]
+    membership = request.membership
     organisation = membership.organisation
     tz = organisation.tzinfo
     now = timezone.now()
@@ -337,8 +338,8 @@ def agenda_secretariat(request: HttpRequest, organisation_id: int) -> HttpRespon
     return render(request, "rendezvous/agenda/team.html", context, status=status)
 
 
-def _team_url_with(request: HttpRequest, day: dt.date) -> str:
+def _team_url_with(request: OrganisationRequest, day: dt.date) -> str:
     """The team's day `day`, keeping the service and lieu chosen."""
     query = {key: request.GET.get(key, "") for key in ("service", "lieu") if request.GET.get(key)}
     query["date"] = day.isoformat()
-    return _team_url(request.organisation.pk, query)  # type: ignore[attr-defined]
+    return _team_url(request.organisation.pk, query)

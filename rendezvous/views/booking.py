@@ -32,7 +32,8 @@ from agents.permissions import (
 )
 from motifs.models import Motif
 from organisations.middleware import OrganisationRequest
-from planning.models import PlageOuverture, Window
+from planning.intervals import Window
+from planning.models import PlageOuverture
 from rendezvous.booking_forms import BookingForm, MotifStepForm, motif_label
 from rendezvous.services import ConflictsChanged, create_rdv
 from rendezvous.views.common import (

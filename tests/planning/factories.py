@@ -3,8 +3,9 @@ import datetime as dt
 import factory
 from django.utils import timezone
 
-from planning.models import Absence, AbsenceException, PlageOuverture, PlageOuvertureException, recurrence_from_rule
+from planning.models import Absence, AbsenceException, PlageOuverture, PlageOuvertureException
 from planning.recurrence import Frequency, Rule
+from planning.rules import recurrence_from_rule
 from tests.agents.factories import AgentFactory
 from tests.organisations.factories import LieuFactory, OrganisationFactory
 

@@ -20,15 +20,10 @@ from planning.creneaux import (
     load_calendar,
     next_availability,
 )
-from planning.models import (
-    Absence,
-    AbsenceException,
-    PlageOuverture,
-    PlageOuvertureException,
-    Window,
-    rule_from_recurrence,
-)
+from planning.intervals import Window
+from planning.models import Absence, AbsenceException, PlageOuverture, PlageOuvertureException
 from planning.recurrence import Frequency, Moved, Rule, expand
+from planning.rules import rule_from_recurrence
 from planning.slots import AbsenceRow, PlageRow, Slot, compute_slots
 from rendezvous.models import Rdv
 from tests.agents.factories import AgentFactory

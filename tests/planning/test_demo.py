@@ -7,7 +7,8 @@ from django.utils import timezone
 from agents.models import Agent
 from motifs.models import Motif
 from planning import demo as planning_demo
-from planning.models import Absence, PlageOuverture, PlageOuvertureException, Window
+from planning.intervals import Window
+from planning.models import Absence, PlageOuverture, PlageOuvertureException
 from rendezvous.models import Rdv
 
 

@@ -9,7 +9,7 @@ from icalendar import Calendar
 
 from planning.ics import agent_calendar
 from planning.models import CalendarFeed
-from planning.views import NEW_FEED_SESSION_KEY
+from planning.calendar_views import NEW_FEED_SESSION_KEY
 from rendezvous.models import Rdv
 from tests.agents.factories import AgentFactory
 from tests.motifs.factories import MotifFactory

@@ -4,8 +4,9 @@ import zoneinfo
 import pytest
 
 from planning.impact import change_and_check, event_days, horizon, rdvs_outside_availability, series_days
-from planning.models import Window, recurrence_from_rule
+from planning.intervals import Window
 from planning.recurrence import Frequency, Rule
+from planning.rules import recurrence_from_rule
 from tests.agents.factories import AgentFactory
 from tests.helpers import at
 from tests.motifs.factories import MotifFactory

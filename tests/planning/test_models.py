@@ -7,14 +7,10 @@ from django.db import IntegrityError, connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from planning.models import (
-    Absence,
-    PlageOuverture,
-    Window,
-    recurrence_from_rule,
-    rule_from_recurrence,
-)
+from planning.intervals import Window
+from planning.models import Absence, PlageOuverture
 from planning.recurrence import Frequency, Rule
+from planning.rules import recurrence_from_rule, rule_from_recurrence
 from tests.agents.factories import AgentFactory
 from tests.organisations.factories import OrganisationFactory, TerritoryFactory
 from tests.planning.factories import (

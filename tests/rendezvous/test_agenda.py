@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from motifs import colors
 from organisations.models import Territory
-from planning.models import Window
-from rendezvous.agenda import layout, periods, queries
+from planning.intervals import Window
+from rendezvous.agenda import blocks, layout, periods, queries
 from rendezvous.models import Participation, Rdv
 from tests.agents.factories import AgentFactory, AgentRoleFactory
 from tests.helpers import count_queries, next_monday
@@ -219,7 +219,7 @@ def block(pk, start, minutes=30, **fields):
         "color": "#000000",
     }
     values.update(fields)
-    return layout.RdvBlock(**values)
+    return blocks.RdvBlock(**values)
 
 
 def grid_of(days, blocks, now, tz=PARIS, **kwargs):

@@ -7,7 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agents.models import Agent
-from planning.models import PlageOuverture, Window
+from planning.intervals import Window
+from planning.models import PlageOuverture
 from rendezvous.models import Rdv
 
 

@@ -34,7 +34,8 @@ from planning.creneaux import (
     available_slots,
     next_availability,
 )
-from planning.models import Absence, PlageOuverture, Window
+from planning.intervals import Window
+from planning.models import Absence, PlageOuverture
 from planning.slots import LONGEST_RDV
 from rdv.bench import BenchCommand, percentile
 from rendezvous.models import Rdv

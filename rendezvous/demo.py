@@ -44,7 +44,7 @@ THIS_WEEK_STATUSES = [
 TODAY_STATUSES = [Rdv.Status.SEEN, Rdv.Status.WAITING, Rdv.Status.UNKNOWN]
 # Minutes after a plage's start where the demo puts RDVs (a free slot is left now and then).
 SLOT_OFFSETS = (0, 60, 120)
-CONTEXTS = ["", "", "Premier rendez-vous.", "", "Apporter le carnet de santé.", "", "Suivi mensuel.", ""]
+NOTES = ["", "", "Premier rendez-vous.", "", "Apporter le carnet de santé.", "", "Suivi mensuel.", ""]
 
 
 def build(ctx: dict) -> None:
@@ -128,7 +128,7 @@ def _create(organisation, agent, plage, motif, starts_at, usagers, status, count
         lieu=plage.lieu if motif.location_type == "public_office" else None,
         starts_at=starts_at,
         duration_in_min=motif.default_duration_in_min,
-        context=CONTEXTS[counter % len(CONTEXTS)],
+        notes=NOTES[counter % len(NOTES)],
         address=usagers[-1].address if motif.location_type == "home" else "",
         status=status,
         created_by=Rdv.CreatedBy.USAGER if counter % 5 == 0 else Rdv.CreatedBy.AGENT,

@@ -228,7 +228,7 @@ class RdvForm(RdvScheduleForm):
         },
     )
     address = home_address_field()
-    context = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    notes = forms.CharField(label=_("Notes"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
     # The seed: « La modification du rendez-vous n'est pas notifiée à l'usager de manière
     # automatique » — the agent chooses, the default being silence.
     notify_usagers = forms.BooleanField(
@@ -253,7 +253,7 @@ class RdvForm(RdvScheduleForm):
                 "agents": [agent.pk for agent in rdv.agents.all()],
                 "usagers": [usager.pk for usager in rdv.usagers.all()],
                 "address": rdv.address,
-                "context": rdv.context,
+                "notes": rdv.notes,
             },
         )
         super().__init__(*args, organisation=organisation, motif=rdv.motif, rdv=rdv, now=now, **kwargs)

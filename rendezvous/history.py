@@ -13,13 +13,13 @@ from organisations.models import Lieu
 from rdv.history import Change, HistoryEntry
 from rendezvous.models import Rdv
 
-FIELDS = ["starts_at", "duration_in_min", "lieu", "motif", "context", "address", "status"]
+FIELDS = ["starts_at", "duration_in_min", "lieu", "motif", "notes", "address", "status"]
 LABELS = {
     "starts_at": gettext_lazy("Date et heure"),
     "duration_in_min": gettext_lazy("Durée"),
     "lieu": gettext_lazy("Lieu"),
     "motif": gettext_lazy("Motif"),
-    "context": gettext_lazy("Notes"),
+    "notes": gettext_lazy("Notes"),
     "address": gettext_lazy("Adresse"),
     "status": gettext_lazy("Statut"),
     "agents": gettext_lazy("Agents"),

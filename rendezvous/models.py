@@ -112,7 +112,7 @@ class Rdv(models.Model):
     usagers = models.ManyToManyField(
         "usagers.Usager", verbose_name=_("usagers"), through="Participation", related_name="rdvs"
     )
-    context = models.TextField(_("notes"), blank=True, help_text=_("Notes libres permettant de contextualiser le RDV."))
+    notes = models.TextField(_("notes"), blank=True, help_text=_("Notes libres permettant de contextualiser le RDV."))
     address = models.CharField(
         _("adresse du RDV"), max_length=300, blank=True, help_text=_("Pour un RDV à domicile : l'adresse de l'usager.")
     )

@@ -74,7 +74,7 @@ def create_rdv(
     usagers: Iterable["Usager"],
     lieu: "Lieu | None" = None,
     address: str = "",
-    context: str = "",
+    notes: str = "",
     by: "Agent",
     accepted_conflicts: str | None,
 ) -> Rdv:
@@ -103,7 +103,7 @@ def create_rdv(
             starts_at=starts_at,
             duration_in_min=duration_in_min,
             address=address,
-            context=context,
+            notes=notes,
             created_by=Rdv.CreatedBy.AGENT,
             created_by_agent=by,
         )
@@ -126,7 +126,7 @@ def update_rdv(
     lieu: "Lieu | None",
     agents: Iterable[Agent],
     usagers: Iterable["Usager"],
-    context: str,
+    notes: str,
     by: Agent,
     accepted_conflicts: str,
     notify_usagers: bool,
@@ -160,7 +160,7 @@ def update_rdv(
         rdv.duration_in_min = duration_in_min
         rdv.lieu = lieu
         rdv.address = address
-        rdv.context = context
+        rdv.notes = notes
         rdv.save()
         current_agents = set(rdv.agents.through.objects.filter(rdv_id=rdv.pk).values_list("agent_id", flat=True))
         if {agent.pk for agent in agents} != current_agents:
@@ -184,7 +184,7 @@ def book_slot(
     usagers: Iterable["Usager"],
     by: "Agent",
     address: str = "",
-    context: str = "",
+    notes: str = "",
     now: dt.datetime | None = None,
 ) -> Rdv:
     """« Trouver un créneau »: books the slot for its agent, or raises SlotTaken and creates
@@ -208,7 +208,7 @@ def book_slot(
             usagers=usagers,
             lieu=None if slot.lieu_id is None else organisation.lieux.get(pk=slot.lieu_id),
             address=address,
-            context=context,
+            notes=notes,
             by=by,
             # The engine has just checked the slot, the agent locked: an agent booking a free
             # créneau accepts no conflict, and the engine refuses any (SlotTaken).

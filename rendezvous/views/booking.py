@@ -214,7 +214,7 @@ def rdv_create(request: OrganisationRequest, organisation_id: int) -> HttpRespon
             usagers=usagers.selected,
             lieu=values["lieu"],
             address=values["address"],
-            context=usagers.form.cleaned_data["notes"],
+            notes=usagers.form.cleaned_data["notes"],
             by=membership.agent,
             accepted_conflicts=form.current_signature,
         )

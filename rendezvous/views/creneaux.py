@@ -346,7 +346,7 @@ def _creneau(request: OrganisationRequest, membership, values, motif, agents, li
                 usagers=usagers.selected,
                 by=membership.agent,
                 address=usagers.form.cleaned_data["address"] if home else "",
-                context=usagers.form.cleaned_data["notes"],
+                notes=usagers.form.cleaned_data["notes"],
             )
         except SlotTaken:
             messages.error(

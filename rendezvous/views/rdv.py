@@ -153,7 +153,7 @@ def rdv_update(request: OrganisationRequest, organisation_id, pk):
                     agents=data["agents"],
                     usagers=data["usagers"],
                     address=data["address"],
-                    context=data["context"],
+                    notes=data["notes"],
                     by=membership.agent,
                     accepted_conflicts=form.current_signature,
                     notify_usagers=data.get("notify_usagers", False),

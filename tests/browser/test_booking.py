@@ -99,7 +99,7 @@ def test_book_directly_from_a_time_cell_of_the_agenda(live_page, setting):
     )
     assert list(rdv.usagers.all()) == [setting["usager"]]
     assert list(rdv.agents.all()) == [agent]
-    assert rdv.context == "Premier rendez-vous après la naissance"
+    assert rdv.notes == "Premier rendez-vous après la naissance"
 
     # « Le rendez-vous apparait désormais dans le calendrier »; clicking it opens its summary.
     page.get_by_role("link", name=re.compile("9h30.*Maëlle BÉGUÉ.*Consultation de puériculture")).click()

@@ -158,7 +158,7 @@ def update(rdv, agent, notify_usagers=True, **changes) -> bool:
         "lieu": rdv.lieu,
         "agents": [agent],
         "usagers": list(rdv.usagers.all()),
-        "context": rdv.context,
+        "notes": rdv.notes,
         **changes,
     }
     signature = accepted(rdv, rdv.organisation, values["agents"], values["starts_at"], values["duration_in_min"])
@@ -185,7 +185,7 @@ def test_changing_the_notes_or_agents_owes_nothing(organisation, basic_agent):
     usager = UsagerFactory(organisation=organisation, with_email=True)
     rdv = create(organisation, basic_agent, [usager])
     mark_sent(rdv)
-    assert update(rdv, basic_agent, context="Apporter le dossier CAF.") is False
+    assert update(rdv, basic_agent, notes="Apporter le dossier CAF.") is False
     assert len(sent(rdv)) == 1
 
 

@@ -133,7 +133,7 @@ def test_modifier_notifies_when_asked_even_through_a_conflict(client, organisati
 def test_modifier_of_the_notes_asks_nobody_to_be_warned(client, organisation, basic_agent):
     rdv = told_usager(organisation, basic_agent)
     client.force_login(basic_agent)
-    response = client.post(modify_url(rdv), form_data(rdv, context="Dossier CAF"), follow=True)
+    response = client.post(modify_url(rdv), form_data(rdv, notes="Dossier CAF"), follow=True)
     assert "pensez à les avertir" not in response.content.decode()
 
 

@@ -7,9 +7,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from icalendar import Calendar
 
+from planning.calendar_views import NEW_FEED_SESSION_KEY
 from planning.ics import agent_calendar
 from planning.models import CalendarFeed
-from planning.calendar_views import NEW_FEED_SESSION_KEY
 from rendezvous.models import Rdv
 from tests.agents.factories import AgentFactory
 from tests.motifs.factories import MotifFactory
@@ -203,7 +203,7 @@ def test_rdvs_are_exported_in_utc_with_their_motif_and_lieu_and_no_personal_data
         lieu=lieu,
         agents=[agent],
         usagers=[usager],
-        context="Notes confidentielles",
+        notes="Notes confidentielles",
         starts_at=dt.datetime(2030, 3, 4, 10, 30, tzinfo=PARIS),
         duration_in_min=45,
     )

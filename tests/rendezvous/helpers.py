@@ -20,7 +20,7 @@ def form_data(rdv, **changes):
         "lieu": rdv.lieu_id or "",
         "agents": [a.pk for a in rdv.agents.all()],
         "usagers": [u.pk for u in rdv.usagers.all()],
-        "context": rdv.context,
+        "notes": rdv.notes,
     }
     data.update(changes)
     return data

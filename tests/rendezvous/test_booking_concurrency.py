@@ -250,7 +250,7 @@ def test_modifier_works_from_the_stored_rdv_not_the_form_s_copy(organisation, ba
         lieu=rdv.lieu,
         agents=[basic_agent],
         usagers=[*rdv.usagers.all()],
-        context="",
+        notes="",
         by=basic_agent,
         accepted_conflicts=conflicts_signature(
             find_conflicts(rdv, organisation, [basic_agent], rdv.starts_at, rdv.ends_at)

@@ -194,7 +194,7 @@ def test_create_rdv_with_several_usagers(client, organisation, basic_agent, moti
     assert rdv.starts_at == at(organisation, DAY, 9, 30)
     assert rdv.duration_in_min == 30
     assert rdv.lieu_id == plage.lieu_id
-    assert rdv.context == "Premier RDV"
+    assert rdv.notes == "Premier RDV"
     assert rdv.created_by == Rdv.CreatedBy.AGENT
     assert rdv.created_by_agent == basic_agent
     assert list(rdv.agents.all()) == [basic_agent]

@@ -89,7 +89,7 @@ def test_menu_has_tous_les_rdvs(client, organisation, basic_agent):
 
 def test_summary_shows_the_rdv(client, organisation, basic_agent):
     usager = UsagerFactory(organisation=organisation, first_name="Hélène", last_name="Bégué")
-    rdv = RdvFactory(organisation=organisation, agents=[basic_agent], usagers=[usager], context="Carnet de santé")
+    rdv = RdvFactory(organisation=organisation, agents=[basic_agent], usagers=[usager], notes="Carnet de santé")
     client.force_login(basic_agent)
     page = client.get(url("detail", rdv)).content.decode()
     assert rdv.motif.name in page
@@ -143,7 +143,7 @@ def test_modify_changes_the_duration_and_the_history_shows_it(client, organisati
     rdv = RdvFactory(organisation=organisation, agents=[basic_agent])
     open_day(rdv, basic_agent)
     client.force_login(basic_agent)
-    response = client.post(url("update", rdv), form_data(rdv, duration_in_min=45, context="Nouveau"))
+    response = client.post(url("update", rdv), form_data(rdv, duration_in_min=45, notes="Nouveau"))
     assert response.status_code == 302
     rdv.refresh_from_db()
     assert rdv.duration_in_min == 45
@@ -320,7 +320,7 @@ def test_update_rdv_checks_the_conflicts_again_under_the_lock(organisation, basi
             lieu=rdv.lieu,
             agents=[basic_agent],
             usagers=list(rdv.usagers.all()),
-            context="",
+            notes="",
             by=basic_agent,
             accepted_conflicts=conflicts_signature([]),
             notify_usagers=False,

@@ -3,7 +3,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from agents.models import Agent, AgentInvitation, AgentRole
+from agents.models import Agent, AgentInvitation, AgentRole, TerritoryRole
 
 
 class AgentRoleInline(admin.StackedInline):
@@ -18,6 +18,17 @@ class AgentRoleInline(admin.StackedInline):
     verbose_name_plural = _("organisations, rôles et services (par organisation)")
 
 
+class TerritoryRoleInline(admin.TabularInline):
+    """Territory administrators open « Paramètres du territoire » (sectorisation)."""
+
+    model = TerritoryRole
+    extra = 0
+    autocomplete_fields = ["territory"]
+    fields = ["territory"]
+    verbose_name = _("territoire administré")
+    verbose_name_plural = _("territoires administrés (sectorisation)")
+
+
 @admin.register(Agent)
 class AgentAdmin(UserAdmin, SimpleHistoryAdmin):
     ordering = ["last_name", "first_name"]
@@ -25,7 +36,7 @@ class AgentAdmin(UserAdmin, SimpleHistoryAdmin):
     list_filter = ["is_active", "is_staff", "roles__organisation", "roles__services"]
     search_fields = ["email", "first_name", "last_name"]
     filter_horizontal = ["groups", "user_permissions"]
-    inlines = [AgentRoleInline]
+    inlines = [AgentRoleInline, TerritoryRoleInline]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         (_("Identité"), {"fields": ("first_name", "last_name")}),

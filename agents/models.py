@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
-from organisations.models import Service
+from organisations.models import Service, Territory
 
 
 class AgentQuerySet(models.QuerySet):
@@ -183,6 +183,34 @@ class AgentRole(models.Model):
     @property
     def is_admin(self) -> bool:
         return self.level == self.Level.ADMIN
+
+
+class TerritoryRole(models.Model):
+    """A territory administrator: manages the territory's sectorisation (« Paramètres du
+    territoire »). Given in the Django admin; independent of the agent's organisation roles."""
+
+    agent = models.ForeignKey(Agent, verbose_name=_("agent"), on_delete=models.CASCADE, related_name="territory_roles")
+    territory = models.ForeignKey(
+        Territory, verbose_name=_("territoire"), on_delete=models.CASCADE, related_name="admin_roles"
+    )
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("administrateur de territoire")
+        verbose_name_plural = _("administrateurs de territoire")
+        constraints = [
+            models.UniqueConstraint(
+                "agent",
+                "territory",
+                name="territory_role_unique",
+                violation_error_message=_("Cet agent administre déjà ce territoire."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent} — {self.territory}"
 
 
 INVITATION_VALIDITY = timedelta(days=7)

@@ -2,7 +2,9 @@
 
 - admin: the settings and every agenda of the organisation, read and write;
 - secrétariat (an agent of a secrétariat service): every agenda, read and write, no settings;
-- basic: no settings; its own agenda and those of the agents sharing one of its services.
+- basic: no settings; its own agenda and those of the agents sharing one of its services;
+- territory administrator (`TerritoryRole`, given in the Django admin, whatever its level in the
+  organisation): « Paramètres du territoire », the sectorisation of the organisation's territory.
 
 Services belong to the membership (`AgentRole.services`): every rule reads the agent's services in
 the organisation at hand, never those it holds elsewhere.
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from django.contrib.postgres.aggregates import ArrayAgg, BoolOr
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from agents.models import Agent, AgentQuerySet, AgentRole
+from agents.models import Agent, AgentQuerySet, AgentRole, TerritoryRole
 from organisations.models import Organisation, Service
 
 
@@ -26,6 +28,7 @@ class Membership:
     role: AgentRole
     service_ids: frozenset[int]
     is_secretariat: bool
+    administers_territory: bool = False
 
     @property
     def is_admin(self) -> bool:
@@ -40,6 +43,9 @@ def get_membership(agent: Agent, organisation_id: int) -> Membership | None:
         .annotate(
             agent_service_ids=ArrayAgg("services__id", distinct=True, default=[]),
             agent_is_secretariat=BoolOr("services__is_secretariat", default=False),
+            agent_administers_territory=Exists(
+                TerritoryRole.objects.filter(agent=agent, territory_id=OuterRef("organisation__territory_id"))
+            ),
         )
         .first()
     )
@@ -52,11 +58,17 @@ def get_membership(agent: Agent, organisation_id: int) -> Membership | None:
         role=role,
         service_ids=frozenset(i for i in role.agent_service_ids if i is not None),
         is_secretariat=bool(role.agent_is_secretariat),
+        administers_territory=bool(role.agent_administers_territory),
     )
 
 
 def can_manage_settings(membership: Membership) -> bool:
     return membership.is_admin
+
+
+def can_manage_territory(membership: Membership) -> bool:
+    """« Paramètres du territoire »: the sectors of the organisation's territory."""
+    return membership.administers_territory
 
 
 def can_access_all_agendas(membership: Membership) -> bool:

@@ -1,12 +1,13 @@
 """Demo motifs: a dozen per MDS across PMI, social and secrétariat, of every type; some bookable
-online with their delays, one RDV de suivi, some for the secrétariat, one with instructions, one
-archived."""
+online with their delays and their sectorisation (by organisation, by agent, none), one RDV de
+suivi, some for the secrétariat, one with instructions, one archived."""
 
 from motifs.models import Motif, MotifCategory
 from organisations.models import Service
 
 PLACE, PHONE, HOME = Motif.LocationType.PUBLIC_OFFICE, Motif.LocationType.PHONE, Motif.LocationType.HOME
 D = Motif.BookingDelay
+BY_ORGANISATION, BY_AGENT = Motif.SectorisationLevel.ORGANISATION, Motif.SectorisationLevel.AGENT
 
 PRENATAL_INSTRUCTIONS = (
     "Merci d'apporter votre carnet de santé, votre carte Vitale et, si vous en avez, vos derniers "
@@ -24,6 +25,7 @@ MOTIFS = [
         "#e4794a",
         {
             "bookable_online": True,
+            "sectorisation_level": BY_ORGANISATION,
             "min_booking_delay": D.ONE_DAY,
             "max_booking_delay": D.TWO_MONTHS,
             "instructions_before": PRENATAL_INSTRUCTIONS,
@@ -46,6 +48,7 @@ MOTIFS = [
         "#f5a5d0",
         {
             "bookable_online": True,
+            "sectorisation_level": BY_AGENT,
             "for_secretariat": True,
             "min_booking_delay": D.HALF_HOUR,
             "max_booking_delay": D.ONE_MONTH,
@@ -61,7 +64,12 @@ MOTIFS = [
         PLACE,
         45,
         "#009081",
-        {"bookable_online": True, "min_booking_delay": D.ONE_DAY, "max_booking_delay": D.THREE_WEEKS},
+        {
+            "bookable_online": True,
+            "sectorisation_level": BY_ORGANISATION,
+            "min_booking_delay": D.ONE_DAY,
+            "max_booking_delay": D.THREE_WEEKS,
+        },
     ),
     (
         "Social",
@@ -106,6 +114,7 @@ def _motif(organisation, services, categories, row, *, archived: bool) -> None:
         "follow_up": False,
         "for_secretariat": False,
         "bookable_online": False,
+        "sectorisation_level": Motif.SectorisationLevel.DEPARTEMENT,
         "min_booking_delay": D.HALF_HOUR,
         "max_booking_delay": D.THREE_MONTHS,
         "notifications_disabled": False,

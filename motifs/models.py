@@ -121,6 +121,13 @@ class Motif(models.Model):
         PHONE = "phone", _("Par téléphone")
         HOME = "home", _("À domicile")
 
+    class SectorisationLevel(models.TextChoices):
+        """Which sectors' attributions decide who offers this motif online (as in the original)."""
+
+        DEPARTEMENT = "departement", _("Tout le département (pas de sectorisation)")
+        ORGANISATION = "organisation", _("Les organisations du secteur de l'usager")
+        AGENT = "agent", _("Les agents attribués au secteur de l'usager")
+
     class BookingDelay(models.IntegerChoices):
         """How long before (minimum) or how far ahead (maximum) an usager may book, in seconds."""
 
@@ -176,6 +183,13 @@ class Motif(models.Model):
     )
     max_booking_delay = models.PositiveIntegerField(
         _("Délai maximum de réservation"), choices=BookingDelay.choices, default=BookingDelay.THREE_MONTHS
+    )
+    sectorisation_level = models.CharField(
+        _("Sectorisation géographique"),
+        max_length=20,
+        choices=SectorisationLevel.choices,
+        default=SectorisationLevel.DEPARTEMENT,
+        help_text=_("Pour la réservation en ligne : à qui le motif est proposé selon l'adresse de l'usager."),
     )
     notifications_disabled = models.BooleanField(
         _("Désactiver toutes les notifications des usagers par email et par SMS"), default=False

@@ -14,9 +14,12 @@ class NotificationsConfig(AppConfig):
         import notifications.tasks  # noqa: F401
         from agents.services import EMAIL_OUTBOX
         from notifications.receipts import on_email_tracking
-        from notifications.services import queue_email
+        from notifications.services import queue_code_email, queue_email
+        from usagers.identity import CODE_OUTBOX
 
         tracking.connect(on_email_tracking, dispatch_uid="notifications.receipts.on_email_tracking")
-        # Emails to professionals leave through the outbox, recorded and retried.
+        # Emails to professionals and usagers' codes leave through the outbox, recorded and retried.
         if queue_email not in EMAIL_OUTBOX:
             EMAIL_OUTBOX.append(queue_email)
+        if queue_code_email not in CODE_OUTBOX:
+            CODE_OUTBOX.append(queue_code_email)

@@ -14,6 +14,7 @@ its deadline: the sweep sends it again (at least once, never lost)."""
 
 import datetime as dt
 import logging
+import re
 import smtplib
 
 from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsRefused
@@ -29,10 +30,14 @@ from notifications.models import CLAIM_TIMEOUT, Notification, retry_delay
 from notifications.queue import dispatch
 from notifications.services import final_wording
 from rdv.sms import Sms, SmsError, get_sms_backend, is_permanent_http_error
+from usagers.models import CODE_VALIDITY
 
 logger = logging.getLogger(__name__)
 
 Status = Notification.Status
+
+# The code an usager's email carries (usagers/templates/usagers/emails/code.txt).
+CODE_IN_TEXT = re.compile(r"\b[0-9]{6}\b")
 
 
 class DeliveryError(Exception):
@@ -74,6 +79,11 @@ def _claim(pk: int, now: dt.datetime) -> Notification | None:
         if notification is None:
             return None
         if not notification.is_about_an_rdv:
+            if _is_expired_code(notification, now):
+                notification.status, notification.last_error = Status.DROPPED, _("Le code a expiré avant l'envoi.")
+                notification.body = _without_code(notification)
+                notification.save(update_fields=["status", "last_error", "body"])
+                return notification
             return _start_sending(notification, now)
         reason = _obsolete(notification, now)
         # What the recipient reads depends on whether an earlier message reaches it: wait for it.
@@ -105,6 +115,19 @@ def _start_sending(notification: Notification, now: dt.datetime) -> Notification
         update_fields=["status", "attempts", "next_attempt_at", "event", "to", "subject", "body", "rdv_starts_at"]
     )
     return notification
+
+
+def _is_expired_code(notification: Notification, now: dt.datetime) -> bool:
+    """An usager's code is useless once expired: dropped rather than sent late."""
+    return notification.event == Notification.Event.LOGIN_CODE and notification.created_at + CODE_VALIDITY <= now
+
+
+def _without_code(notification: Notification) -> str:
+    """The text of the row once its code has left or expired: the code is blanked out, so that
+    whoever reads the outbox cannot sign in as the usager (the code itself is stored hashed)."""
+    if notification.event != Notification.Event.LOGIN_CODE:
+        return notification.body
+    return CODE_IN_TEXT.sub("••••••", notification.body)
 
 
 def _on_its_way(notification: Notification, now: dt.datetime):
@@ -157,7 +180,9 @@ def _record_sent(notification: Notification, provider_id: str, *, now: dt.dateti
     as sent even if the later claim found it pointless meanwhile (the truth: it went)."""
     recorded = Notification.objects.filter(
         pk=notification.pk, attempts=notification.attempts, status__in=[Status.SENDING, Status.DROPPED]
-    ).update(status=Status.SENT, sent_at=now, provider_id=provider_id[:100], last_error="")
+    ).update(
+        status=Status.SENT, sent_at=now, provider_id=provider_id[:100], last_error="", body=_without_code(notification)
+    )
     notification.status, notification.sent_at, notification.provider_id = Status.SENT, now, provider_id[:100]
     if recorded:
         _release_followers(notification)
@@ -183,9 +208,10 @@ def _record_failure(notification: Notification, error: str, *, permanent: bool, 
     """A refused message fails; any other failure is tried again later, until the RDV starts."""
     status = Status.FAILED if permanent else Status.PENDING
     next_attempt_at = now + retry_delay(notification.attempts)
+    forget = {"body": _without_code(notification)} if permanent else {}
     recorded = Notification.objects.filter(
         pk=notification.pk, attempts=notification.attempts, status=Status.SENDING
-    ).update(status=status, last_error=error[:1000], next_attempt_at=next_attempt_at)
+    ).update(status=status, last_error=error[:1000], next_attempt_at=next_attempt_at, **forget)
     notification.status, notification.last_error = status, error[:1000]
     notification.next_attempt_at = next_attempt_at
     if recorded:

@@ -50,8 +50,10 @@ class Notification(models.Model):
         UPDATED = "updated", _("Modification du RDV")
         CANCELLED = "cancelled", _("Annulation du RDV")
         REMINDER = "reminder", _("Rappel du RDV")
-        # Not about an RDV: an email to a professional (agents.services), fixed when written.
+        # Not about an RDV, fixed when written: an email to a professional (agents.services), the
+        # code that identifies an usager who books online (usagers.identity).
         INVITATION = "invitation", _("Invitation d'un professionnel")
+        LOGIN_CODE = "code", _("Code d'identification d'un usager")
 
     class Channel(models.TextChoices):
         EMAIL = "email", "email"
@@ -70,10 +72,13 @@ class Notification(models.Model):
 
     IN_PROGRESS = (Status.PENDING, Status.SENDING)
 
+    # None: a message of no organisation (the code of an usager signing in).
     organisation = models.ForeignKey(
         "organisations.Organisation",
         verbose_name=_("organisation"),
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="notifications",
     )
     # A deleted RDV keeps the receipts of what was sent about it; its pending rows are dropped.
@@ -145,7 +150,7 @@ class Notification(models.Model):
     def is_about_an_rdv(self) -> bool:
         """Messages about an RDV follow it (superseded, held, worded at claim time); the others
         leave as written."""
-        return self.event != self.Event.INVITATION
+        return self.event not in (self.Event.INVITATION, self.Event.LOGIN_CODE)
 
     @property
     def display_to(self) -> str:

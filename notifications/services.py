@@ -350,14 +350,16 @@ def enqueue_reminders(now: dt.datetime | None = None) -> int:
     return reminded
 
 
-def queue_email(*, organisation_id: int, to: str, subject: str, body: str) -> Notification:
-    """An email that is not about an RDV (an invitation to a professional), written in the
-    caller's transaction and delivered after its commit like every message: recorded, retried
-    on a provider's outage, its outcome on its row."""
+def queue_email(
+    *, organisation_id: int | None, to: str, subject: str, body: str, event: str = Event.INVITATION
+) -> Notification:
+    """An email that is not about an RDV (an invitation to a professional, an usager's code),
+    written in the caller's transaction and delivered after its commit like every message:
+    recorded, retried on a provider's outage, its outcome on its row."""
     now = timezone.now()
     notification = Notification.objects.create(
         organisation_id=organisation_id,
-        event=Event.INVITATION,
+        event=event,
         channel=Channel.EMAIL,
         to=to,
         subject=subject[:200],
@@ -367,3 +369,10 @@ def queue_email(*, organisation_id: int, to: str, subject: str, body: str) -> No
     )
     transaction.on_commit(lambda: dispatch([notification.pk]), robust=True)
     return notification
+
+
+def queue_code_email(*, to: str, subject: str, body: str) -> Notification:
+    """The code that identifies an usager who books online (usagers.identity.send_code), sent
+    through the outbox. Its delivery drops it once the code has expired and blanks the code out
+    of the row once it is sent (notifications.delivery)."""
+    return queue_email(organisation_id=None, to=to, subject=subject, body=body, event=Event.LOGIN_CODE)

@@ -35,7 +35,7 @@ class OrganisationForm(DsfrModelForm):
 
     class Meta:
         model = Organisation
-        fields = ["name", "phone", "email", "website", "time_zone"]
+        fields = ["name", "phone", "email", "website", "time_zone", "usager_cancel_limit_hours"]
         help_texts = {
             "phone": _("Affiché aux usagers pour qu'ils puissent toujours joindre le service."),
         }

@@ -1,8 +1,10 @@
 import zoneinfo
 from functools import cached_property
 
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models.functions import Collate, Lower
+from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 
@@ -66,6 +68,15 @@ class Organisation(models.Model):
         default=True,
         help_text=_("Les jours fériés du territoire sont retirés des disponibilités de tous les agents."),
     )
+    usager_cancel_limit_hours = models.PositiveSmallIntegerField(
+        _("Délai d'annulation en ligne (heures)"),
+        default=4,
+        validators=[MaxValueValidator(720, _("Au plus 720 heures (30 jours)."))],
+        help_text=_(
+            "Jusqu'à combien d'heures avant un RDV l'usager peut l'annuler ou le déplacer en ligne ; "
+            "passé ce délai, il doit appeler."
+        ),
+    )
     created_at = models.DateTimeField(_("créée le"), auto_now_add=True)
 
     objects = OrganisationQuerySet.as_manager()
@@ -85,6 +96,11 @@ class Organisation(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def slug(self) -> str:
+        """For its public link, `/org/<id>-<slug>/`: the id decides, the slug only reads well."""
+        return slugify(self.name)[:60] or "organisation"
 
     @property
     def tz_name(self) -> str:

@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -12,10 +12,6 @@ from organisations.decorators import settings_access_required
 from organisations.forms import LIEU_NAME_TAKEN, LieuForm, OrganisationForm, active_lieu_named
 from organisations.middleware import AgentRequest, OrganisationRequest
 from organisations.models import Lieu, Organisation, Service, opening_hours_lines
-
-
-def root(request: HttpRequest):
-    return redirect("organisations:choose")
 
 
 def choose(request: AgentRequest) -> HttpResponse:

@@ -387,26 +387,62 @@ def next_availability(
     the RDVs, which are most of the rows, a week first, then in windows twice as long each time,
     each window read and computed once: a near slot costs one week's RDVs, a full horizon
     3 + 5 queries."""
+    found = _first_slots(motif, after, agents, lieux, online, usager, now, horizon, per_lieu=False)
+    return next(iter(found.values()), None)
+
+
+def next_availability_by_lieu(
+    *,
+    motif: "Motif",
+    after: dt.datetime,
+    agents: Iterable[Any] | None = None,
+    lieux: Iterable[Any] | None = None,
+    online: bool = False,
+    usager: "Usager | None" = None,
+    now: dt.datetime | None = None,
+    horizon: dt.datetime | None = None,
+) -> dict[int | None, Slot]:
+    """« Prochaine disponibilité » of each lieu where the motif is offered (None: plages without a
+    lieu), what `next_availability` answers for that lieu alone; lieux with nothing are left out.
+
+    The calendar is read once for every lieu, the RDVs window by window as `next_availability`
+    reads them, of the agents of the lieux still without a slot: the number of queries depends
+    on how far the slots are, never on the number of lieux (3 + 1 when all are within a week)."""
+    return _first_slots(motif, after, agents, lieux, online, usager, now, horizon, per_lieu=True)
+
+
+def _first_slots(
+    motif: "Motif",
+    after: dt.datetime,
+    agents: Iterable[Any] | None,
+    lieux: Iterable[Any] | None,
+    online: bool,
+    usager: "Usager | None",
+    now: dt.datetime | None,
+    horizon: dt.datetime | None,
+    *,
+    per_lieu: bool,
+) -> dict[int | None, Slot]:
+    """The first slot (of each lieu when `per_lieu`, else the first of all, keyed by its lieu)."""
     now = now or timezone.now()
     if online and not motif.bookable_online:
-        return None
+        return {}
     if horizon is None:
         horizon = _online_bounds(motif, now)[1] if online else max(after, now) + DEFAULT_HORIZON
     span, not_before, not_after = _search_bounds(motif, after, horizon, online, now)
     if span is None:
-        return None
+        return {}
     calendar = load_calendar(motif, span, agents, lieux, usager=usager, referents_only=online and motif.follow_up)
-    if not calendar.plages:
-        return None
     duration = dt.timedelta(minutes=motif.default_duration_in_min)
-    start = span.start
-    length = FIRST_SEARCH_WINDOW
-    while start < span.end:
+    found: dict[int | None, Slot] = {}
+    waiting = calendar.plages
+    start, length = span.start, FIRST_SEARCH_WINDOW
+    while waiting and start < span.end:
         window = Window(start, min(start + length, span.end))
         slots = compute_slots(
-            plages=calendar.plages,
+            plages=waiting,
             absences=calendar.absences,
-            busy=load_busy(calendar.agent_ids, window.whole_days(calendar.tz)),
+            busy=load_busy(sorted({plage.agent_id for plage in waiting}), window.whole_days(calendar.tz)),
             closed_days=calendar.closed_days,
             duration=duration,
             window=window,
@@ -415,11 +451,15 @@ def next_availability(
             not_after=not_after,
             one_per_start=online,
         )
-        if slots:
-            return slots[0]
-        start = window.end
-        length *= 2
-    return None
+        if slots and not per_lieu:
+            return {slots[0].lieu_id: slots[0]}
+        for slot in slots:
+            found.setdefault(slot.lieu_id, slot)
+        # A plage's slots depend on its agent's blockers, never on the agent's other plages: those
+        # of the lieux already found are left out of the next windows.
+        waiting = [plage for plage in waiting if plage.lieu_id not in found]
+        start, length = window.end, length * 2
+    return found
 
 
 def is_still_free(slot: Slot) -> bool:

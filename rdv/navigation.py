@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.functional import Promise, SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 
-from agents.permissions import Membership, can_manage_settings
+from agents.permissions import Membership, can_manage_settings, can_manage_territory
 
 
 def _everyone(membership: Membership) -> bool:
@@ -114,12 +114,24 @@ MENU: tuple[MenuEntry, ...] = (
                 allowed=can_manage_settings,
             ),
             MenuEntry(
+                _("Réservation en ligne"),
+                "reservation:online_booking",
+                active_for=("reservation:online_booking",),
+                allowed=can_manage_settings,
+            ),
+            MenuEntry(
                 _("Vos statistiques globales"),
                 "stats:organisation",
                 active_for=("stats:organisation",),
                 allowed=can_manage_settings,
             ),
         ),
+    ),
+    MenuEntry(
+        _("Paramètres du territoire"),
+        "sectorisation:sectors",
+        active_for=("sectorisation:",),
+        allowed=can_manage_territory,
     ),
 )
 

@@ -50,11 +50,13 @@ INSTALLED_APPS = [
     "organisations",
     "agents",
     "motifs",
+    "sectorisation",
     "planning",
     "usagers",
     "rendezvous",
     "stats",
     "notifications",
+    "reservation",
 ]
 
 MIDDLEWARE = [
@@ -65,6 +67,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The usagers' own session (cookie « rdv_usager »), on the public pages only: request.usager.
+    "usagers.middleware.UsagerSessionMiddleware",
     # Every view needs a signed-in agent unless it says otherwise (@login_not_required).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -103,6 +107,21 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env("REDIS_URL", default="redis://127.0.0.1:6379/0")
 
+# Shared by every web process: the rate limits of the usagers' codes (reservation.identity_views)
+# count there. Keys are prefixed, so the Celery broker may share the same Redis.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env("CACHE_URL", default=REDIS_URL),
+        "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="rdv"),
+        # A Redis that hangs must not hang the pages.
+        "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+    }
+}
+# Redis unreachable: the limits are not counted (the code's own limits, 5 tries and one code a
+# minute, still hold in the database) rather than no usager able to sign in.
+RATELIMIT_FAIL_OPEN = True
+
 AUTH_USER_MODEL = "agents.Agent"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
@@ -125,6 +144,10 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 10)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+
+# Usagers who book online have their own session (usagers.middleware), 30 days on their device:
+# another cookie, another session key; HttpOnly, SameSite=Lax, Secure with SESSION_COOKIE_SECURE.
+USAGER_SESSION_COOKIE_NAME = "rdv_usager"
 
 # Brute-force protection: five wrong passwords for one email from one address lock that
 # pair for 15 minutes. Locking by email alone would let anyone lock an agent out.

@@ -1,21 +1,20 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from organisations.views import root
-
 admin.site.site_header = "RDV Solidarités — administration technique"
 admin.site.site_title = "RDV Solidarités"
 admin.site.index_title = "Super-administration"
 
 urlpatterns = [
-    path("", root, name="root"),
     path("", include("agents.urls")),
     path("", include("organisations.urls")),
     path("", include("usagers.urls")),
     path("", include("motifs.urls")),
+    path("", include("sectorisation.urls")),
     path("", include("planning.urls")),
     path("", include("rendezvous.urls")),
     path("", include("stats.urls")),
     path("", include("notifications.urls")),
+    path("", include("reservation.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -11,7 +11,7 @@ from agents.models import Agent
 from motifs.models import Motif
 from organisations.models import Lieu
 from rdv.history import Change, HistoryEntry
-from rendezvous.models import Rdv
+from rendezvous.models import BY_USAGER, Rdv
 
 FIELDS = ["starts_at", "duration_in_min", "lieu", "motif", "notes", "address", "status"]
 LABELS = {
@@ -43,7 +43,9 @@ def _display(name: str, value, names: dict, tz) -> str:
 def _author(record, rdv: Rdv) -> str:
     if record.history_user_id:
         return record.history_user.full_name if record.history_user else _("un agent supprimé")
-    if record.history_type == "+" and rdv.created_by == Rdv.CreatedBy.USAGER:
+    if record.history_change_reason == BY_USAGER or (
+        record.history_type == "+" and rdv.created_by == Rdv.CreatedBy.USAGER
+    ):
         return _("l'usager")
     return _("inconnu")
 

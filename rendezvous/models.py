@@ -36,6 +36,10 @@ def displayed_statuses() -> dict[str, str]:
     }
 
 
+# The history's change reason of what an usager did itself online (no agent is its author).
+BY_USAGER = "usager"
+
+
 class RdvQuerySet(models.QuerySet["Rdv"]):
     def for_organisation(self, organisation) -> "RdvQuerySet":
         return self.filter(organisation=organisation)
@@ -127,10 +131,13 @@ class Rdv(models.Model):
         blank=True,
         related_name="+",
     )
+    # The token of the online booking form that made this RDV: unique, so a double click or a
+    # replayed form finds the RDV its first submission made instead of booking again.
+    booking_token = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
     updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
 
-    history = HistoricalRecords(m2m_fields=[agents])
+    history = HistoricalRecords(m2m_fields=[agents], excluded_fields=["booking_token"])
 
     objects = RdvQuerySet.as_manager()
 

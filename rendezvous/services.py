@@ -23,7 +23,7 @@ from notifications.services import RdvSnapshot, notify, notify_status_change, up
 from planning.creneaux import free_agents_at, is_still_free
 from planning.slots import Slot
 from rendezvous.conflicts import Conflict, conflicts_signature, find_conflicts
-from rendezvous.models import Participation, Rdv
+from rendezvous.models import BY_USAGER, Participation, Rdv
 
 if TYPE_CHECKING:
     from motifs.models import Motif
@@ -96,25 +96,58 @@ def create_rdv(
                 duration_in_min=duration_in_min,
                 accepted_conflicts=accepted_conflicts,
             )
-        rdv = Rdv(
+        rdv = insert_rdv(
             organisation=organisation,
             motif=motif,
-            lieu=lieu,
             starts_at=starts_at,
             duration_in_min=duration_in_min,
+            agents=agents,
+            usagers=usagers,
+            lieu=lieu,
             address=address,
             notes=notes,
-            created_by=Rdv.CreatedBy.AGENT,
-            created_by_agent=by,
+            by=by,
         )
-        rdv._history_user = by  # type: ignore[attr-defined]
-        rdv.save()
-        rdv.agents.set(agents)
-        for usager in usagers:
-            participation = Participation(rdv=rdv, usager=usager)
-            participation._history_user = by  # type: ignore[attr-defined]
-            participation.save()
-        notify(rdv, Notification.Event.CREATED)
+    return rdv
+
+
+def insert_rdv(
+    *,
+    organisation: "Organisation",
+    motif: "Motif",
+    starts_at: dt.datetime,
+    duration_in_min: int,
+    agents: Iterable["Agent"],
+    usagers: Iterable["Usager"],
+    lieu: "Lieu | None",
+    address: str,
+    notes: str,
+    by: "Agent | None",
+    booking_token: str | None = None,
+) -> Rdv:
+    """Writes a new RDV, its agents, its participations and the messages it owes, in the
+    caller's transaction, once the caller has locked the agents and checked the time. `by` is
+    the agent who posed it; None when the usager booked it online (`rendezvous.online`)."""
+    rdv = Rdv(
+        organisation=organisation,
+        motif=motif,
+        lieu=lieu,
+        starts_at=starts_at,
+        duration_in_min=duration_in_min,
+        address=address,
+        notes=notes,
+        created_by=Rdv.CreatedBy.AGENT if by is not None else Rdv.CreatedBy.USAGER,
+        created_by_agent=by,
+        booking_token=booking_token,
+    )
+    rdv._history_user = by  # type: ignore[attr-defined]
+    rdv.save()
+    rdv.agents.set(agents)
+    for usager in usagers:
+        participation = Participation(rdv=rdv, usager=usager)
+        participation._history_user = by  # type: ignore[attr-defined]
+        participation.save()
+    notify(rdv, Notification.Event.CREATED)
     return rdv
 
 
@@ -216,9 +249,10 @@ def book_slot(
         )
 
 
-def change_status(*, rdv: Rdv, status: str, by: Agent, now: dt.datetime | None = None) -> None:
+def change_status(*, rdv: Rdv, status: str, by: Agent | None, now: dt.datetime | None = None) -> None:
     """The only way to change a status: checks the rule (`Rdv.status_refusal`), records who did it
-    in the history, writes the notifications it owes. Works from the stored RDV, its row locked
+    in the history (`by`, or the usager itself when None: `rendezvous.online.cancel`), writes the
+    notifications it owes. Works from the stored RDV, its row locked
     (the order every writer takes: the RDV's row, then its notifications): two agents on stale
     pages cancelling it owe one annulation, and the rule and the messages see its current time.
     `rdv` is then updated from it. Raises ValidationError (on `status`) for a refused change,
@@ -238,6 +272,8 @@ def change_status(*, rdv: Rdv, status: str, by: Agent, now: dt.datetime | None =
             stored.status = status
             stored.status_changed_at = now
             stored._history_user = by  # type: ignore[attr-defined]
+            if by is None:
+                stored._change_reason = BY_USAGER  # type: ignore[attr-defined]
             stored.save(update_fields=["status", "status_changed_at", "updated_at"])
             notify_status_change(stored, old_status, now=now)
     for field in Rdv._meta.concrete_fields:

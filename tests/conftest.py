@@ -1,11 +1,15 @@
 import datetime as dt
 import os
+import threading
 import zoneinfo
 
 import pytest
 import time_machine
 from django.core.cache import cache
+from django.db import connection
 
+from sectorisation.loading import load_communes
+from sectorisation.models import Commune
 from tests.agents.factories import PASSWORD, AgentFactory
 from tests.organisations.factories import OrganisationFactory
 
@@ -59,6 +63,17 @@ def pytest_unconfigure(config):
         config.stash[FAKE_NOW_TRAVELLER].stop()
 
 
+CACHE_KEY_PREFIX = f"tests-{os.getpid()}"
+
+
+def clear_test_cache() -> None:
+    """Deletes this test process's keys from the shared Redis."""
+    client = cache._cache.get_client(write=True)
+    keys = list(client.scan_iter(match=f"{CACHE_KEY_PREFIX}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
 @pytest.fixture(autouse=True)
 def _isolate(settings, tmp_path):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -66,7 +81,11 @@ def _isolate(settings, tmp_path):
     settings.SMS_FILE_PATH = str(tmp_path / "sms")
     # Fast hashing: the tests check who may log in, not PBKDF2's cost.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    cache.clear()
+    # The shared Redis (rate limits): each test process counts under its own key prefix, emptied
+    # before every test. Never cache.clear() (FLUSHDB): other workers, other test runs and the
+    # developer's server use the same Redis.
+    settings.CACHES = {"default": {**settings.CACHES["default"], "KEY_PREFIX": CACHE_KEY_PREFIX}}
+    clear_test_cache()
     from rdv.sms import LocmemSmsBackend
 
     LocmemSmsBackend.outbox.clear()
@@ -75,6 +94,31 @@ def _isolate(settings, tmp_path):
     from rdv.celery import app
 
     app.conf.task_always_eager = True
+
+
+@pytest.fixture
+def communes(db):
+    """Every commune of France: the migration loaded them, but a transactional test run earlier in
+    this database (browser tests) truncates every table when it ends. They are loaded again on a
+    connection of their own, committed: the test's transaction (READ COMMITTED) sees them, and so
+    do the later tests, instead of each reloading them in its rolled-back transaction."""
+    if Commune.objects.filter(pk="75056").exists():
+        return
+    failures: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            load_communes()
+        except BaseException as error:
+            failures.append(error)
+        finally:
+            connection.close()
+
+    loader = threading.Thread(target=load)
+    loader.start()
+    loader.join()
+    if failures:
+        raise failures[0]
 
 
 @pytest.fixture

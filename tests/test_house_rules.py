@@ -20,7 +20,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ["rdv", "organisations", "agents", "motifs", "usagers", "planning", "rendezvous", "notifications", "stats"]
+APPS = [
+    "rdv",
+    "organisations",
+    "agents",
+    "motifs",
+    "sectorisation",
+    "usagers",
+    "planning",
+    "rendezvous",
+    "notifications",
+    "stats",
+    "reservation",
+]
 
 
 def product_modules() -> list[Path]:

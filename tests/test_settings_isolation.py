@@ -225,6 +225,7 @@ HOSTILE = {
     "motifs:archive": lambda world: {},
     "motifs:unarchive": lambda world: {},
     "stats:organisation": lambda world: {},
+    "reservation:online_booking": lambda world: {},
 }
 
 

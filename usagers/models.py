@@ -293,3 +293,123 @@ class UsagerProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.usager} — {self.organisation}"
+
+
+# Identity of the usagers who book online (usagers.identity): an account is only « this usager
+# proved that it reads this email address »; FranceConnect will be another way to prove who one is.
+CODE_VALIDITY = datetime.timedelta(minutes=30)
+CODE_RESEND_AFTER = datetime.timedelta(seconds=60)
+CODE_MAX_ATTEMPTS = 5
+
+
+def normalise_email(email: str) -> str:
+    """The form under which addresses are stored and compared: « Marie@Exemple.FR » and
+    « marie@exemple.fr » are one account."""
+    return email.strip().lower()
+
+
+class UsagerAccountQuerySet(models.QuerySet["UsagerAccount"]):
+    def for_email(self, email: str) -> "UsagerAccountQuerySet":
+        """Through the index of the unique constraint, whatever the case of `email`."""
+        return self.alias(email_lower=Lower("email")).filter(email_lower=normalise_email(email))
+
+
+class UsagerAccount(models.Model):
+    """An usager (always a responsible) who proved, by a code sent there, that it reads `email`:
+    it signs in with that address and finds its proches and its RDVs. No password."""
+
+    usager = models.OneToOneField(Usager, verbose_name=_("usager"), on_delete=models.CASCADE, related_name="account")
+    email = models.EmailField(_("adresse e-mail vérifiée"), max_length=254)
+    created_at = models.DateTimeField(_("créé le"), default=timezone.now)
+    last_login_at = models.DateTimeField(_("dernière connexion"), null=True, blank=True)
+
+    objects = UsagerAccountQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("compte usager")
+        verbose_name_plural = _("comptes usagers")
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                name="usager_account_email_unique",
+                violation_error_message=_("Un compte existe déjà pour cette adresse e-mail."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def save(self, *args, **kwargs) -> None:
+        self.email = normalise_email(self.email)
+        super().save(*args, **kwargs)
+
+
+class EmailCodeQuerySet(models.QuerySet["EmailCode"]):
+    def for_email(self, email: str, purpose: str) -> "EmailCodeQuerySet":
+        return self.alias(email_lower=Lower("email")).filter(email_lower=normalise_email(email), purpose=purpose)
+
+    def live(self) -> "EmailCodeQuerySet":
+        """Neither used nor replaced by a newer code (it may have expired): at most one per
+        address and purpose, the database sees to it."""
+        return self.filter(used_at__isnull=True, replaced=False)
+
+
+class EmailCode(models.Model):
+    """A 6-digit code sent by email. Only a keyed hash of it is stored (usagers.identity): whoever
+    reads this table cannot sign in. Valid CODE_VALIDITY, once, for CODE_MAX_ATTEMPTS tries; a
+    newer code sent to the address replaces it."""
+
+    class Purpose(models.TextChoices):
+        LOGIN = "login", _("connexion")
+        EMAIL_CHANGE = "email_change", _("changement d'adresse e-mail")
+
+    email = models.EmailField(_("adresse e-mail"), max_length=254)
+    purpose = models.CharField(_("usage"), max_length=20, choices=Purpose.choices)
+    code_hash = models.CharField(_("empreinte du code"), max_length=128)
+    created_at = models.DateTimeField(_("envoyé le"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expire le"))
+    attempts = models.PositiveSmallIntegerField(_("essais"), default=0)
+    used_at = models.DateTimeField(_("utilisé le"), null=True, blank=True)
+    replaced = models.BooleanField(_("remplacé par un code plus récent"), default=False)
+    ip = models.GenericIPAddressField(_("adresse IP de la demande"), null=True, blank=True)
+
+    objects = EmailCodeQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("code envoyé par email")
+        verbose_name_plural = _("codes envoyés par email")
+        constraints = [
+            # Only the newest code is valid: two requests at the same instant cannot both leave one.
+            models.UniqueConstraint(
+                Lower("email"),
+                "purpose",
+                condition=Q(used_at__isnull=True, replaced=False),
+                name="email_code_one_live_per_email",
+                violation_error_message=_("Un code vient déjà d'être envoyé à cette adresse."),
+            ),
+            models.CheckConstraint(
+                condition=Q(attempts__lte=CODE_MAX_ATTEMPTS),
+                name="email_code_max_attempts",
+                violation_error_message=_("Trop d'essais pour ce code."),
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=F("created_at")),
+                name="email_code_expires_after_creation",
+                violation_error_message=_("Un code expire après son envoi."),
+            ),
+        ]
+        indexes = [models.Index(Lower("email"), "purpose", F("created_at").desc(), name="email_code_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} — {self.email}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.email = normalise_email(self.email)
+        super().save(*args, **kwargs)
+
+    def is_expired(self, now: datetime.datetime) -> bool:
+        return now >= self.expires_at
+
+    @property
+    def attempts_left(self) -> int:
+        return max(CODE_MAX_ATTEMPTS - self.attempts, 0)

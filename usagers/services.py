@@ -36,6 +36,17 @@ def create_usager(
 
 
 @transaction.atomic
+def make_known_to(*, usager: Usager, organisation: Organisation) -> UsagerProfile:
+    """The usager (who booked online) becomes known to the organisation: its profile there is
+    created, or given back if an agent had removed it."""
+    profile, created = UsagerProfile.objects.get_or_create(usager=usager, organisation=organisation)
+    if not created and profile.deleted_at is not None:
+        profile.deleted_at = None
+        profile.save(update_fields=["deleted_at"])
+    return profile
+
+
+@transaction.atomic
 def create_proche(
     *, responsible: Usager, organisation: Organisation, proche: Usager, referents: Iterable[Agent], notes: str
 ) -> Usager:

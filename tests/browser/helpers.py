@@ -3,7 +3,7 @@ from tests.agents.factories import PASSWORD
 
 def log_in(page, email: str, password: str = PASSWORD) -> None:
     """Sign in through the login form, as an agent does."""
-    page.goto(page.base_url + "/")
+    page.goto(page.base_url + "/organisations/")
     page.get_by_label("Adresse e-mail").fill(email)
     page.get_by_label("Mot de passe").fill(password)
     page.get_by_role("button", name="Se connecter").click()

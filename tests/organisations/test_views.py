@@ -110,6 +110,7 @@ def test_admin_edits_the_organisation_and_its_opening_hours(client, organisation
         "email": "mds@departement.fr",
         "website": "www.departement.fr/pmi",
         "time_zone": "",
+        "usager_cancel_limit_hours": "24",
         "monday_morning_start": "08:30",
         "monday_morning_end": "12:00",
         "monday_afternoon_start": "13:30",
@@ -122,6 +123,7 @@ def test_admin_edits_the_organisation_and_its_opening_hours(client, organisation
     organisation.refresh_from_db()
     assert organisation.name == "MDS de Noisiel"
     assert organisation.website == "https://www.departement.fr/pmi"
+    assert organisation.usager_cancel_limit_hours == 24
     assert organisation.opening_hours == {
         "monday": [["08:30", "12:00"], ["13:30", "17:00"]],
         "wednesday": [["09:00", "12:00"]],
@@ -153,6 +155,8 @@ def test_admin_edits_the_organisation_and_its_opening_hours(client, organisation
             "L'après-midi doit commencer après la fin de la matinée.",
         ),
         ({"friday_morning_start": "25:00", "friday_morning_end": "12:00"}, "friday_morning_start", "heure valide"),
+        ({"usager_cancel_limit_hours": "721"}, "usager_cancel_limit_hours", "Au plus 720 heures (30 jours)."),
+        ({"usager_cancel_limit_hours": "-1"}, "usager_cancel_limit_hours", "supérieure ou égale à 0"),
     ],
 )
 def test_bad_input_is_refused_on_its_field_and_changes_nothing(
@@ -160,7 +164,15 @@ def test_bad_input_is_refused_on_its_field_and_changes_nothing(
 ):
     client.force_login(admin_agent)
     before = Organisation.objects.values().get(pk=organisation.pk)
-    data = {"name": "Nom valide", "phone": "", "email": "", "website": "", "time_zone": "", **changes}
+    data = {
+        "name": "Nom valide",
+        "phone": "",
+        "email": "",
+        "website": "",
+        "time_zone": "",
+        "usager_cancel_limit_hours": "4",
+        **changes,
+    }
     response = client.post(settings_url(organisation), data)
     assert response.status_code == 422
     form = response.context["form"]

@@ -7,6 +7,8 @@ from notifications import demo as notifications_demo
 from organisations import demo as organisations_demo
 from planning import demo as planning_demo
 from rendezvous import demo as rendezvous_demo
+from reservation import demo as reservation_demo
+from sectorisation import demo as sectorisation_demo
 from stats import demo as stats_demo
 from usagers import demo as usagers_demo
 
@@ -16,10 +18,12 @@ STEPS = [
     agents_demo.build,
     usagers_demo.build,
     motifs_demo.build,
+    sectorisation_demo.build,
     planning_demo.build,
     rendezvous_demo.build,
     stats_demo.build,
     notifications_demo.build,
+    reservation_demo.build,
 ]
 
 

@@ -1,0 +1,145 @@
+"""What an usager does to its RDVs online: book a créneau, cancel, move. The same engine as the
+agents' (`planning.creneaux`, online rules: delays, référents for « RDV de suivi »), the same locks
+(`Agent.objects.lock_for_booking`, in agent id order: no deadlock), the same writes
+(`services.insert_rdv`, `services.change_status`): one transaction each, and the messages they
+owe in it.
+
+No double booking, even when many usagers confirm the same time at once: the free agents at that
+time are tried in id order; for each, its row is locked, then a second statement checks that no RDV
+holds it (`is_still_free`): the first transaction books it, the others, once it commits, see its RDV
+and try the next agent, or raise SlotTaken. A double click or a replayed form carries the same
+`booking_token`: the unique constraint lets one RDV through, the second submission gets it back
+(AlreadyBooked)."""
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from agents.models import Agent
+from planning.creneaux import free_agents_at, is_still_free
+from planning.slots import Slot
+from rendezvous.models import Participation, Rdv
+from rendezvous.services import SlotTaken, change_status, insert_rdv
+
+if TYPE_CHECKING:
+    from motifs.models import Motif
+    from organisations.models import Lieu
+    from usagers.models import Usager
+
+
+class AlreadyBooked(Exception):
+    """This booking form was already submitted: `rdv` is the RDV it made."""
+
+    def __init__(self, rdv: Rdv):
+        super().__init__(rdv)
+        self.rdv = rdv
+
+
+class TooLate(Exception):
+    """Past the organisation's limit before the RDV: the usager must call."""
+
+
+def book(
+    *,
+    motif: "Motif",
+    start: dt.datetime,
+    lieu: "Lieu | None",
+    usagers: Sequence["Usager"],
+    agent_ids: Iterable[int] | None = None,
+    address: str = "",
+    booking_token: str,
+    now: dt.datetime | None = None,
+) -> Rdv:
+    """Books the créneau starting at `start` for `usagers` (the first one's référents count for a
+    « RDV de suivi »), with a free agent among `agent_ids` (None: any; the sectorisation's agents
+    otherwise). Raises SlotTaken (nothing created) or AlreadyBooked."""
+    existing = Rdv.objects.filter(booking_token=booking_token).first()
+    if existing is not None:
+        raise AlreadyBooked(existing)
+    lieu_id = lieu.pk if lieu is not None else None
+    allowed = None if agent_ids is None else set(agent_ids)
+    duration = dt.timedelta(minutes=motif.default_duration_in_min)
+    try:
+        with transaction.atomic():
+            candidates = free_agents_at(
+                motif=motif, start=start, lieu_id=lieu_id, online=True, usager=usagers[0], now=now
+            )
+            for agent_id in sorted(candidates):
+                if allowed is not None and agent_id not in allowed:
+                    continue
+                if not is_still_free(Slot(start=start, end=start + duration, agent_id=agent_id, lieu_id=lieu_id)):
+                    continue
+                return insert_rdv(
+                    organisation=motif.organisation,
+                    motif=motif,
+                    starts_at=start,
+                    duration_in_min=motif.default_duration_in_min,
+                    agents=[Agent.objects.get(pk=agent_id)],
+                    usagers=usagers,
+                    lieu=lieu,
+                    address=address,
+                    notes="",
+                    by=None,
+                    booking_token=booking_token,
+                )
+    except IntegrityError:
+        # The same form submitted twice at once: the other submission committed this token.
+        existing = Rdv.objects.filter(booking_token=booking_token).first()
+        if existing is None:
+            raise
+        raise AlreadyBooked(existing) from None
+    raise SlotTaken
+
+
+def can_change(rdv: Rdv, now: dt.datetime | None = None) -> bool:
+    """Whether the usager may still cancel or move it online: « À venir », and before the
+    organisation's limit (`usager_cancel_limit_hours`, 4 by default)."""
+    now = now or timezone.now()
+    return rdv.status == Rdv.Status.UNKNOWN and now < rdv.starts_at - dt.timedelta(
+        hours=rdv.organisation.usager_cancel_limit_hours
+    )
+
+
+def cancel(*, rdv: Rdv, now: dt.datetime | None = None) -> None:
+    """« Annuler »: « Absent excusé », recorded as done by the usager; the annulation is notified."""
+    now = now or timezone.now()
+    if not can_change(rdv, now):
+        raise TooLate
+    change_status(rdv=rdv, status=Rdv.Status.EXCUSED, by=None, now=now)
+
+
+def move(
+    *,
+    rdv: Rdv,
+    start: dt.datetime,
+    agent_ids: Iterable[int] | None = None,
+    booking_token: str,
+    now: dt.datetime | None = None,
+) -> Rdv:
+    """« Déplacer »: one atomic replacement. The new créneau (same motif and lieu) is booked and
+    the old RDV cancelled in one transaction: the old time is freed only if the new one is
+    taken. Raises SlotTaken (nothing changed), TooLate or AlreadyBooked."""
+    now = now or timezone.now()
+    usagers = [p.usager for p in Participation.objects.filter(rdv=rdv).select_related("usager").order_by("pk")]
+    with transaction.atomic():
+        # The RDV's agents first, then its row: the order the agents' side takes (update_rdv).
+        Agent.objects.lock_for_booking(rdv.agents.values_list("pk", flat=True))
+        stored = Rdv.objects.select_for_update(no_key=True, of=("self",)).select_related("organisation").get(pk=rdv.pk)
+        if not can_change(stored, now):
+            raise TooLate
+        # Cancelled first, so that its own time is free for the new créneau (a move by half an
+        # hour with the same agent); SlotTaken below rolls the cancellation back with the rest.
+        change_status(rdv=stored, status=Rdv.Status.EXCUSED, by=None, now=now)
+        return book(
+            motif=stored.motif,
+            start=start,
+            lieu=stored.lieu,
+            usagers=usagers,
+            agent_ids=agent_ids,
+            address=stored.address,
+            booking_token=booking_token,
+            now=now,
+        )

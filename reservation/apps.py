@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ReservationConfig(AppConfig):
+    name = "reservation"
+    verbose_name = "Réservation en ligne"

@@ -1,0 +1,106 @@
+"""From the answers of the query string to the one créneau the usager chose: the motif (in the
+organisation of the lieu chosen, or the organisation chosen for « par téléphone » and « à
+domicile »), the lieu, the start as an aware datetime, and the agents the sectorisation allows.
+Anything tampered with (another département's lieu, a motif not bookable online, an address the
+motif is not offered to, a time never offered) resolves to None: the pages send the usager back
+to an earlier question, nothing is booked."""
+
+import datetime as dt
+from dataclasses import dataclass
+
+from motifs.models import Motif
+from organisations.models import Lieu, Organisation
+from planning.creneaux import free_agents_at
+from reservation.choice import Choice
+from sectorisation.communes import resolve_commune
+from sectorisation.models import Commune
+from sectorisation.routing import Route, route
+from usagers.models import Usager
+
+
+@dataclass(frozen=True)
+class Selection:
+    motif: Motif
+    organisation: Organisation
+    lieu: Lieu | None
+    start: dt.datetime
+    commune: Commune
+    route: Route
+
+    @property
+    def agent_ids(self) -> frozenset[int] | None:
+        """The agents the sectorisation allows for this motif (None: any)."""
+        return self.route.agent_ids(self.motif.sectorisation_level, self.organisation.pk)
+
+    @property
+    def end(self) -> dt.datetime:
+        return self.start + dt.timedelta(minutes=self.motif.default_duration_in_min)
+
+    def free_agents(self, usager: Usager | None, now: dt.datetime | None = None) -> list[int]:
+        """The agents free at that time for this usager: empty when the créneau is no longer
+        offered (taken, closed, out of the delays, a « RDV de suivi » without a référent)."""
+        agents = free_agents_at(
+            motif=self.motif,
+            start=self.start,
+            lieu_id=self.lieu.pk if self.lieu else None,
+            online=True,
+            usager=usager,
+            now=now,
+        )
+        allowed = self.agent_ids
+        return [agent for agent in agents if allowed is None or agent in allowed]
+
+
+def local_start(naive: dt.datetime, organisation: Organisation) -> dt.datetime | None:
+    """The wall-clock time in the organisation's time zone, None when it does not exist (the hour
+    skipped when clocks go forward)."""
+    tz = organisation.tzinfo
+    aware = naive.replace(tzinfo=tz)
+    if aware.astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None) != naive:
+        return None
+    return aware
+
+
+def resolve(choice: Choice) -> Selection | None:
+    commune = resolve_commune(choice.commune) if choice.commune else None
+    if commune is None or choice.category_id is None or choice.creneau is None:
+        return None
+    lieu = None
+    if choice.location_type == Motif.LocationType.PUBLIC_OFFICE:
+        if choice.lieu is None:
+            return None
+        lieu = (
+            Lieu.objects.filter(
+                pk=choice.lieu, is_active=True, organisation__territory__departement_number=commune.departement
+            )
+            .select_related("organisation__territory")
+            .first()
+        )
+        organisation = lieu.organisation if lieu else None
+    elif choice.organisation is not None:
+        organisation = (
+            Organisation.objects.filter(pk=choice.organisation, territory__departement_number=commune.departement)
+            .select_related("territory")
+            .first()
+        )
+    else:
+        return None
+    if organisation is None or (choice.org is not None and organisation.pk != choice.org):
+        return None
+    motifs = (
+        Motif.objects.active()
+        .bookable_online()
+        .filter(organisation=organisation, category_id=choice.category_id, location_type=choice.location_type)
+    )
+    if choice.service is not None:
+        motifs = motifs.filter(service_id=choice.service)
+    motif = motifs.select_related("organisation__territory", "service").order_by("pk").first()
+    if motif is None:
+        return None
+    routed = route(commune, choice.rue)
+    if not routed.allows(motif):
+        return None
+    start = local_start(choice.creneau, organisation)
+    if start is None:
+        return None
+    return Selection(motif=motif, organisation=organisation, lieu=lieu, start=start, commune=commune, route=routed)

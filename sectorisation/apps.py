@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SectorisationConfig(AppConfig):
+    name = "sectorisation"
+    verbose_name = "Sectorisation"

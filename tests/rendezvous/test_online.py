@@ -1,0 +1,206 @@
+"""An usager's own operations (rendezvous.online): booking a créneau with a free agent, never
+twice the same agent at the same time even under 20 simultaneous confirmations, a double click
+booking once, cancelling and moving within the organisation's limit, the history naming the
+usager."""
+
+import datetime as dt
+import threading
+
+import pytest
+import time_machine
+from django.db import connection
+
+from rendezvous.history import rdv_history
+from rendezvous.models import Rdv
+from rendezvous.online import AlreadyBooked, TooLate, book, can_change, cancel, move
+from rendezvous.services import SlotTaken
+from tests.agents.factories import AgentFactory
+from tests.motifs.factories import MotifFactory
+from tests.planning.factories import PlageOuvertureFactory
+from tests.rendezvous.factories import RdvFactory
+from tests.rendezvous.helpers import DAY, at
+from tests.usagers.factories import UsagerFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("wednesday_morning")]
+
+
+@pytest.fixture
+def online_motif(organisation):
+    return MotifFactory(organisation=organisation, online=True, category__name="Consultation de puériculture")
+
+
+@pytest.fixture
+def two_agents(organisation, online_motif, lieu):
+    """Two agents with a plage on DAY, 9:00 to 12:00, at the same lieu."""
+    agents = sorted((AgentFactory(organisation=organisation, services=["PMI"]) for _ in range(2)), key=lambda a: a.pk)
+    for agent in agents:
+        PlageOuvertureFactory(organisation=organisation, agent=agent, lieu=lieu, motifs=[online_motif], first_day=DAY)
+    return agents
+
+
+def test_book_takes_the_first_free_agent_then_the_next(organisation, online_motif, lieu, two_agents, usager):
+    start = at(organisation, DAY, 9, 30)
+    first = book(motif=online_motif, start=start, lieu=lieu, usagers=[usager], booking_token="a")
+    second = book(motif=online_motif, start=start, lieu=lieu, usagers=[usager], booking_token="b")
+    assert [list(rdv.agents.all()) for rdv in (first, second)] == [[two_agents[0]], [two_agents[1]]]
+    assert (first.created_by, first.created_by_agent, first.booking_token) == (Rdv.CreatedBy.USAGER, None, "a")
+    assert [p.usager for p in first.participations.all()] == [usager]
+    with pytest.raises(SlotTaken):
+        book(motif=online_motif, start=start, lieu=lieu, usagers=[usager], booking_token="c")
+    assert Rdv.objects.count() == 2
+
+
+def test_book_keeps_to_the_agents_the_sectorisation_allows(organisation, online_motif, lieu, two_agents, usager):
+    start = at(organisation, DAY, 10)
+    rdv = book(
+        motif=online_motif, start=start, lieu=lieu, usagers=[usager], agent_ids=[two_agents[1].pk], booking_token="x"
+    )
+    assert list(rdv.agents.all()) == [two_agents[1]]
+    with pytest.raises(SlotTaken):
+        book(
+            motif=online_motif,
+            start=start,
+            lieu=lieu,
+            usagers=[usager],
+            agent_ids=[two_agents[1].pk],
+            booking_token="y",
+        )
+
+
+def test_a_time_never_offered_is_refused(organisation, online_motif, lieu, two_agents, usager):
+    for start in (at(organisation, DAY, 9, 10), at(organisation, DAY, 13), at(organisation, DAY, 8, 30)):
+        with pytest.raises(SlotTaken):
+            book(motif=online_motif, start=start, lieu=lieu, usagers=[usager], booking_token=f"t{start:%H%M}")
+    assert not Rdv.objects.exists()
+
+
+def test_a_replayed_form_books_once(organisation, online_motif, lieu, two_agents, usager):
+    rdv = book(motif=online_motif, start=at(organisation, DAY, 11), lieu=lieu, usagers=[usager], booking_token="same")
+    with pytest.raises(AlreadyBooked) as raised:
+        book(motif=online_motif, start=at(organisation, DAY, 11), lieu=lieu, usagers=[usager], booking_token="same")
+    assert raised.value.rdv == rdv
+    assert Rdv.objects.count() == 1
+
+
+def test_a_motif_not_bookable_online_books_nothing(organisation, lieu, basic_agent, usager):
+    motif = MotifFactory(organisation=organisation)
+    PlageOuvertureFactory(organisation=organisation, agent=basic_agent, lieu=lieu, motifs=[motif], first_day=DAY)
+    with pytest.raises(SlotTaken):
+        book(motif=motif, start=at(organisation, DAY, 9, 30), lieu=lieu, usagers=[usager], booking_token="z")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_simultaneous_confirmations_of_one_slot_book_one_rdv_per_agent(organisation, online_motif, lieu, usager):
+    """20 usagers confirm 9:30 at the same instant, with one agent free: exactly one RDV, every
+    other confirmation SlotTaken, no deadlock, no other error."""
+    agent = AgentFactory(organisation=organisation, services=["PMI"])
+    PlageOuvertureFactory(organisation=organisation, agent=agent, lieu=lieu, motifs=[online_motif], first_day=DAY)
+    usagers = [UsagerFactory(organisation=organisation) for _ in range(20)]
+    start = at(organisation, DAY, 9, 30)
+    ready = threading.Barrier(len(usagers), timeout=30)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def confirm(index: int) -> None:
+        try:
+            ready.wait()
+            book(motif=online_motif, start=start, lieu=lieu, usagers=[usagers[index]], booking_token=f"t{index}")
+            outcome = "booked"
+        except SlotTaken:
+            outcome = "taken"
+        except Exception as error:
+            outcome = repr(error)
+        finally:
+            connection.close()
+        with lock:
+            outcomes.append(outcome)
+
+    threads = [threading.Thread(target=confirm, args=(index,)) for index in range(len(usagers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == ["booked"] + ["taken"] * 19
+    assert Rdv.objects.count() == 1
+    assert list(Rdv.objects.get().agents.all()) == [agent]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_double_click_at_the_same_instant_books_once(organisation, online_motif, lieu, two_agents, usager):
+    start = at(organisation, DAY, 9)
+    ready = threading.Barrier(2, timeout=30)
+    outcomes: list[object] = []
+
+    def confirm() -> None:
+        try:
+            ready.wait()
+            outcomes.append(book(motif=online_motif, start=start, lieu=lieu, usagers=[usager], booking_token="click"))
+        except AlreadyBooked as already:
+            outcomes.append(already.rdv)
+        except Exception as error:
+            outcomes.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=confirm) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert Rdv.objects.count() == 1
+    assert outcomes == [Rdv.objects.get()] * 2
+
+
+def test_cancel_within_the_limit_is_recorded_as_the_usagers(organisation, online_motif, lieu, two_agents, usager):
+    rdv = book(motif=online_motif, start=at(organisation, DAY, 9), lieu=lieu, usagers=[usager], booking_token="c")
+    cancel(rdv=rdv)
+    rdv.refresh_from_db()
+    assert rdv.status == Rdv.Status.EXCUSED
+    assert [entry.author for entry in rdv_history(rdv)] == ["l'usager", "l'usager"]
+
+
+def test_cancel_past_the_limit_is_refused(organisation, online_motif, lieu, two_agents, usager):
+    rdv = book(motif=online_motif, start=at(organisation, DAY, 9), lieu=lieu, usagers=[usager], booking_token="c")
+    with time_machine.travel(at(organisation, DAY, 5, 1), tick=False):
+        assert not can_change(rdv)
+        with pytest.raises(TooLate):
+            cancel(rdv=rdv)
+    with time_machine.travel(at(organisation, DAY, 4, 59), tick=False):
+        assert can_change(rdv)
+    organisation.usager_cancel_limit_hours = 240  # ten days: already past
+    organisation.save()
+    assert not can_change(Rdv.objects.select_related("organisation").get(pk=rdv.pk))
+    rdv.refresh_from_db()
+    assert rdv.status == Rdv.Status.UNKNOWN
+
+
+def test_move_replaces_atomically(organisation, online_motif, lieu, usager):
+    """One agent: moving 9:00 to 9:15 (overlapping its own time) works; moving to a time taken
+    meanwhile changes nothing."""
+    agent = AgentFactory(organisation=organisation, services=["PMI"])
+    PlageOuvertureFactory(organisation=organisation, agent=agent, lieu=lieu, motifs=[online_motif], first_day=DAY)
+    rdv = book(motif=online_motif, start=at(organisation, DAY, 9), lieu=lieu, usagers=[usager], booking_token="m1")
+    RdvFactory(organisation=organisation, agents=[agent], starts_at=at(organisation, DAY, 11))
+    with pytest.raises(SlotTaken):
+        move(rdv=rdv, start=at(organisation, DAY, 11), booking_token="m2")
+    rdv.refresh_from_db()
+    assert rdv.status == Rdv.Status.UNKNOWN
+    assert Rdv.objects.count() == 2
+
+    moved = move(rdv=rdv, start=at(organisation, DAY, 9, 30), booking_token="m3")
+    rdv.refresh_from_db()
+    assert rdv.status == Rdv.Status.EXCUSED
+    assert (moved.starts_at, list(moved.agents.all()), moved.lieu) == (at(organisation, DAY, 9, 30), [agent], lieu)
+    assert [p.usager for p in moved.participations.all()] == [usager]
+
+
+def test_move_past_the_limit_is_refused(organisation, online_motif, lieu, two_agents, usager):
+    rdv = book(motif=online_motif, start=at(organisation, DAY, 9), lieu=lieu, usagers=[usager], booking_token="l1")
+    with time_machine.travel(at(organisation, DAY, 6), tick=False), pytest.raises(TooLate):
+        move(rdv=rdv, start=at(organisation, DAY, 10), booking_token="l2")
+    assert Rdv.objects.count() == 1
+
+
+def test_the_limit_is_in_hours_before_the_start(organisation, online_motif, lieu, two_agents, usager):
+    rdv = book(motif=online_motif, start=at(organisation, DAY, 9), lieu=lieu, usagers=[usager], booking_token="h")
+    assert rdv.starts_at - dt.timedelta(hours=organisation.usager_cancel_limit_hours) == at(organisation, DAY, 5)

@@ -57,9 +57,13 @@ def my_rdvs(request: UsagerRequest) -> HttpResponse:
     if isinstance(usager, HttpResponse):
         return usager
     now = timezone.now()
-    upcoming = _annotate(list(_rdvs(usager).filter(ends_at__gte=now).order_by("starts_at")), now)
+    coming = _annotate(list(_rdvs(usager).filter(ends_at__gte=now).order_by("starts_at")), now)
     past = _annotate(list(_rdvs(usager).filter(ends_at__lt=now).order_by("-starts_at")[:20]), now)
-    return render(request, "reservation/account/my_rdvs.html", {"upcoming": upcoming, "past": past})
+    # A moved RDV leaves a cancelled one at the old time: listed apart, not among those to come.
+    upcoming = [rdv for rdv in coming if rdv.status not in Rdv.CANCELLED_STATUSES]
+    cancelled = [rdv for rdv in coming if rdv.status in Rdv.CANCELLED_STATUSES]
+    context = {"upcoming": upcoming, "cancelled": cancelled, "past": past}
+    return render(request, "reservation/account/my_rdvs.html", context)
 
 
 @login_not_required

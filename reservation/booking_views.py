@@ -24,6 +24,7 @@ from rendezvous.online import AlreadyBooked, book
 from rendezvous.services import SlotTaken
 from reservation.booking_forms import ME, NEW_PROCHE, ConfirmForm, InformationsForm
 from reservation.choice import Choice
+from reservation.limits import Limit, too_many, wait_for
 from reservation.selection import Selection, resolve
 from reservation.usager_rdvs import family_rdvs, ics_for
 from usagers.middleware import UsagerRequest
@@ -31,6 +32,8 @@ from usagers.models import Usager
 from usagers.services import make_known_to
 
 PENDING = "reservation_pending"
+# Confirmations per usager and day: a family books a few RDVs, a script hundreds.
+BOOKINGS_PER_USAGER = Limit("usager-bookings", "10/d")
 
 
 def _usager(request: UsagerRequest) -> Usager | None:
@@ -143,6 +146,9 @@ def verify(request: UsagerRequest) -> HttpResponse:
         return redirect(choice.url("informations"))
     form = ConfirmForm(request.POST or None, initial={"token": secrets.token_urlsafe(24)}, motif=selection.motif)
     if request.method == "POST" and form.is_valid():
+        wait = wait_for(request, [(BOOKINGS_PER_USAGER, str(usager.pk))])
+        if wait:
+            return too_many(request, wait)
         try:
             rdv = _confirm(selection, usager, proches, pending, form.cleaned_data["token"])
         except AlreadyBooked as already:

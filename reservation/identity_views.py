@@ -11,12 +11,8 @@ the page « Trop de demandes » (429) saying when to try again. The code's own l
 one code a minute, only the newest valid) are held by the database (usagers.identity)."""
 
 import datetime as dt
-import ipaddress
 import logging
-import math
-from dataclasses import dataclass
 
-from axes.helpers import get_client_ip_address
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
@@ -27,9 +23,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
-from django_ratelimit.core import get_usage
 
 from reservation.identity_forms import CodeForm, IdentityForm, LoginForm
+from reservation.limits import Limit, client_ip, ip_key, too_many, wait_for
 from usagers.identity import CodeRefused, TooSoon, account_for_email, check_code, send_code
 from usagers.middleware import UsagerRequest, login_usager, logout_usager
 from usagers.models import CODE_VALIDITY, EmailCode, Usager, normalise_email
@@ -43,12 +39,6 @@ MAX_NEXT_LENGTH = 2000
 PURPOSE = EmailCode.Purpose.LOGIN
 
 
-@dataclass(frozen=True)
-class Limit:
-    group: str
-    rate: str  # django-ratelimit's « count/period »
-
-
 # Codes sent: per address (a mailbox is not flooded, an address not probed) and per IP.
 SEND_PER_EMAIL = Limit("usager-code-send-email", "5/h")
 SEND_PER_IP = Limit("usager-code-send-ip", "30/h")
@@ -60,57 +50,13 @@ CHECK_PER_IP = Limit("usager-code-check-ip", "60/h")
 LIMITS = (SEND_PER_EMAIL, SEND_PER_IP, CHECK_PER_EMAIL_HOUR, CHECK_PER_EMAIL_DAY, CHECK_PER_IP)
 
 
-def client_ip(request: HttpRequest) -> str | None:
-    """The visitor's address, as django-axes reads it for the agents' lockout (proxies)."""
-    raw = get_client_ip_address(request) or ""
-    try:
-        return str(ipaddress.ip_address(raw))
-    except ValueError:
-        return None
+def send_limits(request: HttpRequest, email: str) -> list[tuple[Limit, str]]:
+    return [(SEND_PER_IP, ip_key(request)), (SEND_PER_EMAIL, normalise_email(email))]
 
 
-def _ip_key(request: HttpRequest) -> str:
-    """IPv6 addresses counted per /64: one household or phone gets a whole block."""
-    ip = client_ip(request)
-    if ip is None:
-        return "unknown"
-    network = ipaddress.ip_network(f"{ip}/{64 if ':' in ip else 32}", strict=False)
-    return str(network.network_address)
-
-
-def _wait(request: HttpRequest, counted: list[tuple[Limit, str]]) -> int:
-    """Counts this request against each (limit, key); the seconds until the last exceeded limit
-    starts a new window, or 0 when none is."""
-    wait = 0
-    for limit, value in counted:
-        try:
-            usage = get_usage(
-                request, group=limit.group, key=lambda _group, _request, v=value: v, rate=limit.rate, increment=True
-            )
-        except Exception:  # Redis unreachable: the database's limits still hold (RATELIMIT_FAIL_OPEN)
-            logger.warning("Rate limit %s not counted", limit.group, exc_info=True)
-            continue
-        if usage is not None and usage["should_limit"]:
-            # The window's last second still counts in it (django-ratelimit): the next one is free.
-            wait = max(wait, usage["time_left"] + 1)
-    return wait
-
-
-def _send_limits(request: HttpRequest, email: str) -> list[tuple[Limit, str]]:
-    return [(SEND_PER_IP, _ip_key(request)), (SEND_PER_EMAIL, normalise_email(email))]
-
-
-def _check_limits(request: HttpRequest, email: str) -> list[tuple[Limit, str]]:
+def check_limits(request: HttpRequest, email: str) -> list[tuple[Limit, str]]:
     email = normalise_email(email)
-    return [(CHECK_PER_IP, _ip_key(request)), (CHECK_PER_EMAIL_HOUR, email), (CHECK_PER_EMAIL_DAY, email)]
-
-
-def too_many(request: HttpRequest, seconds: int) -> HttpResponse:
-    """« Trop de demandes. Réessayez dans N minutes. » (429, Retry-After)."""
-    minutes = max(math.ceil(seconds / 60), 1)
-    response = render(request, "reservation/identity/too_many.html", {"minutes": minutes}, status=429)
-    response["Retry-After"] = str(seconds)
-    return response
+    return [(CHECK_PER_IP, ip_key(request)), (CHECK_PER_EMAIL_HOUR, email), (CHECK_PER_EMAIL_DAY, email)]
 
 
 def _route(name: str) -> str:
@@ -161,7 +107,7 @@ def _verified_email(pending: dict) -> str:
 def _send_first_code(
     request: UsagerRequest, *, email: str, first_name: str, last_name: str, next_url: str
 ) -> HttpResponse:
-    wait = _wait(request, _send_limits(request, email))
+    wait = wait_for(request, send_limits(request, email))
     if wait:
         return too_many(request, wait)
     try:
@@ -241,7 +187,7 @@ def login(request: UsagerRequest) -> HttpResponse:
     return render(request, "reservation/identity/login.html", context, status=422 if form.errors else 200)
 
 
-def _refusal_text(refusal: CodeRefused) -> str:
+def refusal_text(refusal: CodeRefused) -> str:
     Reason = CodeRefused.Reason
     if refusal.reason == Reason.WRONG:
         return ngettext(
@@ -287,13 +233,13 @@ def code(request: UsagerRequest) -> HttpResponse:
         return _resend(request, pending)
     form = CodeForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
-        wait = _wait(request, _check_limits(request, email))
+        wait = wait_for(request, check_limits(request, email))
         if wait:
             return too_many(request, wait)
         try:
             usager = check_code(email, form.cleaned_data["code"], purpose=PURPOSE)
         except CodeRefused as refusal:
-            form.add_error("code", _refusal_text(refusal))
+            form.add_error("code", refusal_text(refusal))
         else:
             return _code_checked(request, pending, usager)
     return _code_page(request, form, pending, status=422 if form.errors else 200)
@@ -313,7 +259,7 @@ def _code_checked(request: UsagerRequest, pending: dict, usager: Usager | None) 
 
 
 def _resend(request: UsagerRequest, pending: dict) -> HttpResponse:
-    wait = _wait(request, _send_limits(request, pending["email"]))
+    wait = wait_for(request, send_limits(request, pending["email"]))
     if wait:
         return too_many(request, wait)
     try:

@@ -242,12 +242,12 @@ class Day:
     times: list[Time]
 
 
-def _next_step_url(request: HttpRequest, informations_url: str) -> str:
+def _next_step_url(request: HttpRequest, informations_url: str, week_url: str) -> str:
     """« Vos informations » for an identified usager; otherwise « Votre identité » first, which
-    comes back there."""
+    comes back there, with a back link to this week."""
     if _usager(request) is not None:
         return informations_url
-    return reverse("reservation:identity", query={"next": informations_url})
+    return reverse("reservation:identity", query={"next": informations_url, "retour": week_url})
 
 
 @login_not_required
@@ -290,12 +290,13 @@ def creneaux(request: HttpRequest) -> HttpResponse:
     )
     days: dict[dt.date, list[Time]] = {}
     seen: set[dt.datetime] = set()
+    week_url = choice.with_(creneau=None).url("creneaux")
     for slot in slots:
         local = slot.start.astimezone(tz).replace(tzinfo=None)
         if local in seen:  # by phone, two lieux may offer the same time: one time per start
             continue
         seen.add(local)
-        url = _next_step_url(request, choice.with_(creneau=local).url("informations"))
+        url = _next_step_url(request, choice.with_(creneau=local).url("informations"), week_url)
         label = formats.time_format(local, TIME_FORMAT)
         days.setdefault(local.date(), []).append(Time(label=label, url=url, chosen=local == choice.creneau))
     next_slot = None

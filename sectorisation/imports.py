@@ -99,6 +99,10 @@ def _rows(text: str) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
         if len(rows) >= MAX_LINES:
             return [], [_("Le fichier dépasse %(max)s lignes : découpez-le.") % {"max": MAX_LINES}]
         row = {name: (values[index].strip() if index < len(values) else "") for index, name in enumerate(header)}
+        commune = row.get("commune", "")
+        if len(commune) == 4 and commune.isdigit():
+            # A spreadsheet read « 01053 » as a number and wrote « 1053 ».
+            row["commune"] = "0" + commune
         rows.append((number, row))
     if header is None:
         return [], [_("Le fichier est vide.")]

@@ -154,6 +154,8 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-component-update",
             "--disable-sync",
             "--no-first-run",
+            # The date fields read jj/mm/aaaa, as on a French phone (the context locale alone does not).
+            "--lang=fr-FR",
         ],
     }
 

@@ -244,3 +244,15 @@ def test_the_confirmation_of_another_familys_rdv_is_not_found(client, world, usa
     sign_in_usager(client, usager)
     assert client.get(f"/rendez-vous/{other.pk}/confirmation/").status_code == 404
     assert client.get(f"/rendez-vous/{other.pk}/calendrier.ics").status_code == 404
+
+
+def test_bookings_per_usager_and_day_are_limited(client, world, usager):
+    sign_in_usager(client, usager)
+    for attempt in range(10):
+        informations(client, world, {"for_whom": "moi"})
+        assert client.post(url("verify", **choice(world)), {"token": f"t{attempt}"}).status_code == 302
+    informations(client, world, {"for_whom": "moi"})
+    response = client.post(url("verify", **choice(world)), {"token": "t10"})
+    assert response.status_code == 429
+    assertContains(response, "Trop de demandes", status_code=429)
+    assert Rdv.objects.count() == 1

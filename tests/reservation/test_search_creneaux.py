@@ -111,7 +111,8 @@ def test_each_time_leads_to_the_identity_then_the_informations(client, pesee, ma
         semaine="2030-03-04",
         creneau="2030-03-05T09:00",
     )
-    assert attr(link, "href") == reverse("reservation:identity", query={"next": informations})
+    week = url("creneaux", commune=NOISIEL, motif=key(pesee), lieu=maison.pk, semaine="2030-03-04")
+    assert attr(link, "href") == reverse("reservation:identity", query={"next": informations, "retour": week})
 
 
 def test_an_identified_usager_goes_straight_to_its_informations(client, noisiel, pesee, maison):

@@ -345,3 +345,11 @@ def test_the_import_reads_a_bounded_number_of_queries(territory, noisiel, chelle
 
     assert plan.errors == []
     assert len(plan.sectors) == 40
+
+
+def test_a_code_whose_leading_zero_a_spreadsheet_dropped_is_read_back():
+    from sectorisation.imports import _rows
+
+    rows, errors = _rows("secteur;commune\nBourg;1053\nNoisiel;77337\n")
+    assert errors == []
+    assert [row["commune"] for _number, row in rows] == ["01053", "77337"]

@@ -33,7 +33,8 @@ def online_booking(request: OrganisationRequest, organisation_id: int) -> HttpRe
     rows = []
     for motif in motifs:
         free = None
-        if motif.bookable_online:
+        # A « RDV de suivi » is offered to each usager on its référents' créneaux: no count here.
+        if motif.bookable_online and not motif.follow_up:
             slots = available_slots(
                 motif=motif, start=now, end=now + dt.timedelta(weeks=COMING_WEEKS), online=True, now=now
             )

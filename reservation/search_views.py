@@ -9,8 +9,10 @@ offered online or not to this address, an unknown id) is dropped and the usager 
 question it answered; nothing of an organisation not routed to the address ever shows."""
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -22,6 +24,7 @@ from django.views.decorators.http import require_GET
 
 from motifs.models import Motif
 from organisations.models import Lieu
+from organisations.services import find_address
 from planning.creneaux import available_slots, next_availability
 from reservation.choice import NO_STREET, Choice
 from reservation.offer import (
@@ -107,7 +110,13 @@ def home(request: HttpRequest) -> HttpResponse:
     results = None
     if form.is_bound and form.is_valid():
         query = form.cleaned_data["q"].strip()
+        located = _located_address(query, choice)
+        if located is not None:
+            return redirect(located)
         communes = search_communes(query)
+        if not communes and ADDRESS.match(query) and "," in query:
+            # An address the geocoder could not read (or no geocoder): its commune, after the comma.
+            communes = search_communes(query.rsplit(",", 1)[1].strip())
         if query.isdigit():  # usagers type their postal code, an INSEE code only by chance
             communes.sort(key=lambda commune: query not in commune.postal_codes)
         links = [(commune, Choice(commune=commune.insee_code, org=choice.org).url("services")) for commune in communes]
@@ -120,7 +129,28 @@ def home(request: HttpRequest) -> HttpResponse:
         if commune is not None:
             codes = commune.postal_codes
             form = CommuneSearchForm(initial={"q": f"{commune.name} {codes[0]}" if len(codes) == 1 else commune.name})
+    if settings.GEOCODING_URL:
+        form.fields["q"].help_text = _(
+            "Par exemple : Noisiel, 77186, ou votre adresse : 12 rue de la Haute Borne, Chelles"
+        )
     return render(request, "reservation/search/home.html", {"form": form, "results": results, "org": choice.org})
+
+
+# « 12 rue de la Paix, Chelles »: a number then words; a bare postal code or name is a commune.
+ADDRESS = re.compile(r"^\s*\d+\s*(bis|ter|[a-z])?[\s,]+\D{3,}", re.IGNORECASE)
+
+
+def _located_address(query: str, choice: Choice) -> str | None:
+    """With a BAN geocoder configured, a street address typed instead of a commune: the commune
+    and the street it finds (the street decides where sectors are by street). None when there is
+    no geocoder, the text is no address, or the geocoder fails: the commune search answers."""
+    if not settings.GEOCODING_URL or not ADDRESS.match(query):
+        return None
+    found = find_address(query)
+    commune = resolve_commune(found.citycode) if found and found.citycode else None
+    if found is None or commune is None:
+        return None
+    return Choice(commune=commune.insee_code, rue=found.street or NO_STREET, org=choice.org).url("services")
 
 
 @login_not_required

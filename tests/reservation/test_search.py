@@ -374,3 +374,54 @@ def test_the_street_is_asked_only_where_it_decides(client):
         lieux = client.get(motif_url.replace("&amp;", "&"))
         assertContains(lieux, served)
         assertNotContains(lieux, not_served)
+
+
+def _ban_answer(citycode: str, street: str, label: str):
+    import io
+    import json
+    from unittest import mock
+
+    body = {
+        "features": [
+            {
+                "geometry": {"coordinates": [2.59, 48.87]},
+                "properties": {"citycode": citycode, "street": street, "label": label, "type": "housenumber"},
+            }
+        ]
+    }
+    response = mock.MagicMock()
+    response.__enter__.return_value = io.BytesIO(json.dumps(body).encode())
+    return response
+
+
+def test_with_a_geocoder_an_address_may_be_typed_instead_of_a_commune(client, settings):
+    from unittest import mock
+
+    settings.GEOCODING_URL = "https://api-adresse.data.gouv.fr/search/"
+    seine_et_marne()
+    answer = _ban_answer(CHELLES, "Rue de la Haute Borne", "12 Rue de la Haute Borne 77500 Chelles")
+    with mock.patch("organisations.services.urllib.request.urlopen", return_value=answer) as urlopen:
+        response = client.get(url("home", q="12 rue de la Haute Borne, Chelles"))
+    assert urlopen.call_count == 1
+    assert response["Location"] == url("services", commune=CHELLES, rue="Rue de la Haute Borne")
+    # A commune's name or postal code never asks the geocoder.
+    with mock.patch("organisations.services.urllib.request.urlopen") as urlopen:
+        client.get(url("home", q="Chelles"))
+        client.get(url("home", q="77500"))
+    urlopen.assert_not_called()
+
+
+def test_a_failing_geocoder_falls_back_to_the_commune_search(client, settings):
+    import urllib.error
+    from unittest import mock
+
+    settings.GEOCODING_URL = "https://api-adresse.data.gouv.fr/search/"
+    failure = urllib.error.URLError("Name or service not known")
+    with (
+        mock.patch("organisations.services.urllib.request.urlopen", side_effect=failure),
+        mock.patch("organisations.services.logger"),
+    ):
+        response = client.get(url("home", q="12 rue de la Haute Borne, Chelles"))
+    # Its commune, after the comma: the Chelles of Seine-et-Marne and of the Oise, to choose from.
+    assert response.status_code == 200
+    assertContains(response, f'href="{url("services", commune=CHELLES)}"')

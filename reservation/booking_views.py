@@ -6,6 +6,7 @@ showed it) and booked by `rendezvous.online.book` under the agents' locks.
 What « Vos informations » answered waits in the usager's session (`PENDING`), keyed by the
 créneau's URL, until the confirmation writes it all in one transaction."""
 
+import re
 import secrets
 from typing import Any
 
@@ -19,6 +20,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from motifs.models import Motif
+from organisations.services import find_address
 from rendezvous.models import Rdv
 from rendezvous.online import AlreadyBooked, book
 from rendezvous.services import SlotTaken
@@ -27,6 +29,9 @@ from reservation.choice import Choice
 from reservation.limits import Limit, too_many, wait_for
 from reservation.selection import Selection, resolve
 from reservation.usager_rdvs import family_rdvs, ics_for
+from sectorisation.communes import resolve_commune
+from sectorisation.models import Commune
+from sectorisation.routing import route
 from usagers.middleware import UsagerRequest
 from usagers.models import Usager
 from usagers.services import make_known_to
@@ -94,7 +99,7 @@ def informations(request: UsagerRequest) -> HttpResponse:
     form = InformationsForm(
         request.POST or None, initial=initial, usager=usager, proches=proches, motif=selection.motif
     )
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and form.is_valid() and _home_address_served(form, selection):
         pending = request.usager_session.get(PENDING, {})
         pending = {_pending_key(choice): form.pending()} | {
             key: value for key, value in pending.items() if key != _pending_key(choice)
@@ -109,6 +114,36 @@ def informations(request: UsagerRequest) -> HttpResponse:
         "step": 6,
     }
     return render(request, "reservation/booking/informations.html", context, status=422 if form.errors else 200)
+
+
+POSTAL_CODE = re.compile(r"\b(\d{5})\b")
+
+
+def _home_address_served(form: InformationsForm, selection: Selection) -> bool:
+    """À domicile, the address the usager finally gives is routed again: the agent goes there, so
+    it must be one the motif's organisation serves (sectorisation). Read by the BAN geocoder when
+    one is configured, else by its postal code; an error on the field otherwise."""
+    if selection.motif.location_type != Motif.LocationType.HOME:
+        return True
+    address = form.cleaned_data["address"]
+    found = find_address(address)
+    commune = resolve_commune(found.citycode) if found and found.citycode else None
+    if commune is not None:
+        served = route(commune, found.street if found else "").allows(selection.motif)
+    else:
+        postal_code = POSTAL_CODE.search(address)
+        if postal_code is None:
+            form.add_error("address", _("Indiquez le code postal de l'adresse."))
+            return False
+        communes = Commune.objects.filter(postal_codes__contains=[postal_code.group(1)])
+        served = any(route(candidate).allows(selection.motif) for candidate in communes[:10])
+    if not served:
+        form.add_error(
+            "address",
+            _("%(organisation)s ne se déplace pas à cette adresse. Recommencez depuis votre commune.")
+            % {"organisation": selection.organisation.name},
+        )
+    return served
 
 
 def _summary(selection: Selection, pending: dict, usager: Usager, proches: list[Usager]) -> dict[str, Any]:

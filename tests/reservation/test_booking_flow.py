@@ -256,3 +256,28 @@ def test_bookings_per_usager_and_day_are_limited(client, world, usager):
     assert response.status_code == 429
     assertContains(response, "Trop de demandes", status_code=429)
     assert Rdv.objects.count() == 1
+
+
+def test_a_home_address_is_routed_again(client, world, usager):
+    """À domicile, the address finally given must be one the organisation serves: checked by its
+    postal code (no geocoder here)."""
+    from tests.reservation.search_helpers import CHELLES, Level, sector
+
+    territory = world["organisation"].territory
+    chelles = organisation(territory, "MDS de Chelles")
+    sector(territory, "Noisiel", [NOISIEL], world["organisation"])
+    sector(territory, "Chelles", [CHELLES], chelles)
+    motif = online_motif(
+        world["organisation"], "Visite à domicile", Motif.LocationType.HOME, sectorisation_level=Level.ORGANISATION
+    )
+    plage(motif, None)
+    home = {**world, "motif": motif}
+    sign_in_usager(client, usager)
+    for address, error in (
+        ("3 rue de la Gare, 77500 Chelles", "MDS de Noisiel ne se déplace pas à cette adresse."),
+        ("3 rue de la Gare, Noisiel", "Indiquez le code postal de l&#x27;adresse."),
+    ):
+        response = informations(client, home, {"for_whom": "moi", "address": address})
+        assertContains(response, error, status_code=422)
+    response = informations(client, home, {"for_whom": "moi", "address": "3 allée des Bois, 77186 Noisiel"})
+    assert response.status_code == 302

@@ -5,12 +5,15 @@ Availability = occurrences of the plages d'ouverture offering the motif (at a li
 is closed, cut into consecutive slots of the motif's duration from the start of each free
 interval (free time after an RDV ending at 10:20 offers 10:20).
 
-Two layers:
+Three layers:
 - `planning.slots.compute_slots`, a pure function over plain rows (no database), where the rules
   live;
-- `load_inputs`, here, which reads those rows in a constant number of queries whatever the number of
-  agents, as tuples, never model instances: the plages through the ORM, the fixed-shape reads in
-  plain SQL, the RDVs from the copy of their times kept on their agent links by PostgreSQL.
+- `planning.calendars`, which reads those rows in a constant number of queries whatever the number
+  of agents (and of motifs asked at once), as tuples, never model instances: the plages through
+  the ORM, the fixed-shape reads in plain SQL, the RDVs from the copy of their times kept on their
+  agent links by PostgreSQL;
+- here, the answers to the pages: the slots of a window, the agents free at a time, « Prochaine
+  disponibilité » (of a motif, of each of its lieux, of several motifs at once).
 
 Time arithmetic is done on absolute instants (POSIX seconds): a 30-minute slot lasts 30 minutes
 even on daylight-saving nights. Slots come back as aware datetimes in the organisation's time
@@ -18,29 +21,51 @@ zone, whose wall-clock times are those of the plages.
 """
 
 import datetime as dt
-import zoneinfo
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, TextField
-from django.db.models.functions import Cast
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from agents.models import Agent
 from motifs.models import Motif
-from organisations.models import Organisation
-from planning.holidays import closed_days as organisation_closed_days
+from planning.calendars import (
+    ABSENCES_SQL,
+    BUSY_SQL,
+    PLAGE_EXCEPTIONS_SQL,
+    Calendar,
+    CalendarRequest,
+    load_busy,
+    load_calendar,
+    load_calendars,
+)
 from planning.intervals import Window
-from planning.models import PlageOuverture
-from planning.recurrence import Moved, Rule
-from planning.rules import rule_from_recurrence
-from planning.slots import LONGEST_RDV, AbsenceRow, Busy, Inputs, PlageRow, Slot, compute_slots
+from planning.slots import Busy, Inputs, PlageRow, Slot, compute_slots
 from rendezvous.models import Rdv
-from usagers.models import Usager, UsagerProfile
+from usagers.models import Usager
+
+# The engine's entry points; the reads of `planning.calendars` it answers from stay importable here
+# (bench_creneaux measures the engine's own SQL).
+__all__ = [
+    "ABSENCES_SQL",
+    "BUSY_SQL",
+    "DEFAULT_HORIZON",
+    "FIRST_SEARCH_WINDOW",
+    "PLAGE_EXCEPTIONS_SQL",
+    "Calendar",
+    "available_slots",
+    "free_agents_at",
+    "is_still_free",
+    "load_busy",
+    "load_calendar",
+    "load_inputs",
+    "next_availabilities",
+    "next_availability",
+    "next_availability_by_lieu",
+]
 
 # How far « Prochaine disponibilité » looks ahead for agents (online, the motif's maximum delay).
 DEFAULT_HORIZON = dt.timedelta(days=183)
@@ -48,222 +73,13 @@ DEFAULT_HORIZON = dt.timedelta(days=183)
 FIRST_SEARCH_WINDOW = dt.timedelta(days=7)
 
 
-@lru_cache(maxsize=4096)
-def _rule(raw: str | None) -> Rule | None:
-    return rule_from_recurrence(raw) if raw else None
-
-
-def _ids(objects: Iterable[Any] | None) -> list[int] | None:
-    if objects is None:
-        return None
-    return [item if isinstance(item, int) else item.pk for item in objects]
-
-
-def _organisation(motif: "Motif") -> "Organisation":
-    """The motif's organisation with its territory, reusing what the caller loaded."""
-    cached = motif._state.fields_cache.get("organisation")
-    if cached is not None and "territory" in cached._state.fields_cache:
-        return cached
-    organisation = Organisation.objects.select_related("territory").get(pk=motif.organisation_id)
-    motif.organisation = organisation
-    return organisation
-
-
-# The engine's fixed-shape reads, in plain SQL: the ORM would spend more time building these
-# queries than PostgreSQL takes to answer them. They say what the querysets of planning.models
-# say (`OccurrenceExceptionQuerySet.near`, `AbsenceQuerySet.active_on`,
-# `AbsenceExceptionQuerySet.near`); tests/planning/test_creneaux.py holds them to it.
-PLAGE_EXCEPTIONS_SQL = """
-SELECT plage_id, original_date, starts_at, ends_at
-FROM planning_plageouvertureexception
-WHERE plage_id = ANY(%(plages)s)
-    AND (
-        (original_date >= %(exceptions_first)s AND original_date <= %(exceptions_last)s)
-        OR (starts_at < %(end)s AND ends_at > %(start)s)
-    )
-"""
-
-# The absences with, on as many rows, their exceptions near the window (NULLs when none).
-ABSENCES_SQL = """
-SELECT absence.id, absence.agent_id, absence.first_day, absence.start_time, absence.end_day,
-    absence.end_time, absence.recurrence, exception.original_date, exception.starts_at,
-    exception.ends_at
-FROM planning_absence AS absence
-LEFT JOIN planning_absenceexception AS exception ON exception.absence_id = absence.id
-    AND (
-        (
-            exception.original_date + (absence.end_day - absence.first_day) >= %(exceptions_first)s
-            AND exception.original_date <= %(exceptions_last)s
-        )
-        OR (exception.starts_at < %(end)s AND exception.ends_at > %(start)s)
-    )
-WHERE absence.agent_id = ANY(%(agents)s)
-    AND absence.first_day <= %(last)s
-    AND (
-        absence.recurrence_ends_on IS NULL
-        OR absence.recurrence_ends_on + (absence.end_day - absence.first_day) >= %(first)s
-    )
-"""
-
-# The time the agents' RDVs hold, merged per agent into disjoint intervals by PostgreSQL
-# (range_agg), as POSIX seconds. It reads the copy of each RDV's start, end and status kept on its
-# agent links (migration rendezvous 0002): one index-only scan on (agent_id, rdv_starts_at),
-# whatever the other organisations' RDVs and the agents' history. Merging touching RDVs changes
-# no slot (`compute_slots` merges blockers the same way) and, on a full agenda, hands over one
-# row per busy stretch rather than one per RDV.
-BUSY_SQL = """
-SELECT agent_id, EXTRACT(EPOCH FROM lower(busy))::float8, EXTRACT(EPOCH FROM upper(busy))::float8
-FROM (
-    SELECT agent_id, unnest(range_agg(tstzrange(rdv_starts_at, rdv_ends_at))) AS busy
-    FROM rendezvous_rdv_agents
-    WHERE agent_id = ANY(%(agents)s)
-        AND rdv_starts_at < %(end)s AND rdv_starts_at > %(earliest)s AND rdv_ends_at > %(start)s
-        AND NOT rdv_status = ANY(%(cancelled)s)
-    GROUP BY agent_id
-) AS merged
-"""
-
-
-def load_busy(agent_ids: Sequence[int], window: Window) -> list[Busy]:
-    """The time held by the agents' RDVs (in any organisation: an agent is busy everywhere)
-    overlapping the window, as disjoint intervals per agent, in one query."""
-
-    if not agent_ids:
-        return []
-    params: dict[str, Any] = {
-        "agents": list(agent_ids),
-        "start": window.start,
-        "end": window.end,
-        "earliest": window.start - LONGEST_RDV,
-        "cancelled": [str(status) for status in Rdv.CANCELLED_STATUSES],
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(BUSY_SQL, params)
-        return cursor.fetchall()
-
-
-@dataclass(frozen=True)
-class Calendar:
-    """What `compute_slots` needs besides the RDVs, read once for a span of local days: the
-    plages offering the motif, the absences of their agents, the closed days."""
-
-    plages: list[PlageRow]
-    absences: list[AbsenceRow]
-    agent_ids: list[int]
-    closed_days: frozenset[dt.date]
-    tz: zoneinfo.ZoneInfo
-    queries: int
-
-
-def load_calendar(
-    motif: "Motif",
-    window: Window,
-    agents: Iterable[Any] | None = None,
-    lieux: Iterable[Any] | None = None,
-    *,
-    usager: "Usager | None" = None,
-    referents_only: bool = False,
-) -> Calendar:
-    """The plages offering the motif over the local days of the window, their exceptions, the
-    agents' absences (in any organisation: an absent agent is absent everywhere) with their
-    exceptions: at most four queries (three, and the organisation when the motif was not loaded
-    with it) whatever the number of agents. Rows, never model instances.
-
-    The plages, whose filters vary (agents, lieux, référents), are read through the ORM; the
-    rest by the fixed SQL above, which spares rebuilding three querysets on every search."""
-
-    queries = 0
-    if "organisation" not in motif._state.fields_cache:
-        queries += 1
-    organisation = _organisation(motif)
-    tz = organisation.tzinfo
-    first, last = window.local_days(tz)
-    whole_days = window.whole_days(tz)
-
-    plages_qs = PlageOuverture.objects.offering(motif).active_on(first, last)
-    agent_ids = _ids(agents)
-    if agent_ids is not None:
-        plages_qs = plages_qs.filter(agent_id__in=agent_ids)
-    lieu_ids = _ids(lieux)
-    if lieu_ids is not None:
-        plages_qs = plages_qs.filter(lieu_id__in=lieu_ids)
-    if referents_only and usager is None:
-        plages_qs = plages_qs.none()
-    elif referents_only and usager is not None:
-        referents = UsagerProfile.referents.through.objects.filter(
-            usagerprofile__organisation_id=motif.organisation_id,
-            usagerprofile__usager_id=usager.pk,
-            usagerprofile__deleted_at__isnull=True,
-        ).values("agent_id")
-        plages_qs = plages_qs.filter(agent_id__in=referents)
-    plage_rows = list(
-        plages_qs.order_by()
-        .annotate(raw_recurrence=Cast("recurrence", TextField()))
-        .values_list("pk", "agent_id", "lieu_id", "first_day", "start_time", "end_time", "raw_recurrence")
-    )
-    queries += 1
-    closed = frozenset(organisation_closed_days(organisation, first, last))
-    if not plage_rows:
-        return Calendar(plages=[], absences=[], agent_ids=[], closed_days=closed, tz=tz, queries=queries)
-
-    # Exceptions near the window, as `OccurrenceExceptionQuerySet.near` decides: UTC dates
-    # widened by a day each side.
-    exceptions_first, exceptions_last = whole_days.date_range
-    params: dict[str, Any] = {
-        "plages": [row[0] for row in plage_rows],
-        "first": first,
-        "last": last,
-        "start": whole_days.start,
-        "end": whole_days.end,
-        "exceptions_first": exceptions_first,
-        "exceptions_last": exceptions_last,
-    }
-    plage_exceptions: dict[int, dict[dt.date, Moved | None]] = defaultdict(dict)
-    with connection.cursor() as cursor:
-        cursor.execute(PLAGE_EXCEPTIONS_SQL, params)
-        for plage_id, original_date, starts_at, ends_at in cursor.fetchall():
-            plage_exceptions[plage_id][original_date] = Moved(starts_at, ends_at) if starts_at and ends_at else None
-    queries += 1
-    plages = [
-        PlageRow(agent_id, lieu_id, first_day, start_time, end_time, _rule(raw), plage_exceptions.get(pk, {}))
-        for pk, agent_id, lieu_id, first_day, start_time, end_time, raw in plage_rows
-    ]
-    found_agents = sorted({plage.agent_id for plage in plages})
-
-    params["agents"] = found_agents
-    absence_rows: dict[int, tuple] = {}
-    absence_exceptions: dict[int, dict[dt.date, Moved | None]] = defaultdict(dict)
-    with connection.cursor() as cursor:
-        cursor.execute(ABSENCES_SQL, params)
-        for *row, original_date, starts_at, ends_at in cursor.fetchall():
-            absence_rows[row[0]] = row
-            if original_date is not None:
-                absence_exceptions[row[0]][original_date] = Moved(starts_at, ends_at) if starts_at and ends_at else None
-    queries += 1
-    absences = [
-        AbsenceRow(
-            agent_id,
-            first_day,
-            start_time,
-            end_time,
-            (end_day - first_day).days,
-            _rule(raw),
-            absence_exceptions.get(pk, {}),
-        )
-        for pk, agent_id, first_day, start_time, end_day, end_time, raw in absence_rows.values()
-    ]
-    return Calendar(
-        plages=plages, absences=absences, agent_ids=found_agents, closed_days=closed, tz=tz, queries=queries
-    )
-
-
 def load_inputs(
-    motif: "Motif",
+    motif: Motif,
     window: Window,
     agents: Iterable[Any] | None = None,
     lieux: Iterable[Any] | None = None,
     *,
-    usager: "Usager | None" = None,
+    usager: Usager | None = None,
     referents_only: bool = False,
 ) -> Inputs:
     """Every row `compute_slots` needs for the motif over the local days of the window, in at
@@ -286,7 +102,7 @@ def load_inputs(
     )
 
 
-def _online_bounds(motif: "Motif", now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+def _online_bounds(motif: Motif, now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     return (
         now + dt.timedelta(seconds=motif.min_booking_delay),
         now + dt.timedelta(seconds=motif.max_booking_delay),
@@ -294,7 +110,7 @@ def _online_bounds(motif: "Motif", now: dt.datetime) -> tuple[dt.datetime, dt.da
 
 
 def _search_bounds(
-    motif: "Motif", start: dt.datetime, end: dt.datetime, online: bool, now: dt.datetime
+    motif: Motif, start: dt.datetime, end: dt.datetime, online: bool, now: dt.datetime
 ) -> tuple[Window | None, dt.datetime, dt.datetime | None]:
     """The window left to search once past slots (and online, the booking delays) are cut off,
     None when nothing is left; and the bounds `compute_slots` checks slots against."""
@@ -307,13 +123,13 @@ def _search_bounds(
 
 def available_slots(
     *,
-    motif: "Motif",
+    motif: Motif,
     start: dt.datetime,
     end: dt.datetime,
     agents: Iterable[Any] | None = None,
     lieux: Iterable[Any] | None = None,
     online: bool = False,
-    usager: "Usager | None" = None,
+    usager: Usager | None = None,
     now: dt.datetime | None = None,
     one_per_start: bool | None = None,
 ) -> list[Slot]:
@@ -347,11 +163,11 @@ def available_slots(
 
 def free_agents_at(
     *,
-    motif: "Motif",
+    motif: Motif,
     start: dt.datetime,
     lieu_id: int | None,
     online: bool = True,
-    usager: "Usager | None" = None,
+    usager: Usager | None = None,
     now: dt.datetime | None = None,
 ) -> list[int]:
     """The agents free for the motif at that start time and lieu, smallest id first: online an
@@ -371,12 +187,12 @@ def free_agents_at(
 
 def next_availability(
     *,
-    motif: "Motif",
+    motif: Motif,
     after: dt.datetime,
     agents: Iterable[Any] | None = None,
     lieux: Iterable[Any] | None = None,
     online: bool = False,
-    usager: "Usager | None" = None,
+    usager: Usager | None = None,
     now: dt.datetime | None = None,
     horizon: dt.datetime | None = None,
 ) -> Slot | None:
@@ -387,18 +203,19 @@ def next_availability(
     the RDVs, which are most of the rows, a week first, then in windows twice as long each time,
     each window read and computed once: a near slot costs one week's RDVs, a full horizon
     3 + 5 queries."""
-    found = _first_slots(motif, after, agents, lieux, online, usager, now, horizon, per_lieu=False)
+    search = _Search(motif, agents, lieux)
+    found = _first_slots([search], after, online, usager, now, horizon, per_lieu=False)[motif.pk]
     return next(iter(found.values()), None)
 
 
 def next_availability_by_lieu(
     *,
-    motif: "Motif",
+    motif: Motif,
     after: dt.datetime,
     agents: Iterable[Any] | None = None,
     lieux: Iterable[Any] | None = None,
     online: bool = False,
-    usager: "Usager | None" = None,
+    usager: Usager | None = None,
     now: dt.datetime | None = None,
     horizon: dt.datetime | None = None,
 ) -> dict[int | None, Slot]:
@@ -408,58 +225,155 @@ def next_availability_by_lieu(
     The calendar is read once for every lieu, the RDVs window by window as `next_availability`
     reads them, of the agents of the lieux still without a slot: the number of queries depends
     on how far the slots are, never on the number of lieux (3 + 1 when all are within a week)."""
-    return _first_slots(motif, after, agents, lieux, online, usager, now, horizon, per_lieu=True)
+    search = _Search(motif, agents, lieux)
+    return _first_slots([search], after, online, usager, now, horizon, per_lieu=True)[motif.pk]
+
+
+def next_availabilities(
+    *,
+    motifs: Sequence[Motif],
+    after: dt.datetime,
+    agents: Mapping[int, Iterable[Any] | None] | None = None,
+    per_lieu: bool = True,
+    online: bool = False,
+    usager: Usager | None = None,
+    now: dt.datetime | None = None,
+    horizon: dt.datetime | None = None,
+) -> dict[int, dict[int | None, Slot]]:
+    """By motif id, what `next_availability_by_lieu` (`per_lieu`) or `next_availability` (keyed by
+    the slot's lieu) answers for that motif alone, each with its own organisation's time zone and
+    closed days, duration, booking delays and référents rule; `agents` by motif id (a motif left
+    out: any agent). The motifs of a card of online booking, one per organisation.
+
+    One read of the calendars of all the motifs (`load_calendars`: three queries), then the RDVs
+    window by window for the agents of every motif still searching: an agent busy in one
+    organisation is busy in all of them, so one read serves every motif. The number of queries
+    depends on how far the slots are, never on the number of motifs or lieux (3 + 1 when all are
+    within a week)."""
+    searches = [_Search(motif, (agents or {}).get(motif.pk)) for motif in motifs]
+    return _first_slots(searches, after, online, usager, now, horizon, per_lieu=per_lieu)
+
+
+@dataclass(frozen=True)
+class _Search:
+    motif: Motif
+    agents: Iterable[Any] | None = None
+    lieux: Iterable[Any] | None = None
+
+
+@dataclass
+class _Hunt:
+    """One motif's search for its first slots: its span, its calendar, the plages still searched."""
+
+    motif: Motif
+    span: Window
+    not_before: dt.datetime
+    not_after: dt.datetime | None
+    calendar: Calendar = field(repr=False)
+    waiting: list[PlageRow] = field(repr=False)
+    found: dict[int | None, Slot] = field(default_factory=dict)
+
+    def window(self, window: Window) -> Window | None:
+        """The part of `window` this motif searches, None when it is done or out of its span."""
+        part = Window(max(window.start, self.span.start), min(window.end, self.span.end))
+        return part if self.waiting and part.start < part.end else None
+
+    def take(self, slots: list[Slot], per_lieu: bool) -> None:
+        if slots and not per_lieu:
+            self.found = {slots[0].lieu_id: slots[0]}
+            self.waiting = []
+            return
+        for slot in slots:
+            self.found.setdefault(slot.lieu_id, slot)
+        # A plage's slots depend on its agent's blockers, never on the agent's other plages: those
+        # of the lieux already found are left out of the next windows.
+        self.waiting = [plage for plage in self.waiting if plage.lieu_id not in self.found]
 
 
 def _first_slots(
-    motif: "Motif",
+    searches: Sequence[_Search],
     after: dt.datetime,
-    agents: Iterable[Any] | None,
-    lieux: Iterable[Any] | None,
     online: bool,
-    usager: "Usager | None",
+    usager: Usager | None,
     now: dt.datetime | None,
     horizon: dt.datetime | None,
     *,
     per_lieu: bool,
-) -> dict[int | None, Slot]:
-    """The first slot (of each lieu when `per_lieu`, else the first of all, keyed by its lieu)."""
+) -> dict[int, dict[int | None, Slot]]:
+    """By motif id, the first slot (of each lieu when `per_lieu`, else the first of all, keyed by
+    its lieu). Windows start at the earliest span: a window's slots are the same whether it is
+    read alone or cut in pieces (`compute_slots` cuts on each free interval's own grid), so every
+    motif finds, window after window, the first slots its own search would."""
     now = now or timezone.now()
-    if online and not motif.bookable_online:
-        return {}
-    if horizon is None:
-        horizon = _online_bounds(motif, now)[1] if online else max(after, now) + DEFAULT_HORIZON
-    span, not_before, not_after = _search_bounds(motif, after, horizon, online, now)
-    if span is None:
-        return {}
-    calendar = load_calendar(motif, span, agents, lieux, usager=usager, referents_only=online and motif.follow_up)
-    duration = dt.timedelta(minutes=motif.default_duration_in_min)
-    found: dict[int | None, Slot] = {}
-    waiting = calendar.plages
-    start, length = span.start, FIRST_SEARCH_WINDOW
-    while waiting and start < span.end:
-        window = Window(start, min(start + length, span.end))
-        slots = compute_slots(
-            plages=waiting,
-            absences=calendar.absences,
-            busy=load_busy(sorted({plage.agent_id for plage in waiting}), window.whole_days(calendar.tz)),
-            closed_days=calendar.closed_days,
-            duration=duration,
-            window=window,
-            tz=calendar.tz,
-            not_before=not_before,
-            not_after=not_after,
-            one_per_start=online,
-        )
-        if slots and not per_lieu:
-            return {slots[0].lieu_id: slots[0]}
-        for slot in slots:
-            found.setdefault(slot.lieu_id, slot)
-        # A plage's slots depend on its agent's blockers, never on the agent's other plages: those
-        # of the lieux already found are left out of the next windows.
-        waiting = [plage for plage in waiting if plage.lieu_id not in found]
-        start, length = window.end, length * 2
+    bounds: list[tuple[dt.datetime, dt.datetime | None]] = []
+    requests: list[CalendarRequest] = []
+    for search in searches:
+        motif = search.motif
+        if online and not motif.bookable_online:
+            continue
+        end = horizon
+        if end is None:
+            end = _online_bounds(motif, now)[1] if online else max(after, now) + DEFAULT_HORIZON
+        span, not_before, not_after = _search_bounds(motif, after, end, online, now)
+        if span is None:
+            continue
+        referents_only = online and motif.follow_up
+        requests.append(CalendarRequest(motif, span, search.agents, search.lieux, referents_only))
+        bounds.append((not_before, not_after))
+    calendars, _queries = load_calendars(requests, usager=usager)
+    hunts = [
+        _Hunt(request.motif, request.window, not_before, not_after, calendar, waiting=calendar.plages)
+        for request, (not_before, not_after), calendar in zip(requests, bounds, calendars, strict=True)
+    ]
+    _search(hunts, online=online, per_lieu=per_lieu)
+    found: dict[int, dict[int | None, Slot]] = {search.motif.pk: {} for search in searches}
+    found.update({hunt.motif.pk: hunt.found for hunt in hunts})
     return found
+
+
+def _search(hunts: Sequence[_Hunt], *, online: bool, per_lieu: bool) -> None:
+    """Window after window, a week first, then twice as long each time, from the earliest span:
+    one read of the RDVs for every motif still searching that window."""
+    if not hunts:
+        return
+    start, stop = min(hunt.span.start for hunt in hunts), max(hunt.span.end for hunt in hunts)
+    length = FIRST_SEARCH_WINDOW
+    while start < stop and any(hunt.waiting for hunt in hunts):
+        window = Window(start, min(start + length, stop))
+        due = [(hunt, part) for hunt in hunts if (part := hunt.window(window)) is not None]
+        if due:
+            busy = _busy_by_agent(due)
+            for hunt, part in due:
+                slots = compute_slots(
+                    plages=hunt.waiting,
+                    absences=hunt.calendar.absences,
+                    busy=[row for agent_id in _agents(hunt.waiting) for row in busy.get(agent_id, ())],
+                    closed_days=hunt.calendar.closed_days,
+                    duration=dt.timedelta(minutes=hunt.motif.default_duration_in_min),
+                    window=part,
+                    tz=hunt.calendar.tz,
+                    not_before=hunt.not_before,
+                    not_after=hunt.not_after,
+                    one_per_start=online,
+                )
+                hunt.take(slots, per_lieu)
+        start, length = window.end, length * 2
+
+
+def _agents(plages: Iterable[PlageRow]) -> list[int]:
+    return sorted({plage.agent_id for plage in plages})
+
+
+def _busy_by_agent(due: Sequence[tuple[_Hunt, Window]]) -> dict[int, list[Busy]]:
+    """The RDVs of the agents of every motif due over the whole local days of each one's window
+    (its organisation's time zone), in one query: a motif gets more than its own days at most,
+    which changes none of its slots."""
+    days = [part.whole_days(hunt.calendar.tz) for hunt, part in due]
+    span = Window(min(item.start for item in days), max(item.end for item in days))
+    by_agent: dict[int, list[Busy]] = defaultdict(list)
+    for row in load_busy(_agents(plage for hunt, _part in due for plage in hunt.waiting), span):
+        by_agent[row[0]].append(row)
+    return by_agent
 
 
 def is_still_free(slot: Slot) -> bool:

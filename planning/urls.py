@@ -1,18 +1,27 @@
+import datetime as dt
+
 from django.urls import path, register_converter
 
 from planning import calendar_views, views
+from rdv.dates import within_bounds
 
 app_name = "planning"
 
 
 class IsoDateConverter:
+    """A day AAAA-MM-JJ, as a date, between 1900 and 2100 (rdv.dates): any other value, a 30
+    February or 31/12/9999, is no page (404), never an overflow in the view."""
+
     regex = r"\d{4}-\d{2}-\d{2}"
 
-    def to_python(self, value: str) -> str:
-        return value
+    def to_python(self, value: str) -> dt.date:
+        day = dt.date.fromisoformat(value)  # ValueError: the URL does not match
+        if not within_bounds(day):
+            raise ValueError(f"{value} is out of bounds")
+        return day
 
-    def to_url(self, value) -> str:
-        return value.isoformat() if hasattr(value, "isoformat") else str(value)
+    def to_url(self, value: dt.date | str) -> str:
+        return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
 register_converter(IsoDateConverter, "isodate")

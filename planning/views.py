@@ -360,15 +360,12 @@ def absence_occurrence(request: OrganisationRequest, organisation_id, agent_id, 
     return _occurrence(request, "absence", agent_id, pk, day)
 
 
-def _occurrence(request: OrganisationRequest, kind: str, agent_id: int, pk: int, day: str):
+def _occurrence(request: OrganisationRequest, kind: str, agent_id: int, pk: int, original_date: dt.date):
     """One occurrence of a recurring plage or absence: cancel it, move it, or restore it, without
-    touching the others (an exception on the series, not a copy)."""
+    touching the others (an exception on the series, not a copy). The URL's day is a date
+    between 1900 and 2100 (planning.urls.IsoDateConverter)."""
     agent = _planning_agent(request, agent_id)
     event = _get_event(request, kind, agent, pk)
-    try:
-        original_date = dt.date.fromisoformat(day)
-    except ValueError:
-        raise Http404("Date inconnue.") from None
     if not event.is_recurring or not event.has_occurrence_on(original_date):
         raise Http404("Cette plage n'a pas d'occurrence ce jour-là.")
     exception = event.exceptions.filter(original_date=original_date).first()

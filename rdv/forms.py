@@ -1,9 +1,49 @@
+import datetime as dt
+import re
 from typing import TypeVar
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.forms.utils import ErrorList
+from django.utils.translation import gettext_lazy as _
 from dsfr.forms import DsfrBoundField
 from dsfr.utils import dsfr_input_class_attr
+
+from rdv.dates import within_bounds
+
+DATE_OUT_OF_BOUNDS = _("Saisissez une date entre 1900 et 2100.")
+CONTROL_CHARACTER = _(
+    "Ce champ contient un caractère invisible (caractère de contrôle) : retirez-le ou retapez le texte."
+)
+
+# Unicode's control characters (C0, DEL, C1). A browser never sends one in a one-line field; a
+# multi-line field keeps tabs and line breaks. Pasted from elsewhere, the others are invisible on
+# screen and break what reads the text later (an email's subject, an SMS, a CSV export).
+ONE_LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+MULTILINE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+one_line_text = RegexValidator(ONE_LINE_CONTROL, CONTROL_CHARACTER, code="control_character", inverse_match=True)
+multiline_text = RegexValidator(MULTILINE_CONTROL, CONTROL_CHARACTER, code="control_character", inverse_match=True)
+
+
+def validate_date_within_bounds(value: dt.date) -> None:
+    """Every date a form reads, between 1900 and 2100 (rdv.dates)."""
+    if not within_bounds(value):
+        raise ValidationError(DATE_OUT_OF_BOUNDS, code="date_out_of_bounds")
+
+
+def guard(field: forms.Field) -> None:
+    """The checks every field of the project gets, whichever form declares it and however (on the
+    class, by a ModelForm, added in __init__): dates within bounds, text without control
+    characters (passwords aside: they are compared, never shown or sent)."""
+    if isinstance(field, forms.DateField | forms.DateTimeField):
+        validator = validate_date_within_bounds
+    elif isinstance(field, forms.CharField) and not isinstance(field.widget, forms.PasswordInput):
+        validator = multiline_text if isinstance(field.widget, forms.Textarea) else one_line_text
+    else:
+        return
+    if validator not in field.validators:
+        field.validators.append(validator)
 
 
 class DsfrErrorList(ErrorList):
@@ -27,7 +67,8 @@ class BoundField(DsfrBoundField):
 class DsfrFormMixin:
     """Renders a form with DSFR markup: labels, hints, errors on the field at fault. A single
     checkbox gets our own template, without dsfr's « (Optionnel) » mark: a checkbox is never
-    mandatory."""
+    mandatory. Every form of the project uses it: it also bounds dates and refuses control
+    characters in text (`guard`), each an error in French on the field."""
 
     template_name = "dsfr/form_snippet.html"
     bound_field_class: type[forms.BoundField] | None = BoundField
@@ -43,6 +84,9 @@ class DsfrFormMixin:
                 visible.field.widget.group_class = "fr-input-group"
 
     def full_clean(self):
+        # Here rather than in __init__: some forms add fields after it (« Répéter… »).
+        for field in self.fields.values():
+            guard(field)
         super().full_clean()
         for name in self.errors:
             if name in self.fields:

@@ -62,6 +62,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # A NUL character anywhere in a request: « Demande invalide » (400), before anything reads it.
+    "rdv.middleware.RefuseNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -157,7 +159,14 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "agents.views.lockout_response"
 AXES_USERNAME_CALLABLE = "agents.views.axes_username"
-AXES_IPWARE_PROXY_COUNT = env.int("AXES_PROXY_COUNT", default=0) or None
+# The client's address, for that lock and the usagers' rate limits: behind N reverse proxies we
+# trust (TRUSTED_PROXY_COUNT, the production proxy that SECURE_PROXY_SSL_HEADER assumes), the N-th
+# address from the right of X-Forwarded-For; 0 reads REMOTE_ADDR (rdv.proxies). Without it behind a
+# proxy every client has the proxy's address, and five failures lock an agent out for everyone.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT est le nombre de proxys devant le site : 0 ou plus.")
+AXES_CLIENT_IP_CALLABLE = "rdv.proxies.client_ip_address"
 AXES_VERBOSE = False
 
 LANGUAGE_CODE = "fr"

@@ -21,6 +21,8 @@ from typing import Any
 from django.http import QueryDict
 from django.urls import reverse
 
+from rdv.dates import within_bounds
+
 MOTIF_KEY = re.compile(r"^(\d{1,9})-(public_office|phone|home)$")
 INSEE = re.compile(r"^[0-9][0-9AB][0-9]{3}$")
 MAX_STREET = 200
@@ -42,11 +44,13 @@ def parse_date(value: str | None) -> dt.date | None:
 
 
 def parse_local_datetime(value: str | None) -> dt.datetime | None:
+    """A naive local time `AAAA-MM-JJTHH:MM` between 1900 and 2100: 0001-01-01T00:00 in Paris is
+    still year 0 in UTC, an overflow wherever it is compared or converted."""
     try:
         parsed = dt.datetime.fromisoformat(value) if value and len(value) == 16 else None
     except ValueError:
         return None
-    return parsed if parsed is None or parsed.tzinfo is None else None
+    return parsed if parsed is None or (parsed.tzinfo is None and within_bounds(parsed)) else None
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
+from rdv.redirects import local_url
 from reservation.identity_forms import CodeForm, IdentityForm, LoginForm
 from reservation.limits import Limit, client_ip, ip_key, too_many, wait_for
 from usagers.identity import CodeRefused, TooSoon, account_for_email, check_code, send_code
@@ -35,7 +35,6 @@ logger = logging.getLogger(__name__)
 IDENTITY_PENDING = "identity_pending"
 # How long a device not signed in keeps an identification in progress.
 PENDING_AGE = 60 * 60
-MAX_NEXT_LENGTH = 2000
 PURPOSE = EmailCode.Purpose.LOGIN
 
 
@@ -68,17 +67,8 @@ def _route(name: str) -> str:
 
 
 def _safe_url(request: HttpRequest, parameter: str) -> str:
-    """The `parameter` URL of the query string or the form, if it stays on this site; else ""."""
-    candidate = request.POST.get(parameter) or request.GET.get(parameter) or ""
-    if (
-        len(candidate) <= MAX_NEXT_LENGTH
-        and candidate.isprintable()
-        and url_has_allowed_host_and_scheme(
-            candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-        )
-    ):
-        return candidate
-    return ""
+    """The `parameter` URL of the query string or the form, if it is a page of this site; else ""."""
+    return local_url(request, request.POST.get(parameter) or request.GET.get(parameter))
 
 
 def _pending(request: UsagerRequest) -> dict:

@@ -19,7 +19,7 @@ from django.utils import formats
 
 from motifs.models import Motif
 from organisations.models import Lieu, Organisation, Service, opening_hours_lines
-from planning.creneaux import next_availability, next_availability_by_lieu
+from planning.creneaux import next_availabilities
 from planning.models import PlageOuverture
 from planning.slots import Slot
 from sectorisation.routing import Route
@@ -188,16 +188,35 @@ class Availability:
         return self.motif.organisation
 
 
+def _first_slots(
+    card: MotifCard, route: Route, *, usager: Usager | None, now: dt.datetime, per_lieu: bool
+) -> list[tuple[Motif, Slot]]:
+    """The first free slots of every motif of the card (of each lieu when `per_lieu`), each
+    organisation's agents narrowed to those the address is routed to: the calendars of all the
+    card's motifs read at once (three queries, then the RDVs of the weeks read), whatever the
+    number of organisations and lieux."""
+    firsts = next_availabilities(
+        motifs=card.motifs,
+        after=now,
+        agents={motif.pk: route.agent_ids(motif.sectorisation_level, motif.organisation_id) for motif in card.motifs},
+        per_lieu=per_lieu,
+        online=True,
+        usager=usager,
+        now=now,
+    )
+    return [(motif, slot) for motif in card.motifs for slot in firsts[motif.pk].values()]
+
+
 def lieu_availabilities(
     card: MotifCard, route: Route, *, usager: Usager | None, now: dt.datetime
 ) -> list[Availability]:
-    """The lieux of the card's organisations that have a free slot, soonest first: per
-    organisation the engine's queries (3 + the weeks read), then one query for the lieux."""
-    found: list[tuple[Motif, Slot]] = []
-    for motif in card.motifs:
-        agents = route.agent_ids(motif.sectorisation_level, motif.organisation_id)
-        firsts = next_availability_by_lieu(motif=motif, after=now, agents=agents, online=True, usager=usager, now=now)
-        found += [(motif, slot) for lieu_id, slot in firsts.items() if lieu_id is not None]
+    """The lieux of the card's organisations that have a free slot, soonest first: the engine's
+    queries for all the card's motifs at once, then one query for the lieux."""
+    found = [
+        (motif, slot)
+        for motif, slot in _first_slots(card, route, usager=usager, now=now, per_lieu=True)
+        if slot.lieu_id is not None
+    ]
     if not found:
         return []
     lieux = Lieu.objects.active().in_bulk([slot.lieu_id for _motif, slot in found])
@@ -212,11 +231,10 @@ def lieu_availabilities(
 def organisation_availabilities(
     card: MotifCard, route: Route, *, usager: Usager | None, now: dt.datetime
 ) -> list[Availability]:
-    """By phone or at home: the card's organisations that have a free slot, soonest first."""
-    offered = []
-    for motif in card.motifs:
-        agents = route.agent_ids(motif.sectorisation_level, motif.organisation_id)
-        slot = next_availability(motif=motif, after=now, agents=agents, online=True, usager=usager, now=now)
-        if slot is not None:
-            offered.append(Availability(motif=motif, slot=slot))
+    """By phone or at home: the card's organisations that have a free slot, soonest first (the
+    engine's queries for all the card's motifs at once)."""
+    offered = [
+        Availability(motif=motif, slot=slot)
+        for motif, slot in _first_slots(card, route, usager=usager, now=now, per_lieu=False)
+    ]
     return sorted(offered, key=lambda item: (item.slot.start, item.organisation.name))

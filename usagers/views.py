@@ -5,12 +5,13 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from agents.models import Agent
 from organisations.middleware import OrganisationRequest
+from rdv.redirects import local_url
 from rendezvous.fiche import usager_rdv_counts
 from usagers.forms import ProcheForm, UsagerForm
 from usagers.history import usager_history
@@ -112,14 +113,9 @@ def _duplicates(membership, form, exclude_pk=None) -> list[Usager]:
 
 
 def _next_url(request: OrganisationRequest) -> str:
-    """Where « Créer un usager » goes back to (the RDV being posed), if the link gave an address
-    of this site: never another site (open redirect)."""
-    url = request.POST.get("next") or request.GET.get("next") or ""
-    if url and url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return url
-    return ""
+    """Where « Créer un usager » goes back to (the RDV being posed), if the link gave a page of
+    this site: never another site (open redirect), never an address that does not resolve."""
+    return local_url(request, request.POST.get("next") or request.GET.get("next"))
 
 
 def _with_new_usager(url: str, pk: int) -> str:

@@ -10,17 +10,18 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, QueryDict
+from django.http import Http404, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme, urlencode
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from agents.permissions import can_change_rdv
 from notifications.presentation import announcement, reasons_not_sent
 from organisations.middleware import OrganisationRequest
+from rdv.redirects import local_url
 from rendezvous.forms import RdvFilterForm, RdvForm
 from rendezvous.history import rdv_history
 from rendezvous.models import Rdv
@@ -33,13 +34,6 @@ PER_PAGE = 20
 
 def _status_buttons(rdv: Rdv) -> list[dict]:
     return [{"value": value, "label": label, "current": value == rdv.status} for value, label in Rdv.Status.choices]
-
-
-def _next_url(request: OrganisationRequest, default: str) -> str:
-    url = request.POST.get("next") or request.GET.get("next") or ""
-    if url and url_has_allowed_host_and_scheme(url, allowed_hosts={request.get_host()}):
-        return url
-    return default
 
 
 @require_GET
@@ -101,8 +95,12 @@ def rdv_detail(request: OrganisationRequest, organisation_id, pk):
 
 @require_POST
 def rdv_status(request: OrganisationRequest, organisation_id, pk):
-    """One POST per status button; a refused transition answers 422 with the reason."""
+    """One POST per status button; a refused transition answers 422 with the reason. Where to go
+    next (the page of the button, or the RDV's) is settled before the change is written."""
     rdv = access_rdv(request.membership, pk, to_change=True)
+    next_url = local_url(request, request.POST.get("next") or request.GET.get("next")) or reverse(
+        "rendezvous:detail", kwargs={"organisation_id": organisation_id, "pk": rdv.pk}
+    )
     new_status = request.POST.get("status", "")
     since = timezone.now()
     try:
@@ -114,8 +112,7 @@ def rdv_status(request: OrganisationRequest, organisation_id, pk):
         return render(request, "rendezvous/detail.html", _detail_context(request, rdv, status_error=reason), status=422)
     done = _("Le statut du RDV est maintenant « %(status)s ».") % {"status": rdv.display_status()}
     messages.success(request, f"{done} {announcement(rdv, since)}".strip())
-    default = reverse("rendezvous:detail", kwargs={"organisation_id": organisation_id, "pk": rdv.pk})
-    return redirect(_next_url(request, default))
+    return HttpResponseRedirect(next_url)
 
 
 @require_http_methods(["GET", "POST"])

@@ -296,13 +296,22 @@ def test_far_dates_are_refused_without_error(client, organisation, basic_agent, 
     response = client.get(create_url(organisation, debut="9999-12-31T23:59", motif=motif.pk))
     assert response.status_code == 200
     assertContains(response, WARNING.format(bad_start("9999-12-31T23:59")), count=1, html=True)
-    data = step3_data(organisation, motif, [basic_agent], [usager], day=dt.date(9999, 12, 31), lieu_id=plage.lieu_id)
-    response = client.post(create_url(organisation), data)
-    assert response.status_code == 422
-    assert field_errors(response, "date") == ["Un RDV ne peut pas être posé plus de cinq ans à l'avance."]
-    response = client.get(creneaux_url(organisation), {"motif": motif.pk, "a_partir_du": "9999-12-31"})
-    assert response.status_code == 422
-    assert field_errors(response, "a_partir_du") == ["Choisissez une date dans les cinq prochaines années."]
+    # Beyond any calendar's reach: the bound of every date of the project (rdv.forms.guard).
+    for day, error in (
+        (dt.date(9999, 12, 31), "Saisissez une date entre 1900 et 2100."),
+        (dt.date(2099, 12, 31), "Un RDV ne peut pas être posé plus de cinq ans à l'avance."),
+    ):
+        data = step3_data(organisation, motif, [basic_agent], [usager], day=day, lieu_id=plage.lieu_id)
+        response = client.post(create_url(organisation), data)
+        assert response.status_code == 422
+        assert field_errors(response, "date") == [error]
+    for day, error in (
+        ("9999-12-31", "Saisissez une date entre 1900 et 2100."),
+        ("2099-12-31", "Choisissez une date dans les cinq prochaines années."),
+    ):
+        response = client.get(creneaux_url(organisation), {"motif": motif.pk, "a_partir_du": day})
+        assert response.status_code == 422
+        assert field_errors(response, "a_partir_du") == [error]
     params = slot_params(motif, basic_agent, plage.lieu, "9999-12-31T23:59")
     assert client.get(creneaux_url(organisation), params).status_code == 302
     assert not Rdv.objects.exists()

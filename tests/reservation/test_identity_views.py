@@ -204,12 +204,19 @@ def test_an_expired_code(client, clock):
     assert error_of(response) == ["Ce code a expiré : il était valable 30 minutes. Demandez un nouveau code."]
 
 
-@pytest.mark.parametrize("typed", ["12345", "1234567", "12a456", "", "1" * 5000, "12\x003456", "١٢٣٤٥٦"])
+@pytest.mark.parametrize("typed", ["12345", "1234567", "12a456", "", "1" * 5000, "12\x1b3456", "١٢٣٤٥٦"])
 def test_malformed_codes_are_refused_on_the_field(client, clock, typed):
     ask_code(client)
     response = client.post(code_url(), {"code": typed})
     assert response.status_code == 422
     assert len(error_of(response)) == 1
+    assert EmailCode.objects.get().attempts == 0
+
+
+def test_a_code_with_a_nul_character_is_a_bad_request(client, clock):
+    # Refused with the whole request (rdv.middleware.RefuseNulMiddleware): no try counted.
+    ask_code(client)
+    assert client.post(code_url(), {"code": "12\x003456"}).status_code == 400
     assert EmailCode.objects.get().attempts == 0
 
 
@@ -395,9 +402,12 @@ def test_agent_pages_never_open_the_usager_session(client, clock, admin_agent, o
 @pytest.mark.parametrize(
     ("field", "value", "error"),
     [
-        ("first_name", "Lé\x00a", "Le caractère nul n’est pas autorisé."),
+        (
+            "first_name",
+            "Lé\x1ba",
+            "Ce champ contient un caractère invisible (caractère de contrôle) : retirez-le ou retapez le texte.",
+        ),
         ("last_name", "M" * 151, "Assurez-vous que cette valeur comporte au plus 150 caractères (actuellement 151)."),
-        ("email", "lea\x00@exemple.fr", "Le caractère nul n’est pas autorisé."),
         ("email", "pas-une-adresse", "Saisissez une adresse e-mail valide, au format nom@domaine.fr."),
         ("email", "a" * 5000 + "@exemple.fr", "Saisissez une adresse e-mail valide, au format nom@domaine.fr."),
         ("first_name", "", "Ce champ est obligatoire."),
@@ -410,6 +420,13 @@ def test_bad_identity_input(client, field, value, error):
     assert (EmailCode.objects.count(), Notification.objects.count()) == (0, 0)
 
 
+@pytest.mark.parametrize(("field", "value"), [("first_name", "Lé\x00a"), ("email", "lea\x00@exemple.fr")])
+def test_a_nul_character_in_the_identity_is_a_bad_request(client, field, value):
+    # Refused with the whole request (rdv.middleware.RefuseNulMiddleware): nothing sent.
+    assert ask_code(client, **{field: value}).status_code == 400
+    assert (EmailCode.objects.count(), Notification.objects.count()) == (0, 0)
+
+
 @pytest.mark.parametrize("cookie", ["\x00", "x" * 5000, "../../etc", "abc"])
 def test_a_forged_usager_cookie_is_ignored(client, cookie):
     client.cookies[COOKIE] = cookie
@@ -417,10 +434,16 @@ def test_a_forged_usager_cookie_is_ignored(client, cookie):
     assert (response.status_code, response.wsgi_request.usager) == (200, None)
 
 
-@pytest.mark.parametrize("next_url", ["/ok/\x00", "//ailleurs.example/", "javascript:alert(1)", "/" + "a" * 3000])
+@pytest.mark.parametrize(
+    "next_url", ["//ailleurs.example/", "javascript:alert(1)", "/" + "a" * 3000, "0", "/nulle-part/"]
+)
 def test_a_bad_next_is_ignored(client, next_url):
     response = client.get(identity_url(next_url))
     assert (response.status_code, response.context["next"]) == (200, reverse("reservation:my_rdvs"))
+
+
+def test_a_next_with_a_nul_character_is_a_bad_request(client):
+    assert client.get(identity_url("/ok/\x00")).status_code == 400
 
 
 def test_a_post_without_a_csrf_token_is_refused():

@@ -127,13 +127,22 @@ def test_the_organisation_link_is_kept(client):
     [
         ("", "Indiquez le nom de votre commune ou son code postal."),
         ("a", "Indiquez au moins 2 lettres du nom de la commune, ou 2 chiffres du code postal."),
-        ("Noisiel\x00", "Le caractère nul n’est pas autorisé."),
+        (
+            "Noisiel\x1b",
+            "Ce champ contient un caractère invisible (caractère de contrôle) : retirez-le ou retapez le texte.",
+        ),
     ],
 )
 def test_a_wrong_answer_says_why_on_the_field(client, q, error):
     response = client.get("/", {"q": q})
     assert response.status_code == 200
     assert text(find(dom(response), "p", class_="fr-error-text")) == error
+
+
+def test_a_nul_character_is_a_bad_request(client):
+    """Refused with the whole request, in French (rdv.middleware.RefuseNulMiddleware)."""
+    response = client.get("/", {"q": "Noisiel\x00"})
+    assertContains(response, "<h1>Demande invalide</h1>", html=True, status_code=400)
 
 
 def test_no_commune_found(client):

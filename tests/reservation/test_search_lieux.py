@@ -175,15 +175,45 @@ def test_no_lieu_with_a_free_slot_gives_the_organisations_contacts(client, terri
     assert attr(find(dom(response), "a", class_="fr-btn--secondary"), "href") == url("motifs", commune=NOISIEL)
 
 
-@pytest.mark.parametrize("count", [2, 10])
-def test_queries_do_not_depend_on_the_number_of_lieux(client, noisiel, chelles, count):
-    prenatal = online_motif(noisiel, "Consultation prénatale")
-    at_chelles = MotifFactory(organisation=chelles, category=prenatal.category, online=True)
-    for index in range(count):
-        plage(prenatal if index % 2 else at_chelles, lieu(chelles if index % 2 == 0 else noisiel, f"Lieu {index}"))
+def same_motif(territory, count: int, location_type: str = Motif.LocationType.PUBLIC_OFFICE) -> list[Motif]:
+    """One card: the same motif (category and type) offered online by `count` organisations."""
+    first = online_motif(organisation(territory, "MDS n°0"), "Consultation prénatale", location_type)
+    return [first] + [
+        MotifFactory(
+            organisation=organisation(territory, f"MDS n°{index}"),
+            category=first.category,
+            location_type=location_type,
+            online=True,
+        )
+        for index in range(1, count)
+    ]
+
+
+@pytest.mark.parametrize("lieux_each", [1, 5])
+@pytest.mark.parametrize("organisations", [2, 10])
+def test_queries_do_not_depend_on_the_number_of_organisations_or_lieux(client, territory, organisations, lieux_each):
+    """2 or 10 organisations offering the card, 1 or 5 lieux each (2, 10 or 50 lieux): the same
+    queries."""
+    motifs = same_motif(territory, organisations)
+    for index, motif in enumerate(motifs):
+        for number in range(lieux_each):
+            plage(motif, lieu(motif.organisation, f"Lieu {index}-{number}"), weekdays=((index + number) % 5,))
     with CaptureQueriesContext(connection) as queries:
-        response = client.get(url("lieux", commune=NOISIEL, motif=key(prenatal)))
-    assert len(cards(response)) == count
-    # Commune, territory, motifs; per organisation offering the card: plages, their exceptions,
-    # absences, one week of RDVs; the lieux.
-    assert len(queries) == 3 + 2 * 4 + 1
+        response = client.get(url("lieux", commune=NOISIEL, motif=key(motifs[0])))
+    assert len(cards(response)) == organisations * lieux_each
+    # Commune, territory, motifs; for all the motifs of the card at once: plages, their
+    # exceptions, absences, one week of RDVs; the lieux.
+    assert len(queries) == 3 + 3 + 1 + 1
+
+
+@pytest.mark.parametrize("organisations", [2, 10])
+def test_by_phone_queries_do_not_depend_on_the_number_of_organisations(client, territory, organisations):
+    motifs = same_motif(territory, organisations, Motif.LocationType.PHONE)
+    for index, motif in enumerate(motifs):
+        plage(motif, None, weekdays=(index % 5,))
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url("lieux", commune=NOISIEL, motif=key(motifs[0])))
+    assert len(cards(response)) == organisations
+    # Commune, territory, motifs; for all the motifs of the card at once: plages, their
+    # exceptions, absences, one week of RDVs.
+    assert len(queries) == 3 + 3 + 1

@@ -123,7 +123,9 @@ def test_odd_values_never_break_a_page(client, world, step, param):
     for value in ODD:
         params = {"commune": NOISIEL, "motif": world["pesee"], "lieu": world["maison"], param: value}
         response = client.get(url(step), params)
-        assert response.status_code in (200, 302), (step, param, value)
+        # A NUL character is refused with the whole request (rdv.middleware.RefuseNulMiddleware).
+        expected = (400,) if "\x00" in value else (200, 302)
+        assert response.status_code in expected, (step, param, value)
 
 
 @pytest.mark.parametrize("step", STEPS)

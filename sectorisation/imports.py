@@ -270,8 +270,6 @@ def apply_import(territory: Territory, plan: ImportPlan) -> int:
                 attribution.delete()
             else:
                 keep_attributions.discard(attribution_key)
-        SectorAttribution.objects.bulk_create(
-            SectorAttribution(sector=sector, organisation_id=organisation_id, agent_id=agent_id)
-            for organisation_id, agent_id in keep_attributions
-        )
+        for organisation_id, agent_id in keep_attributions:
+            SectorAttribution.objects.create(sector=sector, organisation_id=organisation_id, agent_id=agent_id)
     return changed

@@ -166,6 +166,9 @@ class SectorArea(models.Model):
     # `street` normalised (`street_key()`): what an address's street is compared with.
     street_key = models.CharField(max_length=200, blank=True, editable=False)
 
+    # Who serves an address is audited: every area and attribution added or removed, and by whom.
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("zone d'un secteur")
         verbose_name_plural = _("zones des secteurs")
@@ -207,6 +210,8 @@ class SectorAttribution(models.Model):
         null=True,
         blank=True,
     )
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("attribution d'un secteur")

@@ -817,3 +817,18 @@ def test_the_test_page_reads_a_fixed_number_of_queries(
     with django_assert_num_queries(11):
         response = admin_client.get(url("test", noisiel), {"commune": "77108", "street": "Avenue du Général de Gaulle"})
     assert response.status_code == 200
+
+
+def test_areas_and_attributions_keep_their_history_with_their_author(admin_client, noisiel, sector, territory_admin):
+    from sectorisation.models import SectorArea, SectorAttribution
+
+    add_area(admin_client, noisiel, sector, "77468")
+    torcy = SectorArea.objects.get(sector=sector, commune_id="77468")
+    admin_client.post(url("area_delete", noisiel, pk=sector.pk, area_id=torcy.pk))
+    attribution = SectorAttribution.objects.get(sector=sector)
+    admin_client.post(url("attribution_delete", noisiel, pk=sector.pk, attribution_id=attribution.pk))
+
+    added, removed = SectorArea.history.filter(commune_id="77468").order_by("history_id")
+    assert (added.history_type, removed.history_type) == ("+", "-")
+    assert added.history_user == removed.history_user == territory_admin
+    assert SectorAttribution.history.filter(id=attribution.pk, history_type="-").get().history_user == territory_admin

@@ -221,10 +221,8 @@ def _motifs_url(choice: Choice) -> str:
     return choice.before("motif").url("motifs")
 
 
-@login_not_required
-@require_GET
-def lieux(request: HttpRequest) -> HttpResponse:
-    """Sur place: the lieux with a free slot, soonest first; by phone or at home: the organisations."""
+def _chosen_card(request: HttpRequest) -> tuple[Answers, MotifCard, Choice] | HttpResponse:
+    """The answers up to the motif card chosen, or the question to answer again."""
     choice = Choice.from_query(request.GET)
     answers = _answers(request, choice)
     if answers is None:  # no commune, or an unknown one
@@ -232,7 +230,17 @@ def lieux(request: HttpRequest) -> HttpResponse:
     card = answers.card()
     if card is None:
         return redirect(_motifs_url(choice))
-    choice = choice.with_(service=answers.service_id())
+    return answers, card, choice.with_(service=answers.service_id())
+
+
+@login_not_required
+@require_GET
+def lieux(request: HttpRequest) -> HttpResponse:
+    """Sur place: the lieux with a free slot, soonest first; by phone or at home: the organisations."""
+    chosen = _chosen_card(request)
+    if isinstance(chosen, HttpResponse):
+        return chosen
+    answers, card, choice = chosen
     now = timezone.now()
     finder = lieu_availabilities if card.on_site else organisation_availabilities
     found = finder(card, answers.offer.route, usager=_usager(request), now=now)
@@ -284,14 +292,10 @@ def _next_step_url(request: HttpRequest, informations_url: str, week_url: str) -
 @require_GET
 def creneaux(request: HttpRequest) -> HttpResponse:
     """The free start times of a week, day by day, within the motif's booking delays."""
-    choice = Choice.from_query(request.GET)
-    answers = _answers(request, choice)
-    if answers is None:  # no commune, or an unknown one
-        return redirect(Choice(org=choice.org).url("home"))
-    card = answers.card()
-    if card is None:
-        return redirect(_motifs_url(choice))
-    choice = choice.with_(service=answers.service_id())
+    chosen = _chosen_card(request)
+    if isinstance(chosen, HttpResponse):
+        return chosen
+    answers, card, choice = chosen
     lieu: Lieu | None = None
     motif: Motif | None = None
     if card.on_site and choice.lieu is not None:

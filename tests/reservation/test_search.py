@@ -6,7 +6,6 @@ import datetime as dt
 import re
 
 import pytest
-import time_machine
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
 from motifs.models import Motif
@@ -39,27 +38,6 @@ from tests.usagers.factories import UsagerFactory
 
 pytestmark = [pytest.mark.usefixtures("communes", "frozen")]
 PLACE, PHONE, HOME = Motif.LocationType.PUBLIC_OFFICE, Motif.LocationType.PHONE, Motif.LocationType.HOME
-
-
-@pytest.fixture
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def territory(db):
-    return seine_et_marne()
-
-
-@pytest.fixture
-def noisiel(territory):
-    return organisation(territory, "MDS de Noisiel")
-
-
-@pytest.fixture
-def chelles(territory):
-    return organisation(territory, "MDS de Chelles")
 
 
 def offered(motif: Motif, place=True) -> Motif:

@@ -14,16 +14,13 @@ from tests.rendezvous.factories import RdvFactory
 from tests.rendezvous.helpers import dom, find, find_all, text
 from tests.reservation.search_helpers import (
     NOISIEL,
-    NOW,
     PARIS,
     Level,
     attr,
     lieu,
     online_motif,
-    organisation,
     plage,
     sector,
-    seine_et_marne,
     sign_in_usager,
     url,
 )
@@ -31,22 +28,6 @@ from tests.usagers.factories import UsagerFactory
 
 pytestmark = [pytest.mark.usefixtures("communes", "frozen")]
 D = Motif.BookingDelay
-
-
-@pytest.fixture
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def territory(db):
-    return seine_et_marne()
-
-
-@pytest.fixture
-def noisiel(territory):
-    return organisation(territory, "MDS de Noisiel")
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ that have a free slot, soonest first, each with its next availability."""
 import datetime as dt
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from pytest_django.asserts import assertContains
@@ -17,7 +16,6 @@ from tests.rendezvous.helpers import dom, find, find_all, text
 from tests.reservation.search_helpers import (
     MONDAY,
     NOISIEL,
-    NOW,
     PARIS,
     Level,
     attr,
@@ -26,33 +24,11 @@ from tests.reservation.search_helpers import (
     organisation,
     plage,
     sector,
-    seine_et_marne,
     url,
 )
 
 pytestmark = [pytest.mark.usefixtures("communes", "frozen")]
 TUESDAY, THURSDAY = MONDAY + dt.timedelta(days=1), MONDAY + dt.timedelta(days=3)
-
-
-@pytest.fixture
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
-
-
-@pytest.fixture
-def territory(db):
-    return seine_et_marne()
-
-
-@pytest.fixture
-def noisiel(territory):
-    return organisation(territory, "MDS de Noisiel")
-
-
-@pytest.fixture
-def chelles(territory):
-    return organisation(territory, "MDS de Chelles")
 
 
 def key(motif: Motif) -> str:

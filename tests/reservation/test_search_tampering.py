@@ -4,7 +4,6 @@ far dates. The answer is dropped and the earlier question shown (or a 405 for an
 never a 500, never a motif of an organisation not routed to the address."""
 
 import pytest
-import time_machine
 from pytest_django.asserts import assertNotContains, assertRedirects
 
 from motifs.models import Motif
@@ -13,7 +12,6 @@ from tests.organisations.factories import TerritoryFactory
 from tests.reservation.search_helpers import (
     CHELLES,
     NOISIEL,
-    NOW,
     Level,
     lieu,
     online_motif,
@@ -25,12 +23,6 @@ from tests.reservation.search_helpers import (
 )
 
 pytestmark = [pytest.mark.usefixtures("communes", "frozen")]
-
-
-@pytest.fixture
-def frozen():
-    with time_machine.travel(NOW, tick=False):
-        yield
 
 
 @pytest.fixture

@@ -9,6 +9,20 @@ from django.db import connection
 from rdv.memory import tune_garbage_collector
 
 
+def index_names(plan) -> set[str]:
+    """The indexes an `EXPLAIN (FORMAT JSON)` plan uses, at any depth."""
+    names = set()
+    if isinstance(plan, dict):
+        if "Index Name" in plan:
+            names.add(plan["Index Name"])
+        for value in plan.values():
+            names |= index_names(value)
+    elif isinstance(plan, list):
+        for value in plan:
+            names |= index_names(value)
+    return names
+
+
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]

@@ -24,7 +24,7 @@ from django.test.utils import CaptureQueriesContext
 from agents.models import Agent, AgentRole
 from motifs.models import Motif
 from organisations.models import Organisation, Territory
-from rdv.bench import BenchCommand, percentile
+from rdv.bench import BenchCommand, index_names, percentile
 from sectorisation.communes import search_communes
 from sectorisation.loading import load_communes
 from sectorisation.models import Commune, FormerCommune, Sector, SectorArea, SectorAttribution
@@ -185,18 +185,5 @@ class Command(BenchCommand):
             sql = next(q["sql"] for q in captured if 'FROM "sectorisation_commune"' in q["sql"])
             with connection.cursor() as cursor:
                 cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}")
-                used[kind] = sorted(_index_names(cursor.fetchone()[0]))
+                used[kind] = sorted(index_names(cursor.fetchone()[0]))
         return used
-
-
-def _index_names(node) -> set[str]:
-    names = set()
-    if isinstance(node, dict):
-        if "Index Name" in node:
-            names.add(node["Index Name"])
-        for value in node.values():
-            names |= _index_names(value)
-    elif isinstance(node, list):
-        for value in node:
-            names |= _index_names(value)
-    return names

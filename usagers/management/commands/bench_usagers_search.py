@@ -19,7 +19,7 @@ from django.db import connection
 from django.utils import timezone
 
 from organisations.models import Organisation, Territory
-from rdv.bench import BenchCommand, percentile
+from rdv.bench import BenchCommand, index_names, percentile
 from usagers.demo import CHILDREN, LAST_NAMES, MEN, MOBILE_PREFIXES, WOMEN, split_names
 from usagers.models import Usager
 from usagers.views import LIVE_RESULTS, PAGE_SIZE
@@ -231,18 +231,5 @@ class Command(BenchCommand):
             for name, sql, params in (("count", count_sql, count_params), ("page", page_sql, page_params)):
                 with connection.cursor() as cursor:
                     cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
-                    used[kind][name] = sorted(_index_names(cursor.fetchone()[0]))
+                    used[kind][name] = sorted(index_names(cursor.fetchone()[0]))
         return used
-
-
-def _index_names(node) -> set[str]:
-    names = set()
-    if isinstance(node, dict):
-        if "Index Name" in node:
-            names.add(node["Index Name"])
-        for value in node.values():
-            names |= _index_names(value)
-    elif isinstance(node, list):
-        for value in node:
-            names |= _index_names(value)
-    return names

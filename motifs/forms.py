@@ -52,6 +52,7 @@ class MotifForm(DsfrModelForm):
             "bookable_online",
             "min_booking_delay",
             "max_booking_delay",
+            "sectorisation_level",
             "notifications_disabled",
             "instructions_before",
             "instructions_after",
@@ -237,7 +238,10 @@ class MotifForm(DsfrModelForm):
             {
                 "title": _("Prise de RDV en ligne par les usagers"),
                 "hint": _("Ce motif sera disponible à la réservation en ligne par les usagers."),
-                "fields": [self[name] for name in ("bookable_online", "min_booking_delay", "max_booking_delay")],
+                "fields": [
+                    self[name]
+                    for name in ("bookable_online", "min_booking_delay", "max_booking_delay", "sectorisation_level")
+                ],
                 "columns": {"min_booking_delay", "max_booking_delay"},
             },
             {

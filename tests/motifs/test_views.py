@@ -42,6 +42,7 @@ def valid_data(category, /, **changes):
         "bookable_online": "on",
         "min_booking_delay": str(D.ONE_DAY),
         "max_booking_delay": str(D.TWO_MONTHS),
+        "sectorisation_level": "organisation",
         "instructions_before": "Apportez votre carnet de santé.",
         "instructions_after": "Présentez-vous à l'accueil 10 minutes avant.",
     }
@@ -109,6 +110,7 @@ def test_admin_creates_a_motif_and_sees_it_in_the_list(client, organisation, adm
     assert motif.notifications_disabled is False
     assert (motif.min_booking_delay, motif.max_booking_delay) == (D.ONE_DAY, D.TWO_MONTHS)
     assert motif.instructions_before == "Apportez votre carnet de santé."
+    assert motif.sectorisation_level == "organisation"
     assert motif.archived_at is None
     assert motif.history.get().history_user == admin_agent
 

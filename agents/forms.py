@@ -1,13 +1,15 @@
 from django import forms
 from django.contrib.auth import password_validation
-from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, SetPasswordForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm, PasswordResetForm, SetPasswordForm
 from django.core.exceptions import ValidationError
+from django.template.loader import render_to_string
 from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 from agents.models import Agent, AgentInvitation, AgentRole
+from agents.services import send_password_reset
 from organisations.models import Service
-from rdv.forms import DsfrForm, DsfrFormMixin
+from rdv.forms import DsfrForm, DsfrFormMixin, DsfrModelForm
 
 LOCKOUT_MESSAGE = _(
     "Trop de tentatives de connexion échouées : par sécurité, la connexion à ce compte depuis votre "
@@ -53,6 +55,20 @@ class AgentPasswordResetForm(DsfrFormMixin, PasswordResetForm):
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
         error_messages={"invalid": INVALID_EMAIL},
     )
+
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ) -> None:
+        """Through the outbox (agents.services.send_password_reset), not straight to the SMTP."""
+        subject = "".join(render_to_string(subject_template_name, context).splitlines())
+        body = render_to_string(email_template_name, context)
+        send_password_reset(to=to_email, subject=subject, body=body)
 
 
 class AgentSetPasswordForm(DsfrFormMixin, SetPasswordForm):
@@ -222,3 +238,83 @@ class AcceptInvitationForm(DsfrForm):
             except ValidationError as error:
                 self.add_error("password", error)
         return cleaned
+
+
+# « Mon compte »: the signed-in agent's own name, password and notifications.
+
+
+class AccountNameForm(DsfrModelForm):
+    """The name colleagues and usagers read (agendas, emails); the address is the login and
+    stays as the organisation invited it."""
+
+    class Meta:
+        model = Agent
+        fields = ["first_name", "last_name"]
+        labels = {"first_name": _("Prénom"), "last_name": _("Nom")}
+        widgets = {
+            "first_name": forms.TextInput(attrs={"autocomplete": "given-name"}),
+            "last_name": forms.TextInput(attrs={"autocomplete": "family-name"}),
+        }
+        error_messages = {
+            "first_name": {"required": _("Saisissez votre prénom.")},
+            "last_name": {"required": _("Saisissez votre nom.")},
+        }
+
+
+class AccountPasswordForm(DsfrFormMixin, PasswordChangeForm):
+    """Django's check of the current password and of the new one's rules, with our wording (the
+    rules as one hint, like the invitation's form)."""
+
+    old_password = forms.CharField(
+        label=_("Mot de passe actuel"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        error_messages={"required": _("Saisissez votre mot de passe actuel.")},
+    )
+    new_password1 = forms.CharField(
+        label=_("Nouveau mot de passe"),
+        strip=False,
+        help_text=lazy(_password_rules, str)(),
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        error_messages={"required": _("Choisissez un nouveau mot de passe.")},
+    )
+    new_password2 = forms.CharField(
+        label=_("Confirmation du nouveau mot de passe"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        error_messages={"required": _("Saisissez à nouveau le nouveau mot de passe.")},
+    )
+
+    error_messages = {
+        **PasswordChangeForm.error_messages,
+        "password_incorrect": _("Le mot de passe actuel est incorrect. Saisissez-le à nouveau."),
+        "password_mismatch": _("Les deux mots de passe ne sont pas identiques."),
+    }
+
+
+class RadioChoiceField(forms.ChoiceField):
+    """Choices as DSFR radios (see HintedRadioSelect)."""
+
+    template_name = RADIO_TEMPLATE
+
+
+class RdvNotificationsForm(DsfrModelForm):
+    """Which changes of its RDVs the agent is told of by email (Agent.rdv_notifications)."""
+
+    rdv_notifications = RadioChoiceField(
+        label=_("Être prévenu par email des changements de mes RDV"),
+        help_text=_(
+            "Un RDV pris ou annulé en ligne par un usager, déplacé ou annulé par un collègue : un email par "
+            "changement, avec un lien vers le RDV."
+        ),
+        choices=Agent.RdvNotifications.choices,
+        widget=HintedRadioSelect,
+        error_messages={
+            "required": _("Choisissez quand être prévenu."),
+            "invalid_choice": _("Choisissez une option de la liste."),
+        },
+    )
+
+    class Meta:
+        model = Agent
+        fields = ["rdv_notifications"]

@@ -84,6 +84,19 @@ class Agent(AbstractBaseUser, PermissionsMixin):
     """A professional's login. Its organisations, and its level and services in each, are its
     `AgentRole`s: nothing about its rights lives on the account itself."""
 
+    class RdvNotifications(models.TextChoices):
+        """Which changes of its RDVs an agent hears of by email (« Mon compte »). The default spares
+        it the messages about what it did itself or about RDVs far ahead, and keeps what upsets its
+        day: an usager booking or cancelling online for tomorrow, a colleague moving its RDV."""
+
+        ALL = "all", _("Tous les changements de mes RDV")
+        OTHERS = "others", _("Seulement les changements faits par d'autres (usagers ou autres agents)")
+        OTHERS_SOON = (
+            "others_soon",
+            _("Seulement les changements faits par d'autres pour les RDV des prochaines 24 heures"),
+        )
+        NONE = "none", _("Aucune")
+
     email = models.EmailField(_("adresse e-mail"), max_length=254, unique=True)
     first_name = models.CharField(_("prénom"), max_length=150)
     last_name = models.CharField(_("nom"), max_length=150)
@@ -94,6 +107,12 @@ class Agent(AbstractBaseUser, PermissionsMixin):
         _("super-administrateur"), default=False, help_text=_("Accès à l'administration technique (/admin).")
     )
     date_joined = models.DateTimeField(_("inscrit le"), default=timezone.now)
+    rdv_notifications = models.CharField(
+        _("notifications de mes RDV"),
+        max_length=12,
+        choices=RdvNotifications.choices,
+        default=RdvNotifications.OTHERS_SOON,
+    )
 
     history = HistoricalRecords(excluded_fields=["password", "last_login"])
 
@@ -131,6 +150,19 @@ class Agent(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.first_name
+
+    def wants_rdv_notification(self, *, by: "Agent | None", soon: bool) -> bool:
+        """Whether a change of one of its RDVs made by `by` (None: an usager online) is emailed to
+        it, by its choice; `soon`: the RDV is (or was, before a move) within the next 24 hours."""
+        choice = self.rdv_notifications
+        by_others = by is None or by.pk != self.pk
+        if choice == self.RdvNotifications.ALL:
+            return True
+        if choice == self.RdvNotifications.OTHERS:
+            return by_others
+        if choice == self.RdvNotifications.OTHERS_SOON:
+            return by_others and soon
+        return False
 
 
 class AgentRoleQuerySet(models.QuerySet):

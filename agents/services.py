@@ -47,6 +47,16 @@ def _send_on_commit(*, template: str, context: dict, to: str, organisation: Orga
         transaction.on_commit(partial(send_mail, subject, body, None, [to]))
 
 
+def send_password_reset(*, to: str, subject: str, body: str) -> None:
+    """The « Mot de passe oublié » email (AgentPasswordResetForm): through the outbox like the
+    invitations, recorded and retried, its one-time link taken out of the row once sent."""
+    if EMAIL_OUTBOX:
+        with transaction.atomic():
+            EMAIL_OUTBOX[0](organisation_id=None, to=to, subject=subject, body=body, event="password")
+    else:
+        send_mail(subject, body, None, [to])
+
+
 def _absolute(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 

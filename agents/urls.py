@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from agents import views
+from agents import account_views, views
 
 app_name = "agents"
 
@@ -24,6 +24,8 @@ urlpatterns = [
         auth_views.PasswordResetCompleteView.as_view(),
         name="password_reset_complete",
     ),
+    path("compte/", account_views.account, name="account"),
+    path("organisations/<int:organisation_id>/compte/", account_views.account, name="account_in_organisation"),
     path("invitation/<str:token>/", views.accept_invitation, name="accept_invitation"),
     path("invitations/<int:invitation_pk>/", views.respond_to_invitation, name="respond_to_invitation"),
     path("organisations/<int:organisation_id>/parametres/agents/", views.team, name="team"),

@@ -8,9 +8,9 @@ from motifs.models import Motif, MotifCategory
 class MotifCategoryAdmin(admin.ModelAdmin):
     """The référentiel of motif names, managed by the RDV-Solidarités team (super-admins)."""
 
-    list_display = ["name", "service", "is_active"]
-    list_filter = ["is_active", "service"]
-    list_editable = ["is_active"]
+    list_display = ["name", "service", "is_active", "sensitive"]
+    list_filter = ["is_active", "sensitive", "service"]
+    list_editable = ["is_active", "sensitive"]
     search_fields = ["name"]
 
 

@@ -1,6 +1,8 @@
 """Demo motifs: a dozen per MDS across PMI, social and secrétariat, of every type; some bookable
 online with their delays and their sectorisation (by organisation, by agent, none), one RDV de
-suivi, some for the secrétariat, one with instructions, one archived."""
+suivi, some for the secrétariat, one with instructions, one archived. The motifs of a sensitive
+name of the référentiel (« Consultation de planification familiale », « Accompagnement
+budgétaire ») do not show it in the messages to usagers."""
 
 from motifs.models import Motif, MotifCategory
 from organisations.models import Service
@@ -118,6 +120,7 @@ def _motif(organisation, services, categories, row, *, archived: bool) -> None:
         "min_booking_delay": D.HALF_HOUR,
         "max_booking_delay": D.THREE_MONTHS,
         "notifications_disabled": False,
+        "show_name_in_messages": not category.sensitive,
         "instructions_before": "",
         "instructions_after": "",
         **options,

@@ -54,6 +54,7 @@ class MotifForm(DsfrModelForm):
             "max_booking_delay",
             "sectorisation_level",
             "notifications_disabled",
+            "show_name_in_messages",
             "instructions_before",
             "instructions_after",
         ]
@@ -69,6 +70,7 @@ class MotifForm(DsfrModelForm):
             "min_booking_delay": _("Délai minimum de réservation"),
             "max_booking_delay": _("Délai maximum de réservation"),
             "notifications_disabled": _("Désactiver toutes les notifications des usagers par email et par SMS"),
+            "show_name_in_messages": _("Afficher le nom du motif dans les messages"),
             "instructions_before": _("Instructions à accepter avant la prise du rendez-vous"),
             "instructions_after": _("Indications affichées après la confirmation du rendez-vous"),
         }
@@ -98,6 +100,13 @@ class MotifForm(DsfrModelForm):
             ),
             "notifications_disabled": _(
                 "Cochez si vous souhaitez désactiver toutes les notifications aux usagers pour les RDV de ce motif."
+            ),
+            "show_name_in_messages": _(
+                "Le nom du motif figure alors dans le texte des emails envoyés aux usagers et sur la page du RDV "
+                "ouverte depuis leurs messages ; il n'apparaît jamais dans les SMS ni dans l'objet des emails, qui "
+                "peuvent être lus par un proche. Décochez si le nom révèle une situation personnelle. Pour les noms "
+                "sensibles du référentiel, la case est décochée à la création du motif : vous pourrez la cocher "
+                "ensuite en modifiant le motif."
             ),
             "instructions_before": _("Elles apparaissent avant la confirmation du RDV par l'usager."),
             "instructions_after": _(
@@ -130,6 +139,10 @@ class MotifForm(DsfrModelForm):
         category_field.queryset = categories
         category_field.choices = self._grouped_category_choices(categories)
         self.fields["location_type"].widget.attrs["data-home-value"] = Motif.LocationType.HOME
+        if self.instance.pk is None:
+            # motif_form.js unticks and greys the box while a sensitive name is chosen (save() decides).
+            sensitive = [str(category.pk) for category in categories if category.sensitive]
+            self.fields["show_name_in_messages"].widget.attrs["data-sensitive-categories"] = " ".join(sensitive)
         # The model field is a PositiveSmallIntegerField, whose form field would say min="0".
         self.fields["default_duration_in_min"].widget.attrs["min"] = 1
 
@@ -210,6 +223,8 @@ class MotifForm(DsfrModelForm):
         motif = super().save(commit=False)
         if motif.pk is None or "category" in self.changed_data:
             motif.use_category(self.cleaned_data["category"])
+        if motif.pk is None:
+            motif.follow_category_discretion()
         if commit:
             motif.save()
         return motif
@@ -247,7 +262,7 @@ class MotifForm(DsfrModelForm):
             {
                 "title": _("Notifications des usagers par email et SMS"),
                 "hint": "",
-                "fields": [self["notifications_disabled"]],
+                "fields": [self["notifications_disabled"], self["show_name_in_messages"]],
                 "columns": set(),
             },
             {

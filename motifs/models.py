@@ -44,6 +44,21 @@ REFERENTIEL = [
     ("Permanence administrative", "Secrétariat"),
 ]
 
+# Names of the référentiel that reveal a private situation to whoever reads them over the
+# usager's shoulder (a shared mailbox, a lock screen): a child-protection concern, contraception
+# or abortion, financial hardship or a minimum income. A motif of such a category does not show
+# its name in the messages sent to usagers unless an admin decides otherwise
+# (`Motif.show_name_in_messages`); SMS and email subjects never show any motif name.
+SENSITIVE_NAMES = frozenset(
+    {
+        "Information préoccupante",
+        "Consultation de planification familiale",
+        "Demande d'aide financière",
+        "Accompagnement budgétaire",
+        "Accompagnement RSA",
+    }
+)
+
 
 class MotifCategoryQuerySet(models.QuerySet):
     def active(self) -> "MotifCategoryQuerySet":
@@ -54,7 +69,10 @@ class MotifCategoryQuerySet(models.QuerySet):
         Service.objects.ensure_defaults()
         services = {service.short_name: service for service in Service.objects.all()}
         for name, service_short_name in REFERENTIEL:
-            self.get_or_create(name=name, defaults={"service": services.get(service_short_name)})
+            self.get_or_create(
+                name=name,
+                defaults={"service": services.get(service_short_name), "sensitive": name in SENSITIVE_NAMES},
+            )
 
 
 class MotifCategory(models.Model):
@@ -75,6 +93,14 @@ class MotifCategory(models.Model):
         _("proposé"),
         default=True,
         help_text=_("Décocher pour ne plus proposer ce nom aux nouveaux motifs ; les motifs existants le gardent."),
+    )
+    sensitive = models.BooleanField(
+        _("sensible"),
+        default=False,
+        help_text=_(
+            "Le nom révèle une situation personnelle (protection de l'enfance, contraception, difficultés "
+            "financières…) : les motifs créés avec ce nom ne l'affichent pas dans les messages aux usagers."
+        ),
     )
 
     objects = MotifCategoryQuerySet.as_manager()
@@ -194,6 +220,9 @@ class Motif(models.Model):
     notifications_disabled = models.BooleanField(
         _("Désactiver toutes les notifications des usagers par email et par SMS"), default=False
     )
+    # Discretion: a motif's name can reveal a private situation. It never appears in an SMS or an
+    # email subject; in an email's text and on the page its link opens only when this is on.
+    show_name_in_messages = models.BooleanField(_("Afficher le nom du motif dans les messages"), default=True)
     instructions_before = models.TextField(_("Instructions à accepter avant la prise du rendez-vous"), blank=True)
     instructions_after = models.TextField(_("Indications affichées après la confirmation du rendez-vous"), blank=True)
     archived_at = models.DateTimeField(_("archivé le"), null=True, blank=True, editable=False)
@@ -256,6 +285,12 @@ class Motif(models.Model):
         """Take the référentiel's current name, as the docstring of the class explains."""
         self.category = category
         self.name = category.name
+
+    def follow_category_discretion(self) -> None:
+        """When the motif is created: a sensitive référentiel name is not shown in messages (an
+        admin may show it afterwards, knowingly, by modifying the motif); others keep the choice."""
+        if self.category.sensitive:
+            self.show_name_in_messages = False
 
     def archive(self) -> None:
         self.archived_at = timezone.now()

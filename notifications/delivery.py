@@ -3,41 +3,58 @@
 1. claim (a short transaction): `SELECT … FOR UPDATE SKIP LOCKED` picks the row if it is due and
    no one else is claiming it, drops it if it has become pointless, holds it back while an
    earlier message to the same address is on its way, else fixes its text from the RDV as it is
-   and what the recipient heard (services.final_wording) and marks it « sending » with a
-   deadline (CLAIM_TIMEOUT), counting the attempt;
+   and what the recipient heard (services.final_wording), drops it if its address already had
+   its NOTIFICATIONS_DAILY_LIMIT messages of the day, and marks it « sending » with a deadline
+   (CLAIM_TIMEOUT), counting the attempt;
 2. send, outside any transaction, with the providers' timeouts;
 3. record the outcome on the row, if it is still « sending ».
 
 Workers and the periodic sweep may thus run side by side, and an agent changing the RDV meanwhile
 never waits for a provider. A worker that dies between 2 and 3 leaves the row « sending » past
-its deadline: the sweep sends it again (at least once, never lost)."""
+its deadline: the sweep sends it again (at least once, never lost). The claim and the record of
+a sent message commit without waiting for the disk (rdv.db): lost in a crash of the database
+server, they leave the row to be sent again, as when a worker dies."""
 
 import datetime as dt
 import logging
 import re
 import smtplib
 
-from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsRefused
+from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsRefused, AnymailUnsupportedFeature
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
-from django.db.models import Max, Q
+from django.db import connection, transaction
+from django.db.models import Max, Prefetch, Q, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from notifications import ics
 from notifications.messages import html_body
 from notifications.models import CLAIM_TIMEOUT, Notification, retry_delay
 from notifications.queue import dispatch
 from notifications.services import final_wording
+from rdv.db import commit_without_waiting_for_the_disk
 from rdv.sms import Sms, SmsError, get_sms_backend, is_permanent_http_error
+from rendezvous.models import Participation
 from usagers.models import CODE_VALIDITY
 
 logger = logging.getLogger(__name__)
 
 Status = Notification.Status
 
+# An RDV's participations, as _claim reads them once for the checks and the text.
+PARTICIPANTS = Prefetch(
+    "participations", queryset=Participation.objects.select_related("usager__responsible").order_by("pk")
+)
+
+# The daily limit per address counts over a sliding day, under an advisory lock of this class.
+DAILY_LIMIT_WINDOW = dt.timedelta(hours=24)
+DAILY_LIMIT_LOCK = 16_001
+
 # The code an usager's email carries (usagers/templates/usagers/emails/code.txt).
 CODE_IN_TEXT = re.compile(r"\b[0-9]{6}\b")
+# The links of professionals' emails (invitation, new password): each carries a one-time token.
+LINK_IN_TEXT = re.compile(r"https?://\S+")
 
 
 class DeliveryError(Exception):
@@ -71,13 +88,18 @@ def _claim(pk: int, now: dt.datetime) -> Notification | None:
     with transaction.atomic():
         notification = (
             Notification.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("rdv__motif__service", "rdv__organisation__territory", "rdv__lieu", "usager__responsible")
+            # The recipient's own responsible is never read (it is one): 30 columns less to compile.
+            .select_related("rdv__motif__service", "rdv__organisation__territory", "rdv__lieu", "usager")
             .filter(pk=pk)
             .due(now)
+            .order_by("pk")  # one row: the model's ordering would only cost its compilation
             .first()
         )
         if notification is None:
             return None
+        # Lost in a crash of the database server, the claim leaves the row due: sent again, at
+        # least once, as when a worker dies (rdv.db).
+        commit_without_waiting_for_the_disk()
         if not notification.is_about_an_rdv:
             if _is_expired_code(notification, now):
                 notification.status, notification.last_error = Status.DROPPED, _("Le code a expiré avant l'envoi.")
@@ -85,6 +107,10 @@ def _claim(pk: int, now: dt.datetime) -> Notification | None:
                 notification.save(update_fields=["status", "last_error", "body"])
                 return notification
             return _start_sending(notification, now)
+        if notification.is_for_an_agent:
+            return _claim_for_agent(notification, now)
+        if notification.rdv is not None:  # read once: _obsolete, final_wording and the text's link
+            prefetch_related_objects([notification.rdv], PARTICIPANTS)
         reason = _obsolete(notification, now)
         # What the recipient reads depends on whether an earlier message reaches it: wait for it.
         held_until = None if reason else _on_its_way(notification, now).aggregate(Max("next_attempt_at"))
@@ -92,7 +118,7 @@ def _claim(pk: int, now: dt.datetime) -> Notification | None:
             notification.next_attempt_at = held_until["next_attempt_at__max"]  # or sooner: _release_followers
             notification.save(update_fields=["next_attempt_at"])
         else:
-            reason = reason or final_wording(notification)
+            reason = reason or final_wording(notification) or _over_daily_limit(notification, now)
             if reason:
                 notification.status, notification.last_error = Status.DROPPED, reason
                 notification.save(update_fields=["status", "last_error"])
@@ -104,6 +130,42 @@ def _claim(pk: int, now: dt.datetime) -> Notification | None:
         Notification.objects.filter(pk=pk, status=Status.PENDING).update(next_attempt_at=timezone.now())
         dispatch([pk])
     return None
+
+
+def _claim_for_agent(notification: Notification, now: dt.datetime) -> Notification:
+    """An email to one of the RDV's agents (notifications.to_agents) is no part of an usager's
+    thread: nothing to wait for, nothing to word again. It leaves as written, unless the RDV was
+    deleted or has started (a change of it is told by its own email)."""
+    rdv = notification.rdv
+    reason = ""
+    if rdv is None:
+        reason = _("Le RDV a été supprimé avant l'envoi.")
+    elif rdv.starts_at <= now:
+        reason = _("Le RDV a commencé avant l'envoi.")
+    if reason:
+        notification.status, notification.last_error = Status.DROPPED, reason
+        notification.save(update_fields=["status", "last_error"])
+        return notification
+    return _start_sending(notification, now)
+
+
+def _over_daily_limit(notification: Notification, now: dt.datetime) -> str:
+    """Why the message would be one too many for its address today (NOTIFICATIONS_DAILY_LIMIT
+    messages about RDVs in the last 24 hours, those being sent included), or "". A family whose
+    RDVs are moved all day long must not be flooded. Checked on the final address (final_wording
+    may have changed it), under a lock on that address, so that two workers never both send the
+    last one allowed. The usagers' codes and the professionals' emails are not counted, nor ever
+    held back: an usager must be able to sign in, an agent chose what it receives."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [DAILY_LIMIT_LOCK, notification.to])
+    recent = (
+        Notification.objects.filter(to=notification.to, agent__isnull=True)
+        .exclude(event__in=Notification.NOT_ABOUT_AN_RDV)
+        .filter(Q(status=Status.SENDING) | Q(status=Status.SENT, sent_at__gt=now - DAILY_LIMIT_WINDOW))
+    )
+    if recent.count() >= settings.NOTIFICATIONS_DAILY_LIMIT:
+        return _("Non envoyée : limite quotidienne")
+    return ""
 
 
 def _start_sending(notification: Notification, now: dt.datetime) -> Notification:
@@ -123,11 +185,15 @@ def _is_expired_code(notification: Notification, now: dt.datetime) -> bool:
 
 
 def _without_code(notification: Notification) -> str:
-    """The text of the row once its code has left or expired: the code is blanked out, so that
-    whoever reads the outbox cannot sign in as the usager (the code itself is stored hashed)."""
-    if notification.event != Notification.Event.LOGIN_CODE:
-        return notification.body
-    return CODE_IN_TEXT.sub("••••••", notification.body)
+    """The text of the row once it has left (or expired, or failed for good): what would let
+    whoever reads the outbox act as its recipient is taken out. An usager's code is blanked (the
+    code itself is stored hashed); the one-time link of an invitation or of a new password
+    (whose token grants the account until it is used or expires) is replaced by a mention."""
+    if notification.event == Notification.Event.LOGIN_CODE:
+        return CODE_IN_TEXT.sub("••••••", notification.body)
+    if notification.event in (Notification.Event.INVITATION, Notification.Event.PASSWORD):
+        return LINK_IN_TEXT.sub(_("[lien personnel retiré après l'envoi]"), notification.body)
+    return notification.body
 
 
 def _on_its_way(notification: Notification, now: dt.datetime):
@@ -153,14 +219,16 @@ def _obsolete(notification: Notification, now: dt.datetime) -> str:
         Notification.objects.filter(
             rdv=rdv, usager=notification.usager_id, channel=notification.channel, pk__gt=notification.pk
         )
+        .filter(agent__isnull=True)  # the emails to the RDV's agents replace no usager's message
         .exclude(status__in=[Status.DROPPED, Status.FAILED])
         .exclude(Q(event=Notification.Event.REMINDER) & ~Q(rdv_starts_at=rdv.starts_at))
     )
     if newer.exists():
         return _("Remplacée par un message plus récent.")
-    concerned = rdv.participations.filter(
-        Q(usager_id=notification.usager_id) | Q(usager__responsible_id=notification.usager_id)
-    ).exists()
+    concerned = any(
+        notification.usager_id in (participation.usager_id, participation.usager.responsible_id)
+        for participation in rdv.participations.all()  # prefetched by _claim
+    )
     if notification.event == Notification.Event.CANCELLED:
         if not rdv.is_cancelled and concerned:
             return _("Le RDV n'est plus annulé.")
@@ -178,11 +246,19 @@ def _record_sent(notification: Notification, provider_id: str, *, now: dt.dateti
     """The attempt number is the claim's token: a worker so slow that its claim expired and the
     row was claimed again records nothing over the later claim. A message that went is recorded
     as sent even if the later claim found it pointless meanwhile (the truth: it went)."""
-    recorded = Notification.objects.filter(
-        pk=notification.pk, attempts=notification.attempts, status__in=[Status.SENDING, Status.DROPPED]
-    ).update(
-        status=Status.SENT, sent_at=now, provider_id=provider_id[:100], last_error="", body=_without_code(notification)
-    )
+    with transaction.atomic():
+        # Lost in a crash of the database server, the row stays « sending » and leaves again once
+        # its claim expires: at least once, as when a worker dies (rdv.db).
+        commit_without_waiting_for_the_disk()
+        recorded = Notification.objects.filter(
+            pk=notification.pk, attempts=notification.attempts, status__in=[Status.SENDING, Status.DROPPED]
+        ).update(
+            status=Status.SENT,
+            sent_at=now,
+            provider_id=provider_id[:100],
+            last_error="",
+            body=_without_code(notification),
+        )
     notification.status, notification.sent_at, notification.provider_id = Status.SENT, now, provider_id[:100]
     if recorded:
         _release_followers(notification)
@@ -191,11 +267,15 @@ def _record_sent(notification: Notification, provider_id: str, *, now: dt.dateti
 def _release_followers(notification: Notification) -> None:
     """The messages held back while `notification` was on its way (_claim) are due now (those
     in a retry's delay excepted)."""
-    if not notification.is_about_an_rdv:
+    if not notification.is_about_an_rdv or notification.is_for_an_agent:  # no thread: none held
         return
     followers = Notification.objects.same_thread(notification).filter(
         pk__gt=notification.pk, status=Status.PENDING, attempts=0
     )
+    # Mostly none: one plain read. A follower held after it saw `notification` finished, and
+    # releases itself (_claim).
+    if not followers.exists():
+        return
     with transaction.atomic():
         # Rows a writer holds are being replaced: its new row is queued when it commits.
         ids = list(followers.select_for_update(skip_locked=True).order_by("pk").values_list("pk", flat=True))
@@ -240,8 +320,25 @@ def _send_email(notification: Notification) -> str:
         to=[notification.to],
     )
     message.attach_alternative(html_body(notification), "text/html")
+    invitation = ics.for_notification(notification)
+    if invitation is not None:
+        # Both forms: the text/calendar part makes Gmail and Outlook show the event with
+        # « Ajouter à l'agenda », the attachment serves the other clients (and the providers
+        # that take only a text and an HTML body).
+        method, content = invitation
+        calendar_type = f"text/calendar; method={method}"
+        message.attach_alternative(content.decode(), calendar_type)
+        message.attach("invite.ics", content.decode(), calendar_type)
     try:
-        message.send()
+        try:
+            message.send()
+        except AnymailUnsupportedFeature:
+            # Raised while the provider's request is built, before anything leaves: Brevo's
+            # API, like most, has no calendar part. The invitation then goes as the attachment.
+            if invitation is None:
+                raise
+            message.alternatives = [part for part in message.alternatives if part[1] != calendar_type]
+            message.send()
     except (AnymailRecipientsRefused, smtplib.SMTPRecipientsRefused) as error:
         raise DeliveryError(_provider_error(error, True), permanent=True) from error
     except AnymailAPIError as error:

@@ -8,6 +8,7 @@ the rows (« Notifications »)."""
 
 import datetime as dt
 
+from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -26,7 +27,10 @@ RETRY_DELAYS = (
 )
 LATER_RETRY_DELAY = dt.timedelta(hours=3)
 # A row claimed by a worker that died before recording the outcome is sent again after this.
-CLAIM_TIMEOUT = dt.timedelta(minutes=5)
+# Longer than any send (the providers' timeouts, rdv/settings.py: 10 s to connect, 10 s to read),
+# lest a slow send be doubled; short enough that, with the sweep every minute, a dead worker's
+# messages leave again within 2 minutes (issue 16; tests/notifications/test_worker.py).
+CLAIM_TIMEOUT = dt.timedelta(seconds=50)
 
 
 def retry_delay(attempts: int) -> dt.timedelta:
@@ -39,9 +43,19 @@ class NotificationQuerySet(models.QuerySet["Notification"]):
         return self.filter(status__in=Notification.IN_PROGRESS, next_attempt_at__lte=now)
 
     def same_thread(self, notification: "Notification") -> "NotificationQuerySet":
-        """The messages about the same RDV to the same recipient by the same channel."""
-        same = {"rdv_id": notification.rdv_id, "usager_id": notification.usager_id, "channel": notification.channel}
+        """The messages about the same RDV to the same recipient by the same channel. An usager's
+        thread never counts the emails to the RDV's agents (their `usager` is empty too)."""
+        same = {
+            "rdv_id": notification.rdv_id,
+            "usager_id": notification.usager_id,
+            "agent_id": notification.agent_id,
+            "channel": notification.channel,
+        }
         return self.filter(**same)
+
+    def to_usagers(self) -> "NotificationQuerySet":
+        """The messages to usagers (and the emails of no RDV): not those to the RDV's agents."""
+        return self.filter(agent__isnull=True)
 
 
 class Notification(models.Model):
@@ -54,6 +68,7 @@ class Notification(models.Model):
         # code that identifies an usager who books online (usagers.identity).
         INVITATION = "invitation", _("Invitation d'un professionnel")
         LOGIN_CODE = "code", _("Code d'identification d'un usager")
+        PASSWORD = "password", _("Nouveau mot de passe d'un professionnel")
 
     class Channel(models.TextChoices):
         EMAIL = "email", "email"
@@ -71,6 +86,8 @@ class Notification(models.Model):
         UNDELIVERED = "undelivered", _("Non distribuée")
 
     IN_PROGRESS = (Status.PENDING, Status.SENDING)
+    # Fixed when written, sent as written, never held back by the daily limit.
+    NOT_ABOUT_AN_RDV = (Event.INVITATION, Event.LOGIN_CODE, Event.PASSWORD)
 
     # None: a message of no organisation (the code of an usager signing in).
     organisation = models.ForeignKey(
@@ -94,6 +111,16 @@ class Notification(models.Model):
     usager = models.ForeignKey(
         "usagers.Usager",
         verbose_name=_("destinataire"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    # An email to one of the RDV's agents, by its choice (Agent.rdv_notifications): outside the
+    # usagers' threads, it is sent as written unless the RDV is gone or has started.
+    agent = models.ForeignKey(
+        "agents.Agent",
+        verbose_name=_("agent destinataire"),
         on_delete=models.SET_NULL,
         null=True,
         blank=True,
@@ -141,6 +168,14 @@ class Notification(models.Model):
             models.Index(fields=["rdv", "created_at"], name="notification_rdv"),
             # Receipts find their message by the provider's identifier.
             models.Index(fields=["provider_id"], condition=~Q(provider_id=""), name="notification_provider_id"),
+            # The daily limit counts what an address received in the last 24 hours.
+            models.Index(
+                fields=["to", "sent_at"], condition=Q(status__in=["sent", "sending"]), name="notification_daily_limit"
+            ),
+            # Retention (notifications.retention): the rows still to anonymise (an anonymised row
+            # has no address), and the oldest rows, to delete (a BRIN: rows come in time order).
+            models.Index(fields=["created_at"], condition=~Q(to=""), name="notification_to_anonymise"),
+            BrinIndex(fields=["created_at"], name="notification_created_brin"),
         ]
 
     def __str__(self) -> str:
@@ -150,7 +185,11 @@ class Notification(models.Model):
     def is_about_an_rdv(self) -> bool:
         """Messages about an RDV follow it (superseded, held, worded at claim time); the others
         leave as written."""
-        return self.event not in (self.Event.INVITATION, self.Event.LOGIN_CODE)
+        return self.event not in self.NOT_ABOUT_AN_RDV
+
+    @property
+    def is_for_an_agent(self) -> bool:
+        return self.agent_id is not None
 
     @property
     def display_to(self) -> str:

@@ -15,11 +15,11 @@ logger = logging.getLogger(__name__)
 DELIVER = "notifications.deliver"
 
 
-def dispatch(ids: list[int]) -> None:
-    """Asks a worker to deliver the rows now. When the broker cannot be reached the rows stay
-    pending and the periodic sweep (`deliver_due`) sends them: the booking never fails for it and
-    no message is lost."""
+def dispatch(ids: list[int], *, countdown: int = 0) -> None:
+    """Asks a worker to deliver the rows now, or in `countdown` seconds (their grace period).
+    When the broker cannot be reached the rows stay pending and the periodic sweep
+    (`deliver_due`) sends them: the booking never fails for it and no message is lost."""
     try:
-        app.signature(DELIVER, args=(ids,)).apply_async()
+        app.signature(DELIVER, args=(ids,)).apply_async(countdown=countdown or None)
     except (OperationalError, OSError):
         logger.warning("Broker unreachable: notifications %s will be sent by the periodic sweep.", ids, exc_info=True)

@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import phonenumbers
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Prefetch
 from django.utils import timezone
@@ -37,6 +38,7 @@ from notifications.messages import render
 from notifications.models import Notification
 from notifications.queue import dispatch
 from organisations.models import Lieu
+from rdv.db import commit_without_waiting_for_the_disk
 from rendezvous.models import TO_COME, Participation, Rdv
 from usagers.models import Usager
 
@@ -73,10 +75,13 @@ def by_recipient(usagers: Iterable["Usager"]) -> list[tuple["Usager", list["Usag
 
 
 def _participants(rdv) -> list["Usager"]:
-    return [
-        participation.usager
-        for participation in rdv.participations.select_related("usager__responsible").order_by("pk")
-    ]
+    """The RDV's usagers, in the order they were added; from the participations prefetched with
+    their usagers (delivery._claim) when they were."""
+    if "participations" in getattr(rdv, "_prefetched_objects_cache", {}):
+        participations = sorted(rdv.participations.all(), key=lambda participation: participation.pk)
+    else:
+        participations = list(rdv.participations.select_related("usager__responsible").order_by("pk"))
+    return [participation.usager for participation in participations]
 
 
 @dataclass(frozen=True)
@@ -90,17 +95,28 @@ class Owed:
     about: "Rdv"
 
 
-def notify(rdv, event: str, *, now: dt.datetime | None = None) -> list[Notification]:
+def notify(rdv, event: str, *, now: dt.datetime | None = None, grace: bool = False) -> list[Notification]:
     """Writes the `event` messages about `rdv` to all its usagers' recipients, in the caller's
     transaction; a worker delivers them once it commits. Returns the rows written."""
     plan = [Owed(recipient, concerned, event, rdv) for recipient, concerned in by_recipient(_participants(rdv))]
-    return write(rdv, plan, now=now)
+    return write(rdv, plan, now=now, grace=grace)
 
 
-def write(rdv, plan: list[Owed], *, now: dt.datetime | None = None) -> list[Notification]:
+def grace_period() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.NOTIFICATIONS_GRACE_SECONDS)
+
+
+def write(rdv, plan: list[Owed], *, now: dt.datetime | None = None, grace: bool = False) -> list[Notification]:
     """Writes `plan` (`notify`'s, `update_plan`'s, the reminders'), in the caller's transaction, on
-    every channel of each recipient."""
+    every channel of each recipient.
+
+    `grace`: what an agent's action owes waits `NOTIFICATIONS_GRACE_SECONDS` before leaving. A
+    correction meanwhile (« Absent excusé » clicked by mistake, then « Indéterminé ») writes its
+    own message, which drops the waiting one; and as the family never heard of the cancellation,
+    the restored RDV owes it nothing: nothing is sent at all. What the usager does itself
+    (online) leaves at once: it is waiting for it."""
     now = now or timezone.now()
+    leaves_at = now + grace_period() if grace else now
     if rdv.motif.notifications_disabled or rdv.starts_at <= now or not plan:
         return []
     rows = []
@@ -123,13 +139,14 @@ def write(rdv, plan: list[Owed], *, now: dt.datetime | None = None) -> list[Noti
                         subject=message.subject,
                         body=message.body,
                         created_at=now,
-                        next_attempt_at=now,
+                        next_attempt_at=leaves_at,
                     )
                 )
         if rows:
             Notification.objects.bulk_create(rows)
             ids = [row.pk for row in rows]
-            transaction.on_commit(lambda: dispatch(ids), robust=True)
+            countdown = int((leaves_at - now).total_seconds())
+            transaction.on_commit(lambda: dispatch(ids, countdown=countdown), robust=True)
     return rows
 
 
@@ -165,15 +182,15 @@ def _event_to_send(rdv, recipient, channel: str, event: str) -> str | None:
             status=Status.DROPPED, last_error=_("Remplacée par un message plus récent.")
         )
     heard = [heard_event for pk, heard_event, _status in history if pk not in dropped]
-    knows_it_is_on = _knows_it_is_on(heard)
+    believes_on = knows_it_is_on(heard)
     if event == Event.CANCELLED:
-        return event if knows_it_is_on else None
+        return event if believes_on else None
     if event == Event.CREATED:  # a new or restored RDV: nothing to say to who believes it on
-        return None if knows_it_is_on else Event.CREATED
-    return Event.UPDATED if knows_it_is_on else Event.CREATED
+        return None if believes_on else Event.CREATED
+    return Event.UPDATED if believes_on else Event.CREATED
 
 
-def _knows_it_is_on(heard: list[str]) -> bool:
+def knows_it_is_on(heard: list[str]) -> bool:
     """Whether a recipient who heard `heard` (events, oldest first) believes the RDV on."""
     return bool(heard) and heard[-1] != Event.CANCELLED
 
@@ -201,14 +218,14 @@ def final_wording(notification: Notification) -> str:
         .order_by("pk")
         .values_list("event", flat=True)
     )
-    knows_it_is_on = _knows_it_is_on(heard)
+    believes_on = knows_it_is_on(heard)
     if notification.event == Event.CANCELLED:
-        return "" if knows_it_is_on else _("L'usager n'avait pas été prévenu de ce RDV.")
+        return "" if believes_on else _("L'usager n'avait pas été prévenu de ce RDV.")
     concerned = [usager for usager in _participants(rdv) if usager.notification_recipient.pk == recipient.pk]
     if not concerned:
         return _("L'usager ne participe plus au RDV.")
     event = notification.event
-    if event == Event.UPDATED and not knows_it_is_on:
+    if event == Event.UPDATED and not believes_on:
         event = Event.CREATED
     message = render(rdv, event, notification.channel, recipient, concerned)
     notification.event, notification.subject, notification.body = event, message.subject, message.body
@@ -290,15 +307,23 @@ def _as_it_was(rdv, before: RdvSnapshot):
     return old
 
 
-def notify_status_change(rdv, old_status: str, *, now: dt.datetime | None = None) -> list[Notification]:
-    """A cancellation owes an annulation, a return from one a confirmation; other statuses say
-    how the RDV went and owe nothing."""
-    was_cancelled = old_status in rdv.CANCELLED_STATUSES
-    if rdv.is_cancelled and not was_cancelled:
-        return notify(rdv, Event.CANCELLED, now=now)
-    if was_cancelled and not rdv.is_cancelled:
-        return notify(rdv, Event.CREATED, now=now)
-    return []
+def status_change_event(old_status: str, new_status: str) -> str | None:
+    """What a status change owes the usagers: a cancellation an annulation, a return from one a
+    confirmation; other statuses say how the RDV went and owe nothing (None)."""
+    was_cancelled = old_status in Rdv.CANCELLED_STATUSES
+    is_cancelled = new_status in Rdv.CANCELLED_STATUSES
+    if is_cancelled and not was_cancelled:
+        return Event.CANCELLED
+    if was_cancelled and not is_cancelled:
+        return Event.CREATED
+    return None
+
+
+def notify_status_change(
+    rdv, old_status: str, *, now: dt.datetime | None = None, grace: bool = False
+) -> list[Notification]:
+    event = status_change_event(old_status, rdv.status)
+    return notify(rdv, event, now=now, grace=grace) if event else []
 
 
 def enqueue_reminders(now: dt.datetime | None = None) -> int:
@@ -335,6 +360,8 @@ def enqueue_reminders(now: dt.datetime | None = None) -> int:
             continue
         try:
             with transaction.atomic():
+                # Lost in a crash of the database server, the reminders are written by the next run.
+                commit_without_waiting_for_the_disk()
                 stored = (
                     Rdv.objects.select_for_update(no_key=True)
                     .filter(pk=rdv.pk)

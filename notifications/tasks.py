@@ -1,12 +1,13 @@
 """Celery tasks: deliver rows now (queued after the commit that wrote them), sweep the due rows
-(those whose queueing failed, retries, rows of a worker that died), write the reminders. Beat
-runs the last two."""
+(those whose queueing failed, retries, rows of a worker that died), write the reminders, apply
+the retention rules. Beat runs the last three."""
 
 import logging
 
 from celery import shared_task
 from django.utils import timezone
 
+from notifications import retention
 from notifications.delivery import deliver_one
 from notifications.models import Notification
 from notifications.services import enqueue_reminders
@@ -43,3 +44,15 @@ def deliver_due() -> int:
 @shared_task(name="notifications.send_reminders", ignore_result=True)
 def send_reminders() -> int:
     return enqueue_reminders()
+
+
+@shared_task(name="notifications.purge", ignore_result=True)
+def purge() -> None:
+    """Retention (notifications.retention), daily."""
+    purged = retention.purge()
+    logger.info(
+        "Retention: %s notification(s) anonymised, %s deleted, %s expired code(s) deleted.",
+        purged.anonymised,
+        purged.deleted,
+        purged.codes,
+    )

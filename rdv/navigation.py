@@ -122,7 +122,7 @@ MENU: tuple[MenuEntry, ...] = (
             MenuEntry(
                 _("Vos statistiques globales"),
                 "stats:organisation",
-                active_for=("stats:organisation",),
+                active_for=("stats:organisation", "stats:rdv_export"),
                 allowed=can_manage_settings,
             ),
         ),
@@ -131,6 +131,12 @@ MENU: tuple[MenuEntry, ...] = (
         _("Paramètres du territoire"),
         "sectorisation:sectors",
         active_for=("sectorisation:",),
+        allowed=can_manage_territory,
+    ),
+    MenuEntry(
+        _("Statistiques du territoire"),
+        "stats:territory",
+        active_for=("stats:territory",),
         allowed=can_manage_territory,
     ),
 )

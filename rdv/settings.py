@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -62,6 +63,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Content-Security-Policy (CONTENT_SECURITY_POLICY below), Permissions-Policy, no-store: on
+    # every answer, the 400 below included.
+    "csp.middleware.CSPMiddleware",
+    "rdv.headers.PrivacyHeadersMiddleware",
     # A NUL character anywhere in a request: « Demande invalide » (400), before anything reads it.
     "rdv.middleware.RefuseNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -81,6 +86,29 @@ MIDDLEWARE = [
     # Last, as django-axes asks: it turns a lockout into the login page's answer.
     "axes.middleware.AxesMiddleware",
 ]
+
+# Every resource from our own origin, no inline script, nothing from a third party (no CDN: the
+# DSFR, htmx and our scripts are served by WhiteNoise). One narrow exception: inline `style`
+# *attributes* (`style-src-attr`), which the agenda's time grid uses to place each RDV and plage
+# at its computed row and height, and the charts and motifs' colour swatches for a colour chosen
+# by an admin. An attribute cannot load or run anything; `<style>` elements stay refused
+# (`style-src-elem 'self'`). `data:` images: the DSFR's icons and checkboxes are SVG data URIs.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-elem": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 ROOT_URLCONF = "rdv.urls"
 WSGI_APPLICATION = "rdv.wsgi.application"
@@ -190,12 +218,18 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# Files the application writes (stats' RDV exports): never served as static files, only by views
+# that check who asks. Every web and worker process must see the same folder (a shared volume),
+# or STORAGES["default"] must name a shared storage.
+MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # Email: printed locally; in production any provider that django-anymail supports, e.g.
 # EMAIL_BACKEND=anymail.backends.brevo.EmailBackend with ANYMAIL_BREVO_API_KEY.
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Where django.core.mail.backends.filebased.EmailBackend writes, when chosen (bench_notifications).
+EMAIL_FILE_PATH = env("EMAIL_FILE_PATH", default=str(BASE_DIR / "var" / "emails"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="RDV Solidarités <ne-pas-repondre@rdv-solidarites.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 ANYMAIL = {key[len("ANYMAIL_") :]: value for key, value in env.ENVIRON.items() if key.startswith("ANYMAIL_")}
@@ -218,12 +252,28 @@ SMS_STATUS_CALLBACK_URL = env("SMS_STATUS_CALLBACK_URL", default="")
 # GEOCODING_URL=https://api-adresse.data.gouv.fr/search/. Empty: no call, addresses kept as typed.
 GEOCODING_URL = env("GEOCODING_URL", default="")
 
+# Messages an agent's action owes the usagers wait this long before leaving: a status set by
+# mistake and corrected meanwhile sends nothing at all (notifications.services.write).
+NOTIFICATIONS_GRACE_SECONDS = env.int("NOTIFICATIONS_GRACE_SECONDS", default=120)
+# At most this many messages about RDVs reach one address or number in 24 hours; the next ones
+# are not sent (« Non envoyée : limite quotidienne » on the RDV's page). Codes and agents' emails
+# are not counted (notifications.delivery._over_daily_limit).
+NOTIFICATIONS_DAILY_LIMIT = env.int("NOTIFICATIONS_DAILY_LIMIT", default=10)
+
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# Workers keep their database connection between tasks, CONN_MAX_AGE as between requests
+# (rdv/celery.py); Celery's own rule closes it after every task unless this is set, and then
+# only every CELERY_DB_REUSE_MAX tasks.
+CELERY_DB_REUSE_MAX = 1_000_000_000
+# A delivery running when the broker connection drops goes on: its outcome is recorded in the
+# database, not in the broker, and its task, delivered again, finds nothing left to do. (Celery 6
+# would cancel it, leaving the row to the sweep once its claim expires.)
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 # Notifications: the sweep sends what a worker did not (broker down when queued, retries due);
@@ -235,6 +285,12 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "notifications.send_reminders",
         "schedule": 300.0,
         "options": {"expires": 290},
+    },
+    # Retention (notifications.retention): at night, when no one books.
+    "notifications-purge": {
+        "task": "notifications.purge",
+        "schedule": crontab(hour=3, minute=30),
+        "options": {"expires": 3600},
     },
 }
 

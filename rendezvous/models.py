@@ -1,4 +1,5 @@
 import datetime as dt
+import secrets
 
 from django.db import models
 from django.db.models import F, Q
@@ -209,6 +210,12 @@ class Rdv(models.Model):
         return None
 
 
+def new_link_token() -> str:
+    """The unguessable part of the link an usager's messages carry to its RDV's page (« /r/… »):
+    72 random bits, 12 URL-safe characters (short enough for an SMS)."""
+    return secrets.token_urlsafe(9)
+
+
 class Participation(models.Model):
     """An usager taking part in an RDV (several for a family, later for group RDVs)."""
 
@@ -217,8 +224,11 @@ class Participation(models.Model):
         "usagers.Usager", verbose_name=_("usager"), on_delete=models.PROTECT, related_name="participations"
     )
     created_at = models.DateTimeField(_("ajouté le"), auto_now_add=True)
+    # The token of the usager's link to the RDV's page (reservation.link_views); valid until the
+    # RDV is past, and only with the first three letters of the usager's last name.
+    link_token = models.CharField(_("jeton du lien usager"), max_length=16, unique=True, default=new_link_token)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["link_token"])
 
     class Meta:
         verbose_name = _("participation")

@@ -132,7 +132,10 @@ def move(
             raise TooLate
         # Cancelled first, so that its own time is free for the new créneau (a move by half an
         # hour with the same agent); SlotTaken below rolls the cancellation back with the rest.
-        change_status(rdv=stored, status=Rdv.Status.EXCUSED, by=None, now=now)
+        # The usager hears of the new RDV only (its confirmation), not of the old one's
+        # cancellation as well: one message per move. A message still waiting about the old RDV
+        # is dropped when a worker claims it (delivery._obsolete: cancelled).
+        change_status(rdv=stored, status=Rdv.Status.EXCUSED, by=None, notify_usagers=False, now=now)
         return book(
             motif=stored.motif,
             start=start,

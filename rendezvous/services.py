@@ -20,6 +20,7 @@ from django.utils import timezone
 from agents.models import Agent
 from notifications.models import Notification
 from notifications.services import RdvSnapshot, notify, notify_status_change, update_plan, write
+from notifications.to_agents import Change, notify_agents, notify_agents_of_status
 from planning.creneaux import free_agents_at, is_still_free
 from planning.slots import Slot
 from rendezvous.conflicts import Conflict, conflicts_signature, find_conflicts
@@ -147,7 +148,10 @@ def insert_rdv(
         participation = Participation(rdv=rdv, usager=usager)
         participation._history_user = by  # type: ignore[attr-defined]
         participation.save()
-    notify(rdv, Notification.Event.CREATED)
+    # What an agent posed waits the grace period: posed by mistake and deleted or cancelled at
+    # once, it is never announced.
+    notify(rdv, Notification.Event.CREATED, grace=by is not None)
+    notify_agents(rdv, Change.CREATED, by=by)
     return rdv
 
 
@@ -205,7 +209,8 @@ def update_rdv(
             Participation.objects.create(rdv=rdv, usager_id=usager_id)
         plan = update_plan(rdv, before)
         if notify_usagers:
-            write(rdv, plan)
+            write(rdv, plan, grace=True)
+        notify_agents(rdv, Change.UPDATED, by=by, before=before, agent_ids_before=current_agents)
     return bool(plan) and rdv.starts_at > timezone.now()
 
 
@@ -249,10 +254,13 @@ def book_slot(
         )
 
 
-def change_status(*, rdv: Rdv, status: str, by: Agent | None, now: dt.datetime | None = None) -> None:
+def change_status(
+    *, rdv: Rdv, status: str, by: Agent | None, notify_usagers: bool = True, now: dt.datetime | None = None
+) -> None:
     """The only way to change a status: checks the rule (`Rdv.status_refusal`), records who did it
     in the history (`by`, or the usager itself when None: `rendezvous.online.cancel`), writes the
-    notifications it owes. Works from the stored RDV, its row locked
+    notifications it owes (unless the agent unticked « Prévenir les usagers » : `notify_usagers`;
+    an agent's wait the grace period, an usager's own leave at once). Works from the stored RDV, its row locked
     (the order every writer takes: the RDV's row, then its notifications): two agents on stale
     pages cancelling it owe one annulation, and the rule and the messages see its current time.
     `rdv` is then updated from it. Raises ValidationError (on `status`) for a refused change,
@@ -275,7 +283,9 @@ def change_status(*, rdv: Rdv, status: str, by: Agent | None, now: dt.datetime |
             if by is None:
                 stored._change_reason = BY_USAGER  # type: ignore[attr-defined]
             stored.save(update_fields=["status", "status_changed_at", "updated_at"])
-            notify_status_change(stored, old_status, now=now)
+            if notify_usagers:
+                notify_status_change(stored, old_status, now=now, grace=by is not None)
+            notify_agents_of_status(stored, old_status, by=by, now=now)
     for field in Rdv._meta.concrete_fields:
         setattr(rdv, field.attname, getattr(stored, field.attname))
 

@@ -282,7 +282,7 @@ def rdv_ics(request: UsagerRequest, pk: int) -> HttpResponse:
     usager = _usager(request)
     if usager is None:
         raise Http404
-    rdv = get_object_or_404(family_rdvs(usager).select_related("motif", "lieu", "organisation"), pk=pk)
-    response = HttpResponse(ics_for(rdv, request), content_type="text/calendar; charset=utf-8")
+    rdv = get_object_or_404(family_rdvs(usager).select_related("motif__service", "lieu", "organisation"), pk=pk)
+    response = HttpResponse(ics_for(rdv, home_address=usager.address), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="rendez-vous-{rdv.pk}.ics"'
     return response

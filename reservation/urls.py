@@ -4,13 +4,22 @@ namespace: `search_views` (« Prendre rendez-vous », steps 1 to 4), `identity_v
 rendez-vous », cancel, move), `profile_views` (« Mon profil », proches, email change); and
 `settings_urls`: the organisation's public link and, for agents, « Réservation en ligne »."""
 
-from reservation import account_urls, booking_urls, identity_urls, profile_urls, search_urls, settings_urls
+from reservation import (
+    account_urls,
+    booking_urls,
+    identity_urls,
+    link_urls,
+    profile_urls,
+    search_urls,
+    settings_urls,
+)
 
 app_name = "reservation"
 
 urlpatterns: list = []
 urlpatterns += booking_urls.urlpatterns
 urlpatterns += account_urls.urlpatterns
+urlpatterns += link_urls.urlpatterns
 urlpatterns += profile_urls.urlpatterns
 urlpatterns += settings_urls.urlpatterns
 urlpatterns += search_urls.urlpatterns

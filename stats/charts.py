@@ -5,12 +5,12 @@ fills its column at any screen width while its texts keep their size. The SVG is
 screen readers: the table printed with it gives the same figures (stats/_chart.html).
 """
 
-import datetime as dt
 from dataclasses import dataclass
 
-from django.utils.dates import MONTHS, MONTHS_AP
+from django.utils.html import format_html
 
-from stats.figures import MonthlyFigures
+from stats.figures import Figures
+from stats.periods import Grain
 
 # Dark enough to stand out on white (DSFR "sun" tones), told apart by hue; segments are also
 # separated by a white line.
@@ -20,16 +20,6 @@ PLOT_HEIGHT = 180
 LABELS_HEIGHT = 38
 HEIGHT = TOP + PLOT_HEIGHT + LABELS_HEIGHT
 BASELINE = TOP + PLOT_HEIGHT
-
-
-def month_label(month: dt.date) -> str:
-    """« février 2026 »."""
-    return f"{MONTHS[month.month]} {month.year}"
-
-
-def month_abbreviation(month: dt.date) -> str:
-    """« fév. »."""
-    return str(MONTHS_AP[month.month])
 
 
 @dataclass
@@ -68,20 +58,28 @@ class BarChart:
     legend: list[LegendItem]
     dense: bool
 
+    @property
+    def svg(self) -> str:
+        return svg_columns(self)
 
-def bar_chart(figures: MonthlyFigures) -> BarChart:
-    count = len(figures.months)
+
+def bar_chart(figures: Figures) -> BarChart:
+    """One bar per month, quarter or year (`figures.buckets`), its series stacked."""
+    count = len(figures.buckets)
     column_width = 100 / count
     bar_width = column_width * 0.6
-    totals = figures.month_totals
+    totals = figures.bucket_totals
     # The highest bar takes the whole height: the totals printed above the bars give the scale.
     scale = PLOT_HEIGHT / max(*totals, 1)
     colors = [PALETTE[index % len(PALETTE)] for index in range(len(figures.series))]
-    # Labels every `step` months (every 2 × step on narrow screens), Januarys always among them.
+    # Labels every `step` bars (every 2 × step on narrow screens), the starts of years always
+    # among them; the year under the first bar and under each bar that starts one.
     step = 1 if count <= 12 else 2
-    anchor = next((index for index, month in enumerate(figures.months) if month.month == 1), 0)
+    buckets = figures.buckets
+    starts_year = [index == 0 or bucket.year != buckets[index - 1].year for index, bucket in enumerate(buckets)]
+    anchor = next((index for index, bucket in enumerate(buckets) if bucket.first.month == 1), 0)
     columns = []
-    for index, month in enumerate(figures.months):
+    for index, bucket in enumerate(figures.buckets):
         x = index * column_width + (column_width - bar_width) / 2
         y = float(BASELINE)
         segments = []
@@ -98,14 +96,14 @@ def bar_chart(figures: MonthlyFigures) -> BarChart:
                     width=round(bar_width, 3),
                     height=round(height, 2),
                     color=color,
-                    title=f"{series.label}, {month_label(month)} : {value}",
+                    title=f"{series.label}, {bucket.long} : {value}",
                 )
             )
         shown = (index - anchor) % step == 0
         columns.append(
             Column(
-                label=month_abbreviation(month) if shown else "",
-                year=str(month.year) if shown and (index == 0 or month.month == 1) else "",
+                label=bucket.short if shown else "",
+                year=str(bucket.year) if shown and starts_year[index] and bucket.grain != Grain.YEAR else "",
                 minor=(index - anchor) % (2 * step) != 0,
                 label_x=round(index * column_width + column_width / 2, 3),
                 total=totals[index],
@@ -123,3 +121,51 @@ def bar_chart(figures: MonthlyFigures) -> BarChart:
         ],
         dense=count > 12,
     )
+
+
+def svg_columns(chart: BarChart) -> str:
+    """The bars and their labels. Built here rather than in the template: a 5-year page draws
+    hundreds of elements, which cost the template engine (or one format_html per element) tens of
+    milliseconds. One format_html per chart: the numbers this module computed are written into its
+    format string (digits, dots and signs only), every text goes in as an argument and is escaped
+    as a template would escape it."""
+    parts: list[str] = []
+    texts: list[str] = []
+    for column in chart.columns:
+        parts.append("<g>")
+        for segment in column.segments:
+            parts.append(
+                f'<rect x="{_number(segment.x)}%" y="{_number(segment.y)}" width="{_number(segment.width)}%" '
+                f'height="{_number(segment.height)}" fill="{{}}"><title>{{}}</title></rect>'
+            )
+            texts += [segment.color, segment.title]
+        x = _number(column.label_x)
+        if column.total:
+            parts.append(
+                f'<text class="rdv-chart__total" x="{x}%" y="{_number(column.total_y)}" text-anchor="middle">'
+                f"{int(column.total)}</text>"
+            )
+        minor = " rdv-chart__month--minor" if column.minor else ""
+        for text, css, offset in ((column.label, "rdv-chart__month", 16), (column.year, "rdv-chart__year", 32)):
+            if text:
+                parts.append(
+                    f'<text class="{css}{minor}" x="{x}%" y="{_number(chart.baseline + offset)}" '
+                    'text-anchor="middle">{}</text>'
+                )
+                texts.append(text)
+        parts.append("</g>")
+    # The last placeholder, always filled, keeps format_html from being called without arguments.
+    return format_html("".join(parts) + "{}", *texts, "")
+
+
+def _number(value: float) -> str:
+    """A coordinate as SVG reads it, whatever the language: « 12.5 », never « 12,5 »; only
+    digits, a dot and a sign, so it may sit in a format string."""
+    return repr(float(value)) if not float(value).is_integer() else str(int(value))
+
+
+def number_cells(values: list[int], *, strong: bool = False) -> str:
+    """A table row's figures, `<td>` after `<td>`, built at once for the same reason as the bars:
+    integers only, written into the format string; no text."""
+    cell = '<td class="fr-cell--right"><strong>{}</strong></td>' if strong else '<td class="fr-cell--right">{}</td>'
+    return format_html("".join(cell.format(int(value)) for value in values) + "{}", "")

@@ -1,8 +1,14 @@
-"""« Vos statistiques globales »: the organisation's RDVs by status, and month by month the RDVs
-created (by whom, of which type, for which service) and the usagers created. For the
-organisation's administrators, like the other settings pages (404 for anyone else)."""
+"""« Vos statistiques globales »: the organisation's RDVs by status, and bar by bar (month,
+quarter or year) the RDVs created (by whom, of which type, for which service) and the usagers
+created, over any period up to 5 years, narrowed to a service, a lieu, a motif or an agent. For
+the organisation's administrators, like the other settings pages (404 for anyone else).
 
+Everything is read from the summary (stats/figures.py): the page makes the same queries for an
+organisation of 50 RDVs and one of 500 000."""
+
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from django.shortcuts import render
 from django.urls import reverse
@@ -14,9 +20,12 @@ from django.views.decorators.http import require_GET
 
 from organisations.decorators import settings_access_required
 from organisations.middleware import OrganisationRequest
-from stats.charts import BarChart, bar_chart, month_abbreviation, month_label
-from stats.figures import MonthlyFigures, Period, rdvs_created, rdvs_created_by_service, status_counts, usagers_created
-from stats.forms import DEFAULT_MONTHS, PeriodForm
+from stats.charts import BarChart, bar_chart, number_cells
+from stats.figures import Figures, Filters, Series, rdvs_created, status_counts, usagers_created
+from stats.forms import DEFAULT_MONTHS, PeriodForm, StatsForm
+from stats.periods import Grain, Period, month_label
+
+FORM_FIELDS = ("debut", "fin", "par", "service", "lieu", "motif", "agent")
 
 
 @dataclass(frozen=True)
@@ -54,102 +63,174 @@ class ChartBlock:
     title: str | Promise
     description: str | Promise
     caption: str | Promise
-    figures: MonthlyFigures
+    figures: Figures
     chart: BarChart | None
 
     dimension: str | Promise = ""
 
     @property
-    def month_headers(self) -> list[dict]:
+    def headers(self) -> list[dict]:
         return [
-            {"short": month_abbreviation(month), "year": month.year, "long": month_label(month)}
-            for month in self.figures.months
+            {"short": bucket.short, "year": "" if bucket.grain == Grain.YEAR else bucket.year, "long": bucket.long}
+            for bucket in self.figures.buckets
         ]
 
+    @property
+    def rows(self) -> list[tuple[Series, str]]:
+        """Each series with the cells of its table row."""
+        return [(series, number_cells(series.values)) for series in self.figures.series]
 
-def _tiles(tiles: list[StatusTile], counts: dict[str, int], list_url: str) -> list[dict]:
+    @property
+    def total_cells(self) -> str:
+        return number_cells(self.figures.bucket_totals, strong=True)
+
+    @property
+    def partial_buckets(self) -> str:
+        """The bars that hold only part of their quarter or year, in words."""
+        return ", ".join(bucket.long for bucket in self.figures.buckets if bucket.partial)
+
+
+def _tiles(tiles: list[StatusTile], counts: dict[str, int], list_url: str, filters: Filters) -> list[dict]:
     return [
-        {"tile": tile, "count": counts[tile.key], "url": f"{list_url}?{urlencode({'statut': tile.key})}"}
+        {
+            "tile": tile,
+            "count": counts[tile.key],
+            "url": f"{list_url}?{query_string(statut=tile.key, **filters.query())}",
+        }
         for tile in tiles
     ]
 
 
-def _block(id_: str, title, description, caption, dimension, figures: MonthlyFigures) -> ChartBlock:
+def query_string(**values) -> str:
+    return urlencode(values)
+
+
+def chart_block(id_: str, title, description, caption, dimension, figures: Figures) -> ChartBlock:
     chart = bar_chart(figures) if figures.total else None
     return ChartBlock(id_, title, description, caption, figures, chart, dimension)
 
 
-def _charts(organisation, period: Period) -> list[ChartBlock]:
-    """Four queries, whatever the period and the number of RDVs."""
-    by_creator, by_type = rdvs_created(organisation, period)
+BAR_WORDS = {
+    Grain.MONTH: _("par mois"),
+    Grain.QUARTER: _("par trimestre"),
+    Grain.YEAR: _("par année"),
+}
+
+
+def charts(organisation, period: Period, grain: Grain, filters: Filters) -> list[ChartBlock]:
+    """Two queries, whatever the period and the number of RDVs."""
+    created = rdvs_created(organisation, period, grain, filters)
+    per = BAR_WORDS[grain]
+    usagers_description = _("Usagers ajoutés à l'organisation, par un agent ou lors d'une prise de RDV en ligne.")
+    if filters:
+        usagers_description = _(
+            "Usagers ajoutés à l'organisation, par un agent ou lors d'une prise de RDV en ligne "
+            "(toute l'organisation : les filtres ne s'y appliquent pas)."
+        )
     return [
-        _block(
+        chart_block(
             "rdvs-crees",
             _("RDV créés"),
-            _("Par les agents, par les usagers en ligne ou par les prescripteurs, selon le mois de leur création."),
-            _("RDV créés par mois, selon qui les a créés"),
+            _("Par les agents, par les usagers en ligne ou par les prescripteurs, selon la date de leur création."),
+            _("RDV créés %(per)s, selon qui les a créés") % {"per": per},
             _("Créés par"),
-            by_creator,
+            created.by_creator,
         ),
-        _block(
+        chart_block(
             "rdvs-par-type",
             _("RDV créés par type"),
             _("Sur place, par téléphone ou à domicile, selon le type de leur motif."),
-            _("RDV créés par mois, selon leur type"),
+            _("RDV créés %(per)s, selon leur type") % {"per": per},
             _("Type"),
-            by_type,
+            created.by_type,
         ),
-        _block(
+        chart_block(
             "rdvs-par-service",
             _("RDV créés par service"),
             _("Selon le service de leur motif."),
-            _("RDV créés par mois, selon le service"),
+            _("RDV créés %(per)s, selon le service") % {"per": per},
             _("Service"),
-            rdvs_created_by_service(organisation, period),
+            created.by_service,
         ),
-        _block(
+        chart_block(
             "usagers-crees",
             _("Usagers créés"),
-            _("Usagers ajoutés à l'organisation, par un agent ou lors d'une prise de RDV en ligne."),
-            _("Usagers créés par mois"),
+            usagers_description,
+            _("Usagers créés %(per)s") % {"per": per},
             "",
-            usagers_created(organisation, period),
+            usagers_created(organisation, period, grain),
         ),
     ]
+
+
+@dataclass
+class Page:
+    form: PeriodForm
+    period: Period | None
+    grain: Grain
+    filters: Filters
+
+
+def read_form(request: OrganisationRequest, make_form: Callable[..., PeriodForm] | None = None) -> Page:
+    """The period, bars and filters the query string asks for (the last 12 months by month, no
+    filter, without one). `make_form(data, today=…, initial=…)`: the organisation's by default."""
+    organisation = request.organisation
+    make_form = make_form or partial(StatsForm, organisation=organisation)
+    today = timezone.localdate(timezone.now(), organisation.tzinfo)
+    if any(request.GET.get(name) is not None for name in FORM_FIELDS):
+        form = make_form(request.GET, today=today)
+        period = form.period
+        return Page(form, period, form.grain if period else Grain.MONTH, form.filters)
+    default = Period.last_months(DEFAULT_MONTHS, today)
+    form = make_form(today=today, initial={"debut": default.first_month, "fin": default.last_month})
+    return Page(form, default, Grain.MONTH, Filters())
+
+
+def page_query(page: Page) -> dict[str, str | int]:
+    """The query string of the page as shown: for its exports' links."""
+    if not page.period:
+        return {}
+    return {
+        "debut": f"{page.period.first_month:%Y-%m}",
+        "fin": f"{page.period.last_month:%Y-%m}",
+        "par": page.grain.value,
+        **page.filters.query(),
+    }
 
 
 @settings_access_required
 @require_GET
 def organisation_stats(request: OrganisationRequest, organisation_id):
     organisation = request.organisation
-    now = timezone.now()
-    today = timezone.localdate(now, organisation.tzinfo)
-    default = Period.last_months(DEFAULT_MONTHS, today)
-    if request.GET.get("debut") is not None or request.GET.get("fin") is not None:
-        form = PeriodForm(request.GET, today=today)
-        period = form.period
-    else:
-        form = PeriodForm(today=today, initial={"debut": default.first_month, "fin": default.last_month})
-        period = default
-    counts = status_counts(organisation, now)
+    page = read_form(request)
+    counts = status_counts(organisation, timezone.now(), page.filters)
     list_url = reverse("rendezvous:list", kwargs={"organisation_id": organisation.pk})
     period_label = ""
-    if period:
+    if page.period:
         period_label = _("de %(first)s à %(last)s") % {
-            "first": month_label(period.first_month),
-            "last": month_label(period.last_month),
+            "first": month_label(page.period.first_month),
+            "last": month_label(page.period.last_month),
         }
+    filters_query = query_string(**page.filters.query())
+    query = page_query(page)
     return render(
         request,
         "stats/organisation.html",
         {
-            "form": form,
+            "form": page.form,
             "period_label": period_label,
+            "filtered": bool(page.filters),
             "total": counts["total"],
-            "total_url": list_url,
-            "main_tiles": _tiles(MAIN_TILES, counts, list_url),
-            "other_tiles": _tiles(OTHER_TILES, counts, list_url),
-            "charts": _charts(organisation, period) if period else [],
+            "total_url": f"{list_url}?{filters_query}" if filters_query else list_url,
+            "main_tiles": _tiles(MAIN_TILES, counts, list_url, page.filters),
+            "other_tiles": _tiles(OTHER_TILES, counts, list_url, page.filters),
+            "charts": charts(organisation, page.period, page.grain, page.filters) if page.period else [],
+            "page_query": query_string(**query),
+            "table_export_name": "stats:table_export",
+            "territory_url": reverse("stats:territory", kwargs={"organisation_id": organisation.pk})
+            if request.membership.administers_territory
+            else "",
+            "export_url": reverse("stats:rdv_export_create", kwargs={"organisation_id": organisation.pk}, query=query),
         },
-        status=200 if period else 422,
+        status=200 if page.period else 422,
     )

@@ -79,8 +79,12 @@ def _isolate(settings, tmp_path):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.SMS_BACKEND = "rdv.sms.LocmemSmsBackend"
     settings.SMS_FILE_PATH = str(tmp_path / "sms")
+    settings.MEDIA_ROOT = str(tmp_path / "media")  # stats' exports
     # Fast hashing: the tests check who may log in, not PBKDF2's cost.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Messages leave at once unless a test is about the grace period (tests/notifications/
+    # test_grace.py): the other tests check what is sent, not when.
+    settings.NOTIFICATIONS_GRACE_SECONDS = 0
     # The shared Redis (rate limits): each test process counts under its own key prefix, emptied
     # before every test. Never cache.clear() (FLUSHDB): other workers, other test runs and the
     # developer's server use the same Redis.
@@ -167,7 +171,19 @@ def browser_context_args(browser_context_args):
 
 @pytest.fixture
 def live_page(live_server, page):
-    """A Chromium page on the live server, with its address as `page.base_url`."""
+    """A Chromium page on the live server, with its address as `page.base_url`. Whatever the
+    Content-Security-Policy refused during the test (a script, a style, an image: the browser
+    logs « Refused to … ») fails it: every page works under the policy."""
     page.set_default_timeout(10_000)
     page.base_url = live_server.url
-    return page
+    refused: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    yield page
+    assert not refused, refused

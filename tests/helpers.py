@@ -37,6 +37,8 @@ def wait_for_a_blocked_transaction(timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     with connection.cursor() as cursor:
         while time.monotonic() < deadline:
+            # The activity a transaction reads is a snapshot kept until it ends: read it afresh.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
             cursor.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
             )
@@ -44,3 +46,12 @@ def wait_for_a_blocked_transaction(timeout: float = 10.0) -> bool:
                 return True
             time.sleep(0.02)
     return False
+
+
+def close_file(response) -> None:
+    """Closes the file a FileResponse streams (an export's download) that the test did not read.
+    Not `response.close()`: it sends `request_finished`, whose handler closes the test's database
+    connection."""
+    for closer in getattr(response, "_resource_closers", []):
+        closer()
+    response._resource_closers.clear()

@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from tests.agents.factories import AgentFactory, AgentInvitationFactory
+from tests.helpers import close_file
 from tests.motifs.factories import MotifFactory
 from tests.organisations.factories import LieuFactory
 from tests.planning.factories import AbsenceFactory, PlageOuvertureFactory
@@ -25,6 +26,7 @@ from tests.sectorisation.factories import (
     TerritoryRoleFactory,
     commune,
 )
+from tests.test_settings_permissions import done_export
 from tests.usagers.factories import UsagerFactory
 
 ORGANISATION_PREFIX = "organisations/<int:organisation_id>/"
@@ -79,6 +81,7 @@ def world(communes, organisation, admin_agent):
     return {
         "organisation": organisation,
         "admin": admin_agent,
+        "export": done_export(organisation, admin_agent),
         "colleague": AgentFactory(organisation=organisation, services=["PMI"]),
         "invitation": AgentInvitationFactory(organisation=organisation),
         "lieu": lieu,
@@ -105,6 +108,7 @@ PK_OBJECTS = {
     "reservation:organisation_link": "organisation",
     "reservation:proche_edit": "proche",
     "reservation:": "rdv",
+    "stats:rdv_export": "export",
 }
 PARAMETERS = {
     "organisation_id": "organisation",
@@ -189,6 +193,7 @@ def test_no_agent_page_answers_a_server_error(world, route, name):
     failures = []
     for query in hostile_queries(world):
         response = client.get(url, query)
+        close_file(response)
         if response.status_code >= 500:
             failures.append((query, response.status_code))
     assert not failures, f"{name}: {failures}"

@@ -1,12 +1,16 @@
 """The permission matrix of the settings pages: every URL under /parametres/, found from the URL
 configuration itself (a new settings page cannot escape it), for every kind of agent."""
 
+import datetime as dt
 import re
 
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from stats.models import RdvExport
 from tests.agents.factories import AgentFactory, AgentInvitationFactory
+from tests.helpers import close_file
 from tests.motifs.factories import MotifFactory
 from tests.organisations.factories import LieuFactory, OrganisationFactory
 
@@ -25,7 +29,24 @@ def settings_routes():
 
 SETTINGS_ROUTES = settings_routes()
 # Views that change data answer GET with 405 even to an admin: only POST is theirs.
-POST_ONLY = {"agents:resend_invitation", "agents:cancel_invitation"}
+POST_ONLY = {"agents:resend_invitation", "agents:cancel_invitation", "stats:rdv_export_create"}
+
+
+def done_export(organisation, agent):
+    """A finished export of the RDVs, its file written (stats' export pages)."""
+    export = RdvExport.objects.create(
+        organisation=organisation,
+        requested_by=agent,
+        first_month=dt.date(2026, 1, 1),
+        last_month=dt.date(2026, 12, 1),
+        state=RdvExport.State.DONE,
+    )
+    export.file.save("rdvs.csv", ContentFile(b"date;motif\n"))
+    return export
+
+
+# The non-integer parameters of settings URLs: the table and the format of a table's export.
+OTHER_PARAMETERS = {"table": "rdvs-crees", "format": "csv"}
 
 
 def test_every_settings_page_is_in_the_matrix():
@@ -38,9 +59,11 @@ def test_every_settings_page_is_in_the_matrix():
 @pytest.fixture
 def world(organisation):
     colleague = AgentFactory(organisation=organisation, services=["PMI"])
+    admin = AgentFactory(organisation=organisation, admin=True, services=["Social"])
     return {
         "organisation": organisation,
-        "admin": AgentFactory(organisation=organisation, admin=True, services=["Social"]),
+        "admin": admin,
+        "export": done_export(organisation, admin),
         "basic": AgentFactory(organisation=organisation, services=["PMI"]),
         "secretariat": AgentFactory(organisation=organisation, secretariat=True),
         "admin_elsewhere": AgentFactory(organisation=OrganisationFactory(), admin=True),
@@ -66,8 +89,12 @@ def url_for(route, name, world):
             kwargs[parameter] = world["archived_motif" if "desarchiver" in route else "motif"].pk
         elif parameter == "pk" and name.startswith("organisations:lieu"):
             kwargs[parameter] = world["archived_lieu" if "reactiver" in route else "lieu"].pk
+        elif parameter == "pk" and name.startswith("stats:rdv_export"):
+            kwargs[parameter] = world["export"].pk
         else:
             raise AssertionError(f"no object for <{parameter}> in {route}: extend the matrix")
+    for parameter in re.findall(r"<(?:slug|str):(\w+)>", route):
+        kwargs[parameter] = OTHER_PARAMETERS[parameter]
     return reverse(name, kwargs=kwargs)
 
 
@@ -81,6 +108,7 @@ def test_settings_permission_matrix(client, world, route, name, who, expected):
     if who != "anonymous":
         client.force_login(world[who])
     get = client.get(url)
+    close_file(get)
     if expected == 200 and name in POST_ONLY:
         assert get.status_code == 405
     else:

@@ -42,14 +42,15 @@ class RdvBlock:
     agent_ids: frozenset[int] = frozenset()
     can_set_waiting: bool = False
     status_url: str = ""
-    # Set when placed in a day column.
+    # Set when placed in a day column (`rendezvous.agenda.layout`).
     start_minute: int = 0
     end_minute: int = 0
     lane: int = 0
     lanes: int = 1
-    style: str = ""
-    html: str = ""  # the link as the page shows it, written by `rendezvous.agenda.html`
-    dom_id: str = ""
+    style: str = ""  # where the block sits: top, height, left, width
+    tip_up: bool = False  # its tooltip opens above it (the block is low in the grid)
+    in_absence: str = ""  # the title of an absence of its agent it falls in (« Absence : Formation »)
+    html: str = ""  # the block as the page shows it, written by `rendezvous.agenda.html`
 
     @property
     def short_text(self) -> str:
@@ -77,6 +78,8 @@ class RdvBlock:
             classes.append("rdv-agenda__rdv--to-fill")
         if self.status == Rdv.Status.WAITING:
             classes.append("rdv-agenda__rdv--waiting")
+        if self.in_absence:
+            classes.append("rdv-agenda__rdv--in-absence")
         return " ".join(classes)
 
 

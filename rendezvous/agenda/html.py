@@ -1,18 +1,26 @@
-"""The links of RDVs and time cells as the agendas print them: the one module of the project
-that builds HTML by hand and marks it safe.
+"""The columns of the time grids (headings, bands, RDV blocks with their tooltips, time cells)
+and the month's RDVs as the agendas print them: the one module of the project that builds HTML
+by hand and marks it safe.
 
-They are built here rather than in the templates: a busy week has hundreds of them, and plain
-f-strings with the standard library's escape() are ten times faster than the template engine
-(or format_html) for that. Every value is escaped, the constant labels included."""
+They are built here rather than in the templates: a busy week has hundreds of blocks and cells,
+the team's day thirty columns, and plain f-strings with the standard library's escape() are ten
+times faster than the template engine (or format_html) for that. Every value is escaped, the
+constant labels included. The templates keep the page around them (rendezvous/agenda/)."""
 
 from html import escape
 
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
+from rendezvous.agenda.bands import Band
 from rendezvous.agenda.blocks import RdvBlock
 from rendezvous.agenda.layout import DayColumn, MonthDay, TimeGrid
 from rendezvous.models import Rdv
+
+ABSENCE_ICON = (
+    '<span class="fr-icon-calendar-close-fill fr-icon--xs rdv-agenda__absence-icon" aria-hidden="true"></span>'
+)
 
 
 def _status_icon_html(block: RdvBlock) -> str:
@@ -23,20 +31,66 @@ def _who(block: RdvBlock) -> str:
     return escape(block.usagers or _("Sans usager"))
 
 
-def grid_rdv_html(block: RdvBlock) -> SafeString:
-    """An RDV in the day and week grids: a link whose text says time, usagers, motif, and the
-    status when it is not the ordinary « À venir »."""
-    status = escape(block.status_label)
-    after_time = f' <strong class="rdv-agenda__rdv-status">{status}</strong>' if block.to_fill else ""
-    after = (
-        f' · <span class="rdv-agenda__rdv-status">{status}</span>' if block.show_status and not block.to_fill else ""
+def _absence_words(block: RdvBlock) -> str:
+    return _("pendant l'absence « %(title)s »") % {"title": block.in_absence.removeprefix(_("Absence : "))}
+
+
+def _tooltip(block: RdvBlock, tip_id: str) -> str:
+    """The whole RDV in words, shown on hover and on focus by CSS alone (no script), and read by
+    screen readers as the link's description (aria-describedby): the motif and the lieu. Its
+    first line (time, usagers) and its last (status, absence) repeat the link's words: screen
+    readers skip them."""
+    place = f" · {escape(block.place)}" if block.place else ""
+    more = []
+    if block.show_status:
+        more.append(escape(block.status_label))
+    if block.in_absence:
+        more.append(f"{ABSENCE_ICON} {escape(capfirst(_absence_words(block)))}")
+    more_html = f'<span class="rdv-agenda__tip-more" aria-hidden="true">{" · ".join(more)}</span>' if more else ""
+    return (
+        f'<span class="rdv-agenda__tip" role="tooltip" id="{escape(tip_id)}">'
+        f'<span class="rdv-agenda__tip-head" aria-hidden="true"><strong>{escape(block.start_label)} – '
+        f"{escape(block.end_label)}</strong> {_who(block)}</span>"
+        f'<span class="rdv-agenda__tip-motif"><strong>{escape(block.motif)}</strong>{place}</span>{more_html}</span>'
     )
+
+
+def _rdv_link(block: RdvBlock, *, link_id: str, tip_id: str) -> str:
+    """The link of an RDV on a time grid. Its words: time, usagers, motif, the status when it is
+    not the ordinary « À venir », the absence it falls in. A short block shows its time and
+    usagers; the rest shows in the tooltip."""
+    status = escape(block.status_label)
+    # After the motif: the first two lines keep the time and the usagers; the icon before the
+    # time says « À renseigner », « Vu »… at a glance.
+    after = f' · <span class="rdv-agenda__rdv-status">{status}</span>' if block.show_status else ""
+    absence_icon = f" {ABSENCE_ICON}" if block.in_absence else ""
+    absence = f'<span class="fr-sr-only">, {escape(_absence_words(block))}</span>' if block.in_absence else ""
     until = escape(_("à %(time)s") % {"time": block.end_label})
-    return mark_safe(
-        f'<a class="rdv-agenda__rdv {escape(block.css_class)}" href="{escape(block.url)}" '
-        f'style="{escape(block.style)}">{_status_icon_html(block)}'
+    link_id_attr = f' id="{escape(link_id)}"' if link_id else ""
+    return (
+        f'<a class="rdv-agenda__rdv {escape(block.css_class)}"{link_id_attr} href="{escape(block.url)}" '
+        f'style="background-color:{escape(block.background)};color:{escape(block.color)}" '
+        f'aria-describedby="{escape(tip_id)}">{_status_icon_html(block)}'
         f'<span class="rdv-agenda__rdv-time">{escape(block.start_label)}<span class="fr-sr-only"> {until}</span>'
-        f"</span>{after_time} {_who(block)} · {escape(block.motif)}{after}</a>"
+        f"</span>{absence_icon} {_who(block)}"
+        f'<span class="rdv-agenda__rdv-motif"> · {escape(block.motif)}</span>{after}{absence}</a>'
+    )
+
+
+def grid_rdv_html(block: RdvBlock, dom_id: str, *, action: str = "") -> SafeString:
+    """An RDV on a time grid (the agenda's day and week, the team's day): a list item placed at
+    its time, holding its link, its tooltip and, on the team's day, `action` (a form)."""
+    classes = "rdv-agenda__item"
+    if block.lanes > 1:
+        classes += " rdv-agenda__item--narrow"
+    if block.tip_up:
+        classes += " rdv-agenda__item--up"
+    if action:
+        classes += " rdv-agenda__item--action"
+    tip_id = f"{dom_id}-detail"
+    return mark_safe(
+        f'<li class="{classes}" style="{escape(block.style)}">'
+        f"{_rdv_link(block, link_id=dom_id if action else '', tip_id=tip_id)}{_tooltip(block, tip_id)}{action}</li>"
     )
 
 
@@ -48,56 +102,180 @@ def month_rdv_html(block: RdvBlock) -> SafeString:
         else ""
     )
     rest = escape(_("à %(time)s, %(motif)s") % {"time": block.end_label, "motif": block.motif})
+    absence = (
+        f'{ABSENCE_ICON}<span class="fr-sr-only">, {escape(_absence_words(block))}</span>' if block.in_absence else ""
+    )
     return mark_safe(
         f'<a class="rdv-agenda-month__rdv {escape(block.css_class)}" href="{escape(block.url)}" '
         f'style="background-color:{escape(block.background)};color:{escape(block.color)}">'
         f"{_status_icon_html(block)}{escape(block.short_text)}"
-        f'<span class="fr-sr-only"> {rest}</span>{status}</a>'
+        f'<span class="fr-sr-only"> {rest}</span>{status}{absence}</a>'
     )
 
 
-def team_rdv_html(block: RdvBlock, dom_id: str, *, csrf_token: str, next_url: str) -> SafeString:
-    """An RDV of « Journée de l'équipe »: time, usagers, motif and lieu, status in words, and
-    the one-click « En salle d'attente » when the status rules allow it now."""
+def waiting_form_html(block: RdvBlock, dom_id: str, *, csrf_token: str, next_url: str) -> str:
+    """« En salle d'attente » in one click on the team's day, when the status rules allow it
+    now: an icon button on the RDV's block, named by its words and described by the RDV's link."""
+    label = escape(_("En salle d'attente"))
     dom_id = escape(dom_id)
-    button = ""
-    if block.can_set_waiting:
-        label = escape(_("En salle d'attente"))
-        button = (
-            f'<form method="post" action="{escape(block.status_url)}" class="rdv-team__action rdv-no-print">'
-            f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">'
-            f'<input type="hidden" name="status" value="{escape(Rdv.Status.WAITING.value)}">'
-            f'<input type="hidden" name="next" value="{escape(next_url)}">'
-            f'<button type="submit" class="fr-btn fr-btn--sm fr-btn--secondary" id="{dom_id}-attente" '
-            f'aria-describedby="{dom_id}">{label}</button></form>'
-        )
-    return mark_safe(
-        f'<li class="rdv-team__rdv {escape(block.css_class)}" style="border-left-color:{escape(block.background)}">'
-        f'<a id="{dom_id}" href="{escape(block.url)}">'
-        f"<strong>{escape(block.start_label)} – {escape(block.end_label)}</strong> "
-        f'{_who(block)}<span class="rdv-team__motif">{escape(block.motif)} · {escape(block.place)}</span></a>'
-        f'<p class="rdv-team__status">{_status_icon_html(block)}{escape(block.status_label)}</p>{button}</li>'
+    return (
+        f'<form method="post" action="{escape(block.status_url)}" class="rdv-agenda__rdv-action rdv-no-print">'
+        f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">'
+        f'<input type="hidden" name="status" value="{escape(Rdv.Status.WAITING.value)}">'
+        f'<input type="hidden" name="next" value="{escape(next_url)}">'
+        f'<button type="submit" class="rdv-agenda__waiting" id="{dom_id}-attente" title="{label}" '
+        f'aria-describedby="{dom_id}"><span class="fr-icon-time-line fr-icon--sm" aria-hidden="true"></span>'
+        f'<span class="fr-sr-only">{label}</span></button></form>'
     )
 
 
-def slots_html(column: DayColumn) -> SafeString:
-    """The time cells of a day: links to « poser un RDV » at that time."""
-    action = escape(_(": poser un RDV le %(day)s") % {"day": column.long_label})
-    return mark_safe(
-        "".join(
-            f'<a class="rdv-agenda__slot" href="{escape(slot.url)}"><span class="rdv-agenda__slot-time">'
-            f'{escape(slot.time_label)}</span><span class="fr-sr-only"> {action}</span></a>'
-            for slot in column.slots
-        )
+def slots_html(column: DayColumn, slots: list[tuple[str, str]]) -> str:
+    """The time cells of a column: links to « poser un RDV » at that time (with that agent on
+    the team's day); `slots` from `TimeGrid.slots`, its words escaped once for every column."""
+    link = escape(column.slot_link)
+    action = escape(column.slot_action)
+    return "".join(
+        f'<a class="rdv-agenda__slot" href="{link}{time}"><span class="rdv-agenda__slot-time">'
+        f'{label}</span><span class="fr-sr-only"> {action}</span></a>'
+        for label, time in slots
     )
+
+
+def _heading(column: DayColumn, kind: str) -> str:
+    """The column's heading: the day (a link to its day view in a week), or the agent (a link to
+    its day) on the team's day; « Aujourd'hui » and a closed day's holiday on the agenda."""
+    if kind == "jour":
+        title = escape(capfirst(column.long_label))
+    elif kind == "equipe":
+        title = f'<a href="{escape(column.url)}">{escape(column.label)}</a>'
+    else:
+        title = (
+            f'<a href="{escape(column.url)}"><span aria-hidden="true">{escape(column.label)}</span>'
+            f'<span class="fr-sr-only">{escape(column.long_label)}</span></a>'
+        )
+    if kind != "equipe":
+        if column.is_today:
+            today = escape(_("Aujourd'hui"))
+            title += f' <span class="fr-badge fr-badge--sm fr-badge--info fr-badge--no-icon">{today}</span>'
+        if column.closed:
+            closed = _("Fermé : %(holiday)s") % {"holiday": column.closed}
+            title += f' <span class="rdv-agenda__closed">{escape(closed)}</span>'
+    return f'<h2 class="rdv-agenda__day-title" id="{escape(column.anchor)}" tabindex="-1">{title}</h2>'
+
+
+def _note(band: Band) -> str:
+    """A plage, an absence or a busy block in words: « 9h00 – 12h00 Consultation de PMI » and
+    its lieu; « Occupé (autre organisation) de 14h00 à 15h00 »."""
+    time = f'<span class="rdv-nowrap">{escape(band.time_label)}</span>'
+    title = f"<strong>{escape(band.title)}</strong>"
+    words = f"{title} {time}" if band.kind == "busy" else f"{time} {title}"
+    if band.detail:
+        words += f' <span class="rdv-agenda__note-detail">{escape(band.detail)}</span>'
+    return f'<li class="rdv-agenda__note rdv-agenda__note--{escape(band.kind)}">{words}</li>'
+
+
+def _all_day(band: Band) -> str:
+    span = f' <span class="rdv-agenda__note-detail">{escape(band.time_label)}</span>' if band.several_days else ""
+    return (
+        f'<p class="rdv-agenda__all-day-item rdv-agenda__note--{escape(band.kind)}">'
+        f'<span class="fr-sr-only">{escape(_("Toute la journée :"))} </span>{escape(band.title)}{span}</p>'
+    )
+
+
+def _band(band: Band) -> str:
+    """A band on the grid, for the eyes: the column's heading says it in words."""
+    label = f"<p>{escape(band.title)}</p>" if band.show_label and not band.all_day else ""
+    return (
+        f'<div class="rdv-agenda__band rdv-agenda__band--{escape(band.kind)}" style="{escape(band.style)}" '
+        f'aria-hidden="true">{label}</div>'
+    )
+
+
+def column_html(column: DayColumn, grid: TimeGrid, number: int, slots: list[tuple[str, str]]) -> SafeString:
+    """A column of the grid, three cells in the page's order: its heading with its plages and
+    absences in words, its « Toute la journée » cell, its hours with the bands, the RDVs, the
+    current time and the time cells (the keyboard meets its RDVs before its cells)."""
+    anchor = escape(column.anchor)
+    place = f"grid-column:{number}"
+    today = column.is_today and grid.kind != "equipe"
+    notes = column.notes
+    head = (
+        f'<div class="rdv-agenda__head{" rdv-agenda__head--today" if today else ""}" data-column="{anchor}" '
+        f'style="{place};grid-row:1">{_heading(column, grid.kind)}'
+        + (f'<ul class="rdv-agenda__notes">{"".join(_note(band) for band in notes)}</ul>' if notes else "")
+        + "</div>"
+    )
+    all_day = ""
+    if grid.has_all_day:
+        all_day = (
+            f'<div class="rdv-agenda__all-day" data-column="{anchor}" style="{place};grid-row:2">'
+            f"{''.join(_all_day(band) for band in column.all_day)}</div>"
+        )
+    classes = "rdv-agenda__day"
+    if today:
+        classes += " rdv-agenda__day--today"
+    if column.closed:
+        classes += " rdv-agenda__day--closed"
+    if column.tips_end:
+        classes += " rdv-agenda__day--end"
+    rdvs = ""
+    if column.rdvs:
+        label = (
+            _("RDV de %(agent)s") % {"agent": column.label}
+            if grid.kind == "equipe"
+            else _("RDV du %(day)s") % {"day": column.long_label}
+        )
+        rdvs = (
+            f'<ul class="fr-raw-list rdv-agenda__rdvs" aria-label="{escape(label)}">'
+            f"{''.join(block.html for block in column.rdvs)}</ul>"
+        )
+    now = (
+        f'<div class="rdv-agenda__now" style="{escape(column.now_style)}">'
+        f'<span class="fr-sr-only">{escape(column.now_label)}</span></div>'
+        if column.now_style
+        else ""
+    )
+    day = (
+        f'<div class="{classes}" data-column="{anchor}" style="{place};grid-row:3;height:{grid.height}">'
+        f"{''.join(_band(band) for band in column.bands)}{rdvs}{now}"
+        f'<div class="rdv-agenda__slots">{slots_html(column, slots)}</div></div>'
+    )
+    return mark_safe(head + all_day + day)
+
+
+def print_html(column: DayColumn) -> SafeString:
+    """« Imprimer la liste du jour »: an agent's day as a list, for paper."""
+    lines = [f'<h2 class="fr-h6">{escape(column.label)}</h2>']
+    for band in column.all_day:
+        lines.append(f"<p>{escape(_('Toute la journée :'))} {escape(band.title)}</p>")
+    for band in column.notes:
+        detail = f" · {escape(band.detail)}" if band.detail else ""
+        lines.append(f"<p>{escape(band.time_label)} · {escape(band.title)}{detail}</p>")
+    items = []
+    for block in column.rdvs:
+        words = [f"{_who(block)} · {escape(block.motif)}"]
+        if block.place:
+            words.append(escape(block.place))
+        words.append(escape(block.status_label))
+        if block.in_absence:
+            words.append(escape(block.in_absence))
+        items.append(
+            f"<li><strong>{escape(block.start_label)} – {escape(block.end_label)}</strong> {' · '.join(words)}</li>"
+        )
+    if not items:
+        items.append(f"<li>{escape(_('Aucun RDV'))}</li>")
+    return mark_safe(f'<section class="rdv-team__print">{"".join(lines)}<ol>{"".join(items)}</ol></section>')
 
 
 def write_grid_html(grid: TimeGrid) -> None:
-    """Sets the links of the grid's RDVs (`RdvBlock.html`) and time cells (`DayColumn.slots_html`)."""
-    for column in grid.columns:
+    """Sets the blocks of the grid's RDVs (`RdvBlock.html`, unless the caller wrote them), then
+    each column (`DayColumn.html`)."""
+    slots = [(escape(label), escape(time)) for label, time in grid.slots]
+    for number, column in enumerate(grid.columns, start=2):
         for block in column.rdvs:
-            block.html = grid_rdv_html(block)
-        column.slots_html = slots_html(column)
+            if not block.html:
+                block.html = grid_rdv_html(block, f"rdv-{block.pk}-{column.anchor}")
+        column.html = column_html(column, grid, number, slots)
 
 
 def write_month_html(weeks: list[list[MonthDay]]) -> None:

@@ -10,7 +10,7 @@ from agents.permissions import Membership, agents_with_visible_agenda
 from organisations.models import Organisation
 from planning.intervals import Window
 from planning.models import Absence, EventOccurrence, PlageOuverture
-from rendezvous.agenda.layout import BusyElsewhere, merge_busy
+from rendezvous.agenda.bands import BusyElsewhere, merge_busy
 from rendezvous.models import Participation, Rdv
 
 # What the agendas print of an RDV, its motif and lieu: nothing else is loaded.

@@ -8,7 +8,6 @@ out by `rendezvous.agenda.layout` and its links written by `rendezvous.agenda.ht
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from django import forms
@@ -21,26 +20,17 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
-from agents.models import Agent
 from agents.permissions import agents_with_visible_agenda
 from organisations.middleware import OrganisationRequest
 from organisations.models import Lieu, Organisation, Service
 from planning.holidays import closed_days
 from rdv.forms import DsfrForm
-from rendezvous.agenda.blocks import Labels, RdvBlock, rdv_block
-from rendezvous.agenda.html import team_rdv_html, write_grid_html, write_month_html
-from rendezvous.agenda.layout import (
-    Band,
-    busy_band,
-    day_columns,
-    month_weeks,
-    occurrence_band,
-    time_grid,
-    visible_week_days,
-)
+from rendezvous.agenda.blocks import Labels, rdv_block
+from rendezvous.agenda.html import grid_rdv_html, print_html, waiting_form_html, write_grid_html, write_month_html
+from rendezvous.agenda.layout import DayColumn, agent_columns, day_columns, month_weeks, time_grid, visible_week_days
 from rendezvous.agenda.periods import Period, day_window, hour_label, long_date, weekday_names
 from rendezvous.agenda.queries import absences_and_busy, plages_in_window, rdvs_in_window, visible_agents
-from rendezvous.models import Rdv
+from rendezvous.models import Rdv, displayed_statuses
 
 DEFAULT_VIEW = "semaine"
 SLOT_MINUTES = {"jour": 15, "semaine": 30}
@@ -67,6 +57,20 @@ class AgendaParamsForm(DsfrForm):
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         error_messages={"invalid": gettext_lazy("Saisissez une date au format AAAA-MM-JJ.")},
     )
+
+    # « Filtrer les RDV par statut » (the manual: « Tous les RDVs » first, then each status as
+    # « Tous les RDVs » lists them).
+    statut = forms.ChoiceField(
+        label=gettext_lazy("Statut des RDV"),
+        required=False,
+        error_messages={"invalid_choice": gettext_lazy("Choisissez un statut de la liste.")},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "statut" in self.fields:
+            statut = cast(forms.ChoiceField, self.fields["statut"])
+            statut.choices = [("", _("Tous les RDVs")), *displayed_statuses().items()]
 
     def clean_date(self) -> dt.date | None:
         day = self.cleaned_data.get("date")
@@ -100,11 +104,12 @@ def _rdv_url_maker(name: str, organisation_id: int) -> Callable[[int], str]:
     return lambda pk: f"{prefix}{pk}{suffix}"
 
 
-def _agent_day_url(organisation_id: int, agent_id: int, view: str, day: dt.date) -> str:
+def _agent_day_url(organisation_id: int, agent_id: int, view: str, day: dt.date, *, statut: str = "") -> str:
+    query = {"vue": view, "date": day.isoformat()}
+    if statut:
+        query["statut"] = statut
     return reverse(
-        "rendezvous:agenda_agent",
-        kwargs={"organisation_id": organisation_id, "agent_id": agent_id},
-        query={"vue": view, "date": day.isoformat()},
+        "rendezvous:agenda_agent", kwargs={"organisation_id": organisation_id, "agent_id": agent_id}, query=query
     )
 
 
@@ -117,7 +122,7 @@ def agenda(request: OrganisationRequest, organisation_id: int) -> HttpResponse:
     chosen = request.GET.get("agent", "")
     if chosen.isdigit() and len(chosen) < 12:
         agent_id = int(chosen)
-    query = {key: request.GET[key] for key in ("vue", "date") if request.GET.get(key)}
+    query = {key: request.GET[key] for key in ("vue", "date", "statut") if request.GET.get(key)}
     return redirect(
         reverse(
             "rendezvous:agenda_agent", kwargs={"organisation_id": organisation_id, "agent_id": agent_id}, query=query
@@ -138,11 +143,12 @@ def agenda_agent(request: OrganisationRequest, organisation_id: int, agent_id: i
     today = _today(organisation)
     form, values = _params(request, AgendaParamsForm)
     view = values["vue"] or DEFAULT_VIEW
+    statut = values["statut"] or ""
     period = Period.around(view, values["date"] or today)
     window = period.window(tz)
 
     def page_url(view: str, day: dt.date) -> str:
-        return _agent_day_url(organisation.pk, agent.pk, view, day)
+        return _agent_day_url(organisation.pk, agent.pk, view, day, statut=statut)
 
     detail_url = _rdv_url_maker("rendezvous:detail", organisation.pk)
     labels = Labels.current()
@@ -151,6 +157,9 @@ def agenda_agent(request: OrganisationRequest, organisation_id: int, agent_id: i
         rdv_block(rdv, tz=tz, now=now, url=detail_url(rdv.pk), labels=labels)
         for rdv in rdvs_in_window(organisation, [agent.pk], window)
     ]
+    if statut:
+        # « Ne s'afficheront alors que les RDV ayant le statut sélectionné. »
+        blocks = [block for block in blocks if block.displayed_status == statut]
     columns = day_columns(
         days=period.days,
         tz=tz,
@@ -165,12 +174,7 @@ def agenda_agent(request: OrganisationRequest, organisation_id: int, agent_id: i
         column.url = page_url("jour", column.date)
     # « Cliquez sur un créneau » and « Trouver un créneau »: the booking pages
     # (rendezvous/views/booking.py, creneaux.py).
-    create_url = reverse("rendezvous:create", kwargs={"organisation_id": organisation.pk}, query={"agent": agent.pk})
-
-    def slot_url(day: dt.date, minute: int) -> str:
-        # Hundreds of time cells on a week: one reverse() for the page, and the time written as
-        # the booking page reads it (`debut`, its colon unescaped).
-        return f"{create_url}&debut={day.isoformat()}T{minute // 60:02d}:{minute % 60:02d}"
+    slot_link = _slot_link_maker(organisation.pk, lambda column: agent.pk)
 
     # The summary counts the period's RDVs once each: the month's own days, not its neighbours'.
     counted = {
@@ -187,7 +191,9 @@ def agenda_agent(request: OrganisationRequest, organisation_id: int, agent_id: i
         write_month_html(weeks)
     else:
         shown = columns if period.view == "jour" else visible_week_days(columns)
-        grid = time_grid(shown, tz=tz, now=now, slot_minutes=SLOT_MINUTES[period.view], slot_url=slot_url)
+        grid = time_grid(
+            shown, tz=tz, now=now, slot_minutes=SLOT_MINUTES[period.view], slot_link=slot_link, kind=period.view
+        )
         write_grid_html(grid)
     context = {
         "agent": agent,
@@ -198,10 +204,13 @@ def agenda_agent(request: OrganisationRequest, organisation_id: int, agent_id: i
         "weeks": weeks,
         "weekday_names": weekday_names(),
         "form": form,
+        "statut": statut,
+        "statut_label": displayed_statuses().get(statut, ""),
         "views": [
             {"label": label, "url": page_url(value, period.day), "current": value == period.view}
             for value, label in (("mois", _("Mois")), ("semaine", _("Semaine")), ("jour", _("Journée")))
         ],
+        "all_statuses_url": _agent_day_url(organisation.pk, agent.pk, period.view, period.day),
         "today_url": page_url(period.view, today),
         "previous_url": page_url(period.view, period.previous),
         "next_url": page_url(period.view, period.next),
@@ -211,8 +220,17 @@ def agenda_agent(request: OrganisationRequest, organisation_id: int, agent_id: i
         "team_url": _team_url(organisation.pk, {"date": period.day.isoformat()}) if len(agents) > 1 else "",
         "rdv_count": len(counted),
         "to_fill_count": sum(1 for block in counted.values() if block.to_fill),
+        "in_absence_count": sum(1 for block in counted.values() if block.in_absence),
     }
     return render(request, "rendezvous/agenda/agent.html", context, status=400 if form.errors else 200)
+
+
+def _slot_link_maker(organisation_id: int, agent_of: Callable[[DayColumn], int]) -> Callable[[DayColumn], str]:
+    """The link of a column's time cells up to their time (`layout.time_grid` ends it): « poser
+    un RDV » with the column's agent, `debut` written as the booking page reads it, its colon
+    unescaped. One reverse() for the page."""
+    create_url = reverse("rendezvous:create", kwargs={"organisation_id": organisation_id})
+    return lambda column: f"{create_url}?agent={agent_of(column)}&debut={column.date.isoformat()}T"
 
 
 def _team_url(organisation_id: int, query: dict[str, str]) -> str:
@@ -240,26 +258,19 @@ class TeamDayForm(AgendaParamsForm):
     def __init__(self, *args: Any, organisation: Organisation, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         del self.fields["vue"]
+        del self.fields["statut"]
         service_field = cast(forms.ModelChoiceField, self.fields["service"])
         service_field.queryset = Service.objects.filter(agent_roles__organisation=organisation).distinct()
         lieu_field = cast(forms.ModelChoiceField, self.fields["lieu"])
         lieu_field.queryset = Lieu.objects.for_organisation(organisation).active().by_name()
 
 
-@dataclass
-class AgentColumn:
-    agent: Agent
-    url: str
-    rdvs: list[RdvBlock]
-    plages: list[Band]
-    absences: list[Band]
-    busy: list[Band] = field(default_factory=list)  # what other organisations hold, times only
-
-
 @require_GET
 def agenda_secretariat(request: OrganisationRequest, organisation_id: int) -> HttpResponse:
-    """« Journée de l'équipe »: one column per agent whose agenda the membership may open, for
-    one day, filtered by service and lieu. Polled by htmx every 30 seconds (the grid only)."""
+    """« Journée de l'équipe »: a time grid of one day with one column per agent whose agenda the
+    membership may open and who has a plage or an RDV that day, filtered by service and lieu; a
+    free cell books with that agent as the agenda does. Polled by htmx every 30 seconds (the
+    grid only)."""
     membership = request.membership
     organisation = membership.organisation
     tz = organisation.tzinfo
@@ -283,49 +294,64 @@ def agenda_secretariat(request: OrganisationRequest, organisation_id: int) -> Ht
         plages = [occurrence for occurrence in plages if occurrence.event.lieu_id == lieu.pk]
     detail_url = _rdv_url_maker("rendezvous:detail", organisation.pk)
     status_url = _rdv_url_maker("rendezvous:status", organisation.pk)
-    closed = closed_days(organisation, day, day)
-    by_agent: dict[int, AgentColumn] = {}
-    for agent in agents:
-        by_agent[agent.pk] = AgentColumn(
-            agent=agent, url=_agent_day_url(organisation.pk, agent.pk, "jour", day), rdvs=[], plages=[], absences=[]
-        )
     labels = Labels.current()
-    csrf_token = get_token(request)
-    page_url = request.get_full_path()
+    blocks = []
     for rdv in rdvs:
         block = rdv_block(rdv, tz=tz, now=now, url=detail_url(rdv.pk), labels=labels)
         block.status_url = status_url(rdv.pk)
         # Every RDV here has an agent whose agenda the membership may open: it may change it.
         block.can_set_waiting = rdv.status == Rdv.Status.UNKNOWN and rdv.status_refusal(Rdv.Status.WAITING, now) is None
-        for agent_id in block.agent_ids:
-            if agent_id in by_agent:
-                dom_id = f"equipe-rdv-{agent_id}-{rdv.pk}"
-                html = team_rdv_html(block, dom_id, csrf_token=csrf_token, next_url=page_url)
-                by_agent[agent_id].rdvs.append(replace(block, dom_id=dom_id, html=html))
-    for kind, occurrences, attribute in (("plage", plages, "plages"), ("absence", absences, "absences")):
-        for occurrence in occurrences:
-            band = occurrence_band(kind, occurrence, day, tz)
-            if band is not None:
-                getattr(by_agent[occurrence.event.agent_id], attribute).append(band)
-    for item in busy:
-        held = busy_band(item, day, tz)
-        if held is not None:
-            by_agent[item.agent_id].busy.append(held)
-    columns = [column for column in by_agent.values() if column.rdvs or column.plages]
-    others = [column for column in by_agent.values() if not (column.rdvs or column.plages)]
+        blocks.append(block)
+    closed = closed_days(organisation, day, day).get(day, "")
+    columns = agent_columns(
+        day=day,
+        agents=[(agent.pk, agent.full_name) for agent in agents],
+        tz=tz,
+        now=now,
+        rdvs=blocks,
+        plages=plages,
+        absences=absences,
+        closed=closed,
+        busy=busy,
+    )
+    shown = [column for column in columns if column.rdvs or column.plage_bands]
+    others = [column for column in columns if not (column.rdvs or column.plage_bands)]
+    for column in columns:
+        column.url = _agent_day_url(organisation.pk, cast(int, column.agent_id), "jour", day)
+    grid = None
+    if shown:
+        grid = time_grid(
+            shown,
+            tz=tz,
+            now=now,
+            slot_minutes=SLOT_MINUTES["semaine"],
+            slot_link=_slot_link_maker(organisation.pk, lambda column: cast(int, column.agent_id)),
+            kind="equipe",
+        )
+        csrf_token = get_token(request)
+        page_url = request.get_full_path()
+        for column in grid.columns:
+            for block in column.rdvs:
+                dom_id = f"equipe-rdv-{column.agent_id}-{block.pk}"
+                action = ""
+                if block.can_set_waiting:
+                    action = waiting_form_html(block, dom_id, csrf_token=csrf_token, next_url=page_url)
+                block.html = grid_rdv_html(block, dom_id, action=action)
+            column.print_html = print_html(column)
+        write_grid_html(grid)
     context = {
         "form": form,
         "day": day,
         "day_label": long_date(day),
-        "closed": closed.get(day, ""),
+        "closed": closed,
         "is_today": day == today,
-        "columns": columns,
+        "grid": grid,
         "others": others,
         "updated_at": hour_label(now.astimezone(tz).hour * 60 + now.astimezone(tz).minute),
         "previous_url": _team_url_with(request, day - dt.timedelta(days=1)),
         "next_url": _team_url_with(request, day + dt.timedelta(days=1)),
         "today_url": _team_url_with(request, today),
-        "page_url": page_url,
+        "page_url": request.get_full_path(),
         "own_agenda_url": reverse(
             "rendezvous:agenda",
             kwargs={"organisation_id": organisation.pk},

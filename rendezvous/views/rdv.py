@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from agents.permissions import can_change_rdv
-from notifications.presentation import announcement, reasons_not_sent
+from notifications.presentation import announcement, grace_notice, reasons_not_sent, status_change_preview
 from organisations.middleware import OrganisationRequest
 from rdv.redirects import local_url
 from rendezvous.forms import RdvFilterForm, RdvForm
@@ -30,6 +30,9 @@ from rendezvous.services import ConflictsChanged, change_status, delete_rdv, upd
 from rendezvous.views.usagers_step import UsagersStep, usagers_step
 
 PER_PAGE = 20
+# The session's record of the last status change the agent may take back (« Annuler » in its
+# confirmation, templates/includes/messages.html), and the tag of that confirmation.
+UNDO_KEY = "status_undo"
 
 
 def _status_buttons(rdv: Rdv) -> list[dict]:
@@ -78,11 +81,12 @@ def _detail_context(request: OrganisationRequest, rdv: Rdv, **extra) -> dict:
         "can_change": can_change_rdv(request.membership, rdv),
         "participations": participations,
         "agents": list(rdv.agents.all()),
-        "notifications": list(rdv.notifications.select_related("usager").order_by("-created_at", "-pk")),
+        "notifications": list(rdv.notifications.select_related("usager", "agent").order_by("-created_at", "-pk")),
         "reasons_not_sent": reasons_not_sent(rdv, participations, now),
         "show_history": show_history,
         "history": rdv_history(rdv) if show_history else [],
         "status_error": "",
+        "status_question": None,
         **extra,
     }
 
@@ -96,22 +100,51 @@ def rdv_detail(request: OrganisationRequest, organisation_id, pk):
 @require_POST
 def rdv_status(request: OrganisationRequest, organisation_id, pk):
     """One POST per status button; a refused transition answers 422 with the reason. Where to go
-    next (the page of the button, or the RDV's) is settled before the change is written."""
+    next (the page of the button, or the RDV's) is settled before the change is written.
+
+    A status that would message the usagers (« Absent excusé », « Annulé à l'initiative du
+    service », back from them) is not applied at once: the page asks « Prévenir les usagers ? »,
+    listing what would be sent to whom, ticked by default; the agent confirms (`confirme`),
+    ticked or not (`prevenir`). The others apply in one click. After a change that messages
+    someone, the confirmation offers « Annuler » (the former status back, `annulation`) while
+    the messages wait their grace period."""
     rdv = access_rdv(request.membership, pk, to_change=True)
     next_url = local_url(request, request.POST.get("next") or request.GET.get("next")) or reverse(
         "rendezvous:detail", kwargs={"organisation_id": organisation_id, "pk": rdv.pk}
     )
     new_status = request.POST.get("status", "")
+    if new_status not in Rdv.Status.values:
+        reason = _("Ce statut n'existe pas.")
+        return render(request, "rendezvous/detail.html", _detail_context(request, rdv, status_error=reason), status=422)
+    confirmed = request.POST.get("confirme") == "1"
+    if not confirmed and new_status != rdv.status:
+        previews = status_change_preview(rdv, new_status, list(rdv.participations.all()))
+        if previews and rdv.status_refusal(new_status, timezone.now()) is None:
+            asked = {"status": new_status, "label": Rdv.Status(new_status).label, "previews": previews}
+            return render(request, "rendezvous/detail.html", _detail_context(request, rdv, status_question=asked))
+    notify_usagers = not confirmed or request.POST.get("prevenir") == "on"
+    old_status = rdv.status
     since = timezone.now()
     try:
-        change_status(rdv=rdv, status=new_status, by=request.membership.agent)
+        change_status(rdv=rdv, status=new_status, by=request.membership.agent, notify_usagers=notify_usagers)
     except Rdv.DoesNotExist:  # deleted by someone else meanwhile
         raise Http404 from None
     except ValidationError as error:
         reason = " ".join(error.message_dict.get("status", error.messages))
         return render(request, "rendezvous/detail.html", _detail_context(request, rdv, status_error=reason), status=422)
-    done = _("Le statut du RDV est maintenant « %(status)s ».") % {"status": rdv.display_status()}
-    messages.success(request, f"{done} {announcement(rdv, since)}".strip())
+    # The words of the button the agent pressed (« Indéterminé »), not the list's (« À venir »).
+    done = _("Le statut du RDV est maintenant « %(status)s ».") % {"status": rdv.get_status_display()}
+    said = announcement(rdv, since)
+    if said and old_status != rdv.status and request.POST.get("annulation") != "1":
+        request.session[UNDO_KEY] = {
+            "url": request.path,
+            "status": old_status,
+            "label": str(Rdv.Status(old_status).label),
+            "next": next_url,
+        }
+        messages.success(request, f"{done} {said} {grace_notice()}".strip(), extra_tags=UNDO_KEY)
+    else:
+        messages.success(request, f"{done} {said}".strip())
     return HttpResponseRedirect(next_url)
 
 

@@ -1,8 +1,32 @@
 // « Vos motifs »: a RDV « À domicile » cannot be done by the secrétariat, so its checkbox is
 // greyed out (and unchecked) while that type is chosen. The server refuses the combination too.
+// Creating a motif, « Afficher le nom du motif dans les messages » is unticked and greyed out
+// while a sensitive name of the référentiel is chosen: the server saves it so (MotifForm.save).
 (function () {
   "use strict";
+  function setUpDiscretion(form) {
+    var showName = form.querySelector('input[type="checkbox"][name="show_name_in_messages"]');
+    var category = form.querySelector('select[name="category"]');
+    if (!showName || !category || !showName.hasAttribute("data-sensitive-categories")) {
+      return;
+    }
+    var sensitive = showName.getAttribute("data-sensitive-categories").split(" ").filter(Boolean);
+    var chosenBefore = showName.checked;
+    function sync() {
+      var isSensitive = sensitive.indexOf(category.value) !== -1;
+      if (isSensitive && !showName.disabled) {
+        chosenBefore = showName.checked;
+        showName.checked = false;
+      } else if (!isSensitive && showName.disabled) {
+        showName.checked = chosenBefore;
+      }
+      showName.disabled = isSensitive;
+    }
+    category.addEventListener("change", sync);
+    sync();
+  }
   function setUp(form) {
+    setUpDiscretion(form);
     var radios = form.querySelectorAll('input[type="radio"][name="location_type"]');
     var secretariat = form.querySelector('input[type="checkbox"][name="for_secretariat"]');
     if (!radios.length || !secretariat) {

@@ -5,6 +5,7 @@ from django.core import mail
 from django.urls import reverse
 
 from agents.models import Agent
+from notifications.models import Notification
 from tests.agents.factories import AgentFactory
 from tests.organisations.factories import OrganisationFactory
 
@@ -111,14 +112,20 @@ def test_anonymous_visitor_is_sent_to_login(client, organisation):
     assert response["Location"] == f"{LOGIN_URL}?next={url}"
 
 
-def test_password_reset_by_email(client, basic_agent):
-    response = client.post(reverse("agents:password_reset"), {"email": basic_agent.email})
+def test_password_reset_by_email(client, basic_agent, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("agents:password_reset"), {"email": basic_agent.email})
     assert response.status_code == 302
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == [basic_agent.email]
     assert "nouveau mot de passe" in message.subject
     link = re.search(r"https?://[^/]+(/mot-de-passe/nouveau/\S+)", message.body).group(1)
+    # Sent through the outbox, recorded; the row keeps no usable link once the email has left.
+    row = Notification.objects.get(to=basic_agent.email)
+    assert (row.event, row.status) == ("password", "sent")
+    assert "/mot-de-passe/nouveau/" not in row.body
+    assert "[lien personnel retiré après l'envoi]" in row.body
 
     form_page = client.get(link, follow=True)
     assert "Choisir un nouveau mot de passe" in form_page.content.decode()

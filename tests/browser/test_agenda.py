@@ -46,7 +46,7 @@ def test_an_agent_reads_its_agenda_switches_to_a_colleagues_and_back_and_opens_a
     page.get_by_role("link", name="Vos agendas").click()
     expect(page.get_by_role("heading", name=re.compile("Votre agenda — Claire Dubois"))).to_be_visible()
     expect(page.get_by_role("link", name="Trouver un créneau")).to_be_visible()
-    expect(page.get_by_text("Consultation de PMI")).to_be_visible()
+    expect(page.locator(".rdv-agenda__notes").get_by_text("Consultation de PMI")).to_be_visible()
     claire_rdv = page.get_by_role("link", name=re.compile(r"10h30 à 11h00 (À renseigner )?Léon ANGELO"))
     expect(claire_rdv).to_be_visible()
 
@@ -95,11 +95,11 @@ def test_the_secretariat_sets_en_salle_d_attente_in_one_click_on_the_team_day(li
     expect(page.get_by_role("heading", name="Hélène Martin")).to_be_visible()
     expect(page.get_by_role("heading", name="Karim Benali")).to_be_visible()
 
-    card = page.locator(".rdv-team__rdv").filter(has_text="Léon ANGELO")
-    card.get_by_role("button", name="En salle d'attente").click()
+    block = page.locator(".rdv-agenda__item").filter(has_text="Léon ANGELO")
+    block.get_by_role("button", name="En salle d'attente").click()
     expect(page.get_by_text("Le statut du RDV est maintenant « En salle d'attente ».")).to_be_visible()
-    card = page.locator(".rdv-team__rdv").filter(has_text="Léon ANGELO")
-    expect(card).to_contain_text("En salle d'attente")
-    expect(card.get_by_role("button", name="En salle d'attente")).to_have_count(0)
+    block = page.locator(".rdv-agenda__item").filter(has_text="Léon ANGELO")
+    expect(block.get_by_role("link")).to_contain_text("En salle d'attente")
+    expect(block.get_by_role("button", name="En salle d'attente")).to_have_count(0)
     rdv.refresh_from_db()
     assert rdv.status == Rdv.Status.WAITING

@@ -81,3 +81,24 @@ def test_choosing_a_domicile_disables_the_secretariat_checkbox(live_page, admin)
 
     tick(page.get_by_role("radio", name="Par téléphone"))
     expect(secretariat).to_be_enabled()
+
+
+def test_a_sensitive_name_unticks_and_greys_out_showing_it_in_messages(live_page, admin):
+    page = live_page
+    open_vos_motifs(page)
+    page.get_by_role("link", name="Créer un motif").first.click()
+    show_name = page.get_by_role("checkbox", name=re.compile(r"^Afficher le nom du motif dans les messages"))
+    expect(show_name).to_be_checked()
+    page.get_by_role("combobox", name="Service").select_option(label="PMI (Protection Maternelle Infantile)")
+    page.get_by_role("combobox", name="Nom").select_option(label="Information préoccupante")
+    expect(show_name).to_be_disabled()
+    expect(show_name).not_to_be_checked()
+    page.get_by_role("combobox", name="Nom").select_option(label="Pesée")
+    expect(show_name).to_be_enabled()
+    expect(show_name).to_be_checked()
+    page.get_by_role("combobox", name="Nom").select_option(label="Information préoccupante")
+    page.get_by_label("Durée par défaut en minutes").fill("30")
+    tick(page.get_by_role("radio", name="Sur place"))
+    page.get_by_role("button", name="Créer", exact=True).click()
+    expect(page.get_by_text("Le motif « Information préoccupante » a été créé.")).to_be_visible()
+    assert Motif.objects.get().show_name_in_messages is False

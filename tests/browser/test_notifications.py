@@ -52,6 +52,13 @@ def test_moving_then_cancelling_an_rdv_notifies_the_usager_and_the_summary_says_
     expect(notifications.get_by_role("cell", name="Inès MOREAU 06 12 34 56 78")).to_be_visible()
 
     page.get_by_role("button", name="Annulé à l'initiative du service").click()
+    # It would message the family: the page asks first, and says what would be sent to whom.
+    question = page.locator("#confirmation-statut")
+    expect(question.get_by_text("Passer le RDV à « Annulé à l'initiative du service » ?")).to_be_visible()
+    expect(question.get_by_text("L'annulation du RDV par SMS à Inès MOREAU (06 12 34 56 78)")).to_be_visible()
+    expect(question.get_by_label("Prévenir les usagers ?")).to_be_checked()
+    page.screenshot(path="/tmp/h/statut-confirmation.png", full_page=True)
+    question.get_by_role("button", name="Confirmer : Annulé à l'initiative du service").click()
     expect(
         page.get_by_text(
             "Le statut du RDV est maintenant « Annulé à l'initiative du service ». "

@@ -80,7 +80,7 @@ def test_agent_sets_each_status_of_todays_rdv(live_page):
         ("Absent excusé", "Absent excusé"),
         ("Absent non excusé", "Absent non excusé"),
         ("Annulé à l'initiative du service", "Annulé à l'initiative du service"),
-        ("Indéterminé", "À renseigner"),
+        ("Indéterminé", "Indéterminé"),  # the button's words, not the list's « À renseigner »
     ):
         statuses.get_by_role("button", name=label, exact=True).click()
         expect(page.get_by_text(f"Le statut du RDV est maintenant « {shown} ».")).to_be_visible()

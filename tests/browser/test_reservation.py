@@ -1,6 +1,7 @@
 """« Prendre rendez-vous » walked in Chromium on a phone (390×844) by a new usager: from the home
 page to « Mes rendez-vous », then « Déplacer » and « Annuler »; axe-core on every public page on the
-way, no sideways scroll at 320 px; and the same booking with JavaScript turned off."""
+way, no sideways scroll at 320 px; and the same booking with JavaScript turned off. The link of a
+message (`/r/<token>`) walked the same way: the three letters, the RDV, « Déplacer », « Annuler »."""
 
 import datetime as dt
 import re
@@ -26,6 +27,8 @@ from tests.reservation.search_helpers import (
     plage,
     seine_et_marne,
 )
+from tests.reservation.search_helpers import booked as booked_online
+from tests.usagers.factories import UsagerFactory
 from usagers.models import Usager, UsagerAccount
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("communes")]
@@ -323,3 +326,72 @@ def test_booking_works_without_javascript(phone_page_without_js, world, mailoutb
     header.get_by_role("button", name="Se déconnecter").click()
     expect(page.get_by_text("Vous êtes déconnecté(e).")).to_be_visible()
     expect(header.get_by_role("link", name="Espace agents")).to_be_visible()
+
+
+@pytest.fixture
+def link_token(world) -> str:
+    """Élodie Lefèvre's RDV on Tuesday 5 March at 9:30, its motif's name kept off the messages."""
+    world["motif"].show_name_in_messages = False
+    world["motif"].save(update_fields=["show_name_in_messages"])
+    usager = UsagerFactory(first_name="Élodie", last_name="Lefèvre", email="elodie@exemple.fr")
+    return booked_online(world, usager).participations.get().link_token
+
+
+def answer_letters(page, letters: str) -> None:
+    page.get_by_label("Les trois premières lettres du nom de famille").fill(letters)
+    page.get_by_role("button", name="Voir le rendez-vous").click()
+
+
+def test_the_link_of_a_message_on_a_phone(phone_page, link_token):
+    page = phone_page
+    page.goto(f"/r/{link_token}")
+    expect(heading(page, "Votre rendez-vous")).to_be_visible()
+    expect(page.get_by_text("Noisiel")).to_have_count(0)  # nothing before the letters
+    look(page, "lien-question")
+
+    answer_letters(page, "lfe")
+    expect(page.get_by_text("Ces informations ne correspondent à aucun rendez-vous à venir.")).to_be_visible()
+    look(page, "lien-erreur")
+
+    answer_letters(page, "Lef")
+    expect(page.get_by_role("heading", name="Mardi 5 mars 2030 à 9h30")).to_be_visible()
+    expect(page.get_by_text("À venir", exact=True)).to_be_visible()
+    expect(page.get_by_text("Prévoyez une couche de rechange.")).to_be_visible()
+    expect(page.get_by_text("Consultation de puériculture")).to_have_count(0)
+    look(page, "lien-rdv")
+
+    page.get_by_role("link", name="Déplacer le rendez-vous").click()
+    expect(heading(page, "Déplacer le rendez-vous du mardi 5 mars à 9h30")).to_be_visible()
+    look(page, "lien-deplacer")
+    page.get_by_role("link", name="10h00 le mardi 5 mars").click()
+    expect(heading(page, "Déplacer votre rendez-vous ?")).to_be_visible()
+    look(page, "lien-deplacer-confirmer")
+    page.get_by_role("button", name="Confirmer le déplacement").click()
+    expect(page.get_by_text("Votre rendez-vous a été déplacé.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Mardi 5 mars 2030 à 10h00")).to_be_visible()
+    look(page, "lien-deplace")
+
+    page.get_by_role("link", name="Annuler le rendez-vous").click()
+    expect(heading(page, "Annuler le rendez-vous du mardi 5 mars à 10h00 ?")).to_be_visible()
+    look(page, "lien-annuler")
+    page.get_by_role("button", name="Annuler le rendez-vous").click()
+    expect(page.get_by_text("Votre rendez-vous a été annulé.")).to_be_visible()
+    expect(page.get_by_text("Annulé", exact=True)).to_be_visible()
+    look(page, "lien-annule")
+    assert sorted(Rdv.objects.values_list("status", flat=True)) == [Rdv.Status.EXCUSED, Rdv.Status.EXCUSED]
+
+
+def test_the_link_works_without_javascript(phone_page_without_js, link_token):
+    page = phone_page_without_js
+    page.goto(f"/r/{link_token}")
+    answer_letters(page, "LEF")
+    expect(page.get_by_role("heading", name="Mardi 5 mars 2030 à 9h30")).to_be_visible()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "reservation-sans-js-lien-rdv.png", full_page=True)
+    # Five wrong tries from this address: « Trop d'essais », whichever link.
+    for _n in range(5):
+        page.goto("/r/inconnu")
+        answer_letters(page, "abc")
+    answer_letters(page, "abc")
+    expect(page.get_by_role("alert")).to_have_text("Trop d'essais. Réessayez dans 15 minutes.")
+    page.screenshot(path=SCREENSHOTS / "reservation-sans-js-lien-trop-d-essais.png", full_page=True)

@@ -6,6 +6,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from notifications import gsm
 from notifications.models import Notification
 from notifications.presentation import reasons_not_sent
 from notifications.services import enqueue_reminders
@@ -72,9 +73,12 @@ def test_a_new_rdv_owes_a_confirmation_by_email_and_sms(organisation, basic_agen
     assert "Apportez le carnet de santé." in email.body
     assert organisation.name in email.body
     assert sms.subject == ""
-    assert sms.body.startswith("RDV confirmé ")
+    assert sms.body.startswith("RDV PMI confirmé le ")
     assert "10h00" in sms.body
-    assert len(sms.body) < 300  # a few SMS segments, never a letter
+    assert gsm.segments(sms.body) == 1  # one SMS, in GSM-7, never a letter
+    assert rdv.motif.name not in sms.body and rdv.motif.name not in email.subject  # discretion
+    link = f"/r/{rdv.participations.get().link_token}"
+    assert sms.body.endswith(link) and link in email.body
 
 
 def test_a_proches_messages_go_to_its_responsible_once(organisation, basic_agent):
@@ -95,7 +99,7 @@ def test_a_proche_alone_is_named_to_its_responsible(organisation, basic_agent):
     proche.responsible.save()
     rdv = create(organisation, basic_agent, [proche])
     (row,) = sent(rdv)
-    assert row.body.startswith(f"RDV confirmé pour {proche.full_name} ")
+    assert row.body.startswith(f"RDV PMI pour {proche.first_name} confirmé le ")
 
 
 def test_nothing_is_owed_when_the_motif_disables_notifications(organisation, basic_agent):

@@ -82,7 +82,7 @@ def test_the_agent_is_told_which_channels_a_change_used(client, organisation, ba
     Notification.objects.update(status="sent")  # the usager knows of the RDV
     client.force_login(basic_agent)
     status_url = reverse("rendezvous:status", kwargs={"organisation_id": organisation.pk, "pk": rdv.pk})
-    response = client.post(status_url, {"status": "revoked"}, follow=True)
+    response = client.post(status_url, {"status": "revoked", "confirme": "1", "prevenir": "on"}, follow=True)
     assert "« Annulé à l&#x27;initiative du service ». Notification envoyée par email." in response.content.decode()
     response = client.post(status_url, {"status": "excused"}, follow=True)  # still cancelled: nothing new
     assert "« Absent excusé ».</" in response.content.decode()

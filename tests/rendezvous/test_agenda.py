@@ -1,11 +1,10 @@
 """« Vos agendas »: who opens which calendar, where RDVs land on the grid (DST and overseas days
-included), bounded SQL queries, the secrétariat's « Journée de l'équipe » with its htmx refresh
-and its one-click « En salle d'attente », wrong parameters."""
+included), bounded SQL queries, wrong parameters, what other organisations hold (times only).
+The readable grid (blocks, absences, weekend, filter, skip links): test_agenda_grid.py; the
+secrétariat's « Journée de l'équipe »: test_agenda_team.py."""
 
 import datetime as dt
-import html
 import re
-import zoneinfo
 
 import pytest
 from django.urls import reverse
@@ -14,65 +13,34 @@ from django.utils import timezone
 from motifs import colors
 from organisations.models import Territory
 from planning.intervals import Window
-from rendezvous.agenda import blocks, layout, periods, queries
-from rendezvous.models import Participation, Rdv
+from rendezvous.agenda import bands, layout, periods, queries
 from tests.agents.factories import AgentFactory, AgentRoleFactory
 from tests.helpers import count_queries, next_monday
 from tests.motifs.factories import MotifFactory
 from tests.organisations.factories import LieuFactory, OrganisationFactory, TerritoryFactory
 from tests.planning.factories import AbsenceFactory, PlageOuvertureFactory
+from tests.rendezvous.agenda_helpers import (
+    PARIS,
+    REUNION,
+    SECRETS,
+    agenda_url,
+    attribute,
+    block,
+    bulk_rdvs,
+    busy_in_another_organisation,
+    grid_of,
+    local,
+    notes,
+    rdv_item,
+    rdv_items,
+    secret_rdv_elsewhere,
+    team_url,
+)
 from tests.rendezvous.factories import RdvFactory
+from tests.rendezvous.helpers import dom, find, find_all, text
 from tests.usagers.factories import UsagerFactory
 
 pytestmark = pytest.mark.django_db
-
-PARIS = zoneinfo.ZoneInfo("Europe/Paris")
-REUNION = zoneinfo.ZoneInfo("Indian/Reunion")
-# The status icon an RDV's link may start with.
-ICON = r'(?:<span class="fr-icon-[^"]*" aria-hidden="true"></span> )?'
-
-
-def agenda_url(agent, organisation, **params):
-    url = reverse("rendezvous:agenda_agent", kwargs={"organisation_id": organisation.pk, "agent_id": agent.pk})
-    if params:
-        url += "?" + "&".join(f"{key}={value}" for key, value in params.items())
-    return url
-
-
-def team_url(organisation, **params):
-    url = reverse("rendezvous:agenda_secretariat", kwargs={"organisation_id": organisation.pk})
-    if params:
-        url += "?" + "&".join(f"{key}={value}" for key, value in params.items())
-    return url
-
-
-def local(day: dt.date, hour: int, minute: int = 0, tz=PARIS) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=tz)
-
-
-def bulk_rdvs(organisation, agents, starts, *, motif=None, lieu=None, usager=None, duration=20):
-    """Many RDVs in a few queries: each start gets one RDV with all `agents` and one usager."""
-    motif = motif or MotifFactory(organisation=organisation)
-    lieu = lieu or LieuFactory(organisation=organisation)
-    usager = usager or UsagerFactory(organisation=organisation)
-    rdvs = Rdv.objects.bulk_create(
-        [
-            Rdv(
-                organisation=organisation,
-                motif=motif,
-                lieu=lieu,
-                starts_at=start,
-                duration_in_min=duration,
-                ends_at=start + dt.timedelta(minutes=duration),
-            )
-            for start in starts
-        ]
-    )
-    Rdv.agents.through.objects.bulk_create(
-        [Rdv.agents.through(rdv_id=rdv.pk, agent_id=agent.pk) for rdv in rdvs for agent in agents]
-    )
-    Participation.objects.bulk_create([Participation(rdv=rdv, usager=usager) for rdv in rdvs])
-    return rdvs
 
 
 # ---------------------------------------------------------------------------------------------
@@ -198,35 +166,6 @@ def test_minutes_in_day_read_the_wall_clock_on_dst_days_and_overseas():
     assert periods.minutes_in_day(night, night + dt.timedelta(hours=1), dt.date(2026, 6, 2), PARIS) is None
 
 
-def block(pk, start, minutes=30, **fields):
-    values = {
-        "pk": pk,
-        "url": f"/rdv/{pk}/",
-        "starts_at": start,
-        "ends_at": start + dt.timedelta(minutes=minutes),
-        "start_label": "",
-        "end_label": "",
-        "usagers": "Léon ANGELO",
-        "motif": "Pesée",
-        "place": "",
-        "agents": "",
-        "status": Rdv.Status.UNKNOWN,
-        "displayed_status": "a_venir",
-        "status_label": "À venir",
-        "to_fill": False,
-        "cancelled": False,
-        "background": "#ffffff",
-        "color": "#000000",
-    }
-    values.update(fields)
-    return blocks.RdvBlock(**values)
-
-
-def grid_of(days, blocks, now, tz=PARIS, **kwargs):
-    columns = layout.day_columns(days=days, tz=tz, now=now, rdvs=blocks, **kwargs)
-    return layout.time_grid(columns, tz=tz, now=now, slot_minutes=30, slot_url=lambda d, m: f"{d}T{m}")
-
-
 def test_rdvs_land_in_their_day_and_time_and_overlapping_ones_side_by_side():
     monday = dt.date(2026, 3, 23)
     days = [monday + dt.timedelta(days=n) for n in range(7)]
@@ -249,7 +188,8 @@ def test_rdvs_land_in_their_day_and_time_and_overlapping_ones_side_by_side():
     assert (first.lane, first.lanes, second.lane, second.lanes) == (0, 2, 1, 2)
     assert "left:50%;width:50%" in second.style
     assert (third.lane, third.lanes) == (0, 1)  # after the overlap, full width again
-    assert len(monday_column.slots) == 26 and monday_column.slots[4].url == "2026-03-23T540"
+    assert monday_column.slot_link == "/2026-03-23T"
+    assert len(grid.slots) == 26 and grid.slots[4] == ("9h00", "09:00")
     # The current time: a line in today's column only.
     assert monday_column.now_style == "top:20rem" and monday_column.now_label == "Il est 12h00"
     assert not any(column.now_style for column in grid.columns[1:])
@@ -334,11 +274,11 @@ def test_the_week_view_shows_rdvs_as_links_with_time_usager_motif_and_the_time_c
     assert response.status_code == 200
     page = response.content.decode()
     detail = reverse("rendezvous:detail", kwargs={"organisation_id": organisation.pk, "pk": rdv.pk})
-    link = re.search(rf'<a class="rdv-agenda__rdv [^"]*" href="{detail}" style="([^"]*)">(.*?)</a>', page)
-    assert link is not None
-    assert "top:14rem" in link.group(1) and "background-color:#000091;color:#ffffff" in link.group(1)
-    text = re.sub(r"<[^>]+>", "", link.group(2))
-    assert "10h30 à 11h00" in text and "Léon ANGELO" in text and motif.name in text
+    item = rdv_item(dom(response), detail)
+    assert attribute(item, "style") == "top:14rem;height:2rem;left:0%;width:100%;--rdv-lines:2"
+    link = find(item, "a", class_="rdv-agenda__rdv")
+    assert attribute(link, "style") == "background-color:#000091;color:#ffffff"
+    assert text(link) == f"10h30 à 11h00 Léon ANGELO · {motif.name}"
     create = reverse("rendezvous:create", kwargs={"organisation_id": organisation.pk})
     assert f'href="{create}?agent={basic_agent.pk}&amp;debut={monday.isoformat()}T09:30"' in page
     creneaux = reverse("rendezvous:creneaux", kwargs={"organisation_id": organisation.pk})
@@ -368,9 +308,11 @@ def test_a_dst_sunday_and_an_overseas_organisation_place_rdvs_at_their_local_tim
     agent = AgentFactory(organisation=paris, services=["PMI"])
     RdvFactory(organisation=paris, agents=[agent], starts_at=local(dt.date(2026, 3, 29), 9))
     client.force_login(agent)
-    page = client.get(agenda_url(agent, paris, date="2026-03-29")).content.decode()
-    assert "dim. 29/03" in page  # the Sunday shows because it has an RDV
-    assert re.search(rf'style="top:8rem;height:2rem;[^"]*">{ICON}<span class="rdv-agenda__rdv-time">9h00', page)
+    response = client.get(agenda_url(agent, paris, date="2026-03-29"))
+    assert "dim. 29/03" in response.content.decode()  # the Sunday shows because it has an RDV
+    (item,) = rdv_items(dom(response))
+    assert attribute(item, "style").startswith("top:8rem;height:2rem;")
+    assert text(find(item, "span", class_="rdv-agenda__rdv-time")) == "9h00 à 9h30"
 
     territory = Territory.objects.filter(departement_number="974").first() or TerritoryFactory(reunion=True)
     reunion = OrganisationFactory(territory=territory)
@@ -378,8 +320,9 @@ def test_a_dst_sunday_and_an_overseas_organisation_place_rdvs_at_their_local_tim
     # 8:00 in La Réunion is 4:00 UTC, 5:00 or 6:00 in Paris: the grid shows 8h00.
     RdvFactory(organisation=reunion, agents=[agent], starts_at=local(dt.date(2026, 6, 2), 8, tz=REUNION))
     client.force_login(agent)
-    page = client.get(agenda_url(agent, reunion, vue="jour", date="2026-06-02")).content.decode()
-    assert re.search(rf'style="top:4rem;height:2rem;[^"]*">{ICON}<span class="rdv-agenda__rdv-time">8h00', page)
+    (item,) = rdv_items(dom(client.get(agenda_url(agent, reunion, vue="jour", date="2026-06-02"))))
+    assert attribute(item, "style").startswith("top:4rem;height:2rem;")
+    assert text(find(item, "span", class_="rdv-agenda__rdv-time")) == "8h00 à 8h30"
     page = client.get(agenda_url(agent, reunion, vue="jour", date="2026-06-01")).content.decode()
     assert "rdv-agenda__rdv-time" not in page
 
@@ -480,128 +423,11 @@ def test_the_agenda_reads_the_same_number_of_queries_for_5_or_200_rdvs(client, o
     assert small == 13
 
 
-def test_the_team_day_reads_the_same_number_of_queries_for_3_or_30_agents(client, organisation):
-    secretariat = AgentFactory(organisation=organisation, secretariat=True)
-    day = next_monday()
-    lieu = LieuFactory(organisation=organisation)
-    motif = MotifFactory(organisation=organisation)
-
-    other = OrganisationFactory()
-    other_motif, other_lieu = MotifFactory(organisation=other), LieuFactory(organisation=other)
-
-    def add_agents(count):
-        for _ in range(count):
-            agent = AgentFactory(organisation=organisation, services=["PMI"])
-            PlageOuvertureFactory(organisation=organisation, agent=agent, lieu=lieu, first_day=day)
-            AbsenceFactory(organisation=organisation, agent=agent, first_day=day)
-            bulk_rdvs(organisation, [agent], [local(day, 9), local(day, 10)], motif=motif, lieu=lieu)
-            AgentRoleFactory(agent=agent, organisation=other)
-            AbsenceFactory(organisation=other, agent=agent, first_day=day, start_time=dt.time(8), end_time=dt.time(9))
-            bulk_rdvs(other, [agent], [local(day, 11)], motif=other_motif, lieu=other_lieu)
-
-    client.force_login(secretariat)
-    url = team_url(organisation, date=day.isoformat())
-    add_agents(3)
-    small = count_queries(client, url)
-    add_agents(27)
-    assert count_queries(client, url) == small
-    assert small == 15
-    page = client.get(url).content.decode()
-    assert page.count('class="rdv-team__column"') == 30
-    assert page.count("Occupé (autre organisation) de 11h00 à 11h20") == 30
-
-
-# ---------------------------------------------------------------------------------------------
-# « Journée de l'équipe »
-
-
-def test_the_team_day_shows_one_column_per_visible_agent_filtered_by_service_and_lieu(client, organisation):
-    secretariat = AgentFactory(organisation=organisation, secretariat=True)
-    day = next_monday()
-    mds, pmi_lieu = LieuFactory(organisation=organisation), LieuFactory(organisation=organisation)
-    pmi = AgentFactory(organisation=organisation, services=["PMI"], first_name="Hélène", last_name="Martin")
-    social = AgentFactory(organisation=organisation, services=["Social"], first_name="Karim", last_name="Benali")
-    idle = AgentFactory(organisation=organisation, services=["Social"], first_name="Julien", last_name="Roux")
-    PlageOuvertureFactory(organisation=organisation, agent=pmi, lieu=pmi_lieu, first_day=day)
-    PlageOuvertureFactory(organisation=organisation, agent=social, lieu=mds, first_day=day)
-    usager = UsagerFactory(organisation=organisation, first_name="Léon", last_name="Angelo")
-    RdvFactory(organisation=organisation, agents=[pmi], lieu=pmi_lieu, usagers=[usager], starts_at=local(day, 10))
-    client.force_login(secretariat)
-
-    page = client.get(team_url(organisation, date=day.isoformat())).content.decode()
-    assert re.findall(r'<h2 class="fr-h6 fr-mb-1w" id="[^"]+"><a href="[^"]+">([^<]+)</a>', page) == [
-        "Karim Benali",
-        "Hélène Martin",
-    ]
-    assert "10h00 – 10h30</strong> Léon ANGELO" in page
-    assert "Sans plage d'ouverture ni RDV ce jour" in page and "Julien Roux" in page
-    service = pmi.roles.get(organisation=organisation).services.get()
-    page = client.get(team_url(organisation, date=day.isoformat(), service=service.pk)).content.decode()
-    assert "Hélène Martin" in page and "Karim Benali" not in page and idle.last_name not in page
-    page = client.get(team_url(organisation, date=day.isoformat(), lieu=mds.pk)).content.decode()
-    assert "Karim Benali</a></h2>" in page and "Hélène Martin</a></h2>" not in page
-
-
-def test_a_basic_agent_sees_only_its_services_agents_on_the_team_day(client, organisation, basic_agent):
-    day = next_monday()
-    social = AgentFactory(organisation=organisation, services=["Social"], last_name="Benali")
-    RdvFactory(organisation=organisation, agents=[social], starts_at=local(day, 10))
-    RdvFactory(organisation=organisation, agents=[basic_agent], starts_at=local(day, 11))
-    client.force_login(basic_agent)
-    page = client.get(team_url(organisation, date=day.isoformat())).content.decode()
-    assert basic_agent.full_name in page and "BENALI" not in page.upper().split("SANS PLAGE")[0].replace(
-        basic_agent.last_name.upper(), ""
-    )
-
-
-def test_the_team_day_grid_is_polled_by_htmx_and_the_partial_is_the_grid_only(client, organisation):
-    secretariat = AgentFactory(organisation=organisation, secretariat=True)
-    agent = AgentFactory(organisation=organisation, services=["PMI"])
-    RdvFactory(organisation=organisation, agents=[agent], starts_at=local(timezone.localdate(timezone=PARIS), 12))
-    client.force_login(secretariat)
-    page = client.get(team_url(organisation, service="", lieu="")).content.decode()
-    grid = re.search(r'<div id="journee-equipe"[^>]*>', page).group(0)
-    assert 'hx-trigger="every 30s"' in grid and 'hx-swap="outerHTML"' in grid
-    assert 'hx-get="' + team_url(organisation, service="", lieu="").replace("&", "&amp;") + '"' in grid
-    partial = client.get(team_url(organisation), headers={"HX-Request": "true"})
-    assert partial.status_code == 200
-    body = partial.content.decode()
-    assert body.lstrip().startswith('<div id="journee-equipe"')
-    assert "<html" not in body and "fr-sidemenu" not in body and "En salle d'attente" in html.unescape(body)
-
-
-def test_en_salle_d_attente_in_one_click_on_the_team_day(client, organisation):
-    secretariat = AgentFactory(organisation=organisation, secretariat=True)
-    agent = AgentFactory(organisation=organisation, services=["PMI"])
-    today = timezone.localdate(timezone=PARIS)
-    rdv = RdvFactory(organisation=organisation, agents=[agent], starts_at=local(today, 12))
-    tomorrow = RdvFactory(organisation=organisation, agents=[agent], starts_at=local(today + dt.timedelta(days=1), 9))
-    client.force_login(secretariat)
-    url = team_url(organisation, date=today.isoformat())
-    page = client.get(url).content.decode()
-    form = re.search(r'<form method="post" action="([^"]+)" class="rdv-team__action[^"]*">(.*?)</form>', page, re.S)
-    assert form.group(1) == reverse("rendezvous:status", kwargs={"organisation_id": organisation.pk, "pk": rdv.pk})
-    assert 'name="status" value="waiting"' in form.group(2)
-    assert f'name="next" value="{url.replace("&", "&amp;")}"' in form.group(2)
-    assert page.count('class="rdv-team__action') == 1
-
-    response = client.post(form.group(1), {"status": "waiting", "next": url})
-    assert response.status_code == 302 and response.url == url
-    rdv.refresh_from_db()
-    assert rdv.status == Rdv.Status.WAITING
-    assert rdv.history.first().history_user == secretariat
-    page = client.get(url).content.decode()
-    assert "rdv-team__action" not in page and "En salle d'attente" in html.unescape(page)
-    # Not on another day: the status rules refuse it.
-    tomorrow_page = client.get(team_url(organisation, date=tomorrow.starts_at.date().isoformat())).content.decode()
-    assert "rdv-team__action" not in tomorrow_page
-
-
 def test_the_agenda_links_to_the_team_day_for_who_sees_several_agendas(client, organisation, admin_agent):
     client.force_login(admin_agent)
     AgentFactory(organisation=organisation, services=["Social"])
     page = client.get(agenda_url(admin_agent, organisation, date="2026-03-04")).content.decode()
-    assert f'href="{team_url(organisation, date="2026-03-04")}">Journée de l\'équipe<' in html.unescape(page)
+    assert f'href="{team_url(organisation, date="2026-03-04")}">Journée de l\'équipe<' in page
 
 
 def test_names_are_escaped_on_every_view(client, organisation, admin_agent):
@@ -628,97 +454,58 @@ def test_names_are_escaped_on_every_view(client, organisation, admin_agent):
 def test_busy_spans_merge_per_agent_when_they_overlap_or_touch():
     day = dt.date(2026, 6, 3)
     spans = [
-        layout.BusyElsewhere(1, local(day, 14), local(day, 15)),
-        layout.BusyElsewhere(1, local(day, 9), local(day, 10)),
-        layout.BusyElsewhere(1, local(day, 14, 30), local(day, 16)),
-        layout.BusyElsewhere(1, local(day, 16), local(day, 16, 30)),
-        layout.BusyElsewhere(2, local(day, 9, 30), local(day, 11)),
+        bands.BusyElsewhere(1, local(day, 14), local(day, 15)),
+        bands.BusyElsewhere(1, local(day, 9), local(day, 10)),
+        bands.BusyElsewhere(1, local(day, 14, 30), local(day, 16)),
+        bands.BusyElsewhere(1, local(day, 16), local(day, 16, 30)),
+        bands.BusyElsewhere(2, local(day, 9, 30), local(day, 11)),
     ]
-    assert [(b.agent_id, b.start.hour, b.end.time()) for b in layout.merge_busy(spans)] == [
+    assert [(b.agent_id, b.start.hour, b.end.time()) for b in bands.merge_busy(spans)] == [
         (1, 9, dt.time(10)),
         (1, 14, dt.time(16, 30)),
         (2, 9, dt.time(11)),
     ]
 
 
-def _secret_rdv_elsewhere(agent, starts_at):
-    """An hour-long RDV of `agent` in another organisation whose every name says « secret »;
-    returns that organisation."""
-    other = OrganisationFactory(name="Organisation secrète")
-    AgentRoleFactory(agent=agent, organisation=other)
-    RdvFactory(
-        organisation=other,
-        motif=MotifFactory(organisation=other, name="Motif secret"),
-        lieu=LieuFactory(organisation=other, name="Lieu secret"),
-        agents=[agent],
-        usagers=[UsagerFactory(organisation=other, first_name="Usager", last_name="Secretissime")],
-        starts_at=starts_at,
-        duration_in_min=60,
-    )
-    return other
-
-
-def _busy_in_another_organisation(organisation, agent, monday):
-    """The agent works for `organisation` and another one, where it has an RDV on Monday
-    14:00–15:00, a cancelled one at 16:00 and an absence on Tuesday 10:00–11:00; every name
-    there says « secret »."""
-    other = _secret_rdv_elsewhere(agent, local(monday, 14))
-    RdvFactory(organisation=other, agents=[agent], starts_at=local(monday, 16), excused=True)
-    AbsenceFactory(
-        organisation=other,
-        agent=agent,
-        title="Congé secret",
-        first_day=monday + dt.timedelta(days=1),
-        start_time=dt.time(10),
-        end_time=dt.time(11),
-    )
-    return other
-
-
-SECRETS = ("secret", "Secretissime", "SECRETISSIME")
-BUSY_BAND = 'class="rdv-agenda__band rdv-agenda__band--busy"'
-
-
-def _band_texts(page):
+def _busy_texts(response):
+    """The busy blocks in words, under each day's heading, day by day."""
+    root = dom(response)
     return [
-        re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", text)).strip()
-        for text in re.findall(rf"<div {BUSY_BAND} [^>]*>(.*?)</div>", page)
+        text(item)
+        for head in find_all(root, "div", class_="rdv-agenda__head")
+        for item in find_all(head, "li", class_="rdv-agenda__note--busy")
     ]
+
+
+def _busy_bands(response):
+    """The busy blocks drawn on the grid: their place."""
+    return [attribute(band, "style") for band in find_all(dom(response), "div", class_="rdv-agenda__band--busy")]
 
 
 def test_an_agents_rdvs_and_absences_elsewhere_show_as_busy_blocks_with_times_only(client, organisation, basic_agent):
     monday = next_monday()
-    _busy_in_another_organisation(organisation, basic_agent, monday)
+    busy_in_another_organisation(organisation, basic_agent, monday)
     client.force_login(basic_agent)
 
-    page = client.get(agenda_url(basic_agent, organisation, date=monday.isoformat())).content.decode()
-    assert _band_texts(page) == [
+    response = client.get(agenda_url(basic_agent, organisation, date=monday.isoformat()))
+    page = response.content.decode()
+    assert _busy_texts(response) == [
         "Occupé (autre organisation) de 14h00 à 15h00",  # the excused RDV holds no time
         "Occupé (autre organisation) de 10h00 à 11h00",
     ]
-    assert re.search(rf'<div {BUSY_BAND} style="top:28rem;height:4rem">', page)
+    assert _busy_bands(response) == ["top:28rem;height:4rem", "top:12rem;height:4rem"]
     assert not any(secret in page for secret in SECRETS)
     # A block, not a link: the time cells under it still book (the conflict check warns).
-    assert "Occupé (autre organisation)</strong>" in page and "<a " not in _band_texts(page)[0]
+    assert not find_all(dom(response), "a", class_="rdv-agenda__band--busy")
     assert "Occupé (autre organisation) : RDV ou absence dans une autre organisation" in page  # the legend
 
-    page = client.get(agenda_url(basic_agent, organisation, vue="jour", date=monday.isoformat())).content.decode()
-    assert _band_texts(page) == ["Occupé (autre organisation) de 14h00 à 15h00"]
-    assert not any(secret in page for secret in SECRETS)
+    response = client.get(agenda_url(basic_agent, organisation, vue="jour", date=monday.isoformat()))
+    assert _busy_texts(response) == ["Occupé (autre organisation) de 14h00 à 15h00"]
+    assert not any(secret in response.content.decode() for secret in SECRETS)
 
     page = client.get(agenda_url(basic_agent, organisation, vue="mois", date=monday.isoformat())).content.decode()
     assert 'rdv-agenda-month__busy">Occupé (autre organisation) de 14h00 à 15h00</p>' in page
     assert 'rdv-agenda-month__busy">Occupé (autre organisation) de 10h00 à 11h00</p>' in page
-    assert not any(secret in page for secret in SECRETS)
-
-
-def test_the_team_day_shows_who_is_busy_elsewhere_with_times_only(client, organisation, basic_agent):
-    monday = next_monday()
-    _busy_in_another_organisation(organisation, basic_agent, monday)
-    PlageOuvertureFactory(organisation=organisation, agent=basic_agent, first_day=monday, end_time=dt.time(17))
-    client.force_login(AgentFactory(organisation=organisation, secretariat=True))
-    page = client.get(team_url(organisation, date=monday.isoformat())).content.decode()
-    assert '<p class="rdv-team__band rdv-agenda__band--busy">Occupé (autre organisation) de 14h00 à 15h00</p>' in page
     assert not any(secret in page for secret in SECRETS)
 
 
@@ -733,14 +520,15 @@ def test_an_agent_without_another_organisation_shows_no_busy_block(client, organ
     RdvFactory(organisation=other, agents=[colleague], starts_at=local(monday, 9))
     client.force_login(basic_agent)
     for view in ("jour", "semaine", "mois"):
-        page = client.get(agenda_url(basic_agent, organisation, vue=view, date=monday.isoformat())).content.decode()
-        assert BUSY_BAND not in page and "rdv-agenda-month__busy" not in page
-        assert "Occupé (autre organisation) de" not in page
+        response = client.get(agenda_url(basic_agent, organisation, vue=view, date=monday.isoformat()))
+        page = response.content.decode()
+        assert not _busy_bands(response) and "rdv-agenda-month__busy" not in page
+        assert "Occupé (autre organisation)</strong>" not in page
     client.force_login(AgentFactory(organisation=organisation, secretariat=True))
-    page = client.get(team_url(organisation, date=monday.isoformat())).content.decode()
-    own = re.search(rf'aria-labelledby="equipe-agent-{basic_agent.pk}">(.*?)</section>', page, re.S)
-    assert own is not None and "14h00 – 14h30" in own.group(1)
-    assert "Occupé (autre organisation)" not in own.group(1)
+    root = dom(client.get(team_url(organisation, date=monday.isoformat())))
+    (item,) = rdv_items(root)
+    assert text(find(item, "span", class_="rdv-agenda__tip-head")).startswith("14h00 – 14h30")
+    assert notes(root, f"agent-{basic_agent.pk}", "busy") == []
 
 
 def test_absences_and_busy_read_three_queries_whatever_the_agents(django_assert_num_queries, organisation):
@@ -757,7 +545,7 @@ def test_absences_and_busy_read_three_queries_whatever_the_agents(django_assert_
         own, busy = queries.absences_and_busy(organisation, [agent.pk for agent in agents], window)
     assert {occurrence.event.organisation_id for occurrence in own} == {organisation.pk}
     assert len(own) == 4 and len(busy) == 8  # the two RDVs, one after the other, merged
-    assert all(isinstance(item, layout.BusyElsewhere) for item in busy)
+    assert all(isinstance(item, bands.BusyElsewhere) for item in busy)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -766,7 +554,7 @@ def test_absences_and_busy_read_three_queries_whatever_the_agents(django_assert_
 
 def _grid_hours(day, busy=()):
     """The hour range of a one-day grid holding these busy spans (for agent 1)."""
-    grid = grid_of([day], [], local(day, 12), busy=[layout.BusyElsewhere(1, start, end) for start, end in busy])
+    grid = grid_of([day], [], local(day, 12), busy=[bands.BusyElsewhere(1, start, end) for start, end in busy])
     return grid.start_hour, grid.end_hour
 
 
@@ -777,7 +565,7 @@ def test_busy_blocks_outside_7_to_20_widen_the_grid_to_their_hours():
     assert _grid_hours(day, busy=[(local(day, 5, 15), local(day, 6))]) == (5, 20)
     assert _grid_hours(day, busy=[(local(day, 14), local(day, 15))]) == (7, 20)
 
-    grid = grid_of([day], [], local(day, 12), busy=[layout.BusyElsewhere(1, local(day, 21), local(day, 22))])
+    grid = grid_of([day], [], local(day, 12), busy=[bands.BusyElsewhere(1, local(day, 21), local(day, 22))])
     (band,) = grid.columns[0].bands
     assert (grid.start_hour, grid.end_hour) == (7, 22)
     assert band.time_label == "de 21h00 à 22h00"
@@ -799,7 +587,7 @@ def test_days_away_and_spans_over_several_days_do_not_widen_the_grid_to_the_whol
     night = [(local(monday, 22), local(tuesday, 6))]
     assert _grid_hours(monday, busy=night) == (7, 23)
     assert _grid_hours(tuesday, busy=night) == (5, 20)
-    grid = grid_of([tuesday], [], local(tuesday, 12), busy=[layout.BusyElsewhere(1, *night[0])])
+    grid = grid_of([tuesday], [], local(tuesday, 12), busy=[bands.BusyElsewhere(1, *night[0])])
     (band,) = grid.columns[0].bands
     assert band.time_label == "du 1er juin à 22h00 au 2 juin à 6h00"
     assert band.style == "top:0rem;height:4rem"
@@ -836,35 +624,18 @@ def test_absences_outside_7_to_20_widen_the_grid_but_not_a_day_away(organisation
         assert hours(monday + dt.timedelta(days=n)) == (7, 20)
 
 
-def _late_busy_in_another_organisation(agent, day):
-    _secret_rdv_elsewhere(agent, local(day, 21))
+def _latebusy_in_another_organisation(agent, day):
+    secret_rdv_elsewhere(agent, local(day, 21))
 
 
 def test_a_busy_block_at_21h_elsewhere_widens_the_week_and_day_views(client, organisation, basic_agent):
     monday = next_monday()
-    _late_busy_in_another_organisation(basic_agent, monday)
+    _latebusy_in_another_organisation(basic_agent, monday)
     client.force_login(basic_agent)
     for view in ("semaine", "jour"):
-        page = client.get(agenda_url(basic_agent, organisation, vue=view, date=monday.isoformat())).content.decode()
-        assert _band_texts(page) == ["Occupé (autre organisation) de 21h00 à 22h00"]
-        assert re.search(rf'<div {BUSY_BAND} style="top:56rem;height:4rem">', page)
-        hours = re.search(r'<div class="rdv-agenda__hours"[^>]*>(.*?)</div>', page).group(1)
-        assert re.findall(r">(\d+h)<", hours)[-1] == "21h"
-        assert not any(secret in page for secret in SECRETS)
-
-
-def test_a_busy_block_at_21h_elsewhere_shows_with_its_times_on_the_team_day(client, organisation, basic_agent):
-    """The team day lists each agent's day as text, not on an hour grid: a late busy block is
-    never cut there, it reads with its times."""
-    monday = next_monday()
-    _late_busy_in_another_organisation(basic_agent, monday)
-    PlageOuvertureFactory(organisation=organisation, agent=basic_agent, first_day=monday)
-    client.force_login(AgentFactory(organisation=organisation, secretariat=True))
-    page = client.get(team_url(organisation, date=monday.isoformat())).content.decode()
-    own = re.search(rf'aria-labelledby="equipe-agent-{basic_agent.pk}">(.*?)</section>', page, re.S)
-    assert own is not None
-    assert (
-        '<p class="rdv-team__band rdv-agenda__band--busy">Occupé (autre organisation) de 21h00 à 22h00</p>'
-        in own.group(1)
-    )
-    assert not any(secret in page for secret in SECRETS)
+        response = client.get(agenda_url(basic_agent, organisation, vue=view, date=monday.isoformat()))
+        assert _busy_texts(response) == ["Occupé (autre organisation) de 21h00 à 22h00"]
+        assert _busy_bands(response) == ["top:56rem;height:4rem"]
+        hours = find(dom(response), "div", class_="rdv-agenda__hours")
+        assert text(hours).split()[-1] == "21h"
+        assert not any(secret in response.content.decode() for secret in SECRETS)

@@ -204,3 +204,15 @@ def test_move_past_the_limit_is_refused(organisation, online_motif, lieu, two_ag
 def test_the_limit_is_in_hours_before_the_start(organisation, online_motif, lieu, two_agents, usager):
     rdv = book(motif=online_motif, start=at(organisation, DAY, 9), lieu=lieu, usagers=[usager], booking_token="h")
     assert rdv.starts_at - dt.timedelta(hours=organisation.usager_cancel_limit_hours) == at(organisation, DAY, 5)
+
+
+def test_a_move_sends_one_message_per_channel(organisation, online_motif, lieu, two_agents):
+    """The new RDV's confirmation, not also the old one's annulation (the seed's complaint: a move
+    reached a family as a flurry of messages)."""
+    usager = UsagerFactory(organisation=organisation, with_email=True, with_phone=True)
+    rdv = book(motif=online_motif, start=at(organisation, DAY, 9), lieu=lieu, usagers=[usager], booking_token="n1")
+    rdv.notifications.update(status="sent")  # the family knows of it
+    moved = move(rdv=rdv, start=at(organisation, DAY, 10), booking_token="n2")
+    assert not rdv.notifications.filter(usager=usager).exclude(status="sent").exists()
+    to_usager = moved.notifications.filter(usager=usager)
+    assert sorted(to_usager.values_list("event", "channel")) == [("created", "email"), ("created", "sms")]

@@ -11,6 +11,8 @@ from django.utils import timezone
 
 from motifs.models import Motif
 from organisations.models import Lieu, Organisation, Territory
+from rendezvous.models import Rdv
+from rendezvous.online import book
 from sectorisation.models import Sector, SectorArea, SectorAttribution
 from tests.agents.factories import AgentFactory
 from tests.motifs.factories import MotifCategoryFactory, MotifFactory
@@ -22,6 +24,7 @@ from usagers.models import Usager
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 MONDAY = dt.date(2030, 3, 4)  # no public holiday that week nor the next ones
 NOW = dt.datetime(2030, 3, 4, 8, 0, tzinfo=PARIS)
+TUESDAY = MONDAY + dt.timedelta(days=1)
 TUE, THU = 1, 3
 NOISIEL, CHELLES, MEAUX = "77337", "77108", "77284"
 Level = Motif.SectorisationLevel
@@ -101,3 +104,20 @@ def sign_in_usager(client, usager: Usager) -> None:
     session.set_expiry(timezone.now() + USAGER_SESSION_AGE)
     session.save()
     client.cookies[settings.USAGER_SESSION_COOKIE_NAME] = session.session_key
+
+
+def at(hour: int, minute: int = 0, day: dt.date = TUESDAY) -> dt.datetime:
+    """That time on `day` (TUESDAY by default) in Paris."""
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=PARIS)
+
+
+def booked(world: dict, usager: Usager, hour: int = 9, minute: int = 30) -> Rdv:
+    """An RDV `usager` booked online on TUESDAY at that time, for the motif and lieu of `world`
+    (`{"motif": …, "lieu": …}`)."""
+    return book(
+        motif=world["motif"],
+        start=at(hour, minute),
+        lieu=world["lieu"],
+        usagers=[usager],
+        booking_token=f"{usager.pk}-{hour}-{minute}",
+    )

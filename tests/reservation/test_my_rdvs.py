@@ -1,20 +1,18 @@
 """« Mes rendez-vous »: the usager's and its proches' RDVs, never another family's; « Annuler » and
 « Déplacer » until the organisation's limit, the phone number past it."""
 
-import datetime as dt
-
 import pytest
 import time_machine
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
 from rendezvous.history import rdv_history
 from rendezvous.models import Rdv
-from rendezvous.online import book
 from tests.rendezvous.factories import RdvFactory
 from tests.reservation.search_helpers import (
-    MONDAY,
     NOW,
-    PARIS,
+    TUESDAY,
+    at,
+    booked,
     lieu,
     online_motif,
     organisation,
@@ -25,7 +23,6 @@ from tests.reservation.search_helpers import (
 from tests.usagers.factories import UsagerFactory
 
 pytestmark = pytest.mark.django_db
-TUESDAY = MONDAY + dt.timedelta(days=1)
 
 
 @pytest.fixture(autouse=True)
@@ -48,20 +45,6 @@ def world():
 def family():
     usager = UsagerFactory(first_name="Inès", last_name="Garrigue", email="ines@example.fr")
     return usager, UsagerFactory(first_name="Lou", last_name="Garrigue", responsible=usager)
-
-
-def at(hour: int, minute: int = 0, day: dt.date = TUESDAY) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=PARIS)
-
-
-def booked(world, usager, hour=9, minute=30) -> Rdv:
-    return book(
-        motif=world["motif"],
-        start=at(hour, minute),
-        lieu=world["lieu"],
-        usagers=[usager],
-        booking_token=f"{usager.pk}-{hour}-{minute}",
-    )
 
 
 def test_signed_out_visitors_are_asked_to_sign_in(client):

@@ -2,6 +2,7 @@ import datetime as dt
 import zoneinfo
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -185,7 +186,7 @@ def test_monthly_figures_by_creator_type_and_service_in_the_organisations_time_z
     client.force_login(admin)
     response = client.get(url(organisation))
     assert response.status_code == 200
-    months = response.context["charts"][0].figures.months
+    months = [bucket.first for bucket in response.context["charts"][0].figures.buckets]
     assert len(months) == 12
     assert months[0] == add_months(this_month, -11) and months[-1] == this_month
     a, b, now = 9, 8, 11
@@ -229,11 +230,11 @@ def test_a_chosen_period_shows_its_months(client, organisation, admin_agent):
     response = client.get(url(organisation, debut=f"{first:%Y-%m}", fin=f"{add_months(first, 2):%Y-%m}"))
     assert response.status_code == 200
     block = response.context["charts"][0]
-    assert block.figures.months == [first, add_months(first, 1), add_months(first, 2)]
+    assert [bucket.first for bucket in block.figures.buckets] == [first, add_months(first, 1), add_months(first, 2)]
     assert block.figures.total == 1
     # A start alone: the twelve months from it.
     response = client.get(url(organisation, debut=f"{first:%Y-%m}"))
-    assert response.context["charts"][0].figures.months[-1] == add_months(first, 11)
+    assert response.context["charts"][0].figures.buckets[-1].first == add_months(first, 11)
 
 
 def test_an_empty_period_says_so(client, organisation, admin_agent):
@@ -258,7 +259,14 @@ def test_an_empty_period_says_so(client, organisation, admin_agent):
             "fin",
             "Le mois de fin doit être le mois de début ou un mois suivant.",
         ),
-        ({"debut": "2022-01", "fin": "2024-01"}, "fin", "La période ne peut pas dépasser 24 mois."),
+        ({"debut": "2019-01", "fin": "2024-01"}, "fin", "La période ne peut pas dépasser 60 mois."),
+        (
+            {"debut": "2022-01", "fin": "2024-01", "par": "mois"},
+            "par",
+            "Par mois, la période ne peut pas dépasser 24 mois : regroupez par trimestre ou par année.",
+        ),
+        ({"par": "semaine"}, "par", "Sélectionnez un choix valide. semaine n’en fait pas partie."),
+        ({"service": "999999"}, "service", "Sélectionnez un choix valide. 999999 n’en fait pas partie."),
     ],
 )
 def test_a_bad_period_answers_422_with_a_french_error_on_its_field(
@@ -305,7 +313,126 @@ def test_the_number_of_queries_does_not_depend_on_the_data(client, organisation,
         response = client.get(url(organisation))
     assert response.status_code == 200
     assert response.context["total"] == count
-    # session, agent, membership, statuses, RDVs by creator and type, by service, usagers,
+    # session, agent, membership, the filters' motifs, lieux and agents, statuses, RDVs created, usagers,
     # the other organisations of the header's selector
-    assert len(queries) == 8, [query["sql"] for query in queries.captured_queries]
+    assert len(queries) == 10, [query["sql"] for query in queries.captured_queries]
     assert response.context["charts"][0].figures.total == count
+
+
+# Filters and long periods
+
+
+@pytest.fixture
+def filtered_world(organisation, admin_agent):
+    """Two services, two lieux, two agents; RDVs created two months ago at noon."""
+    tz = organisation.tzinfo
+    month = add_months(timezone.localdate(timezone=tz).replace(day=1), -2)
+    pmi = MotifFactory(organisation=organisation, service=service("PMI"))
+    social = MotifFactory(organisation=organisation, service=service("Social"), phone=True)
+    lieux = [LieuFactory(organisation=organisation) for _ in range(2)]
+    other = AgentFactory(organisation=organisation, services=["Social"])
+    specs = [
+        (pmi, lieux[0], [admin_agent], {"seen": True, "past": True}),
+        (pmi, lieux[1], [admin_agent, other], {"noshow": True, "past": True}),
+        (social, None, [other], {"past": True}),  # « À renseigner »
+        (social, None, [other], {}),  # « À venir »
+    ]
+    for motif, lieu, agents, traits in specs:
+        rdv = RdvFactory(organisation=organisation, motif=motif, lieu=lieu, agents=agents, usagers=[], **traits)
+        created(rdv, month_start(month, tz, hour=12))
+    return {"pmi": pmi, "social": social, "lieux": lieux, "other": other, "month": month}
+
+
+@pytest.mark.parametrize(
+    "choose, expected_tiles, expected_total",
+    [
+        (lambda w, admin: {"service": service("PMI").pk}, {"seen": 1, "noshow": 1}, 2),
+        (lambda w, admin: {"lieu": w["lieux"][1].pk}, {"noshow": 1}, 1),
+        (lambda w, admin: {"motif": w["social"].pk}, {"a_renseigner": 1, "a_venir": 1}, 2),
+        (lambda w, admin: {"agent": w["other"].pk}, {"noshow": 1, "a_renseigner": 1, "a_venir": 1}, 3),
+        (lambda w, admin: {"agent": admin.pk, "service": service("PMI").pk}, {"seen": 1, "noshow": 1}, 2),
+    ],
+)
+def test_filters_narrow_the_counters_and_the_charts_and_lead_to_the_same_rdvs(
+    client, organisation, admin_agent, filtered_world, choose, expected_tiles, expected_total
+):
+    query = choose(filtered_world, admin_agent)
+    client.force_login(admin_agent)
+    response = client.get(url(organisation, **query))
+    assert response.status_code == 200
+    assert {key: count for key, count in tiles(response).items() if count} == expected_tiles
+    assert response.context["total"] == expected_total
+    assert response.context["charts"][0].figures.total == expected_total
+    for item in response.context["main_tiles"] + response.context["other_tiles"]:
+        listed = client.get(item["url"])
+        assert listed.context["page_obj"].paginator.count == item["count"], item["tile"].key
+    assert client.get(response.context["total_url"]).context["page_obj"].paginator.count == expected_total
+
+
+def test_another_organisations_motif_is_refused_like_an_unknown_one(client, organisation, admin_agent):
+    elsewhere = MotifFactory(organisation=OrganisationFactory())
+    client.force_login(admin_agent)
+    response = client.get(url(organisation, motif=elsewhere.pk))
+    assert response.status_code == 422
+    assert response.context["form"].errors["motif"] == [
+        f"Sélectionnez un choix valide. {elsewhere.pk} n’en fait pas partie."
+    ]
+
+
+def test_five_years_are_shown_by_quarter_and_by_year_on_demand(client, organisation, admin_agent):
+    tz = organisation.tzinfo
+    this_month = timezone.localdate(timezone=tz).replace(day=1)
+    first = add_months(this_month, -59)
+    for months_back in (0, 59, 30):
+        rdv = RdvFactory(organisation=organisation, agents=[admin_agent], usagers=[])
+        created(rdv, month_start(add_months(this_month, -months_back), tz, hour=12))
+    client.force_login(admin_agent)
+    response = client.get(url(organisation, debut=f"{first:%Y-%m}", fin=f"{this_month:%Y-%m}"))
+    assert response.status_code == 200
+    figures = response.context["charts"][0].figures
+    assert {bucket.grain for bucket in figures.buckets} == {"trimestre"}
+    assert len(figures.buckets) in (20, 21)  # 21 when the period starts within a quarter
+    assert figures.total == 3
+    assert figures.bucket_totals[0] == 1 and figures.bucket_totals[-1] == 1
+    page = response.content.decode()
+    assert "<caption>RDV créés par trimestre, selon qui les a créés</caption>" in page
+
+    response = client.get(url(organisation, debut=f"{first:%Y-%m}", fin=f"{this_month:%Y-%m}", par="annee"))
+    buckets = response.context["charts"][0].figures.buckets
+    assert [bucket.first.year for bucket in buckets] == list(range(first.year, this_month.year + 1))
+
+
+@pytest.mark.parametrize("months", [12, 60])
+@pytest.mark.parametrize("filtered", [False, True])
+def test_the_number_of_queries_does_not_depend_on_the_period_or_the_filters(
+    client, organisation, admin_agent, filtered_world, months, filtered
+):
+    this_month = timezone.localdate(timezone=organisation.tzinfo).replace(day=1)
+    query = {"debut": f"{add_months(this_month, -(months - 1)):%Y-%m}", "fin": f"{this_month:%Y-%m}"}
+    if filtered:
+        query |= {"agent": admin_agent.pk, "service": service("PMI").pk, "lieu": filtered_world["lieux"][0].pk}
+    client.force_login(admin_agent)
+    client.get(url(organisation, **query))
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url(organisation, **query))
+    assert response.status_code == 200
+    assert len(queries) == 10, [query["sql"] for query in queries.captured_queries]
+
+
+def test_rdvs_of_today_read_to_come_until_they_start(client, organisation, admin_agent):
+    tz = organisation.tzinfo
+    today = dt.date(2026, 3, 10)
+    with time_machine.travel(dt.datetime.combine(today, dt.time(12), tzinfo=tz), tick=False):
+        for hour in (9, 11, 15):  # before and after noon today
+            RdvFactory(
+                organisation=organisation,
+                agents=[admin_agent],
+                usagers=[],
+                starts_at=dt.datetime.combine(today, dt.time(hour), tzinfo=tz),
+            )
+        RdvFactory(organisation=organisation, agents=[admin_agent], usagers=[])  # tomorrow
+        RdvFactory(organisation=organisation, agents=[admin_agent], usagers=[], past=True)  # last week
+        client.force_login(admin_agent)
+        response = client.get(url(organisation))
+    counts = tiles(response)
+    assert (counts["a_venir"], counts["a_renseigner"]) == (2, 3)

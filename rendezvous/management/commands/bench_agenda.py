@@ -4,7 +4,7 @@ full requests through Django's test client with a signed-in agent, middlewares, 
 - the week view of an agent with 200 RDVs in the current week (15 minutes each, one or two
   usagers, every status among past ones), weekly plages d'ouverture and absences;
 - the secrétariat's « Journée de l'équipe » for an organisation of 30 agents, each with a plage,
-  an absence and 8 RDVs that day.
+  an absence and 8 RDVs that day: a time grid of 30 columns, 26 time cells each.
 
 It never touches the configured database's data: it creates a throw-away database next to it
 (`<name>_bench_agenda`), migrates it, seeds it with bulk inserts, measures, and drops it. Prints
@@ -114,8 +114,10 @@ class Command(BenchCommand):
             "week_view_p50_ms": round(statistics.median(week_ms), 2),
             "week_view_p95_ms": round(percentile(week_ms, 0.95), 2),
             "week_view_bytes": len(week_page.encode()),
-            "day_view_agents": team_page.count('class="rdv-team__column"'),
-            "day_view_rdvs": team_page.count('class="rdv-team__rdv '),
+            # One heading cell per agent's column, one link per RDV block (rendezvous/agenda/html.py).
+            "day_view_agents": team_page.count('class="rdv-agenda__head'),
+            "day_view_rdvs": team_page.count('class="rdv-agenda__rdv '),
+            "day_view_bytes": len(team_page.encode()),
             "day_view_queries": team_queries,
             "day_view_p50_ms": round(statistics.median(team_ms), 2),
             "day_view_p95_ms": round(percentile(team_ms, 0.95), 2),

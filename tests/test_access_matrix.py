@@ -1,0 +1,267 @@
+"""The access matrix (issue 18, point 4): every URL pattern of the project, read from the
+resolver (tests.url_patterns), asked by each of the ten actors of tests.access_world, answers
+what tests.access_expectations declares for that pattern and that actor (the Django admin's and
+anymail's, declared as groups, by one actor of each kind). A pattern without a
+declaration fails, so a new page cannot ship unchecked; a declaration without a pattern fails
+too. Whatever the answer, a page never shows the usager's name to an outsider, the agents' notes
+on the usager to an usager, nor the RDV's notes to anybody who may not open the RDV.
+
+Write methods too: every actor the page refuses POSTs the form a writer is shown (with the
+values tests.access_payloads adds): the answer is a refusal (4xx, or a redirect to a sign-in
+page), never a 2xx or a 5xx, and the database is the same before and after. The same POST from a
+writer does change it, which proves the payload is one the page would have accepted."""
+
+import contextlib
+import functools
+import traceback
+from urllib.parse import urlsplit
+
+import pytest
+import time_machine
+from django.db import connection, transaction
+from django.test import override_settings
+from django.urls import Resolver404, resolve
+
+from tests.access_expectations import DECLARED, OK, Access, group_answers, is_refusal, matches
+from tests.access_payloads import payload_for, writer_of
+from tests.access_world import (
+    ACTORS,
+    ADMIN,
+    ADMIN_ELSEWHERE,
+    ANONYMOUS,
+    NOW,
+    OTHER_SERVICE,
+    OUTSIDERS,
+    PROFILE_NOTE,
+    RDV_NOTE,
+    RDV_READERS,
+    SAME_SERVICE,
+    SECRET_NAME,
+    SECRETARIAT,
+    USAGER,
+    USAGERS,
+    World,
+    build_world,
+    text_of,
+    url_for,
+    write_export_file,
+)
+from tests.url_patterns import Pattern, all_patterns
+
+PATTERNS = all_patterns()
+ALONE = [pattern for pattern in PATTERNS if group_answers(pattern.name, pattern.route) is None]
+GROUPED = [pattern for pattern in PATTERNS if group_answers(pattern.name, pattern.route) is not None]
+# Reference data the migrations load and nothing writes; the sessions, which every visit may write
+# (a sign-in shows elsewhere: the account's last login, django-axes' log).
+NOT_FINGERPRINTED = {
+    "django_session",
+    "django_migrations",
+    "django_content_type",
+    "auth_permission",
+    "sectorisation_commune",
+    "sectorisation_formercommune",
+}
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """Built once for the module, in a transaction rolled back at its end; each test runs in a
+    savepoint of it (pytest-django's `db`), so what a request writes goes with its test. The
+    clock stays at NOW for the whole module: the RDV is tomorrow, its créneaux free or not."""
+    with (
+        django_db_blocker.unblock(),
+        time_machine.travel(NOW, tick=False),
+        override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
+        transaction.atomic(),
+    ):
+        yield build_world()
+        transaction.set_rollback(True)
+
+
+@pytest.fixture(autouse=True)
+def _export_file(_isolate, world):
+    """After tests/conftest.py gave the test its own MEDIA_ROOT."""
+    write_export_file(world)
+
+
+def declared(pattern: Pattern) -> Access:
+    if pattern.name not in DECLARED:
+        pytest.fail(f"{pattern.name} ({pattern.route}): declare who may use it in tests/access_expectations.py")
+    return DECLARED[pattern.name]
+
+
+def error(response) -> str:
+    """The exception behind a 5xx, for the failure's message."""
+    exc_info = getattr(response, "exc_info", None)
+    if response.status_code < 500 or not exc_info:
+        return ""
+    return "\n" + "".join(traceback.format_exception(*exc_info)[-3:])
+
+
+def describe(response) -> str:
+    """The answer as the declarations write it: the status, and a redirect's URL name."""
+    if response.status_code in (301, 302, 303):
+        path = urlsplit(response["Location"]).path
+        try:
+            return f"302 {resolve(path).view_name}"
+        except Resolver404:
+            return f"302 {path}"
+    return str(response.status_code)
+
+
+def fingerprint() -> dict[str, tuple[int, int]]:
+    """Each table's row count and an order-free hash of its rows, in one query: a few
+    milliseconds on the matrix's small world."""
+    with connection.cursor() as cursor:
+        cursor.execute(_fingerprint_query())
+        return {table: (count, digest) for table, count, digest in cursor.fetchall()}
+
+
+@functools.cache
+def _fingerprint_query() -> str:
+    tables = sorted(set(connection.introspection.table_names()) - NOT_FINGERPRINTED)
+    return " UNION ALL ".join(
+        f"SELECT '{table}', count(*), coalesce(sum(hashtextextended(t::text, 0)), 0) FROM \"{table}\" t"
+        for table in tables
+    )
+
+
+def changed(before: dict, after: dict) -> list[str]:
+    return sorted(table for table in before.keys() | after.keys() if before.get(table) != after.get(table))
+
+
+def leaks(actor: str, body: str) -> list[str]:
+    """What this body shows that the actor may not read (whatever the case: agents' pages write
+    last names in capitals)."""
+    body = body.lower()
+    found = []
+    if actor in OUTSIDERS and SECRET_NAME.lower() in body:
+        found.append("the usager's name")
+    if (actor in OUTSIDERS or actor in USAGERS) and PROFILE_NOTE.lower() in body:
+        found.append("the agents' notes on the usager")
+    if actor not in RDV_READERS and RDV_NOTE.lower() in body:
+        found.append("the RDV's notes")
+    return found
+
+
+def test_every_pattern_is_declared_and_every_declaration_is_a_pattern():
+    names = {pattern.name for pattern in ALONE}
+    assert len(names) == len(ALONE), "two URL patterns share a name"
+    assert not names - DECLARED.keys(), (
+        f"declare these in tests/access_expectations.py: {sorted(names - DECLARED.keys())}"
+    )
+    assert not DECLARED.keys() - names, f"declared, but no such URL pattern: {sorted(DECLARED.keys() - names)}"
+    assert len(GROUPED) > 100  # the Django admin's and anymail's: walked by test_grouped_patterns
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("pattern", ALONE, ids=[pattern.name for pattern in ALONE])
+def test_get(world, pattern: Pattern):
+    access = declared(pattern)
+    failures = []
+    for actor in ACTORS:
+        url = url_for(world, pattern, actor)
+        response = world.client(actor).get(url)
+        observed = describe(response)
+        if not matches(access.answers[actor], observed):
+            failures.append(
+                f"{actor}: GET {url} answered {observed}, declared {access.answers[actor]}{error(response)}"
+            )
+        for leak in leaks(actor, text_of(response)):
+            failures.append(f"{actor}: GET {url} shows {leak}")
+    assert not failures, "\n".join(failures)
+
+
+def _post(world: World, pattern: Pattern, actor: str, data: dict) -> str:
+    response = world.client(actor).post(url_for(world, pattern, actor), data)
+    text_of(response)  # a file's answer closes its file
+    return describe(response) + error(response)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("pattern", ALONE, ids=[pattern.name for pattern in ALONE])
+def test_post(world, pattern: Pattern):
+    access = declared(pattern)
+    data = payload_for(world, pattern, access)
+    failures = []
+    before = fingerprint()
+    for actor in ACTORS:
+        if actor in access.writers:
+            continue
+        observed = _post(world, pattern, actor, data)
+        after = fingerprint()
+        if not is_refusal(observed):
+            failures.append(f"{actor}: POST answered {observed}, not a refusal")
+        if changed(before, after):
+            failures.append(f"{actor}: POST changed {changed(before, after)}")
+        before = after
+    if access.writes:
+        writer = writer_of(access)
+        assert writer is not None, f"{pattern.name}: writes, but has no writer: declare `writes=False` and why"
+        with contextlib.suppress(_RolledBack), transaction.atomic():
+            observed = _post(world, pattern, writer, data)
+            if not changed(before, fingerprint()):
+                failures.append(f"{writer} (a writer): POST answered {observed} and changed nothing: payload {data}")
+            raise _RolledBack
+    assert not failures, "\n".join(failures)
+
+
+class _RolledBack(Exception):
+    """Leaves the writer's savepoint, undoing its POST."""
+
+
+# The grouped patterns' guards read one thing (`is_staff`, the webhook secret), the same for every
+# agent: one actor of each kind walks them (not signed in, usager, agent), the others would repeat.
+GROUP_WALKERS = (ANONYMOUS, USAGER, ADMIN)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("actor", GROUP_WALKERS)
+def test_grouped_patterns(world, actor):
+    """The admin's and anymail's patterns (tests.access_expectations.group_answers), GET then
+    POST: each group's answer, and nothing written."""
+    failures = []
+    before = fingerprint()
+    client = world.client(actor)
+    for pattern in GROUPED:
+        expected = group_answers(pattern.name, pattern.route)[actor]
+        response = client.get(pattern.url)
+        text_of(response)
+        observed = describe(response)
+        if not matches(expected, observed):
+            failures.append(f"GET {pattern.url} answered {observed}, declared {expected}")
+        if expected != OK:  # the admin's login form: a POST is a sign-in attempt, open to all
+            observed = describe(client.post(pattern.url, {"id": "1", "name": "x"}))
+            if not is_refusal(observed) and not matches(expected, observed):
+                failures.append(f"POST {pattern.url} answered {observed}")
+    assert not changed(before, fingerprint())
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "actor, name, marker",
+    [
+        (ADMIN, "usagers:list", SECRET_NAME),
+        (OTHER_SERVICE, "usagers:search", SECRET_NAME),
+        (SAME_SERVICE, "rendezvous:usager_picker", SECRET_NAME),
+        (SECRETARIAT, "rendezvous:agenda_secretariat", SECRET_NAME),
+        (SAME_SERVICE, "rendezvous:list", SECRET_NAME),
+        (OTHER_SERVICE, "usagers:detail", PROFILE_NOTE),
+        (SAME_SERVICE, "rendezvous:detail", RDV_NOTE),
+        (USAGER, "reservation:profile", SECRET_NAME),
+    ],
+)
+def test_the_markers_show_to_those_who_may_read_them(world, actor, name, marker):
+    """Else the matrix's search for them in the others' pages would prove nothing."""
+    pattern = next(pattern for pattern in ALONE if pattern.name == name)
+    response = world.client(actor).get(url_for(world, pattern, actor))
+    assert response.status_code == 200
+    assert marker.lower() in text_of(response).lower()
+
+
+def test_the_writers_are_those_the_design_names():
+    """A few cells read against DESIGN.md, so that a wrong profile in the declarations shows."""
+    assert DECLARED["rendezvous:status"].writers == {SAME_SERVICE, SECRETARIAT, ADMIN}
+    assert DECLARED["organisations:settings"].writers == {ADMIN, ADMIN_ELSEWHERE}
+    assert DECLARED["reservation:cancel"].writers == {USAGER}

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
+from rdv.words import de
 from usagers.search import (
     SearchNormalise,
     relevance_ordering,
@@ -238,6 +239,11 @@ class Usager(models.Model):
     @property
     def is_proche(self) -> bool:
         return self.responsible_id is not None
+
+    @property
+    def proche_of(self) -> str:
+        """« proche d'Inès MOREAU », as lists name a proche (its responsible selected)."""
+        return _("proche %(of)s") % {"of": de(self.responsible.full_name)} if self.responsible else ""
 
     @property
     def age(self) -> str:

@@ -13,6 +13,7 @@ from agents.permissions import (
     Membership,
 )
 from organisations.middleware import OrganisationRequest
+from rdv.words import de
 from rendezvous.booking_forms import UsagersStepForm
 from rendezvous.views.common import (
     home_address,
@@ -46,14 +47,16 @@ class UsagersStep:
 
 def _search(membership: Membership, query: str, exclude: Sequence[int]) -> tuple[list[Usager], bool]:
     """The usagers matching `query`, each with `shown_responsible`: its responsible if the
-    organisation knows it (« proche de … »), else None."""
+    organisation knows it (« proche d'Inès … »), else None."""
     if len(query) < 2:
         return [], False
     found = list(usagers_visible_to(membership).search(query).exclude(pk__in=list(exclude))[: LIVE_RESULTS + 1])
     results = found[:LIVE_RESULTS]
     responsibles = visible_responsibles(membership, results)
     for usager in results:
-        usager.shown_responsible = responsibles.get(usager.responsible_id)  # type: ignore[attr-defined]
+        responsible = responsibles.get(usager.responsible_id)
+        usager.shown_responsible = responsible  # type: ignore[attr-defined]
+        usager.shown_responsible_of = de(responsible.full_name) if responsible else ""  # type: ignore[attr-defined]
     return results, len(found) > LIVE_RESULTS
 
 

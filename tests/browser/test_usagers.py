@@ -49,7 +49,7 @@ def test_etape_3_create_an_usager_a_proche_and_find_them(live_page, organisation
     expect(page.get_by_role("link", name="Hélène DUPRÉ").last).to_be_visible()
     page.get_by_role("link", name="Vos usagers").first.click()
     row = page.get_by_role("row", name="Zoé DUPRÉ")
-    expect(row).to_contain_text("proche de Hélène DUPRÉ")
+    expect(row).to_contain_text("proche d'Hélène DUPRÉ")
 
     # « Recherche rapide … dans la barre de recherche en haut à droite », without accents.
     search = page.get_by_label("Rechercher un usager")

@@ -32,7 +32,7 @@ from agents.models import Agent
 from motifs.models import Motif
 from notifications.models import Notification
 from notifications.queue import dispatch
-from notifications.services import RdvSnapshot, grace_period
+from notifications.services import RdvSnapshot, grace_period, status_change_event
 from organisations.models import Lieu
 from rendezvous.models import Rdv
 
@@ -177,10 +177,10 @@ def notify_agents_of_status(
 ) -> list[Notification]:
     """A cancellation (« Absent excusé », « Annulé à l'initiative du service ») or a return from
     one; the other statuses say how the RDV went and tell the agents nothing."""
-    was_cancelled = old_status in Rdv.CANCELLED_STATUSES
-    if was_cancelled == rdv.is_cancelled:
+    event = status_change_event(old_status, rdv.status)  # the usagers' rule, written once
+    if event is None:
         return []
-    return notify_agents(rdv, Change.CANCELLED if rdv.is_cancelled else Change.RESTORED, by=by, now=now)
+    return notify_agents(rdv, Change.CANCELLED if event == Event.CANCELLED else Change.RESTORED, by=by, now=now)
 
 
 def _is_soon(starts_at: dt.datetime, now: dt.datetime) -> bool:

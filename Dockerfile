@@ -5,5 +5,8 @@ WORKDIR /app
 COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev --compile-bytecode
 COPY . .
-RUN DEBUG=true python manage.py collectstatic --no-input
+# With DEBUG off, as the container runs: the hashed names and their manifest (staticfiles.json) that
+# WhiteNoise's CompressedManifestStaticFilesStorage needs; without it every page fails. Dummy secret:
+# nothing is signed while collecting.
+RUN DEBUG=false SECRET_KEY=collectstatic-only ALLOWED_HOSTS=localhost python manage.py collectstatic --no-input
 EXPOSE 8000

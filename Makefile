@@ -7,7 +7,7 @@ CHROMIUM ?= /usr/bin/chromium
 # Extra pytest options; CI passes --create-db so a test database left on the machine never counts.
 PYTEST_ARGS ?=
 
-.PHONY: run test install services migrate demo browser lint format pytest test-clocks bench check-deploy
+.PHONY: run test install services migrate demo browser lint format pytest test-clocks bench check-deploy loadtest fuzz
 
 ## Installs, starts services, migrates, loads the demo, serves web + Celery worker + beat.
 run: install services migrate demo
@@ -64,11 +64,22 @@ pytest:
 test-clocks: install services
 	UV="$(UV)" python3 bin/test-clocks -- $(PYTEST_ARGS)
 
+## Hostile input on every form and filter (tests/fuzz), with many more examples than the suite's
+## derandomized few, new ones on each run; FUZZ_EXAMPLES per page and method (150 by default).
+fuzz: install services
+	FUZZ_PROFILE=long $(UV) run --frozen pytest tests/fuzz -n auto $(PYTEST_ARGS)
+
 ## Benchmarks: each bench_<subject> command seeds its own throw-away data and prints one JSON object.
 bench: install services
 	@for command in $$($(PYTHON) manage.py help --commands | grep '^bench_'); do \
 	  echo "== $$command"; $(PYTHON) manage.py $$command || exit 1; \
 	done
+
+## Load test: gunicorn with the production settings, a Celery worker and beat, 20 people for 60 s on
+## 127.0.0.1, its own throw-away database and Redis; prints one JSON object (bench/loadtest.py).
+## `make loadtest ARGS=--faults` also stops Redis and restarts PostgreSQL: only on a machine of your own.
+loadtest: install services
+	$(PYTHON) bench/loadtest.py $(ARGS)
 
 ## `check --deploy` with production-like settings.
 check-deploy: install

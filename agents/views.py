@@ -32,11 +32,25 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
 
+class LogoutView(auth_views.LogoutView):
+    """« Se déconnecter »: back on the login page, which says that it is done (as the usagers'
+    « Se déconnecter » does)."""
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.success(request, _("Vous êtes déconnecté(e)."))
+        return response
+
+
 def axes_username(request: HttpRequest, credentials=None) -> str:
     """The email django-axes counts failures for, lowercased: « Agent@… » and « agent@… » are one
-    account, so changing the case does not get around the lockout."""
+    account, so changing the case does not get around the lockout.
+
+    Cut to the length of an agent's email: no account has a longer one, and django-axes writes
+    this value to a column of 255 characters. The Django admin's login form does not bound what
+    is typed (our LoginForm does): a longer text there was a 500 (issue 18, point 5)."""
     username = (credentials or {}).get("username") or request.POST.get("username") or ""
-    return username.strip().lower()
+    return username.strip().lower()[: Agent._meta.get_field("email").max_length]
 
 
 def lockout_response(request: HttpRequest, original_response=None, credentials=None):

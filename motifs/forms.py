@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from motifs.models import MAX_DURATION_IN_MIN, Motif, MotifCategory
 from organisations.models import Service
-from rdv.forms import DsfrForm, DsfrModelForm, field_of
+from rdv.forms import DsfrForm, DsfrModelForm, MinutesField, field_of
 
 LOCATION_TYPE_HINTS = {
     Motif.LocationType.PUBLIC_OFFICE: _("C'est un RDV en présentiel qui aura lieu au lieu sélectionné."),
@@ -120,6 +120,7 @@ class MotifForm(DsfrModelForm):
             "instructions_before": forms.Textarea(attrs={"rows": 4}),
             "instructions_after": forms.Textarea(attrs={"rows": 4}),
         }
+        field_classes = {"default_duration_in_min": MinutesField}
 
     def __init__(self, *args, organisation, **kwargs):
         super().__init__(*args, **kwargs)
@@ -138,6 +139,8 @@ class MotifForm(DsfrModelForm):
         category_field = field_of(self, "category", forms.ModelChoiceField)
         category_field.queryset = categories
         category_field.choices = self._grouped_category_choices(categories)
+        # motif_form.js keeps this group whatever the service chosen.
+        category_field.widget.attrs["data-shared-group"] = _("Tous les services")
         self.fields["location_type"].widget.attrs["data-home-value"] = Motif.LocationType.HOME
         if self.instance.pk is None:
             # motif_form.js unticks and greys the box while a sensitive name is chosen (save() decides).

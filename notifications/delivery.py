@@ -1,13 +1,13 @@
-"""Delivering one outbox row in three steps, none of which holds a lock while a provider answers:
+"""Delivering outbox rows in three steps, none of which holds a lock while a provider answers:
 
-1. claim (a short transaction): `SELECT … FOR UPDATE SKIP LOCKED` picks the row if it is due and
-   no one else is claiming it, drops it if it has become pointless, holds it back while an
-   earlier message to the same address is on its way, else fixes its text from the RDV as it is
-   and what the recipient heard (services.final_wording), drops it if its address already had
-   its NOTIFICATIONS_DAILY_LIMIT messages of the day, and marks it « sending » with a deadline
-   (CLAIM_TIMEOUT), counting the attempt;
-2. send, outside any transaction, with the providers' timeouts;
-3. record the outcome on the row, if it is still « sending ».
+1. claim (notifications.claim, a short transaction for a whole batch): the rows due and held by
+   no one else are locked, dropped if they have become pointless, held back while an earlier
+   message to the same address is on its way, else worded from the RDV as it is and what the
+   recipient heard, and marked « sending » with a deadline (CLAIM_TIMEOUT);
+2. send each, outside any transaction, with the providers' timeouts; a row whose claim would
+   expire before its provider could answer is given back, not sent late;
+3. record the outcomes, those sent in one statement per few dozen, each only if its row is still
+   held by this claim.
 
 Workers and the periodic sweep may thus run side by side, and an agent changing the RDV meanwhile
 never waits for a provider. A worker that dies between 2 and 3 leaves the row « sending » past
@@ -17,44 +17,35 @@ server, they leave the row to be sent again, as when a worker dies."""
 
 import datetime as dt
 import logging
-import re
 import smtplib
+import time
 
 from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsRefused, AnymailUnsupportedFeature
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import connection, transaction
-from django.db.models import Max, Prefetch, Q, prefetch_related_objects
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from notifications import ics
+from notifications.claim import claim, without_secrets
 from notifications.messages import html_body
 from notifications.models import CLAIM_TIMEOUT, Notification, retry_delay
 from notifications.queue import dispatch
-from notifications.services import final_wording
 from rdv.db import commit_without_waiting_for_the_disk
 from rdv.sms import Sms, SmsError, get_sms_backend, is_permanent_http_error
-from rendezvous.models import Participation
-from usagers.models import CODE_VALIDITY
 
 logger = logging.getLogger(__name__)
 
 Status = Notification.Status
 
-# An RDV's participations, as _claim reads them once for the checks and the text.
-PARTICIPANTS = Prefetch(
-    "participations", queryset=Participation.objects.select_related("usager__responsible").order_by("pk")
-)
-
-# The daily limit per address counts over a sliding day, under an advisory lock of this class.
-DAILY_LIMIT_WINDOW = dt.timedelta(hours=24)
-DAILY_LIMIT_LOCK = 16_001
-
-# The code an usager's email carries (usagers/templates/usagers/emails/code.txt).
-CODE_IN_TEXT = re.compile(r"\b[0-9]{6}\b")
-# The links of professionals' emails (invitation, new password): each carries a one-time token.
-LINK_IN_TEXT = re.compile(r"https?://\S+")
+# How long a provider may take at most (rdv/settings.py: 10 s to connect, 10 s to read), and a
+# margin: a row is sent only while its claim still has that long to run.
+LONGEST_SEND = dt.timedelta(seconds=25)
+# The rows sent are recorded by this many, or after this many seconds.
+RECORD_EVERY = 50
+RECORD_AFTER_S = 5.0
 
 
 class DeliveryError(Exception):
@@ -65,220 +56,139 @@ class DeliveryError(Exception):
 
 def deliver_one(pk: int, now: dt.datetime | None = None) -> Notification | None:
     """Sends the row `pk` if it is due (at `now`, by default the time of the call) and no one
-    else holds it; returns it with its new state, or None when there was nothing to do."""
+    else holds it; returns it with its new state, or None when there was nothing to do (not due,
+    held by another worker, or held back behind an earlier message)."""
+    handled = deliver([pk], now)
+    return handled[0] if handled else None
+
+
+def deliver(pks: list[int], now: dt.datetime | None = None) -> list[Notification]:
+    """Sends the rows `pks` that are due (at `now`, by default the time of the call) and held by
+    no one else; returns those handled (sent, failed, dropped or given back), with their state."""
     now = now or timezone.now()
-    notification = _claim(pk, now)
-    if notification is None or notification.status != Status.SENDING:
-        return notification
-    try:
-        provider_id = _send(notification)
-    except DeliveryError as error:
-        logger.warning("Notification %s not delivered: %s", pk, error)
-        _record_failure(notification, str(error), permanent=error.permanent, now=now)
-    except Exception as error:  # an unexpected failure must not stop the other rows
-        logger.exception("Notification %s: unexpected error while sending", pk)
-        reason = _("Erreur inattendue (%(e)s).") % {"e": error.__class__.__name__}
-        _record_failure(notification, reason, permanent=False, now=now)
-    else:
-        _record_sent(notification, provider_id, now=now)
-    return notification
+    claimed_at = time.monotonic()
+    rows = claim(sorted(pks), now)
+    handled = [row for row in rows if row.status != Status.PENDING]
+    sending = [row for row in handled if row.status == Status.SENDING]
+    sent: list[tuple[Notification, str]] = []
+    last_record = time.monotonic()
+    emails = _EmailConnection()
+    for position, row in enumerate(sending):
+        if time.monotonic() - claimed_at > (CLAIM_TIMEOUT - LONGEST_SEND).total_seconds():
+            _give_back(sending[position:])
+            break
+        try:
+            sent.append((row, _send(row, emails)))
+        except DeliveryError as error:
+            logger.warning("Notification %s not delivered: %s", row.pk, error)
+            _record_failure(row, str(error), permanent=error.permanent, now=now)
+        except Exception as error:  # an unexpected failure must not stop the other rows
+            logger.exception("Notification %s: unexpected error while sending", row.pk)
+            reason = _("Erreur inattendue (%(e)s).") % {"e": error.__class__.__name__}
+            _record_failure(row, reason, permanent=False, now=now)
+        if len(sent) >= RECORD_EVERY or (sent and time.monotonic() - last_record > RECORD_AFTER_S):
+            _record_sent(sent, now=now)
+            sent, last_record = [], time.monotonic()
+    emails.close()
+    if sent:
+        _record_sent(sent, now=now)
+    return handled
 
 
-def _claim(pk: int, now: dt.datetime) -> Notification | None:
-    with transaction.atomic():
-        notification = (
-            Notification.objects.select_for_update(skip_locked=True, of=("self",))
-            # The recipient's own responsible is never read (it is one): 30 columns less to compile.
-            .select_related("rdv__motif__service", "rdv__organisation__territory", "rdv__lieu", "usager")
-            .filter(pk=pk)
-            .due(now)
-            .order_by("pk")  # one row: the model's ordering would only cost its compilation
-            .first()
+class _EmailConnection:
+    """One connection to the email provider for a batch (one SMTP session, one HTTP session, one
+    file for the development's backend), opened at the first email, closed after the last."""
+
+    def __init__(self):
+        self.connection = None
+
+    def get(self):
+        if self.connection is None:
+            self.connection = get_connection()
+            try:
+                self.connection.open()
+            except Exception:  # each email then tries on its own, and says why it could not leave
+                logger.warning("The email provider could not be reached for a batch.", exc_info=True)
+        return self.connection
+
+    def close(self) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.close()
+            except Exception:
+                logger.warning("The connection to the email provider did not close cleanly.", exc_info=True)
+
+
+def _give_back(rows: list[Notification]) -> None:
+    """Rows claimed but not sent in time (a slow provider): pending again, their attempt not
+    counted, queued anew, rather than sent after their claim expired (a sweep would send them
+    too)."""
+    for row in rows:
+        Notification.objects.filter(pk=row.pk, attempts=row.attempts, status=Status.SENDING).update(
+            status=Status.PENDING, attempts=F("attempts") - 1, next_attempt_at=timezone.now()
         )
-        if notification is None:
-            return None
-        # Lost in a crash of the database server, the claim leaves the row due: sent again, at
-        # least once, as when a worker dies (rdv.db).
-        commit_without_waiting_for_the_disk()
-        if not notification.is_about_an_rdv:
-            if _is_expired_code(notification, now):
-                notification.status, notification.last_error = Status.DROPPED, _("Le code a expiré avant l'envoi.")
-                notification.body = _without_code(notification)
-                notification.save(update_fields=["status", "last_error", "body"])
-                return notification
-            return _start_sending(notification, now)
-        if notification.is_for_an_agent:
-            return _claim_for_agent(notification, now)
-        if notification.rdv is not None:  # read once: _obsolete, final_wording and the text's link
-            prefetch_related_objects([notification.rdv], PARTICIPANTS)
-        reason = _obsolete(notification, now)
-        # What the recipient reads depends on whether an earlier message reaches it: wait for it.
-        held_until = None if reason else _on_its_way(notification, now).aggregate(Max("next_attempt_at"))
-        if held_until and held_until["next_attempt_at__max"]:
-            notification.next_attempt_at = held_until["next_attempt_at__max"]  # or sooner: _release_followers
-            notification.save(update_fields=["next_attempt_at"])
-        else:
-            reason = reason or final_wording(notification) or _over_daily_limit(notification, now)
-            if reason:
-                notification.status, notification.last_error = Status.DROPPED, reason
-                notification.save(update_fields=["status", "last_error"])
-                return notification
-            return _start_sending(notification, now)
-    # Held back. The earlier one may have finished while this row was locked here, its
-    # _release_followers skipping it: then it is due now.
-    if not _on_its_way(notification, now).exists():
-        Notification.objects.filter(pk=pk, status=Status.PENDING).update(next_attempt_at=timezone.now())
-        dispatch([pk])
-    return None
+        row.status, row.attempts = Status.PENDING, row.attempts - 1
+    dispatch([row.pk for row in rows])
 
 
-def _claim_for_agent(notification: Notification, now: dt.datetime) -> Notification:
-    """An email to one of the RDV's agents (notifications.to_agents) is no part of an usager's
-    thread: nothing to wait for, nothing to word again. It leaves as written, unless the RDV was
-    deleted or has started (a change of it is told by its own email)."""
-    rdv = notification.rdv
-    reason = ""
-    if rdv is None:
-        reason = _("Le RDV a été supprimé avant l'envoi.")
-    elif rdv.starts_at <= now:
-        reason = _("Le RDV a commencé avant l'envoi.")
-    if reason:
-        notification.status, notification.last_error = Status.DROPPED, reason
-        notification.save(update_fields=["status", "last_error"])
-        return notification
-    return _start_sending(notification, now)
-
-
-def _over_daily_limit(notification: Notification, now: dt.datetime) -> str:
-    """Why the message would be one too many for its address today (NOTIFICATIONS_DAILY_LIMIT
-    messages about RDVs in the last 24 hours, those being sent included), or "". A family whose
-    RDVs are moved all day long must not be flooded. Checked on the final address (final_wording
-    may have changed it), under a lock on that address, so that two workers never both send the
-    last one allowed. The usagers' codes and the professionals' emails are not counted, nor ever
-    held back: an usager must be able to sign in, an agent chose what it receives."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [DAILY_LIMIT_LOCK, notification.to])
-    recent = (
-        Notification.objects.filter(to=notification.to, agent__isnull=True)
-        .exclude(event__in=Notification.NOT_ABOUT_AN_RDV)
-        .filter(Q(status=Status.SENDING) | Q(status=Status.SENT, sent_at__gt=now - DAILY_LIMIT_WINDOW))
-    )
-    if recent.count() >= settings.NOTIFICATIONS_DAILY_LIMIT:
-        return _("Non envoyée : limite quotidienne")
-    return ""
-
-
-def _start_sending(notification: Notification, now: dt.datetime) -> Notification:
-    """The claimed row is « sending » for CLAIM_TIMEOUT, its final wording saved."""
-    notification.status = Status.SENDING
-    notification.attempts += 1
-    notification.next_attempt_at = now + CLAIM_TIMEOUT
-    notification.save(
-        update_fields=["status", "attempts", "next_attempt_at", "event", "to", "subject", "body", "rdv_starts_at"]
-    )
-    return notification
-
-
-def _is_expired_code(notification: Notification, now: dt.datetime) -> bool:
-    """An usager's code is useless once expired: dropped rather than sent late."""
-    return notification.event == Notification.Event.LOGIN_CODE and notification.created_at + CODE_VALIDITY <= now
-
-
-def _without_code(notification: Notification) -> str:
-    """The text of the row once it has left (or expired, or failed for good): what would let
-    whoever reads the outbox act as its recipient is taken out. An usager's code is blanked (the
-    code itself is stored hashed); the one-time link of an invitation or of a new password
-    (whose token grants the account until it is used or expires) is replaced by a mention."""
-    if notification.event == Notification.Event.LOGIN_CODE:
-        return CODE_IN_TEXT.sub("••••••", notification.body)
-    if notification.event in (Notification.Event.INVITATION, Notification.Event.PASSWORD):
-        return LINK_IN_TEXT.sub(_("[lien personnel retiré après l'envoi]"), notification.body)
-    return notification.body
-
-
-def _on_its_way(notification: Notification, now: dt.datetime):
-    """The earlier messages of the same thread a worker is sending."""
-    return Notification.objects.same_thread(notification).filter(
-        pk__lt=notification.pk, status=Status.SENDING, next_attempt_at__gt=now
-    )
-
-
-def _obsolete(notification: Notification, now: dt.datetime) -> str:
-    """Why the message should no longer be sent, or "". Messages are superseded when written
-    (notifications.services); this catches what changed since, whatever the order of events."""
-    rdv = notification.rdv
-    if rdv is None:
-        return _("Le RDV a été supprimé avant l'envoi.")
-    if rdv.starts_at <= now:
-        return _("Le RDV a commencé avant l'envoi.")
-    if rdv.motif.notifications_disabled:
-        return _("Les notifications ont été désactivées pour ce motif avant l'envoi.")
-    # A newer message to the same address replaces this one, unless it is a reminder written
-    # from a stale read of the RDV (it is itself dropped below, and must not take this one along).
-    newer = (
-        Notification.objects.filter(
-            rdv=rdv, usager=notification.usager_id, channel=notification.channel, pk__gt=notification.pk
-        )
-        .filter(agent__isnull=True)  # the emails to the RDV's agents replace no usager's message
-        .exclude(status__in=[Status.DROPPED, Status.FAILED])
-        .exclude(Q(event=Notification.Event.REMINDER) & ~Q(rdv_starts_at=rdv.starts_at))
-    )
-    if newer.exists():
-        return _("Remplacée par un message plus récent.")
-    concerned = any(
-        notification.usager_id in (participation.usager_id, participation.usager.responsible_id)
-        for participation in rdv.participations.all()  # prefetched by _claim
-    )
-    if notification.event == Notification.Event.CANCELLED:
-        if not rdv.is_cancelled and concerned:
-            return _("Le RDV n'est plus annulé.")
-        return ""
-    if not concerned:
-        return _("L'usager ne participe plus au RDV.")
-    if rdv.is_cancelled:
-        return _("Le RDV a été annulé avant l'envoi.")
-    if notification.event == Notification.Event.REMINDER and rdv.starts_at != notification.rdv_starts_at:
-        return _("Le RDV a changé d'heure avant l'envoi.")  # the next run reminds of the new time
-    return ""
-
-
-def _record_sent(notification: Notification, provider_id: str, *, now: dt.datetime) -> None:
+def _record_sent(sent: list[tuple[Notification, str]], *, now: dt.datetime) -> None:
     """The attempt number is the claim's token: a worker so slow that its claim expired and the
     row was claimed again records nothing over the later claim. A message that went is recorded
-    as sent even if the later claim found it pointless meanwhile (the truth: it went)."""
+    as sent even if the later claim found it pointless meanwhile (the truth: it went). One
+    statement for all the rows."""
+    table = Notification._meta.db_table
+    values = ", ".join(["(%s, %s, %s, %s)"] * len(sent))
+    parameters: list = []
+    for row, provider_id in sent:
+        parameters += [row.pk, row.attempts, provider_id[:100], without_secrets(row)]
     with transaction.atomic():
-        # Lost in a crash of the database server, the row stays « sending » and leaves again once
-        # its claim expires: at least once, as when a worker dies (rdv.db).
+        # Lost in a crash of the database server, the rows stay « sending » and leave again once
+        # their claim expires: at least once, as when a worker dies (rdv.db).
         commit_without_waiting_for_the_disk()
-        recorded = Notification.objects.filter(
-            pk=notification.pk, attempts=notification.attempts, status__in=[Status.SENDING, Status.DROPPED]
-        ).update(
-            status=Status.SENT,
-            sent_at=now,
-            provider_id=provider_id[:100],
-            last_error="",
-            body=_without_code(notification),
-        )
-    notification.status, notification.sent_at, notification.provider_id = Status.SENT, now, provider_id[:100]
-    if recorded:
-        _release_followers(notification)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {table} AS row SET status = %s, sent_at = %s, provider_id = sent.provider_id,"
+                " last_error = '', body = sent.body"
+                f" FROM (VALUES {values}) AS sent (id, attempts, provider_id, body)"
+                " WHERE row.id = sent.id AND row.attempts = sent.attempts AND row.status IN (%s, %s)"
+                " RETURNING row.id",
+                [Status.SENT, now, *parameters, Status.SENDING, Status.DROPPED],
+            )
+            recorded = {pk for (pk,) in cursor.fetchall()}
+    for row, provider_id in sent:
+        row.status, row.sent_at, row.provider_id = Status.SENT, now, provider_id[:100]
+    _release_followers([row for row, _provider_id in sent if row.pk in recorded])
 
 
-def _release_followers(notification: Notification) -> None:
-    """The messages held back while `notification` was on its way (_claim) are due now (those
-    in a retry's delay excepted)."""
-    if not notification.is_about_an_rdv or notification.is_for_an_agent:  # no thread: none held
+def _release_followers(rows: list[Notification]) -> None:
+    """The messages held back while `rows` were on their way (notifications.claim) are due now
+    (those in a retry's delay excepted)."""
+    # Only an usager's messages about an RDV form a thread: none is held behind the others.
+    threads = [row for row in rows if row.is_about_an_rdv and not row.is_for_an_agent]
+    if not threads:
         return
-    followers = Notification.objects.same_thread(notification).filter(
-        pk__gt=notification.pk, status=Status.PENDING, attempts=0
-    )
-    # Mostly none: one plain read. A follower held after it saw `notification` finished, and
-    # releases itself (_claim).
-    if not followers.exists():
+    # Mostly none: one plain read. A follower held after it saw its predecessor finished
+    # releases itself (notifications.claim).
+    candidates = Notification.objects.filter(
+        rdv_id__in={row.rdv_id for row in threads}, agent__isnull=True, status=Status.PENDING, attempts=0
+    ).values_list("pk", "rdv_id", "usager_id", "channel")
+    followers = [
+        pk
+        for pk, rdv_id, usager_id, channel in candidates
+        if any(
+            (row.rdv_id, row.usager_id, row.channel) == (rdv_id, usager_id, channel) and pk > row.pk for row in threads
+        )
+    ]
+    if not followers:
         return
     with transaction.atomic():
         # Rows a writer holds are being replaced: its new row is queued when it commits.
-        ids = list(followers.select_for_update(skip_locked=True).order_by("pk").values_list("pk", flat=True))
+        ids = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=followers)
+            .order_by("pk")
+            .values_list("pk", flat=True)
+        )
         Notification.objects.filter(pk__in=ids).update(next_attempt_at=timezone.now())
     if ids:
         dispatch(ids)
@@ -288,20 +198,20 @@ def _record_failure(notification: Notification, error: str, *, permanent: bool, 
     """A refused message fails; any other failure is tried again later, until the RDV starts."""
     status = Status.FAILED if permanent else Status.PENDING
     next_attempt_at = now + retry_delay(notification.attempts)
-    forget = {"body": _without_code(notification)} if permanent else {}
+    forget = {"body": without_secrets(notification)} if permanent else {}
     recorded = Notification.objects.filter(
         pk=notification.pk, attempts=notification.attempts, status=Status.SENDING
     ).update(status=status, last_error=error[:1000], next_attempt_at=next_attempt_at, **forget)
     notification.status, notification.last_error = status, error[:1000]
     notification.next_attempt_at = next_attempt_at
     if recorded:
-        _release_followers(notification)
+        _release_followers([notification])
 
 
-def _send(notification: Notification) -> str:
+def _send(notification: Notification, emails: "_EmailConnection") -> str:
     if notification.channel == Notification.Channel.SMS:
         return _send_sms(notification)
-    return _send_email(notification)
+    return _send_email(notification, emails.get())
 
 
 def _send_sms(notification: Notification) -> str:
@@ -312,12 +222,13 @@ def _send_sms(notification: Notification) -> str:
     return result.provider_id
 
 
-def _send_email(notification: Notification) -> str:
+def _send_email(notification: Notification, connection=None) -> str:
     message = EmailMultiAlternatives(
         subject=notification.subject,
         body=notification.body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[notification.to],
+        connection=connection,
     )
     message.attach_alternative(html_body(notification), "text/html")
     invitation = ics.for_notification(notification)

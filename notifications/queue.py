@@ -13,13 +13,20 @@ from rdv.celery import app
 logger = logging.getLogger(__name__)
 
 DELIVER = "notifications.deliver"
+# The rows a task delivers at most: one claim, one record (notifications.claim, .delivery). Small
+# enough that a batch is sent well within its claim's deadline even with a slow provider.
+BATCH = 50
 
 
 def dispatch(ids: list[int], *, countdown: int = 0) -> None:
-    """Asks a worker to deliver the rows now, or in `countdown` seconds (their grace period).
-    When the broker cannot be reached the rows stay pending and the periodic sweep
-    (`deliver_due`) sends them: the booking never fails for it and no message is lost."""
-    try:
-        app.signature(DELIVER, args=(ids,)).apply_async(countdown=countdown or None)
-    except (OperationalError, OSError):
-        logger.warning("Broker unreachable: notifications %s will be sent by the periodic sweep.", ids, exc_info=True)
+    """Asks a worker to deliver the rows now, or in `countdown` seconds (their grace period), by
+    tasks of BATCH rows. When the broker cannot be reached the rows stay pending and the periodic
+    sweep (`deliver_due`) sends them: the booking never fails for it and no message is lost."""
+    for start in range(0, len(ids), BATCH):
+        try:
+            app.signature(DELIVER, args=(ids[start : start + BATCH],)).apply_async(countdown=countdown or None)
+        except (OperationalError, OSError):
+            logger.warning(
+                "Broker unreachable: notifications %s will be sent by the periodic sweep.", ids[start:], exc_info=True
+            )
+            return

@@ -8,8 +8,8 @@
   new is said; a message still waiting leaves with the new details (`final_wording`).
 - A status that cancels it (« Absent excusé », « Annulé à l'initiative du service ») → an
   annulation; back from a cancellation → a confirmation.
-- 48 hours before an RDV booked earlier than that: a reminder (`enqueue_reminders`, run by beat),
-  unless the recipient was told about it within those 48 hours.
+- 48 hours before an RDV booked earlier than that: a reminder (notifications.reminders, run by
+  beat), unless the recipient was told about it within those 48 hours.
 
 What a recipient reads follows what it last heard on that channel: a change of an RDV it never
 heard of (its confirmation is still waiting, or failed) is a confirmation, a change of one it was
@@ -29,8 +29,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, Prefetch
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,8 +37,7 @@ from notifications.messages import render
 from notifications.models import Notification
 from notifications.queue import dispatch
 from organisations.models import Lieu
-from rdv.db import commit_without_waiting_for_the_disk
-from rendezvous.models import TO_COME, Participation, Rdv
+from rendezvous.models import Rdv
 from usagers.models import Usager
 
 Event = Notification.Event
@@ -47,7 +45,6 @@ Channel = Notification.Channel
 Status = Notification.Status
 
 REMINDER_BEFORE = dt.timedelta(hours=48)
-REMINDERS_CHUNK = 500
 MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
 
 
@@ -76,7 +73,7 @@ def by_recipient(usagers: Iterable["Usager"]) -> list[tuple["Usager", list["Usag
 
 def _participants(rdv) -> list["Usager"]:
     """The RDV's usagers, in the order they were added; from the participations prefetched with
-    their usagers (delivery._claim) when they were."""
+    their usagers (notifications.claim) when they were."""
     if "participations" in getattr(rdv, "_prefetched_objects_cache", {}):
         participations = sorted(rdv.participations.all(), key=lambda participation: participation.pk)
     else:
@@ -126,28 +123,33 @@ def write(rdv, plan: list[Owed], *, now: dt.datetime | None = None, grace: bool 
                 event = _event_to_send(rdv, owed.recipient, channel, owed.event)
                 if event is None:
                     continue
-                message = render(owed.about, event, channel, owed.recipient, owed.concerned)
-                rows.append(
-                    Notification(
-                        organisation_id=rdv.organisation_id,
-                        rdv=rdv,
-                        rdv_starts_at=owed.about.starts_at,
-                        usager=owed.recipient,
-                        event=event,
-                        channel=channel,
-                        to=address,
-                        subject=message.subject,
-                        body=message.body,
-                        created_at=now,
-                        next_attempt_at=leaves_at,
-                    )
-                )
+                rows.append(outbox_row(rdv, owed, event, channel, address, now=now, leaves_at=leaves_at))
         if rows:
             Notification.objects.bulk_create(rows)
             ids = [row.pk for row in rows]
             countdown = int((leaves_at - now).total_seconds())
             transaction.on_commit(lambda: dispatch(ids, countdown=countdown), robust=True)
     return rows
+
+
+def outbox_row(
+    rdv, owed: Owed, event: str, channel: str, address: str, *, now: dt.datetime, leaves_at: dt.datetime
+) -> Notification:
+    """The outbox row (not saved) of the `event` message `owed` about `rdv`, by `channel`."""
+    message = render(owed.about, event, channel, owed.recipient, owed.concerned)
+    return Notification(
+        organisation_id=rdv.organisation_id,
+        rdv=rdv,
+        rdv_starts_at=owed.about.starts_at,
+        usager=owed.recipient,
+        event=event,
+        channel=channel,
+        to=address,
+        subject=message.subject,
+        body=message.body,
+        created_at=now,
+        next_attempt_at=leaves_at,
+    )
 
 
 def _event_to_send(rdv, recipient, channel: str, event: str) -> str | None:
@@ -195,16 +197,17 @@ def knows_it_is_on(heard: list[str]) -> bool:
     return bool(heard) and heard[-1] != Event.CANCELLED
 
 
-def final_wording(notification: Notification) -> str:
-    """When a worker claims `notification` (delivery._claim, row locked): what it says, from what
+def final_wording(notification: Notification, *, heard: list[str] | None = None) -> str:
+    """When a worker claims `notification` (notifications.claim, row locked): what it says, from what
     its recipient has heard by then and the RDV as it now is, to the recipient's current address
     (one who gave the channel up since gets nothing, not even an annulation). Written earlier, a message may have
     counted as heard one still on its way that then failed, or describe a time or a lieu changed
     since without telling the usagers (« modifier » left unticked). A confirmation, a modification
     or a reminder is thus rendered again, to the recipient's current address; a modification of
     an RDV the recipient never heard of becomes its confirmation. An annulation keeps its text
-    (the RDV as it was) and is not sent to one who never heard of the RDV. Returns why the
-    message is not to be sent, or ""."""
+    (the RDV as it was) and is not sent to one who never heard of the RDV. `heard`: the events of
+    its thread the recipient heard, oldest first, when the caller read them (notifications.claim).
+    Returns why the message is not to be sent, or ""."""
     recipient, rdv = notification.usager, notification.rdv
     if recipient is None or rdv is None:
         return _("L'usager ne participe plus au RDV.")
@@ -212,12 +215,13 @@ def final_wording(notification: Notification) -> str:
     if not address:
         return _("L'usager ne peut plus être prévenu par ce moyen.")
     notification.to = address
-    heard = list(
-        Notification.objects.same_thread(notification)
-        .filter(pk__lt=notification.pk, status__in=[Status.SENDING, Status.SENT])
-        .order_by("pk")
-        .values_list("event", flat=True)
-    )
+    if heard is None:
+        heard = list(
+            Notification.objects.same_thread(notification)
+            .filter(pk__lt=notification.pk, status__in=[Status.SENDING, Status.SENT])
+            .order_by("pk")
+            .values_list("event", flat=True)
+        )
     believes_on = knows_it_is_on(heard)
     if notification.event == Event.CANCELLED:
         return "" if believes_on else _("L'usager n'avait pas été prévenu de ce RDV.")
@@ -229,7 +233,7 @@ def final_wording(notification: Notification) -> str:
         event = Event.CREATED
     message = render(rdv, event, notification.channel, recipient, concerned)
     notification.event, notification.subject, notification.body = event, message.subject, message.body
-    if event != Event.REMINDER:  # a reminder for another time is dropped (delivery._obsolete)
+    if event != Event.REMINDER:  # a reminder for another time is dropped (claim.obsolete)
         notification.rdv_starts_at = rdv.starts_at
     return ""
 
@@ -324,57 +328,6 @@ def notify_status_change(
 ) -> list[Notification]:
     event = status_change_event(old_status, rdv.status)
     return notify(rdv, event, now=now, grace=grace) if event else []
-
-
-def enqueue_reminders(now: dt.datetime | None = None) -> int:
-    """Writes the reminders of the RDVs starting within 48 hours that were booked earlier than
-    that and are still « À venir », to each recipient and channel not told about the RDV within
-    those 48 hours. Each RDV in its own transaction, its row locked and read again (an RDV moved
-    or cancelled since the batch was read is left to the next run); the unique constraint keeps
-    two overlapping runs from reminding twice. Every such RDV is looked at, in chunks: RDVs whose
-    usagers cannot be reached never hide later ones. Returns the RDVs reminded."""
-    now = now or timezone.now()
-    reminded_at_this_time = Notification.objects.filter(
-        rdv=OuterRef("pk"), event=Event.REMINDER, rdv_starts_at=OuterRef("starts_at")
-    )
-    rdvs = (
-        Rdv.objects.reading(TO_COME, now)
-        .filter(
-            starts_at__gt=now,
-            starts_at__lte=now + REMINDER_BEFORE,
-            created_at__lte=F("starts_at") - REMINDER_BEFORE,
-            motif__notifications_disabled=False,
-        )
-        .exclude(Exists(reminded_at_this_time))
-        .select_related("organisation__territory", "motif__service", "lieu")
-        .prefetch_related(
-            Prefetch("participations", queryset=Participation.objects.select_related("usager__responsible"))
-        )
-        .order_by("starts_at", "pk")
-    )
-    reminded = 0
-    for rdv in rdvs.iterator(chunk_size=REMINDERS_CHUNK):
-        usagers = [participation.usager for participation in rdv.participations.all()]
-        plan = [Owed(recipient, concerned, Event.REMINDER, rdv) for recipient, concerned in by_recipient(usagers)]
-        if not any(contacts(owed.recipient) for owed in plan):
-            continue
-        try:
-            with transaction.atomic():
-                # Lost in a crash of the database server, the reminders are written by the next run.
-                commit_without_waiting_for_the_disk()
-                stored = (
-                    Rdv.objects.select_for_update(no_key=True)
-                    .filter(pk=rdv.pk)
-                    .values_list("starts_at", "status", "updated_at")
-                    .first()
-                )
-                if stored != (rdv.starts_at, rdv.status, rdv.updated_at):
-                    continue
-                if write(rdv, plan, now=now):
-                    reminded += 1
-        except IntegrityError:  # another run wrote them meanwhile
-            continue
-    return reminded
 
 
 def queue_email(

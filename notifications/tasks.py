@@ -8,37 +8,46 @@ from celery import shared_task
 from django.utils import timezone
 
 from notifications import retention
+from notifications.delivery import deliver as deliver_rows
 from notifications.delivery import deliver_one
 from notifications.models import Notification
-from notifications.services import enqueue_reminders
+from notifications.queue import BATCH
+from notifications.reminders import enqueue_reminders
 
 logger = logging.getLogger(__name__)
 
 SWEEP_BATCH = 500
 
 
-def _deliver_each(ids) -> int:
-    """Each row on its own: one that fails to be handled is logged and left to the next sweep,
-    never stopping the others. Returns how many were handled."""
+def _deliver_all(ids: list[int]) -> int:
+    """The rows by batches of BATCH (notifications.claim reads and writes a batch at once). A
+    batch that fails to be handled is tried row by row: the row at fault is logged and left to
+    the next sweep, never stopping the others. Returns how many were handled."""
     handled = 0
-    for pk in ids:
+    for start in range(0, len(ids), BATCH):
+        batch = ids[start : start + BATCH]
         try:
-            handled += deliver_one(pk) is not None
+            handled += len(deliver_rows(batch))
         except Exception:
-            logger.exception("Notification %s could not be handled", pk)
+            logger.exception("Notifications %s could not be handled together: one by one.", batch)
+            for pk in batch:
+                try:
+                    handled += deliver_one(pk) is not None
+                except Exception:
+                    logger.exception("Notification %s could not be handled", pk)
     return handled
 
 
 @shared_task(name="notifications.deliver", ignore_result=True)
 def deliver(ids: list[int]) -> int:
-    return _deliver_each(ids)
+    return _deliver_all(ids)
 
 
 @shared_task(name="notifications.deliver_due", ignore_result=True)
 def deliver_due() -> int:
     """The rows due now, oldest first."""
     due = Notification.objects.due(timezone.now()).order_by("next_attempt_at", "pk")
-    return _deliver_each(list(due.values_list("pk", flat=True)[:SWEEP_BATCH]))
+    return _deliver_all(list(due.values_list("pk", flat=True)[:SWEEP_BATCH]))
 
 
 @shared_task(name="notifications.send_reminders", ignore_result=True)

@@ -8,7 +8,7 @@ email per change, by email only, written in the caller's transaction like the us
 
 These rows are not part of an usager's thread (`Notification.agent` set, `usager` empty): what
 an agent reads does not depend on what it heard before; the row is sent as written, unless the
-RDV was deleted or has started by then (delivery._claim_for_agent). What an agent did waits the
+RDV was deleted or has started by then (claim._decide_for_agent). What an agent did waits the
 same grace period as its messages to the usagers (services.grace_period): a correction within it
 (« Absent excusé » then back to « Indéterminé », an RDV posed by mistake and cancelled) withdraws
 the email still waiting instead of sending a second one, so nothing at all is sent.
@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -34,6 +34,7 @@ from notifications.models import Notification
 from notifications.queue import dispatch
 from notifications.services import RdvSnapshot, grace_period, status_change_event
 from organisations.models import Lieu
+from rdv import words
 from rendezvous.models import Rdv
 
 Event = Notification.Event
@@ -225,7 +226,7 @@ def _withdraws_waiting(rdv: Rdv, agent: Agent, event: str, now: dt.datetime) -> 
 
 def _when(starts_at: dt.datetime, organisation) -> tuple[str, str]:
     local = timezone.localtime(starts_at, organisation.tzinfo)
-    return formats.date_format(local, "l j F Y"), f"{local:%H}h{local:%M}"
+    return words.date_format(local, "l j F Y"), words.time_of_day(local)
 
 
 def _where(rdv: Rdv, lieu) -> str:
@@ -248,6 +249,8 @@ def _shared_context(rdv: Rdv, agents: list[Agent], before: RdvSnapshot | None) -
         "date": date,
         "time": time,
         "where": _where(rdv, rdv.lieu),
+        # « Lieu : » names a lieu only: « Par téléphone : … » and « À domicile : … » say it themselves.
+        "at_lieu": rdv.motif.location_type == Motif.LocationType.PUBLIC_OFFICE,
         "usagers": ", ".join(usager.full_name for usager in participants),
         "agents": ", ".join(agent.full_name for agent in agents),
         "status": rdv.get_status_display(),

@@ -3,16 +3,18 @@ from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.utils.formats import date_format
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from dsfr.utils import dsfr_input_class_attr
 
+from agents.permissions import motifs_received_by
 from motifs.models import Motif
 from organisations.models import Lieu
 from planning.models import Absence, PlageOuverture, RecurringEvent
 from planning.recurrence import Frequency, Rule
 from planning.rules import recurrence_from_rule
 from rdv.forms import DsfrForm, DsfrModelForm, field_of
+from rdv.words import date_format, weekdays_phrase
 
 WEEKDAY_CHOICES = [
     (0, _("Lundi")),
@@ -31,6 +33,10 @@ INTERVAL_CHOICES = [(n, str(n)) for n in range(1, 6)]
 END_BEFORE_START = _("L'heure de fin doit être après l'heure de début.")
 UNTIL_BEFORE_FIRST_DAY = _("La fin de la répétition ne peut pas précéder le premier jour.")
 NO_WEEKDAY = _("Choisissez au moins un jour de la semaine.")
+FIRST_DAY_IN_PAST = _(
+    "Le premier jour ne peut pas être passé : une plage d'ouverture ouvre des créneaux à venir. "
+    "Choisissez aujourd'hui ou un jour suivant."
+)
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 TIME_WIDGET = forms.TimeInput(attrs={"type": "time", "step": 300}, format="%H:%M")
@@ -41,16 +47,15 @@ def local_date(day: dt.date) -> str:
 
 
 def describe_rule(rule: Rule | None) -> str:
-    """« Toutes les 2 semaines, le lundi et le jeudi, jusqu'au 31 décembre 2026 »."""
+    """« Toutes les 2 semaines, les lundis et jeudis, jusqu'au 31 décembre 2026 »."""
     if rule is None:
         return str(_("Une seule fois"))
     if rule.frequency is Frequency.WEEKLY:
-        days = [str(WEEKDAY_NAMES[day]).lower() for day in rule.weekdays]
-        days_text = days[0] if len(days) == 1 else ", ".join(days[:-1]) + " " + str(_("et")) + " " + days[-1]
+        days_text = weekdays_phrase(rule.weekdays)
         if rule.interval == 1:
-            text = str(_("Chaque semaine, le %(days)s")) % {"days": days_text}
+            text = str(_("Chaque semaine, %(days)s")) % {"days": days_text}
         else:
-            text = str(_("Toutes les %(n)s semaines, le %(days)s")) % {"n": rule.interval, "days": days_text}
+            text = str(_("Toutes les %(n)s semaines, %(days)s")) % {"n": rule.interval, "days": days_text}
     else:
         assert rule.nth is not None
         day_text = f"{NTH_NAMES[rule.nth]} {str(WEEKDAY_NAMES[rule.weekdays[0]]).lower()}"
@@ -218,7 +223,9 @@ class PlageOuvertureForm(RecurringEventForm):
         lieu_field = field_of(self, "lieu", forms.ModelChoiceField)
         lieu_field.queryset = lieux.by_name()
         lieu_field.empty_label = _("Aucun lieu (motifs par téléphone ou à domicile)")
-        motifs = Motif.objects.for_organisation(organisation).active()
+        # The motifs the plage's agent may receive (its services', and for the secrétariat those
+        # it may do): a PMI agent's plage offers no motif of the service social.
+        motifs = motifs_received_by(self.instance.agent, Motif.objects.for_organisation(organisation).active())
         if self.instance.pk:
             motifs = motifs | Motif.objects.for_organisation(organisation).filter(plages_ouverture=self.instance)
         motifs = motifs.distinct().select_related("service").order_by("service__name", "name", "location_type", "pk")
@@ -230,6 +237,17 @@ class PlageOuvertureForm(RecurringEventForm):
         ]
         motifs_field.template_name = "planning/fields/checkboxes.html"  # type: ignore[attr-defined]
         self.add_recurrence_fields()
+
+    def clean_first_day(self) -> dt.date:
+        """A plage d'ouverture is planned from today on: one starting on a past day is refused
+        (the list shows current plages first, the agenda this week: it would vanish once
+        saved). A plage already saved keeps its first day, even past, when it is modified."""
+        first_day = self.cleaned_data["first_day"]
+        today = timezone.localdate(timezone=self.organisation.tzinfo)
+        kept = self.instance.pk is not None and first_day == self.initial.get("first_day")
+        if first_day < today and not kept:
+            raise forms.ValidationError(FIRST_DAY_IN_PAST, code="first_day_in_past")
+        return first_day
 
     def clean(self) -> dict[str, Any]:
         super().clean()

@@ -46,6 +46,39 @@ def guard(field: forms.Field) -> None:
         field.validators.append(validator)
 
 
+# The prompt of a select with nothing chosen yet, as the DSFR writes it, instead of Django's
+# « --------- ». A form may name the choice instead: `empty_label = _("Sélectionnez un lieu")`.
+EMPTY_CHOICE = _("Sélectionner une option")
+DJANGO_EMPTY_LABEL = "---------"
+
+
+def prompt_empty_choice(field: forms.Field) -> None:
+    """Django's « --------- » empty choice, of a ModelChoiceField or of a model field's choices
+    (BLANK_CHOICE_DASH), replaced by a French prompt."""
+    if isinstance(field, forms.ModelChoiceField):
+        if field.empty_label == DJANGO_EMPTY_LABEL:
+            field.empty_label = EMPTY_CHOICE
+    elif isinstance(field, forms.ChoiceField):
+        choices = list(field.choices)
+        if any(value == "" and label == DJANGO_EMPTY_LABEL for value, label in choices):
+            field.choices = [
+                (value, EMPTY_CHOICE if label == DJANGO_EMPTY_LABEL else label) for value, label in choices
+            ]
+
+
+NEGATIVE_DURATION = _("Une durée ne peut pas être négative : saisissez un nombre de minutes, par exemple 30.")
+
+
+class MinutesField(forms.IntegerField):
+    """A duration in minutes. A negative one is said to be so, rather than « at least 1 » or
+    « greater than or equal to 0 », which hide the minus sign typed by mistake."""
+
+    def validate(self, value):
+        super().validate(value)
+        if value is not None and value < 0:
+            raise ValidationError(NEGATIVE_DURATION, code="negative_duration")
+
+
 class DsfrErrorList(ErrorList):
     """Errors as DSFR error texts (<p class="fr-error-text">), read with their field."""
 
@@ -68,7 +101,8 @@ class DsfrFormMixin:
     """Renders a form with DSFR markup: labels, hints, errors on the field at fault. A single
     checkbox gets our own template, without dsfr's « (Optionnel) » mark: a checkbox is never
     mandatory. Every form of the project uses it: it also bounds dates and refuses control
-    characters in text (`guard`), each an error in French on the field."""
+    characters in text (`guard`), each an error in French on the field, and no select offers
+    Django's « --------- » (`prompt_empty_choice`)."""
 
     template_name = "dsfr/form_snippet.html"
     bound_field_class: type[forms.BoundField] | None = BoundField
@@ -77,6 +111,8 @@ class DsfrFormMixin:
         kwargs.setdefault("error_class", DsfrErrorList)
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            prompt_empty_choice(field)
         for visible in self.visible_fields():
             dsfr_input_class_attr(visible)
             # dsfr's snippets read `group_class`, which it sets on selects and radios only.

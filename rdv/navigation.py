@@ -1,14 +1,19 @@
 """The agent pages' side menu. An entry is listed here when its page exists, and shown to an
-agent when the permission module allows it."""
+agent when the permission module allows it. An entry with a badge (« À renseigner ») shows only
+while its count is not 0: one query per page, the first time the menu is rendered (kept on the
+request for the rest of it)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import Promise, SimpleLazyObject
 from django.utils.translation import gettext_lazy as _
 
 from agents.permissions import Membership, can_manage_settings, can_manage_territory
+from rendezvous.models import TO_FILL
+from stats.personal import to_fill_count
 
 
 def _everyone(membership: Membership) -> bool:
@@ -23,6 +28,18 @@ class MenuEntry:
     active_for: tuple[str, ...] = ()
     allowed: Callable[[Membership], bool] = _everyone
     children: tuple["MenuEntry", ...] = field(default_factory=tuple)
+    # The query string of its link, and the count of its badge (the entry hides at 0).
+    query: Callable[[Membership], dict] | None = None
+    badge: Callable[[Membership], int] | None = None
+    badge_words: str | Promise = ""
+
+
+def _to_fill_query(membership: Membership) -> dict:
+    return {"statut": TO_FILL, "agent": membership.agent.pk}
+
+
+def _to_fill(membership: Membership) -> int:
+    return to_fill_count(membership, timezone.now())
 
 
 MENU: tuple[MenuEntry, ...] = (
@@ -49,6 +66,13 @@ MENU: tuple[MenuEntry, ...] = (
             "rendezvous:status",
             "rendezvous:delete",
         ),
+    ),
+    MenuEntry(
+        _("À renseigner"),
+        "rendezvous:list",
+        query=_to_fill_query,
+        badge=_to_fill,
+        badge_words=_("de vos RDV passés sans statut"),
     ),
     MenuEntry(
         _("Votre planning"),
@@ -79,6 +103,7 @@ MENU: tuple[MenuEntry, ...] = (
             ),
         ),
     ),
+    MenuEntry(_("Vos statistiques"), "stats:mine", active_for=("stats:mine",)),
     MenuEntry(
         _("Paramètres"),
         allowed=can_manage_settings,
@@ -149,6 +174,8 @@ class ShownEntry:
     active: bool
     children: list["ShownEntry"]
     id: str
+    badge: int = 0
+    badge_words: str = ""
 
 
 def _is_active(entry: MenuEntry, view_name: str) -> bool:
@@ -171,8 +198,14 @@ def build_menu(membership: Membership, view_name: str) -> list[ShownEntry]:
             for child_index, child in enumerate(entry.children)
             if child.allowed(membership)
         ]
-        url = reverse(entry.url_name, kwargs={"organisation_id": membership.organisation.pk}) if entry.url_name else ""
+        url = ""
+        if entry.url_name:
+            query = entry.query(membership) if entry.query else None
+            url = reverse(entry.url_name, kwargs={"organisation_id": membership.organisation.pk}, query=query)
         if not url and not children:
+            continue
+        badge = entry.badge(membership) if entry.badge else 0
+        if entry.badge and not badge:
             continue
         shown.append(
             ShownEntry(
@@ -181,6 +214,8 @@ def build_menu(membership: Membership, view_name: str) -> list[ShownEntry]:
                 active=_is_active(entry, view_name) or any(child.active for child in children),
                 children=children,
                 id=f"menu-{index}",
+                badge=badge,
+                badge_words=str(entry.badge_words),
             )
         )
     return shown
@@ -199,7 +234,13 @@ def navigation_context(request) -> dict:
             Organisation.objects.for_agent(membership.agent).exclude(pk=membership.organisation.pk).order_by("name")
         )
 
+    def menu():
+        # Once per request, however many templates the view renders with this context.
+        if not hasattr(request, "_side_menu"):
+            request._side_menu = build_menu(membership, view_name)
+        return request._side_menu
+
     return {
-        "menu": SimpleLazyObject(lambda: build_menu(membership, view_name)),
+        "menu": SimpleLazyObject(menu),
         "other_organisations": SimpleLazyObject(other_organisations),
     }

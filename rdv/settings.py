@@ -125,6 +125,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "rdv.context_processors.navigation",
             ],
+            # « 1er janvier » in every template's `date` filter, without `{% load %}`.
+            "builtins": ["rdv.templatetags.french"],
         },
     },
 ]
@@ -202,13 +204,16 @@ LANGUAGES = [("fr", "Français")]
 TIME_ZONE = env("TIME_ZONE", default="Europe/Paris")
 USE_I18N = True
 USE_TZ = True
+# Django's French formats, but times as « 14h15 » (rdv/formats/fr/formats.py).
+FORMAT_MODULE_PATH = ["rdv.formats"]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 
 PHONENUMBER_DEFAULT_REGION = "FR"
 PHONENUMBER_DEFAULT_FORMAT = "NATIONAL"
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# `collectstatic` writes there (the load test collects into a temporary folder: bench/loadtest.py).
+STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -257,7 +262,7 @@ GEOCODING_URL = env("GEOCODING_URL", default="")
 NOTIFICATIONS_GRACE_SECONDS = env.int("NOTIFICATIONS_GRACE_SECONDS", default=120)
 # At most this many messages about RDVs reach one address or number in 24 hours; the next ones
 # are not sent (« Non envoyée : limite quotidienne » on the RDV's page). Codes and agents' emails
-# are not counted (notifications.delivery._over_daily_limit).
+# are not counted (notifications.claim.Batch.over_daily_limit).
 NOTIFICATIONS_DAILY_LIMIT = env.int("NOTIFICATIONS_DAILY_LIMIT", default=10)
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=REDIS_URL)

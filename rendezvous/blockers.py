@@ -1,6 +1,7 @@
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from rdv import words
 from rendezvous.models import Rdv
 
 
@@ -19,7 +20,7 @@ def future_rdvs(*, agent, organisation) -> list[str]:
         _("RDV « %(motif)s » du %(date)s : à confier à un autre agent ou à annuler avant de retirer l'agent.")
         % {
             "motif": rdv.motif.name,
-            "date": timezone.localtime(rdv.starts_at, organisation.tzinfo).strftime("%d/%m/%Y à %H:%M"),
+            "date": words.short_date_time(timezone.localtime(rdv.starts_at, organisation.tzinfo)),
         }
         for rdv in rdvs
     ]

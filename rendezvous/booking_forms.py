@@ -44,17 +44,22 @@ class MotifField(forms.ChoiceField):
         super().__init__(**kwargs)
         self.motifs: dict[str, Motif] = {}
 
-    def set_motifs(self, motifs: Iterable[Motif]) -> None:
-        """`motifs` with their service loaded, in the order to show."""
+    def set_motifs(self, motifs: Iterable[Motif], shown: Iterable[Motif] | None = None) -> None:
+        """`motifs` with their service loaded, in the order to show; `shown`, some of them, the
+        only ones listed (« Trouver un créneau » narrows the list to the agents chosen), the
+        others still accepted."""
         # A new dict, never an update: Django copies a form's fields shallowly (Field.__deepcopy__),
         # so a dict filled in place would be shared by every form of the process, and grow with
         # the motifs of every organisation.
-        self.motifs = {}
+        motifs = list(motifs)
+        self.motifs = {str(motif.pk): motif for motif in motifs}
         groups: dict[str, list[tuple[str, str]]] = {}
-        for motif in motifs:
-            self.motifs[str(motif.pk)] = motif
+        for motif in motifs if shown is None else shown:
             groups.setdefault(motif.service.name, []).append((str(motif.pk), motif_label(motif)))
         self.choices = [("", _("Sélectionnez un motif")), *sorted(groups.items())]
+
+    def valid_value(self, value) -> bool:
+        return str(value) in self.motifs
 
     def clean(self, value):
         value = super().clean(value)
@@ -194,10 +199,21 @@ class CreneauxForm(DsfrForm):
             raise forms.ValidationError(_("Choisissez une date dans les cinq prochaines années."))
         return day
 
-    def __init__(self, *args, membership: Membership, motifs: Iterable[Motif], agents: list[Agent], **kwargs):
+    def __init__(
+        self,
+        *args,
+        membership: Membership,
+        motifs: Iterable[Motif],
+        agents: list[Agent],
+        shown_motifs: Iterable[Motif] | None = None,
+        motif_help: str = "",
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.organisation = membership.organisation
-        field_of(self, "motif", MotifField).set_motifs(motifs)
+        field_of(self, "motif", MotifField).set_motifs(motifs, shown_motifs)
+        # The bound field, made by DsfrFormMixin's __init__, keeps its own copy of the hint.
+        self.fields["motif"].help_text = self["motif"].help_text = motif_help
         agents_field = field_of(self, "agents", AgentsChoiceField)
         agents_field.queryset = agents_with_visible_agenda(membership).order_by("last_name", "first_name")
         agents_field.organisation = membership.organisation

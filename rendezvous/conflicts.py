@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from agents.models import Agent
 from planning.intervals import Window, covers, merge
 from planning.models import Absence, PlageOuverture
+from rdv import words
 from rendezvous.models import Rdv
 
 
@@ -27,7 +28,7 @@ def _day(value: dt.datetime, tz) -> str:
 
 
 def _hour(value: dt.datetime, tz) -> str:
-    return f"{timezone.localtime(value, tz):%H:%M}"
+    return words.time_of_day(timezone.localtime(value, tz))
 
 
 def conflicts_signature(conflicts: Sequence[Conflict]) -> str:
@@ -89,8 +90,8 @@ def find_conflicts(
         values = {
             "agent": names[absence.agent_id],
             "title": absence.title,
-            "start": f"{timezone.localtime(occurrence.start, tz):%d/%m/%Y %H:%M}",
-            "end": f"{timezone.localtime(occurrence.end, tz):%d/%m/%Y %H:%M}",
+            "start": words.short_date_time(timezone.localtime(occurrence.start, tz)),
+            "end": words.short_date_time(timezone.localtime(occurrence.end, tz)),
         }
         if absence.organisation_id == organisation.pk:
             text = _("%(agent)s est absent(e) (« %(title)s ») du %(start)s au %(end)s.") % values

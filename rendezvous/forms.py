@@ -16,7 +16,7 @@ from agents.models import Agent, AgentQuerySet
 from agents.permissions import Membership, agents_with_visible_agenda
 from motifs.models import Motif
 from organisations.models import Lieu, Organisation, Service
-from rdv.forms import DsfrForm, field_of
+from rdv.forms import DsfrForm, MinutesField, field_of
 from rendezvous.conflicts import Conflict, conflicts_signature, find_conflicts
 from rendezvous.models import Rdv, displayed_statuses
 from usagers.models import Usager
@@ -95,7 +95,7 @@ def home_address_field(field_class: type[forms.CharField] = forms.CharField, **k
 
 
 def duration_field() -> forms.IntegerField:
-    return forms.IntegerField(
+    return MinutesField(
         label=_("Durée en minutes"),
         min_value=1,
         max_value=24 * 60,
@@ -285,8 +285,16 @@ class RdvForm(RdvScheduleForm):
 
 
 class RdvFilterForm(DsfrForm):
-    """The filters of « Tous les RDVs ». Every field is optional; a wrong value is ignored."""
+    """The filters of « Tous les RDVs ». Every field is optional; a wrong value is ignored.
 
+    The list opens on today and the coming days, nearest first (« À venir »); « Passés » lists
+    the earlier ones, the latest first, « Tous » every one. A list asked for an usager, a status
+    or dates shows every time unless a period is chosen: those filters name the RDVs already."""
+
+    UPCOMING, PAST, ALL = "a_venir", "passes", "tous"
+    PERIODS = {UPCOMING: _("À venir"), PAST: _("Passés"), ALL: _("Tous")}
+
+    periode = forms.ChoiceField(choices=list(PERIODS.items()), required=False, widget=forms.HiddenInput)
     statut = forms.ChoiceField(label=_("Statut"), required=False)
     agent = forms.ModelChoiceField(label=_("Agent"), queryset=Agent.objects.none(), required=False)
     service = forms.ChoiceField(label=_("Service"), required=False)
@@ -321,6 +329,25 @@ class RdvFilterForm(DsfrForm):
         ]
         for field in ("agent", "motif", "lieu"):
             field_of(self, field, forms.ModelChoiceField).empty_label = _("Tous")
+
+    def period(self) -> str:
+        data = self.cleaned_data if self.is_bound and self.is_valid() else {}
+        if data.get("periode"):
+            return data["periode"]
+        named = any(data.get(name) for name in ("usager", "statut", "du", "au"))
+        return self.ALL if named else self.UPCOMING
+
+    def listed(self, queryset, now: dt.datetime, tz) -> tuple[Any, dt.datetime]:
+        """The RDVs of the filters and the period, in the period's order; with the start of
+        today, which the « Aujourd'hui » anchor marks."""
+        today = dt.datetime.combine(timezone.localtime(now, tz).date(), dt.time.min, tzinfo=tz)
+        queryset = self.filter(queryset, now) if self.is_bound else queryset
+        period = self.period()
+        if period == self.UPCOMING:
+            return queryset.filter(starts_at__gte=today).order_by("starts_at", "pk"), today
+        if period == self.PAST:
+            return queryset.filter(starts_at__lt=today).order_by("-starts_at", "-pk"), today
+        return queryset.order_by("-starts_at", "pk"), today
 
     def filter(self, queryset, now: dt.datetime):
         if not self.is_valid():

@@ -1,7 +1,13 @@
 """« Afficher l'historique des actions »: every creation, change and status change of an RDV, by
 whom and when, with the values before and after. Consecutive HistoricalRdv rows are compared with
-`diff_against`; the agents (a many-to-many field) are compared from the prefetched rows. A bounded
-number of queries whatever the length of the history."""
+`diff_against`; the agents (a many-to-many field) are compared from the prefetched rows; the
+usagers, whose participations keep their own history, are read from it: each participation added
+or removed belongs to the RDV's record written just before it (the creation writes the RDV, then
+its agents, then its participations; « modifier » the same), so that the creation names the
+usagers it was posed for and a modification the usagers it added or removed. A bounded number of
+queries whatever the length of the history."""
+
+import bisect
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -10,8 +16,10 @@ from django.utils.translation import gettext_lazy
 from agents.models import Agent
 from motifs.models import Motif
 from organisations.models import Lieu
+from rdv import words
 from rdv.history import Change, HistoryEntry
-from rendezvous.models import BY_USAGER, Rdv
+from rendezvous.models import BY_USAGER, Participation, Rdv
+from usagers.models import Usager
 
 FIELDS = ["starts_at", "duration_in_min", "lieu", "motif", "notes", "address", "status"]
 LABELS = {
@@ -23,6 +31,7 @@ LABELS = {
     "address": gettext_lazy("Adresse"),
     "status": gettext_lazy("Statut"),
     "agents": gettext_lazy("Agents"),
+    "usagers": gettext_lazy("Usagers"),
 }
 
 
@@ -30,7 +39,7 @@ def _display(name: str, value, names: dict, tz) -> str:
     if value in (None, ""):
         return "—"
     if name == "starts_at":
-        return f"{timezone.localtime(value, tz):%d/%m/%Y %H:%M}"
+        return words.short_date_time(timezone.localtime(value, tz))
     if name == "duration_in_min":
         return _("%(n)s min") % {"n": value}
     if name == "status":
@@ -73,6 +82,13 @@ def rdv_history(rdv: Rdv) -> list[HistoryEntry]:
         names_ = sorted(agent_names.get(agent_id, "?") for agent_id in agents_of.get(record.history_id, []))
         return ", ".join(names_) or "—"
 
+    usagers_after = _usagers_after(records)
+    usager_names = {u.pk: u.full_name for u in Usager.objects.filter(pk__in=set().union(*usagers_after.values()))}
+
+    def usagers_text(record) -> str:
+        names_ = sorted(usager_names.get(usager_id, "?") for usager_id in usagers_after.get(record.history_id, ()))
+        return ", ".join(names_) or "—"
+
     def value(record, name):
         return getattr(record, f"{name}_id" if name in ("lieu", "motif") else name)
 
@@ -85,6 +101,8 @@ def rdv_history(rdv: Rdv) -> list[HistoryEntry]:
                 for name in FIELDS
                 if value(record, name) not in (None, "")
             ]
+            if usagers_text(record) != "—":
+                changes.append(Change(str(LABELS["usagers"]), "", usagers_text(record)))
             entries.append(HistoryEntry(record.history_date, _author(record, rdv), _("Création"), changes))
         else:
             delta = record.diff_against(previous, included_fields=FIELDS)
@@ -93,15 +111,49 @@ def rdv_history(rdv: Rdv) -> list[HistoryEntry]:
                 for c in delta.changes
             ]
             old_agents, new_agents = agents_text(previous), agents_text(record)
-            if old_agents != new_agents:
-                if old_agents == "—" and len(entries) == 1 and not changes:
-                    # The agents are set just after the creation: part of it.
-                    entries[0].changes.append(Change(str(LABELS["agents"]), "", new_agents))
-                else:
+            old_usagers, new_usagers = usagers_text(previous), usagers_text(record)
+            if old_agents == "—" and len(entries) == 1 and not changes and new_agents != "—":
+                # The agents, then the usagers, are set just after the creation: part of it.
+                entries[0].changes.append(Change(str(LABELS["agents"]), "", new_agents))
+                if old_usagers != new_usagers:
+                    entries[0].changes = [c for c in entries[0].changes if c.label != str(LABELS["usagers"])]
+                    entries[0].changes.append(Change(str(LABELS["usagers"]), "", new_usagers))
+            else:
+                if old_agents != new_agents:
                     changes.append(Change(str(LABELS["agents"]), old_agents, new_agents))
+                if old_usagers != new_usagers:
+                    changes.append(Change(str(LABELS["usagers"]), old_usagers, new_usagers))
             if changes:
                 status_only = [c.label for c in changes] == [str(LABELS["status"])]
                 action = _("Changement de statut") if status_only else _("Modification")
                 entries.append(HistoryEntry(record.history_date, _author(record, rdv), action, changes))
         previous = record
     return entries
+
+
+def _usagers_after(records: list) -> dict[int, frozenset[int]]:
+    """The usagers of the RDV after each of its history `records` (by `history_id`): its
+    participations' additions and removals, each counted with the RDV's last record written
+    before it (none before the first: counted with it). One query."""
+    if not records:
+        return {}
+    rows = (
+        Participation.history.filter(rdv_id=records[0].id)
+        .order_by("history_date", "history_id")
+        .values_list("history_date", "history_type", "usager_id")
+    )
+    dates = [record.history_date for record in records]
+    by_record: dict[int, list[tuple[str, int]]] = {}
+    for history_date, history_type, usager_id in rows:
+        index = max(bisect.bisect_right(dates, history_date) - 1, 0)
+        by_record.setdefault(index, []).append((history_type, usager_id))
+    current: set[int] = set()
+    after = {}
+    for index, record in enumerate(records):
+        for history_type, usager_id in by_record.get(index, []):
+            if history_type == "+":
+                current.add(usager_id)
+            elif history_type == "-":
+                current.discard(usager_id)
+        after[record.history_id] = frozenset(current)
+    return after

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from agents.permissions import agents_with_visible_agenda
+from rdv import words
 
 # The statuses as agents read them (the seed's words): « Indéterminé » reads « À venir » before
 # the RDV's start and « À renseigner » once started; every other status reads its label. These
@@ -165,7 +166,7 @@ class Rdv(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.motif} — {timezone.localtime(self.starts_at):%d/%m/%Y %H:%M}"
+        return f"{self.motif} — {words.short_date_time(timezone.localtime(self.starts_at))}"
 
     def save(self, *args, **kwargs) -> None:
         if self.starts_at is not None and self.duration_in_min:

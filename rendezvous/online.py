@@ -134,7 +134,7 @@ def move(
         # hour with the same agent); SlotTaken below rolls the cancellation back with the rest.
         # The usager hears of the new RDV only (its confirmation), not of the old one's
         # cancellation as well: one message per move. A message still waiting about the old RDV
-        # is dropped when a worker claims it (delivery._obsolete: cancelled).
+        # is dropped when a worker claims it (claim.obsolete: cancelled).
         change_status(rdv=stored, status=Rdv.Status.EXCUSED, by=None, notify_usagers=False, now=now)
         return book(
             motif=stored.motif,

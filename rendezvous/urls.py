@@ -1,6 +1,6 @@
 from django.urls import path
 
-from rendezvous.views import agenda, booking, creneaux, rdv, usagers_step
+from rendezvous.views import agenda, booking, bulk, creneaux, rdv, usagers_step
 
 app_name = "rendezvous"
 
@@ -10,6 +10,7 @@ urlpatterns = [
     path("organisations/<int:organisation_id>/agendas/<int:agent_id>/", agenda.agenda_agent, name="agenda_agent"),
     path("organisations/<int:organisation_id>/rdvs/", rdv.rdv_list, name="list"),
     path("organisations/<int:organisation_id>/rdvs/nouveau/", booking.rdv_create, name="create"),
+    path("organisations/<int:organisation_id>/rdvs/statuts/", bulk.rdv_bulk_status, name="bulk_status"),
     path("organisations/<int:organisation_id>/creneaux/", creneaux.creneaux, name="creneaux"),
     path("organisations/<int:organisation_id>/rdvs/nouveau/usagers/", usagers_step.usager_picker, name="usager_picker"),
     path("organisations/<int:organisation_id>/rdvs/<int:pk>/", rdv.rdv_detail, name="detail"),

@@ -22,6 +22,7 @@ from organisations.models import Lieu, Organisation, Service, opening_hours_line
 from planning.creneaux import next_availabilities
 from planning.models import PlageOuverture
 from planning.slots import Slot
+from rdv import words
 from sectorisation.routing import Route
 from usagers.models import Usager, UsagerProfile
 
@@ -171,7 +172,7 @@ def contacts(organisation_ids: Iterable[int]) -> list[Contact]:
 def when(start: dt.datetime, today: dt.date) -> str:
     """« mardi 15 décembre à 9h30 » in the slot's time zone, the year added when it is not this one."""
     local = start.replace(tzinfo=None)  # slots come in their organisation's time zone
-    day = formats.date_format(local, "l j F" if local.year == today.year else "l j F Y")
+    day = words.date_format(local, "l j F" if local.year == today.year else "l j F Y")
     return f"{day} à {formats.time_format(local, TIME_FORMAT)}"
 
 

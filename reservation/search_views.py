@@ -26,6 +26,7 @@ from motifs.models import Motif
 from organisations.models import Lieu
 from organisations.services import find_address
 from planning.creneaux import available_slots, next_availability
+from rdv import words
 from reservation.choice import NO_STREET, Choice
 from reservation.offer import (
     TIME_FORMAT,
@@ -346,7 +347,7 @@ def creneaux(request: HttpRequest) -> HttpResponse:
         "lieu": lieu,
         "organisation": motif.organisation,
         "week_label": _week_label(week, today),
-        "days": [Day(label=capfirst(formats.date_format(day, "l j F")), times=times) for day, times in days.items()],
+        "days": [Day(label=capfirst(words.date_format(day, "l j F")), times=times) for day, times in days.items()],
         "previous_url": choice.with_(semaine=week - WEEK, creneau=None).url("creneaux") if week > first_week else "",
         "next_url": choice.with_(semaine=week + WEEK, creneau=None).url("creneaux") if week < last_week else "",
         "next_slot": when(next_slot.start, today) if next_slot else "",
@@ -362,5 +363,5 @@ def creneaux(request: HttpRequest) -> HttpResponse:
 def _week_label(monday: dt.date, today: dt.date) -> str:
     sunday = monday + dt.timedelta(days=6)
     year = " Y" if sunday.year != today.year else ""
-    first = formats.date_format(monday, "l j" if monday.month == sunday.month else "l j F")
-    return _("Du %(first)s au %(last)s") % {"first": first, "last": formats.date_format(sunday, "l j F" + year)}
+    first = words.date_format(monday, "l j" if monday.month == sunday.month else "l j F")
+    return _("Du %(first)s au %(last)s") % {"first": first, "last": words.date_format(sunday, "l j F" + year)}

@@ -147,3 +147,10 @@ class TerritoryStatsForm(PeriodForm):
             .values_list("pk", "name")
         )
         field_of(self, "service", forms.ChoiceField).choices = _id_choices(_("Tous les services"), list(services))
+
+
+class PersonalStatsForm(PeriodForm):
+    """The period of « Vos statistiques »: the figures are the agent's own, no filter. No query."""
+
+    service = None  # type: ignore[assignment]
+    filter_names = ()

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET
 
 from organisations.decorators import settings_access_required
 from organisations.middleware import OrganisationRequest
+from rendezvous.forms import RdvFilterForm
 from stats.charts import BarChart, bar_chart, number_cells
 from stats.figures import Figures, Filters, Series, rdvs_created, status_counts, usagers_created
 from stats.forms import DEFAULT_MONTHS, PeriodForm, StatsForm
@@ -95,7 +96,7 @@ def _tiles(tiles: list[StatusTile], counts: dict[str, int], list_url: str, filte
         {
             "tile": tile,
             "count": counts[tile.key],
-            "url": f"{list_url}?{query_string(statut=tile.key, **filters.query())}",
+            "url": f"{list_url}?{query_string(statut=tile.key, **filters.query(), periode=RdvFilterForm.ALL)}",
         }
         for tile in tiles
     ]
@@ -211,7 +212,6 @@ def organisation_stats(request: OrganisationRequest, organisation_id):
             "first": month_label(page.period.first_month),
             "last": month_label(page.period.last_month),
         }
-    filters_query = query_string(**page.filters.query())
     query = page_query(page)
     return render(
         request,
@@ -221,7 +221,8 @@ def organisation_stats(request: OrganisationRequest, organisation_id):
             "period_label": period_label,
             "filtered": bool(page.filters),
             "total": counts["total"],
-            "total_url": f"{list_url}?{filters_query}" if filters_query else list_url,
+            # Every time, as the counters count: the list would otherwise open on the coming days.
+            "total_url": f"{list_url}?{query_string(**page.filters.query(), periode=RdvFilterForm.ALL)}",
             "main_tiles": _tiles(MAIN_TILES, counts, list_url, page.filters),
             "other_tiles": _tiles(OTHER_TILES, counts, list_url, page.filters),
             "charts": charts(organisation, page.period, page.grain, page.filters) if page.period else [],

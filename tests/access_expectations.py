@@ -228,6 +228,15 @@ DECLARED: dict[str, Access] = {
     # POST only, checked first: every agent meets the 405 on GET; its POST is the RDV's guard's.
     "rendezvous:status": post_only(OWNERS_AGENDA, **dict.fromkeys(AGENTS, POST_ONLY)),
     "rendezvous:delete": Access(OWNERS_AGENDA),
+    # POST only, checked first; the ticked RDVs are checked as a whole: one the agent may not
+    # change refuses the form (422) and changes nothing.
+    "rendezvous:bulk_status": post_only(
+        OWNERS_AGENDA,
+        writes=False,
+        **dict.fromkeys(AGENTS, POST_ONLY),
+    ),
+    # « Vos statistiques »: every agent's own figures, in each of its organisations.
+    "stats:mine": Access(EVERY_AGENT, writes=False),
     "stats:organisation": Access(SETTINGS, writes=False),
     "stats:table_export": Access(SETTINGS, writes=False),
     # POST only, checked after the settings' guard (see agents:resend_invitation).

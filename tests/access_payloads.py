@@ -117,6 +117,9 @@ EXTRA: dict[str, Payload | Callable[[World], Payload]] = {
     "rendezvous:create": _new_rdv,
     "rendezvous:creneaux": _slot,
     "rendezvous:status": {"status": "excused", "confirme": "1"},
+    # The world's RDV is tomorrow: « Vu » is refused before its hour (the bulk's writers change
+    # nothing here; tests/rendezvous/test_bulk_status.py changes past RDVs).
+    "rendezvous:bulk_status": lambda world: {"rdvs": [str(world.objects["rdv"].pk)], "status": "seen"},
     "stats:rdv_export_create": {"format": "csv", "usagers": "oui"},
     "reservation:move": {"creneau": FREE_TIME},
     "reservation:rdv_link_move": {"creneau": FREE_TIME},

@@ -1,5 +1,6 @@
 import datetime as dt
 import os
+import tempfile
 import threading
 import zoneinfo
 
@@ -7,6 +8,7 @@ import pytest
 import time_machine
 from django.core.cache import cache
 from django.db import connection
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from sectorisation.loading import load_communes
 from sectorisation.models import Commune
@@ -16,6 +18,10 @@ from tests.organisations.factories import OrganisationFactory
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 FAKE_NOW_TRAVELLER = pytest.StashKey[time_machine.travel]()
+# Hypothesis keeps caches (its unicode tables, the constants it reads in the code) in `.hypothesis`
+# of the working directory even without a database of examples (`database=None` in every profile of
+# tests/fuzz): in the system's temporary directory instead, out of the working tree.
+set_hypothesis_home_dir(os.path.join(tempfile.gettempdir(), "rdv-hypothesis"))
 
 
 # The whole session at another instant: `pytest --fake-now=2027-03-28T01:30:00+01:00`, or

@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 import time_machine
+from axes.models import AccessAttempt
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -101,6 +102,17 @@ def test_nul_on_the_login_page(client, basic_agent, password):
     assert_refused_nul(client.post(reverse("agents:login"), {"username": "a\x00@b.fr", "password": password}))
     data = {"username": basic_agent.email, "password": "mauvais-mot-de-passe"}
     assert_refused_nul(client.post(reverse("agents:login"), data, HTTP_USER_AGENT="Mozilla\x00"))
+
+
+@pytest.mark.parametrize("login", ["agents:login", "admin:login"])
+def test_a_very_long_username_on_a_login_page(client, db, login):
+    """Found by the fuzz (tests/fuzz): the Django admin's login form does not bound the username,
+    and django-axes wrote the failed attempt's to a column of 255 characters: a 500. The attempt
+    is now counted for its first 254 characters (no agent's email is longer)."""
+    username = "é" * 5_000
+    response = client.post(reverse(login), {"username": username, "password": "mauvais-mot-de-passe"})
+    assert response.status_code == 200
+    assert all(len(attempt.username) <= 254 for attempt in AccessAttempt.objects.all())
 
 
 def test_nul_in_a_url_segment(client, db):

@@ -105,8 +105,13 @@ class ProcheForm(ProfileFieldsMixin, DsfrModelForm):
 
     class Meta:
         model = Usager
-        fields = IDENTITY_FIELDS
-        help_texts = {"birth_date": _("Format attendu : JJ/MM/AAAA")}
+        # Its own address: a child in care or an adult in an institution may live elsewhere
+        # (an RDV « à domicile » reads it first, then its responsible's).
+        fields = [*IDENTITY_FIELDS, "address"]
+        help_texts = {
+            "birth_date": _("Format attendu : JJ/MM/AAAA"),
+            "address": _("Celle de l'usager en charge à la création : modifiez-la si le proche vit ailleurs."),
+        }
         widgets = {"birth_date": DATE_WIDGET}
 
     def __init__(self, *args, organisation, profile: UsagerProfile | None = None, **kwargs):
@@ -114,5 +119,5 @@ class ProcheForm(ProfileFieldsMixin, DsfrModelForm):
         self.set_up_profile_fields(organisation, profile)
 
     def rows(self):
-        pairs = [("first_name", "last_name"), ("birth_name", "birth_date"), ("referents",), ("notes",)]
+        pairs = [("first_name", "last_name"), ("birth_name", "birth_date"), ("address",), ("referents",), ("notes",)]
         return [[self[name] for name in pair] for pair in pairs]

@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
@@ -12,7 +13,7 @@ from django.views.decorators.http import require_GET
 from agents.models import Agent
 from organisations.middleware import OrganisationRequest
 from rdv.redirects import local_url
-from rendezvous.fiche import usager_rdv_counts
+from rendezvous.fiche import usager_rdv_counts, usager_rdv_lines
 from usagers.forms import ProcheForm, UsagerForm
 from usagers.history import usager_history
 from usagers.models import Usager, UsagerProfile
@@ -179,6 +180,7 @@ def usager_detail(request: OrganisationRequest, organisation_id, pk):
     else:
         proches = list(visible.filter(responsible=usager).alphabetical())
         responsible = None
+    upcoming_rdvs, past_rdvs = usager_rdv_lines(usager, membership)
     return render(
         request,
         "usagers/detail.html",
@@ -191,6 +193,12 @@ def usager_detail(request: OrganisationRequest, organisation_id, pk):
             "history": usager_history(usager, profile, limit=RECENT_HISTORY),
             "organisation": membership.organisation,
             "rdv_counts": usager_rdv_counts(usager, membership),
+            "upcoming_rdvs": upcoming_rdvs,
+            "past_rdvs": past_rdvs,
+            # « Prendre un RDV »: « Trouver un créneau », this usager already chosen.
+            "book_url": reverse(
+                "rendezvous:creneaux", kwargs={"organisation_id": organisation_id}, query={"usagers": usager.pk}
+            ),
         },
     )
 
@@ -242,7 +250,10 @@ def proche_create(request: OrganisationRequest, organisation_id, pk):
     if responsible.is_proche:
         raise Http404("Un proche ne peut pas avoir de proches.")
     form = ProcheForm(
-        request.POST or None, organisation=membership.organisation, initial={"last_name": responsible.last_name}
+        request.POST or None,
+        organisation=membership.organisation,
+        # Most proches are children living with the usager en charge: its name and address.
+        initial={"last_name": responsible.last_name, "address": responsible.address},
     )
     duplicates: list[Usager] = []
     status = 200

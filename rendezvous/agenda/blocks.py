@@ -50,6 +50,7 @@ class RdvBlock:
     style: str = ""  # where the block sits: top, height, left, width
     tip_up: bool = False  # its tooltip opens above it (the block is low in the grid)
     in_absence: str = ""  # the title of an absence of its agent it falls in (« Absence : Formation »)
+    highlighted: bool = False  # the RDV the agent came to see (« Voir dans l'agenda »)
     html: str = ""  # the block as the page shows it, written by `rendezvous.agenda.html`
 
     @property
@@ -80,6 +81,8 @@ class RdvBlock:
             classes.append("rdv-agenda__rdv--waiting")
         if self.in_absence:
             classes.append("rdv-agenda__rdv--in-absence")
+        if self.highlighted:
+            classes.append("rdv-agenda__rdv--highlighted")
         return " ".join(classes)
 
 

@@ -67,6 +67,9 @@ def _rdv_link(block: RdvBlock, *, link_id: str, tip_id: str) -> str:
     absence = f'<span class="fr-sr-only">, {escape(_absence_words(block))}</span>' if block.in_absence else ""
     until = escape(_("à %(time)s") % {"time": block.end_label})
     link_id_attr = f' id="{escape(link_id)}"' if link_id else ""
+    if block.highlighted:
+        # « Voir dans l'agenda »: the RDV the agent came to see, said to screen readers too.
+        link_id_attr += ' aria-current="true"'
     return (
         f'<a class="rdv-agenda__rdv {escape(block.css_class)}"{link_id_attr} href="{escape(block.url)}" '
         f'style="background-color:{escape(block.background)};color:{escape(block.color)}" '
@@ -88,8 +91,10 @@ def grid_rdv_html(block: RdvBlock, dom_id: str, *, action: str = "") -> SafeStri
     if action:
         classes += " rdv-agenda__item--action"
     tip_id = f"{dom_id}-detail"
+    # The anchor of « Voir dans l'agenda » (#rdv-<pk>): the page opens scrolled to it.
+    anchor = f' id="rdv-{block.pk}"' if block.highlighted else ""
     return mark_safe(
-        f'<li class="{classes}" style="{escape(block.style)}">'
+        f'<li class="{classes}"{anchor} style="{escape(block.style)}">'
         f"{_rdv_link(block, link_id=dom_id if action else '', tip_id=tip_id)}{_tooltip(block, tip_id)}{action}</li>"
     )
 
@@ -105,8 +110,9 @@ def month_rdv_html(block: RdvBlock) -> SafeString:
     absence = (
         f'{ABSENCE_ICON}<span class="fr-sr-only">, {escape(_absence_words(block))}</span>' if block.in_absence else ""
     )
+    current = f' id="rdv-{block.pk}" aria-current="true"' if block.highlighted else ""
     return mark_safe(
-        f'<a class="rdv-agenda-month__rdv {escape(block.css_class)}" href="{escape(block.url)}" '
+        f'<a class="rdv-agenda-month__rdv {escape(block.css_class)}"{current} href="{escape(block.url)}" '
         f'style="background-color:{escape(block.background)};color:{escape(block.color)}">'
         f"{_status_icon_html(block)}{escape(block.short_text)}"
         f'<span class="fr-sr-only"> {rest}</span>{status}{absence}</a>'

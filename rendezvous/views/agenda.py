@@ -160,6 +160,10 @@ def agenda_agent(request: OrganisationRequest, organisation_id: int, agent_id: i
     if statut:
         # « Ne s'afficheront alors que les RDV ayant le statut sélectionné. »
         blocks = [block for block in blocks if block.displayed_status == statut]
+    # « Voir dans l'agenda » from an RDV's page (`?rdv=`): that RDV marked, if it is on this page.
+    highlighted = request.GET.get("rdv", "")
+    for block in blocks:
+        block.highlighted = str(block.pk) == highlighted
     columns = day_columns(
         days=period.days,
         tz=tz,

@@ -9,7 +9,8 @@ that appeared meanwhile brings step 3 back with the new warning, nothing created
 « Créer un usager » leaves the wizard for the usager form and comes back to it by a link (`next`):
 that address carries the motif, the time, the agents and the usagers chosen, never the free notes,
 which are private and may be long (a query string ends up in access logs and the browser history,
-and a long one is refused by the server). The page says so next to the button.
+and a long one is refused by the server): they wait in the session, the address naming their
+draft (rendezvous.views.usagers_step.keep_notes).
 
 Motifs, agents, usagers and lieux come from querysets restricted to what the membership may use
 (agents.permissions, usagers.permissions): another organisation's id is an error on its field.
@@ -32,6 +33,7 @@ from agents.permissions import (
 )
 from motifs.models import Motif
 from organisations.middleware import OrganisationRequest
+from organisations.models import Lieu
 from planning.intervals import Window
 from planning.models import PlageOuverture
 from rendezvous.booking_forms import BookingForm, MotifStepForm, motif_label
@@ -46,22 +48,34 @@ from rendezvous.views.common import (
     parse_start,
     with_params,
 )
-from rendezvous.views.usagers_step import UsagersStep, usager_create_url, usagers_step
+from rendezvous.views.usagers_step import (
+    DRAFT_PARAM,
+    UsagersStep,
+    keep_notes,
+    usager_create_url,
+    usagers_step,
+    with_kept_notes,
+)
 from usagers.models import Usager
 
 
 @dataclass
 class WizardState:
-    """What the calendar gave (agent, start) and the motif chosen, read from a GET or a POST."""
+    """What the calendar gave (agent, start) and the motif chosen, read from a GET or a POST;
+    with « Dupliquer » (an RDV's page), the agents and the lieu of step 3, prefilled there."""
 
     agent: Agent | None = None
     starts_at: dt.datetime | None = None
+    agents: list[Agent] = field(default_factory=list)
+    lieu: Lieu | None = None
     warnings: list[str] = field(default_factory=list)
 
     def params(self, tz) -> list[tuple[str, Any]]:
         return [
             ("agent", self.agent.pk if self.agent else None),
             ("debut", local_input(self.starts_at, tz) if self.starts_at else None),
+            *[("agents", agent.pk) for agent in self.agents],
+            ("lieu", self.lieu.pk if self.lieu else None),
         ]
 
 
@@ -91,7 +105,39 @@ def _wizard_state(membership: Membership, data: QueryDict) -> WizardState:
                 )
                 % {"value": raw_start[:40]}
             )
+    # Step 3 posts its own `agents` and `lieu` (its fields, which check them): read as the state
+    # only when it goes back to step 2, to come again prefilled (or when « Dupliquer » opens it).
+    if data.get("etape") != "rdv" or data.get("action", "") in ("", "retour"):
+        _prefilled_agents_and_lieu(membership, data, state)
     return state
+
+
+def _prefilled_agents_and_lieu(membership: Membership, data: QueryDict, state: WizardState) -> None:
+    """`agents` and `lieu` (« Dupliquer »), among those the membership may book with: any other
+    (another organisation's, a closed lieu) is left out with a warning, never shown."""
+    raw_agents = [value for value in data.getlist("agents") if value][:50]
+    if raw_agents:
+        ids = [parse_id(value) for value in raw_agents]
+        found = {
+            agent.pk: agent for agent in agents_with_visible_agenda(membership).filter(pk__in=[i for i in ids if i])
+        }
+        state.agents = [found[i] for i in dict.fromkeys(ids) if i in found]
+        if len(state.agents) < len(set(raw_agents)):
+            state.warnings.append(
+                _(
+                    "Un des agents demandés n'existe pas ou vous ne pouvez pas lui poser de RDV : "
+                    "vérifiez les agents à l'étape 3."
+                )
+            )
+    raw_lieu = data.get("lieu", "")
+    if raw_lieu:
+        lieu_id = parse_id(raw_lieu)
+        lieux = Lieu.objects.for_organisation(membership.organisation).active()
+        state.lieu = lieux.filter(pk=lieu_id).first() if lieu_id else None
+        if state.lieu is None:
+            state.warnings.append(
+                _("Le lieu demandé n'existe pas ou n'est plus ouvert : choisissez le lieu à l'étape 3.")
+            )
 
 
 def _lieu_of_plage(organisation, agent: Agent | None, starts_at: dt.datetime | None) -> int | None:
@@ -109,13 +155,15 @@ def _booking_initial(membership: Membership, state: WizardState, motif: Motif, u
     tz = membership.organisation.tzinfo
     initial: dict[str, Any] = {
         "duration_in_min": motif.default_duration_in_min,
-        "agents": [state.agent.pk] if state.agent else [],
+        "agents": [agent.pk for agent in state.agents] or ([state.agent.pk] if state.agent else []),
     }
     if state.starts_at is not None:
         initial["date"] = state.starts_at.astimezone(tz).date()
         initial["time"] = state.starts_at.astimezone(tz).time()
     if motif.location_type == Motif.LocationType.PUBLIC_OFFICE:
-        initial["lieu"] = _lieu_of_plage(membership.organisation, state.agent, state.starts_at)
+        initial["lieu"] = (
+            state.lieu.pk if state.lieu else _lieu_of_plage(membership.organisation, state.agent, state.starts_at)
+        )
     if motif.location_type == Motif.LocationType.HOME:
         initial["address"] = home_address(membership, usagers)
     return initial
@@ -163,28 +211,35 @@ def rdv_create(request: OrganisationRequest, organisation_id: int) -> HttpRespon
     context["motif_label"] = motif_label(motif)
     context["step1_url"] = with_params(request.path, [*state.params(tz), ("motif", motif.pk), ("etape", "motif")])
 
-    def wizard_url(usagers: UsagersStep) -> str:
+    def wizard_url(usagers: UsagersStep, draft: str | None = None) -> str:
         return with_params(
             request.path,
             [
                 *state.params(tz),
                 ("motif", motif.pk),
                 *[("usagers", usager.pk) for usager in usagers.selected],
+                (DRAFT_PARAM, draft),
             ],
         )
 
     # Step 2: the usagers and the notes.
     if request.method == "GET":
-        entering = any(key in data for key in ("usagers", "nouvel_usager", "notes"))
-        usagers = usagers_step(membership, data if entering else None)
+        typed = with_kept_notes(request, data)
+        entering = any(key in typed for key in ("usagers", "nouvel_usager", "notes"))
+        usagers = usagers_step(membership, typed if entering else None)
         status = 422 if entering and not usagers.form.is_valid() else 200
+        if data.get("etape") == "rdv" and status == 200 and usagers.selected:
+            # « Dupliquer » an RDV: straight to the date and time, the rest prefilled.
+            initial = _booking_initial(membership, state, motif, usagers.selected)
+            return step("rdv", usagers=usagers, form=BookingForm(membership=membership, motif=motif, initial=initial))
         return step("usagers", status=status, usagers=usagers)
     etape = data.get("etape")
     action = data.get("action", "")
     if etape == "usagers" or action == "retour":
         usagers = usagers_step(membership, data, require=action == "continuer")
         if action == "creer_usager":
-            return redirect(usager_create_url(organisation.pk, wizard_url(usagers)))
+            draft = keep_notes(request, usagers.form.data)
+            return redirect(usager_create_url(organisation.pk, wizard_url(usagers, draft)))
         if action != "continuer" or not usagers.form.is_valid():
             status = 422 if action == "continuer" or not usagers.form.is_valid() else 200
             return step("usagers", status=status, usagers=usagers)

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.urls import reverse
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
@@ -20,6 +20,7 @@ from agents.permissions import (
 from motifs.models import Motif
 from notifications.presentation import announcement
 from organisations.middleware import OrganisationRequest
+from rdv import words
 from rendezvous.forms import MAX_AHEAD
 from usagers.models import Usager
 from usagers.permissions import usagers_visible_to
@@ -105,7 +106,7 @@ def home_address(membership: Membership, usagers: Sequence[Usager]) -> str:
 def announce_created(request: OrganisationRequest, rdv, tz) -> None:
     created = _("Le RDV « %(motif)s » du %(day)s à %(time)s a été créé.") % {
         "motif": rdv.motif.name,
-        "day": formats.date_format(timezone.localtime(rdv.starts_at, tz), "l j F Y"),
-        "time": timezone.localtime(rdv.starts_at, tz).strftime("%H:%M"),
+        "day": words.date_format(timezone.localtime(rdv.starts_at, tz), "l j F Y"),
+        "time": words.time_of_day(timezone.localtime(rdv.starts_at, tz)),
     }
     messages.success(request, f"{created} {announcement(rdv, since=rdv.created_at)}".strip())

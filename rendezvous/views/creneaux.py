@@ -28,6 +28,7 @@ from organisations.models import Lieu
 from planning.creneaux import available_slots, free_agents_at, next_availability
 from planning.models import PlageOuverture
 from planning.slots import Slot
+from rdv import words
 from rendezvous.booking_forms import CreneauxForm, motif_label
 from rendezvous.services import SlotTaken, book_slot
 from rendezvous.views.common import (
@@ -39,7 +40,10 @@ from rendezvous.views.common import (
     parse_start,
     with_params,
 )
-from rendezvous.views.usagers_step import usager_create_url, usagers_step
+from rendezvous.views.creneaux_choices import Choices, agent_name, filter_choices, searched_agents_sentence
+from rendezvous.views.usagers_step import DRAFT_PARAM, keep_notes, usager_create_url, usagers_step, with_kept_notes
+from usagers.models import Usager
+from usagers.permissions import usagers_visible_to
 
 WEEK = dt.timedelta(days=7)
 
@@ -99,6 +103,8 @@ class Coverage:
 
     missing: list[str] = field(default_factory=list)
     none: bool = False
+    # « Agents recherchés : … »: whose slots the week shows.
+    searched: str = ""
     widen_url: str = ""
     widen_label: str = ""
 
@@ -135,6 +141,13 @@ def _coverage(
         else:
             sentence = _("%(agent)s n'a pas de plage d'ouverture pour ce motif.")
         coverage.missing.append(sentence % {"agent": name, "service": motif.service.name})
+    if chosen_agents:
+        coverage.searched = searched_agents_sentence([agent_name(agent) for agent in chosen_agents], all_agents=False)
+    else:
+        pool = set(offers) if searched_agents is None else set(searched_agents)
+        names = [agent_name(agent) for agent in bookable_agents if agent.pk in pool and offers_here(agent.pk)]
+        if names:
+            coverage.searched = searched_agents_sentence(names, all_agents=True)
     searched = offers.keys() if searched_agents is None else searched_agents
     coverage.none = not any(offers_here(agent_id) for agent_id in searched)
     if not coverage.none:
@@ -174,7 +187,7 @@ def _group_slots(
         local = slot.start.astimezone(tz)
         name = names.get(slot.agent_id, "")
         by_lieu.setdefault(slot.lieu_id, {}).setdefault(local.date(), []).append(
-            {"time": local.strftime("%H:%M"), "agent": name, "url": slot_url(slot)}
+            {"time": words.time_of_day(local), "agent": name, "url": slot_url(slot)}
         )
     groups = []
     for lieu_id, by_day in by_lieu.items():
@@ -187,6 +200,13 @@ def _group_slots(
         groups.append(LieuGroup(title, address, columns, sum(len(column.slots) for column in columns)))
     groups.sort(key=lambda group: group.title.lower())
     return groups
+
+
+def _chosen_usagers(membership: Membership, data: QueryDict) -> list[Usager]:
+    """The usagers « Prendre un RDV » chose (`usagers` of the query string) that the membership
+    may see; the others are left out. One query, none without."""
+    ids = [pk for pk in (parse_id(value) for value in data.getlist("usagers")) if pk is not None]
+    return list(usagers_visible_to(membership).filter(pk__in=ids).order_by("last_name", "first_name")) if ids else []
 
 
 def _slot_from(data: QueryDict, *, motif: Motif, agents: list[Agent], lieux: dict[int, Lieu], tz) -> Slot | None:
@@ -226,17 +246,50 @@ def creneaux(request: OrganisationRequest, organisation_id: int) -> HttpResponse
         agents_with_visible_agenda(membership).with_services_in(organisation).order_by("last_name", "first_name")
     )
     motifs = offered_motifs(membership)
-    bound = "motif" in data
+    # « Mettre à jour la liste des motifs » (without JavaScript) and the agents filter's htmx
+    # request redraw the filters for the agents ticked: they search nothing, refuse nothing.
+    redraw = data.get("action") == "motifs" or data.get("partie") == "motifs"
+    bound = "motif" in data and not redraw
     today = timezone.localtime(timezone.now(), tz).date()
+    by_pk = {agent.pk: agent for agent in agents}
+    requested = [by_pk[pk] for pk in dict.fromkeys(parse_id(value) for value in data.getlist("agents")) if pk in by_pk]
+    if "creneau" in data:
+        choices = Choices(agents=requested, motifs=motifs)
+    else:
+        choices = filter_choices(
+            organisation=organisation,
+            motifs=motifs,
+            requested=requested,
+            selected_motif=data.get("motif", ""),
+            # Agents in the link of an agenda, before any motif: a suggestion, not the agent's ticks.
+            preselection="motif" not in data and not redraw,
+            today=today,
+        )
     form = CreneauxForm(
         data if bound else None,
         membership=membership,
         motifs=motifs,
         agents=agents,
-        initial={"a_partir_du": today, "agents": data.getlist("agents")},
+        shown_motifs=choices.motifs,
+        motif_help=choices.motif_help,
+        initial={
+            "motif": data.get("motif", ""),
+            "a_partir_du": data.get("a_partir_du") or today,
+            "agents": [str(agent.pk) for agent in choices.agents],
+            "lieux": data.getlist("lieux"),
+        },
     )
     base_url = request.path
-    context: dict[str, Any] = {"form": form, "organisation": organisation, "no_motif": not motifs}
+    usagers = [] if "creneau" in data else _chosen_usagers(membership, data)
+    context: dict[str, Any] = {
+        "form": form,
+        "organisation": organisation,
+        "no_motif": not motifs,
+        "choices": choices,
+        "usagers": usagers,
+    }
+    if data.get("partie") == "motifs" and request.htmx:  # type: ignore[attr-defined]
+        return render(request, "rendezvous/booking/_creneaux_motif.html", context)
     if not bound:
         return render(request, "rendezvous/booking/creneaux.html", context)
     if not form.is_valid():
@@ -257,8 +310,8 @@ def creneaux(request: OrganisationRequest, organisation_id: int) -> HttpResponse
     engine_lieux: list[int] | None = [lieu.pk for lieu in values["lieux"]] or list(lieux)
     if motif.location_type != Motif.LocationType.PUBLIC_OFFICE:
         engine_lieux = None
-    filters = _filter_params(values)
-    by_pk = {agent.pk: agent for agent in agents}
+    # « Prendre un RDV » from a fiche: its usager stays chosen, up to the slot's usagers step.
+    filters = [*_filter_params(values), *[("usagers", usager.pk) for usager in usagers]]
     coverage = _coverage(
         motif=motif,
         offers=_plages_offering(motif, since=max(first_day, today)),
@@ -330,12 +383,17 @@ def _creneau(request: OrganisationRequest, membership, values, motif, agents, li
     ]
     home = motif.location_type == Motif.LocationType.HOME
     if request.method == "GET":
-        entering = any(key in data for key in ("usagers", "nouvel_usager", "notes"))
-        usagers = usagers_step(membership, data if entering else None, with_address=home)
+        typed = with_kept_notes(request, data)
+        entering = any(key in typed for key in ("usagers", "nouvel_usager", "notes"))
+        usagers = usagers_step(membership, typed if entering else None, with_address=home)
     else:
         usagers = usagers_step(membership, data, require=action == "continuer", with_address=home)
     if action == "creer_usager":
-        back = with_params(request.path, [*slot_params, *[("usagers", usager.pk) for usager in usagers.selected]])
+        draft = keep_notes(request, usagers.form.data)
+        back = with_params(
+            request.path,
+            [*slot_params, *[("usagers", usager.pk) for usager in usagers.selected], (DRAFT_PARAM, draft)],
+        )
         return redirect(usager_create_url(organisation.pk, back))
     if request.method == "POST" and action == "continuer" and usagers.form.is_valid():
         try:

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect, QueryDict
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
@@ -22,11 +22,22 @@ from agents.permissions import can_change_rdv
 from notifications.presentation import announcement, grace_notice, reasons_not_sent, status_change_preview
 from organisations.middleware import OrganisationRequest
 from rdv.redirects import local_url
+from rendezvous.bulk import BULK_STATUSES
 from rendezvous.forms import RdvFilterForm, RdvForm
 from rendezvous.history import rdv_history
 from rendezvous.models import Rdv
 from rendezvous.permissions import access_rdv, rdvs_visible_to
 from rendezvous.services import ConflictsChanged, change_status, delete_rdv, update_rdv
+from rendezvous.views.common import with_params
+from rendezvous.views.rdv_page import (
+    ORIGIN,
+    agenda_agent_of,
+    agenda_week_url,
+    duplicate_url,
+    origin_url,
+    usager_panels,
+    with_origin,
+)
 from rendezvous.views.usagers_step import UsagersStep, usagers_step
 
 PER_PAGE = 20
@@ -45,11 +56,22 @@ def rdv_list(request: OrganisationRequest, organisation_id):
     membership = request.membership
     now = timezone.now()
     form = RdvFilterForm(request.GET or None, membership=membership)
-    rdvs = form.filter(rdvs_visible_to(membership), now).order_by("-starts_at", "pk") if form.is_bound else None
-    if rdvs is None:
-        rdvs = rdvs_visible_to(membership).order_by("-starts_at", "pk")
+    rdvs, today = form.listed(rdvs_visible_to(membership), now, request.organisation.tzinfo)
     page = Paginator(rdvs, PER_PAGE).get_page(request.GET.get("page"))
     query = {key: str(value) for key, value in request.GET.items() if key != "page" and value}
+    period = form.period()
+    # « Aujourd'hui » marks the first RDV from today on: the first row in the nearest-first order
+    # of « À venir », the last such row in the latest-first order of the others.
+    from_today = [rdv.pk for rdv in page if rdv.starts_at >= today]
+    today_pk = (from_today[:1] if period == form.UPCOMING else from_today[-1:]) or [None]
+    periods = [
+        (
+            key,
+            label,
+            with_params(request.path, [*[(k, v) for k, v in query.items() if k != "periode"], ("periode", key)]),
+        )
+        for key, label in form.PERIODS.items()
+    ]
     usager = None
     if form.is_bound and form.is_valid() and form.cleaned_data.get("usager"):
         from usagers.permissions import usagers_visible_to
@@ -64,8 +86,12 @@ def rdv_list(request: OrganisationRequest, organisation_id):
             "rows": [(rdv, rdv.display_status(now)) for rdv in page],
             "query": urlencode(query) + "&" if query else "",
             "statuses": Rdv.Status.choices,
+            "bulk_statuses": [(status.value, status.label) for status in BULK_STATUSES],
             "filtered_usager": usager,
             "list_url": request.get_full_path(),
+            "period": period,
+            "periods": periods,
+            "today_pk": today_pk[0],
         },
     )
 
@@ -74,13 +100,29 @@ def _detail_context(request: OrganisationRequest, rdv: Rdv, **extra) -> dict:
     now = timezone.now()
     show_history = request.GET.get("historique") == "1"
     participations = list(rdv.participations.all())
+    agents = list(rdv.agents.all())
+    detail_path = reverse("rendezvous:detail", kwargs={"organisation_id": rdv.organisation_id, "pk": rdv.pk})
+    origin = origin_url(request, detail_path)
     return {
         "rdv": rdv,
+        "origin": origin,
+        "page_url": with_origin(detail_path, origin),
+        "delete_url": reverse(
+            "rendezvous:delete",
+            kwargs={"organisation_id": rdv.organisation_id, "pk": rdv.pk},
+            query={"next": origin} if origin else None,
+        ),
+        "update_url": with_origin(
+            reverse("rendezvous:update", kwargs={"organisation_id": rdv.organisation_id, "pk": rdv.pk}), origin
+        ),
+        "agenda_url": agenda_week_url(rdv, agenda_agent_of(request.membership, agents), highlight=True),
+        "duplicate_url": duplicate_url(rdv, agents, participations),
+        "usager_panels": usager_panels(request.membership, rdv, participations),
         "display_status": rdv.display_status(now),
         "status_buttons": _status_buttons(rdv),
         "can_change": can_change_rdv(request.membership, rdv),
         "participations": participations,
-        "agents": list(rdv.agents.all()),
+        "agents": agents,
         "notifications": list(rdv.notifications.select_related("usager", "agent").order_by("-created_at", "-pk")),
         "reasons_not_sent": reasons_not_sent(rdv, participations, now),
         "show_history": show_history,
@@ -200,7 +242,8 @@ def rdv_update(request: OrganisationRequest, organisation_id, pk):
                         request,
                         _("La modification n'a pas été notifiée aux usagers : pensez à les avertir."),
                     )
-                return redirect("rendezvous:detail", organisation_id=organisation.pk, pk=rdv.pk)
+                detail_path = reverse("rendezvous:detail", kwargs={"organisation_id": organisation.pk, "pk": rdv.pk})
+                return HttpResponseRedirect(with_origin(detail_path, _update_origin(request, detail_path)))
         if "usagers" in form.errors and "usagers" not in usagers.form.errors:
             for error in form.errors["usagers"]:
                 usagers.form.add_error("usagers", error)
@@ -208,8 +251,24 @@ def rdv_update(request: OrganisationRequest, organisation_id, pk):
     return _render_update(request, rdv, form, usagers, status=status)
 
 
+def _update_origin(request: OrganisationRequest, detail_path: str) -> str:
+    """The page the agent came to the RDV from, carried by « modifier » (`retour`) to the RDV
+    page it goes back to."""
+    origin = local_url(request, request.POST.get(ORIGIN) or request.GET.get(ORIGIN))
+    return "" if origin.split("?")[0].startswith(detail_path) else origin
+
+
 def _render_update(request: OrganisationRequest, rdv: Rdv, form: RdvForm, usagers: UsagersStep, *, status: int):
-    context = {"rdv": rdv, "form": form, "usagers": usagers, "organisation": request.membership.organisation}
+    detail_path = reverse("rendezvous:detail", kwargs={"organisation_id": rdv.organisation_id, "pk": rdv.pk})
+    origin = _update_origin(request, detail_path)
+    context = {
+        "rdv": rdv,
+        "form": form,
+        "usagers": usagers,
+        "organisation": request.membership.organisation,
+        "origin": origin,
+        "detail_url": with_origin(detail_path, origin),
+    }
     return render(request, "rendezvous/form.html", context, status=status)
 
 
@@ -224,9 +283,20 @@ def _posted_values(form, data: QueryDict) -> dict:
 
 @require_http_methods(["GET", "POST"])
 def rdv_delete(request: OrganisationRequest, organisation_id, pk):
+    """« supprimer », then back where the agent came to the RDV from (`next`: « Tous les RDVs »
+    as it was filtered, an usager's fiche, an agenda), else to the agenda on the RDV's week.
+    `next` is read before the delete: a bad one changes where the agent lands, not what is done."""
     rdv = access_rdv(request.membership, pk, to_change=True)
+    next_url = local_url(request, request.POST.get("next") or request.GET.get("next"))
+    detail_path = reverse("rendezvous:detail", kwargs={"organisation_id": organisation_id, "pk": rdv.pk})
+    if next_url.split("?")[0].startswith(detail_path):
+        next_url = ""
     if request.method == "POST":
+        back = next_url or agenda_week_url(
+            rdv, agenda_agent_of(request.membership, list(rdv.agents.all())), highlight=False
+        )
         delete_rdv(rdv=rdv, by=request.membership.agent)
         messages.success(request, _("Le RDV a été supprimé."))
-        return redirect("rendezvous:list", organisation_id=organisation_id)
-    return render(request, "rendezvous/confirm_delete.html", {"rdv": rdv})
+        return HttpResponseRedirect(back)
+    context = {"rdv": rdv, "next_url": next_url, "cancel_url": with_origin(detail_path, next_url)}
+    return render(request, "rendezvous/confirm_delete.html", context)

@@ -1,10 +1,12 @@
 """The usagers step that posing an RDV, « Trouver un créneau » and « modifier » share: the live
 search, « ajouter », « retirer », and the way to « Créer un usager » and back."""
 
-from collections.abc import Sequence
+import secrets
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.http import HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
@@ -117,6 +119,40 @@ def usagers_step(
 
 def usager_create_url(organisation_id: int, back: str) -> str:
     return reverse("usagers:create", kwargs={"organisation_id": organisation_id}, query={"next": back})
+
+
+# The notes typed before « Créer un usager », kept in the agent's session while it creates the
+# usager, under a random key the way back names (`brouillon`): private and possibly long, they
+# stay out of the URL (access logs, the browser's history, the server's limit on its length).
+# The last few only: a draft abandoned is forgotten with the session, or pushed out.
+DRAFTS_KEY = "rdv_notes_drafts"
+MAX_DRAFTS = 5
+DRAFT_PARAM = "brouillon"
+
+
+def keep_notes(request: HttpRequest, data: Mapping[str, Any]) -> str | None:
+    """The notes of the usagers step in `data` saved as a draft of the session; the key of the
+    draft, to carry in the way back, or None without notes."""
+    notes = data.get("notes", "")
+    if not notes.strip():
+        return None
+    key = secrets.token_urlsafe(9)
+    drafts = dict(list(request.session.get(DRAFTS_KEY, {}).items())[-(MAX_DRAFTS - 1) :])
+    drafts[key] = notes
+    request.session[DRAFTS_KEY] = drafts
+    return key
+
+
+def with_kept_notes(request: HttpRequest, data: QueryDict) -> QueryDict:
+    """`data` with the notes of the draft it names (the way back from « Créer un usager »),
+    unless it carries notes itself. An unknown or foreign key brings nothing back."""
+    key = data.get(DRAFT_PARAM, "")
+    notes = request.session.get(DRAFTS_KEY, {}).get(key) if key else None
+    if notes is None or "notes" in data:
+        return data
+    data = data.copy()
+    data["notes"] = notes
+    return data
 
 
 @require_GET

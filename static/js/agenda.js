@@ -15,6 +15,16 @@
       }
     });
   });
+  // « Voir dans l'agenda » (an RDV's page): the anchor brings the RDV to the window's top edge;
+  // in its middle, its day's hours above and below it show too.
+  var marked = document.querySelector(".rdv-agenda__rdv--highlighted");
+  var anchor = marked && marked.closest("[id^='rdv-']");
+  if (anchor && window.location.hash === "#" + anchor.id) {
+    // After the browser's own scroll to the anchor, which happens at the page's load.
+    window.addEventListener("load", function () {
+      anchor.scrollIntoView({ block: "center", inline: "center" });
+    });
+  }
   // « Imprimer la liste du jour ».
   document.querySelectorAll("[data-agenda-print]").forEach(function (button) {
     button.hidden = false;

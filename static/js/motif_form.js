@@ -1,5 +1,6 @@
-// « Vos motifs »: a RDV « À domicile » cannot be done by the secrétariat, so its checkbox is
-// greyed out (and unchecked) while that type is chosen. The server refuses the combination too.
+// « Vos motifs »: the « Nom » list follows the service chosen. A RDV « À domicile » cannot be
+// done by the secrétariat, so its checkbox is greyed out (and unchecked) while that type is
+// chosen. The server refuses the combination too.
 // Creating a motif, « Afficher le nom du motif dans les messages » is unticked and greyed out
 // while a sensitive name of the référentiel is chosen: the server saves it so (MotifForm.save).
 (function () {
@@ -25,8 +26,33 @@
     category.addEventListener("change", sync);
     sync();
   }
+  // « Nom » lists the référentiel by service (<optgroup>, which is all there is without
+  // JavaScript): once a service is chosen, only its names and those of every service remain.
+  function setUpNames(form) {
+    var service = form.querySelector('select[name="service"]');
+    var category = form.querySelector('select[name="category"]');
+    if (!service || !category) {
+      return;
+    }
+    var shared = category.getAttribute("data-shared-group");
+    function sync() {
+      var chosen = service.selectedIndex > 0 ? service.options[service.selectedIndex].text : "";
+      category.querySelectorAll("optgroup").forEach(function (group) {
+        var shown = !chosen || group.label === chosen || group.label === shared;
+        group.hidden = !shown;
+        group.disabled = !shown;
+      });
+      var selected = category.options[category.selectedIndex];
+      if (selected && selected.parentNode.disabled) {
+        category.value = "";
+      }
+    }
+    service.addEventListener("change", sync);
+    sync();
+  }
   function setUp(form) {
     setUpDiscretion(form);
+    setUpNames(form);
     var radios = form.querySelectorAll('input[type="radio"][name="location_type"]');
     var secretariat = form.querySelector('input[type="checkbox"][name="for_secretariat"]');
     if (!radios.length || !secretariat) {

@@ -16,6 +16,25 @@ def violations(page) -> list[dict]:
     return [violation for violation in results.response["violations"] if violation["impact"] in FAILING_IMPACTS]
 
 
+def install(context) -> None:
+    """axe-core in every page the context opens: `start` then runs it without sending its script
+    (half a megabyte) to each page again."""
+    context.add_init_script(AXE.axe_script)
+
+
+def start(page) -> None:
+    """Starts axe-core on the page (of a context where it is `install`ed) without waiting for it:
+    several pages, each in its own renderer, are checked at once; `finished` reads the results."""
+    page.wait_for_load_state("load")
+    page.evaluate("() => { window.__axeResults = axe.run(document, {resultTypes: ['violations']}); }")
+
+
+def finished(page) -> list[dict]:
+    """The serious and critical violations axe-core found on the page since `start`."""
+    results = page.evaluate("window.__axeResults")
+    return [violation for violation in results["violations"] if violation["impact"] in FAILING_IMPACTS]
+
+
 def describe(violation: dict) -> str:
     targets = "; ".join(" ".join(node["target"]) for node in violation["nodes"])
     return f"{violation['id']} ({violation['impact']}): {violation['help']} — {targets}"

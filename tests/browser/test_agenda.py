@@ -69,7 +69,7 @@ def test_an_agent_reads_its_agenda_switches_to_a_colleagues_and_back_and_opens_a
     page.get_by_role("link", name="Semaine", exact=True).click()
     page.get_by_role("link", name=re.compile(r"10h30 à 11h00 (À renseigner )?Léon ANGELO")).click()
     expect(page.get_by_role("heading", name=re.compile("Rendez-vous du"))).to_be_visible()
-    expect(page.get_by_role("link", name="Léon ANGELO")).to_be_visible()
+    expect(page.get_by_role("link", name="Léon ANGELO").first).to_be_visible()
 
 
 def test_the_secretariat_sets_en_salle_d_attente_in_one_click_on_the_team_day(live_page):

@@ -119,7 +119,7 @@ def test_book_through_trouver_un_creneau(live_page, setting):
     page.get_by_role("button", name="Afficher les créneaux").click()
     expect(page.get_by_role("heading", name="MDS de Noisiel, Grande Allée")).to_be_visible()
 
-    page.get_by_role("link", name=re.compile(r"à 10:00 avec Hélène Martin")).click()
+    page.get_by_role("link", name=re.compile(r"à 10h00 avec Hélène Martin")).click()
     expect(page.get_by_text("Commence le :")).to_contain_text("10h00")
     page.get_by_placeholder("Sélectionner un usager").press_sequentially("maël", delay=50)
     page.get_by_role("button", name=re.compile("Maëlle BÉGUÉ")).click()

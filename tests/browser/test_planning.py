@@ -60,7 +60,7 @@ def test_agent_creates_a_recurring_plage_and_an_absence_and_sees_both_in_the_lis
     row = page.get_by_role("row").filter(has_text="consultation de PMI")
     expect(row).to_contain_text("MDS de Noisiel, Grande Allée")
     expect(row).to_contain_text("09h00 – 12h00")
-    expect(row).to_contain_text("Chaque semaine, le lundi et jeudi")
+    expect(row).to_contain_text("Chaque semaine, les lundis et jeudis")
 
     # « Cliquez sur « créer une absence » »
     page.get_by_role("link", name="Absences", exact=True).first.click()

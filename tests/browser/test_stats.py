@@ -35,7 +35,7 @@ def test_admin_opens_vos_statistiques_and_sweeps_the_rdvs_a_renseigner(live_page
     log_in(page, admin.email)
 
     open_side_menu(page, "Paramètres")
-    page.get_by_role("link", name=re.compile("^Vos statistiques")).click()
+    page.get_by_role("link", name="Vos statistiques globales").click()
     expect(page.get_by_role("heading", level=1, name="Vos statistiques globales")).to_be_visible()
     expect(page.get_by_role("heading", name="Statuts sur 8 RDV")).to_be_visible()
     for name in ("3 À renseigner", "2 Vus", "1 À venir", "1 Excusés", "1 Non-excusés"):

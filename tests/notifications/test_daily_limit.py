@@ -1,5 +1,5 @@
 """At most NOTIFICATIONS_DAILY_LIMIT messages about RDVs per address in 24 hours
-(notifications.delivery._over_daily_limit): the next ones are not sent, and the RDV's page says
+(notifications.claim.Batch.over_daily_limit): the next ones are not sent, and the RDV's page says
 why. The usagers' codes and the professionals' emails are neither counted nor held back."""
 
 import datetime as dt
@@ -11,7 +11,8 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from notifications.delivery import _claim, deliver_one
+from notifications.claim import claim
+from notifications.delivery import deliver_one
 from notifications.models import Notification
 from notifications.services import notify, queue_code_email, queue_email
 from tests.helpers import wait_for_a_blocked_transaction
@@ -23,6 +24,12 @@ pytestmark = pytest.mark.django_db
 Status = Notification.Status
 Event = Notification.Event
 LIMIT_REACHED = "Non envoyée : limite quotidienne"
+
+
+def claim_one(pk, now):
+    """One row claimed as a worker claims its batch (notifications.claim)."""
+    (row,) = claim([pk], now)
+    return row
 
 
 @pytest.fixture
@@ -158,12 +165,12 @@ def test_two_workers_never_both_send_the_last_one_allowed(settings, organisation
 
     def other_worker():
         try:
-            outcome["second"] = _claim(second.pk, timezone.now()).status
+            outcome["second"] = claim_one(second.pk, timezone.now()).status
         finally:
             connection.close()
 
     with transaction.atomic():
-        assert _claim(first.pk, timezone.now()).status == Status.SENDING
+        assert claim_one(first.pk, timezone.now()).status == Status.SENDING
         worker = threading.Thread(target=other_worker)
         worker.start()
         assert wait_for_a_blocked_transaction()

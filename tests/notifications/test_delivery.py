@@ -16,7 +16,8 @@ from django.urls import reverse
 from django.utils import timezone
 from twilio.http.response import Response as TwilioResponse
 
-from notifications.delivery import _claim, _record_sent, deliver_one
+from notifications.claim import claim
+from notifications.delivery import _record_sent, deliver_one
 from notifications.models import CLAIM_TIMEOUT, Notification
 from notifications.services import notify
 from notifications.tasks import deliver_due
@@ -30,6 +31,12 @@ from tests.usagers.factories import UsagerFactory
 pytestmark = pytest.mark.django_db
 
 Status = Notification.Status
+
+
+def claim_one(pk, now):
+    """One row claimed as a worker claims its batch (notifications.claim)."""
+    (row,) = claim([pk], now)
+    return row
 
 
 @pytest.fixture
@@ -276,7 +283,7 @@ def test_a_slow_workers_late_outcome_never_overwrites_a_later_claim(email):
     from notifications import delivery
 
     now = timezone.now()
-    slow = delivery._claim(email.pk, now)  # a worker claims the row, then stalls
+    slow = claim_one(email.pk, now)  # a worker claims the row, then stalls
     assert slow.status == Status.SENDING
     deliver_one(email.pk, now + CLAIM_TIMEOUT)  # the sweep claims it again and sends it
     delivery._record_failure(slow, "timeout", permanent=False, now=now + CLAIM_TIMEOUT * 2)
@@ -408,13 +415,13 @@ def test_a_modification_stays_one_when_an_earlier_message_went(email, text, rdv,
 
 def test_a_message_waits_while_an_earlier_one_is_on_its_way(email, text, rdv):
     now = timezone.now()
-    claimed = _claim(text.pk, now)  # a worker holds the confirmation
+    claimed = claim_one(text.pk, now)  # a worker holds the confirmation
     moved(rdv, 1)()
     change = thread(rdv)[-1]
     assert deliver_one(change.pk) is None
     change.refresh_from_db()
     assert (change.status, change.next_attempt_at) == (Status.PENDING, claimed.next_attempt_at)
-    _record_sent(claimed, "SM1", now=now)  # the confirmation went
+    _record_sent([(claimed, "SM1")], now=now)  # the confirmation went
     change.refresh_from_db()
     assert (change.event, change.status) == ("updated", Status.SENT)  # released at once
 
@@ -478,21 +485,21 @@ def test_an_annulation_goes_only_to_a_channel_the_usager_still_accepts(email, te
 
 def test_a_message_held_back_is_due_at_once_if_the_earlier_one_finished_meanwhile(email, text, rdv, monkeypatch):
     """The earlier message finished while this one was locked by its claim: its release skipped it."""
-    from notifications import delivery
+    from notifications import claim as claiming
 
-    claimed = _claim(text.pk, timezone.now())
+    claimed = claim_one(text.pk, timezone.now())
     moved(rdv, 1)()
     change = thread(rdv)[-1]
-    real = delivery._on_its_way
+    real = claiming._on_its_way
     calls = []
 
     def finishes_meanwhile(notification, now):
         calls.append(1)
-        if len(calls) == 2:  # after the hold was written, before it is checked again
+        if len(calls) == 1:  # after the hold was written, before it is checked again
             Notification.objects.filter(pk=claimed.pk).update(status=Status.SENT)
         return real(notification, now)
 
-    monkeypatch.setattr(delivery, "_on_its_way", finishes_meanwhile)
+    monkeypatch.setattr(claiming, "_on_its_way", finishes_meanwhile)
     assert deliver_one(change.pk) is None
     change.refresh_from_db()
     assert change.status == Status.SENT  # dispatched again at once, not at the earlier's deadline

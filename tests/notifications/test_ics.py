@@ -20,10 +20,12 @@ from icalendar import Calendar
 
 from motifs.models import Motif
 from notifications import ics
-from notifications.delivery import _claim, deliver_one
+from notifications.claim import claim
+from notifications.delivery import deliver_one
 from notifications.links import usager_link
 from notifications.models import Notification
-from notifications.services import enqueue_reminders, queue_code_email
+from notifications.reminders import enqueue_reminders
+from notifications.services import queue_code_email
 from rendezvous.conflicts import conflicts_signature, find_conflicts
 from rendezvous.models import Rdv
 from rendezvous.services import change_status, create_rdv, update_rdv
@@ -39,6 +41,12 @@ PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 NOW = dt.datetime(2026, 11, 23, 9, 0, tzinfo=PARIS)  # a Monday
 THURSDAY_10 = dt.datetime(2026, 11, 26, 10, 0, tzinfo=PARIS)
 Event = Notification.Event
+
+
+def claim_one(pk, now):
+    """One row claimed as a worker claims its batch (notifications.claim)."""
+    (row,) = claim([pk], now)
+    return row
 
 
 @pytest.fixture(autouse=True)
@@ -366,9 +374,24 @@ def test_the_invitation_reads_nothing_more_than_the_claim(organisation, basic_ag
     come from what the claim read."""
     rdv = create(organisation, basic_agent, [usager], motif=motif, lieu=lieu)
     row = Notification.objects.get(rdv=rdv, channel="email")
-    claimed = _claim(row.pk, timezone.now())
+    claimed = claim_one(row.pk, timezone.now())
     with CaptureQueriesContext(connection) as queries:
         method, content = ics.for_notification(claimed)
     assert len(queries) == 0
     (event,) = Calendar.from_ical(content).walk("VEVENT")
     assert (method, str(event["url"])) == (ics.Method.REQUEST, usager_link(rdv.participations.get().link_token))
+
+
+def test_long_lines_and_special_characters_survive_the_round_trip(organisation, basic_agent, usager, motif):
+    """Written by hand (notifications.ics): text escaped, lines folded at 75 octets without cutting
+    a character in two; `icalendar` reads back exactly what was meant."""
+    name = 'Maison départementale des solidarités « Les Érables », bâtiment C; 2e étage \\ "porte" bleue'
+    lieu = LieuFactory(organisation=organisation, name=name, address="12, rue de l'Église; 77200 Torcy")
+    rdv = create(organisation, basic_agent, [usager], motif=motif, lieu=lieu)
+    _method, content = ics.for_notification(Notification.objects.get(rdv=rdv, channel="email"))
+    lines = content.split(b"\r\n")
+    assert max(len(line) for line in lines) <= 75
+    assert all(line.decode() for line in lines[:-1])  # no character cut between two lines
+    (event,) = Calendar.from_ical(content).walk("VEVENT")
+    assert str(event["location"]) == f"{name}, 12, rue de l'Église; 77200 Torcy"
+    assert str(event["organizer"].params["cn"]) == organisation.name

@@ -268,7 +268,9 @@ def test_the_kind_of_rdv_and_its_place(organisation, amina, location_type, kind,
     rdv = make_rdv(organisation, [amina], location_type=location_type)
     email = render(rdv, Event.CREATED, EMAIL, amina, [amina]).body
     assert f"\nType de RDV : {kind}\n" in email
-    assert f"\nLieu : {where}\n" in email
+    # Its own line, not « Lieu : Par téléphone : … » (issue 17).
+    assert f"\n{where}\n" in email
+    assert "Lieu :" not in email
     assert render(rdv, Event.CREATED, SMS, amina, [amina]).body == (
         f"RDV PMI confirmé le 09/12 à 15h00 {sms_where}. "
         "Voir, annuler, déplacer : https://www.rdv-solidarites.fr/r/AbCdEf123456"
@@ -321,8 +323,7 @@ def test_the_html_email_links_to_the_rdvs_page(organisation, amina):
     html = html_body(Notification(subject=message.subject, body=message.body))
     assertInHTML("<title>RDV confirmé le jeudi 9 décembre 2027 à 15h00</title>", html)
     assertInHTML(
-        '<a href="https://www.rdv-solidarites.fr/r/AbCdEf123456" rel="nofollow">'
-        "https://www.rdv-solidarites.fr/r/AbCdEf123456</a>",
+        '<a href="https://www.rdv-solidarites.fr/r/AbCdEf123456">https://www.rdv-solidarites.fr/r/AbCdEf123456</a>',
         html,
     )
     assert "Consultation prénatale" in html

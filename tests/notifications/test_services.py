@@ -9,7 +9,7 @@ from django.utils import timezone
 from notifications import gsm
 from notifications.models import Notification
 from notifications.presentation import reasons_not_sent
-from notifications.services import enqueue_reminders
+from notifications.reminders import enqueue_reminders
 from rendezvous.conflicts import conflicts_signature, find_conflicts
 from rendezvous.models import Rdv
 from rendezvous.services import ConflictsChanged, change_status, create_rdv, update_rdv
@@ -399,9 +399,9 @@ def test_a_rolled_back_change_writes_and_queues_nothing(organisation, basic_agen
 
 
 def test_rdvs_whose_usagers_cannot_be_reached_never_hide_later_reminders(organisation, basic_agent, monkeypatch):
-    from notifications import services
+    from notifications import reminders
 
-    monkeypatch.setattr(services, "REMINDERS_CHUNK", 2)
+    monkeypatch.setattr(reminders, "REMINDERS_CHUNK", 2)
     unreachable = UsagerFactory(organisation=organisation)
     for hours in (20, 21, 22):
         booked_long_ago(

@@ -127,7 +127,7 @@ def test_agent_creates_a_weekly_plage_and_sees_it_in_the_list(signed_in, organis
     content = text(response)
     assert "La plage d'ouverture « Consultation de PMI » a été créée." in content
     assert "Consultation de PMI" in content
-    assert "Chaque semaine, le lundi et jeudi" in content
+    assert "Chaque semaine, les lundis et jeudis" in content
 
 
 def test_agent_creates_a_monthly_plage_on_the_second_tuesday_until_a_date(
@@ -206,11 +206,12 @@ def test_archived_motifs_and_lieux_are_not_offered(signed_in, organisation, basi
     assert set(response.context["form"].errors) == {"lieu", "motifs"}
 
 
-def test_motifs_are_grouped_by_service(signed_in, organisation, basic_agent, motif):
+def test_motifs_are_grouped_by_service(signed_in, organisation, motif):
     from tests.organisations.factories import service
 
     MotifFactory(organisation=organisation, service=service("Social"))
-    response = signed_in.get(url("plage_create", organisation, basic_agent))
+    both = AgentFactory(organisation=organisation, services=["PMI", "Social"])
+    response = signed_in.get(url("plage_create", organisation, both))
     groups = [group for group, _ in response.context["form"].fields["motifs"].choices]
     assert groups == ["PMI (Protection Maternelle Infantile)", "Service social"]
 

@@ -28,7 +28,7 @@ def test_conflicting_rdv_is_a_warning_to_confirm(client, organisation, basic_age
     response = client.post(create_url(organisation), data)
     assert response.status_code == 422
     assert conflicts_shown(response) == [
-        f"{basic_agent.full_name} a déjà un RDV « {other.motif.name} » le {DAY:%d/%m/%Y} de 09:45 à 10:15."
+        f"{basic_agent.full_name} a déjà un RDV « {other.motif.name} » le {DAY:%d/%m/%Y} de 09h45 à 10h15."
     ]
     assertContains(response, CONFIRM, count=1, status_code=422, html=True)
     assert find(dom(response), "input", name="confirm", type="checkbox", id="id_confirm")
@@ -50,8 +50,8 @@ def test_conflict_appearing_during_confirmation_asks_again(client, organisation,
     response = client.post(create_url(organisation), {**data, "confirm": "on", "conflicts_signature": signature})
     assert response.status_code == 422
     assert conflicts_shown(response) == [
-        f"{basic_agent.full_name} a déjà un RDV « {first.motif.name} » le {DAY:%d/%m/%Y} de 09:45 à 10:15.",
-        f"{basic_agent.full_name} a déjà un RDV « {late.motif.name} » le {DAY:%d/%m/%Y} de 10:30 à 11:00.",
+        f"{basic_agent.full_name} a déjà un RDV « {first.motif.name} » le {DAY:%d/%m/%Y} de 09h45 à 10h15.",
+        f"{basic_agent.full_name} a déjà un RDV « {late.motif.name} » le {DAY:%d/%m/%Y} de 10h30 à 11h00.",
     ]
     assert not response.context["form"]["confirm"].value()
     assert "checked" not in dict(find(dom(response), "input", name="confirm").attributes)
@@ -78,9 +78,9 @@ def test_absence_and_outside_the_plages_are_conflicts(client, organisation, basi
     day = DAY.strftime("%d/%m/%Y")
     assert sorted(texts) == sorted(
         [
-            f"{basic_agent.full_name} est absent(e) (« Formation ») du {day} 11:00 au {day} 13:00.",
-            f"Le {day} de 11:45 à 12:15 est en dehors des plages d'ouverture de {basic_agent.full_name}.",
-            f"Le {day} de 11:45 à 12:15 est en dehors des plages d'ouverture de {colleague.full_name}.",
+            f"{basic_agent.full_name} est absent(e) (« Formation ») du {day} à 11h00 au {day} à 13h00.",
+            f"Le {day} de 11h45 à 12h15 est en dehors des plages d'ouverture de {basic_agent.full_name}.",
+            f"Le {day} de 11h45 à 12h15 est en dehors des plages d'ouverture de {colleague.full_name}.",
         ]
     )
 
@@ -107,7 +107,7 @@ def test_modifier_warns_outside_the_plages_too(client, organisation, basic_agent
     response = client.post(url, data)
     assert response.status_code == 422
     assert conflicts_shown(response) == [
-        f"Le {DAY:%d/%m/%Y} de 11:45 à 12:15 est en dehors des plages d'ouverture de {basic_agent.full_name}."
+        f"Le {DAY:%d/%m/%Y} de 11h45 à 12h15 est en dehors des plages d'ouverture de {basic_agent.full_name}."
     ]
     assert client.post(url, {**data, "time": "11:30"}).status_code == 302
 
@@ -132,10 +132,10 @@ def test_another_organisations_rdv_is_a_conflict_without_its_motif(
     assert response.status_code == 422
     day = DAY.strftime("%d/%m/%Y")
     assert [str(conflict.text) for conflict in response.context["form"].conflicts] == [
-        f"{basic_agent.full_name} a déjà un RDV dans une autre organisation le {day} de 09:45 à 10:15."
+        f"{basic_agent.full_name} a déjà un RDV dans une autre organisation le {day} de 09h45 à 10h15."
     ]
     assert conflicts_shown(response) == [
-        f"{basic_agent.full_name} a déjà un RDV dans une autre organisation le {day} de 09:45 à 10:15."
+        f"{basic_agent.full_name} a déjà un RDV dans une autre organisation le {day} de 09h45 à 10h15."
     ]
     assert "addictologie" not in response.content.decode()
 

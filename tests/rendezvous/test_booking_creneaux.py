@@ -24,7 +24,7 @@ from tests.rendezvous.helpers import DAY, at, creneaux_url, dom, field_errors, f
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("wednesday_morning")]
 
 
-def test_creneaux_page_without_motif(client, organisation, basic_agent, motif):
+def test_creneaux_page_without_motif(client, organisation, basic_agent, motif, plage):
     client.force_login(basic_agent)
     response = client.get(creneaux_url(organisation), {"agents": basic_agent.pk})
     assert response.status_code == 200
@@ -43,6 +43,9 @@ def test_creneaux_agents_filter_is_the_shared_searchable_field(client, organisat
     agents first, one group per service; an agent the membership may not book is a French error
     on the field (422), never a 500."""
     colleague = AgentFactory(organisation=organisation, services=["PMI"], first_name="Aude")
+    PlageOuvertureFactory(
+        organisation=organisation, agent=colleague, lieu=LieuFactory(organisation=organisation), motifs=[motif]
+    )
     social = AgentFactory(organisation=organisation, services=["Social"])
     client.force_login(basic_agent)
     response = client.get(creneaux_url(organisation), {"agents": colleague.pk})
@@ -108,11 +111,11 @@ def test_creneaux_lists_the_weeks_slots_by_lieu(client, organisation, basic_agen
     assert [group.title for group in groups] == ["Antenne de Torcy", "MDS de Noisiel"]
     monday = groups[1].days[0]
     assert [(slot["time"], slot["agent"]) for slot in monday.slots] == [
-        ("09:00", basic_agent.full_name),
-        ("09:30", basic_agent.full_name),
-        ("10:30", basic_agent.full_name),
-        ("11:00", basic_agent.full_name),
-        ("11:30", basic_agent.full_name),
+        ("09h00", basic_agent.full_name),
+        ("09h30", basic_agent.full_name),
+        ("10h30", basic_agent.full_name),
+        ("11h00", basic_agent.full_name),
+        ("11h30", basic_agent.full_name),
     ]
     assert [slot["agent"] for slot in groups[0].days[0].slots] == [colleague.full_name] * 2
     assertContains(
@@ -150,7 +153,7 @@ def test_empty_week_offers_the_next_availability(client, organisation, basic_age
     assert text(link) == f"Prochaine disponibilité : lundi 5 juillet 2027 à 09h00 ({basic_agent.full_name})"
     assert f"a_partir_du={later.isoformat()}" in response.context["next_slot_url"]
     response = client.get(response.context["next_slot_url"])
-    assert response.context["groups"][0].days[0].slots[0]["time"] == "09:00"
+    assert response.context["groups"][0].days[0].slots[0]["time"] == "09h00"
 
 
 def test_closed_lieux_offer_no_slot(client, organisation, basic_agent, motif, plage):

@@ -202,7 +202,7 @@ def test_create_rdv_with_several_usagers(client, organisation, basic_agent, moti
     assert rdv.history.earliest().history_user == basic_agent
     assert {p.history.get().history_user for p in Participation.objects.all()} == {basic_agent}
     created = find(dom(client.get(response.url)), "div", class_="fr-alert--success")
-    assert text(created).startswith(f"Le RDV « {motif.name} » du lundi 14 juin 2027 à 09:30 a été créé.")
+    assert text(created).startswith(f"Le RDV « {motif.name} » du lundi 14 juin 2027 à 09h30 a été créé.")
 
 
 def test_phone_and_home_motifs(client, organisation, basic_agent):

@@ -219,11 +219,12 @@ def test_the_list_reads_a_fixed_number_of_queries(admin_client, territory, noisi
 
     sectors(1)
     admin_client.get(url("sectors", noisiel))  # the session is saved on the first request
-    # The session, the agent, the membership, the sectors with their counts, the organisation switcher.
-    with django_assert_num_queries(5):
+    # The session, the agent, the membership, the sectors with their counts, the organisation
+    # switcher, the side menu's « À renseigner » badge.
+    with django_assert_num_queries(6):
         assert admin_client.get(url("sectors", noisiel)).status_code == 200
     sectors(30)
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         assert admin_client.get(url("sectors", noisiel)).status_code == 200
 
 
@@ -813,8 +814,9 @@ def test_the_test_page_reads_a_fixed_number_of_queries(
 ):
     admin_client.get(url("test", noisiel))
     # The session, the agent, the membership, the commune (former codes, then communes), the
-    # territory, the areas, the attributions, the organisations, the agents, the organisation switcher.
-    with django_assert_num_queries(11):
+    # territory, the areas, the attributions, the organisations, the agents, the organisation switcher,
+    # the side menu's « À renseigner » badge.
+    with django_assert_num_queries(12):
         response = admin_client.get(url("test", noisiel), {"commune": "77108", "street": "Avenue du Général de Gaulle"})
     assert response.status_code == 200
 

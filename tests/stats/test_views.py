@@ -133,9 +133,8 @@ def test_status_counters_count_every_rdv_of_the_organisation_with_the_seeds_word
         listed = client.get(item["url"])
         assert listed.status_code == 200
         assert listed.context["page_obj"].paginator.count == item["count"], item["tile"].key
-    assert f'href="{reverse("rendezvous:list", kwargs={"organisation_id": organisation.pk})}?statut=a_renseigner"' in (
-        page
-    )
+    list_url = reverse("rendezvous:list", kwargs={"organisation_id": organisation.pk})
+    assert f'href="{list_url}?statut=a_renseigner&amp;periode=tous"' in page
 
 
 # Months
@@ -314,8 +313,8 @@ def test_the_number_of_queries_does_not_depend_on_the_data(client, organisation,
     assert response.status_code == 200
     assert response.context["total"] == count
     # session, agent, membership, the filters' motifs, lieux and agents, statuses, RDVs created, usagers,
-    # the other organisations of the header's selector
-    assert len(queries) == 10, [query["sql"] for query in queries.captured_queries]
+    # the other organisations of the header's selector, the side menu's « À renseigner » badge
+    assert len(queries) == 11, [query["sql"] for query in queries.captured_queries]
     assert response.context["charts"][0].figures.total == count
 
 
@@ -416,7 +415,7 @@ def test_the_number_of_queries_does_not_depend_on_the_period_or_the_filters(
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url(organisation, **query))
     assert response.status_code == 200
-    assert len(queries) == 10, [query["sql"] for query in queries.captured_queries]
+    assert len(queries) == 11, [query["sql"] for query in queries.captured_queries]
 
 
 def test_rdvs_of_today_read_to_come_until_they_start(client, organisation, admin_agent):

@@ -4,7 +4,7 @@ In a throw-away database (`<name>_bench_notifications`, rdv.bench), seeds RDVS R
 within 48 hours, booked earlier than that, each with one usager reachable by email and by SMS
 (by email only with --email-only); then:
 
-1. runs the reminder job (`notifications.services.enqueue_reminders`) as beat would: it writes the
+1. runs the reminder job (`notifications.reminders.enqueue_reminders`) as beat would: it writes the
    rows and queues their delivery in Redis after each commit (`enqueue_s`);
 2. starts a real Celery worker (one process, `--pool=solo`) on a Redis database of its own, the
    development's file backends for emails and SMS writing to a temporary directory, and waits
@@ -20,6 +20,7 @@ import datetime as dt
 import json
 import os
 import resource
+import secrets
 import signal
 import subprocess
 import sys
@@ -38,7 +39,7 @@ from django.utils import timezone
 
 from motifs.models import Motif, MotifCategory
 from notifications.models import Notification
-from notifications.services import enqueue_reminders
+from notifications.reminders import enqueue_reminders
 from organisations.models import Lieu, Organisation, Service, Territory
 from rdv.bench import BenchCommand
 from rdv.celery import app
@@ -221,13 +222,17 @@ def _database_url() -> str:
 
 
 def _start_worker(broker_url: str, outputs: Path) -> subprocess.Popen:
-    """One worker process, solo pool. Connections kept between tasks as in production
-    (CONN_MAX_AGE, which DEBUG sets to 0 on a developer's machine)."""
+    """One worker process, solo pool, with production's settings: connections kept between tasks
+    (CONN_MAX_AGE, which DEBUG sets to 0 on a developer's machine), no query log."""
     env = {
         **os.environ,
         "DATABASE_URL": _database_url(),
         "CELERY_BROKER_URL": broker_url,
         "CONN_MAX_AGE": "60",
+        # Production's settings (no query log, no debug wrappers), with throw-away secrets.
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
         "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
         "EMAIL_FILE_PATH": str(outputs / "emails"),
         "SMS_BACKEND": "rdv.sms.FileSmsBackend",

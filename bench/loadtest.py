@@ -1,0 +1,152 @@
+"""`make loadtest` (`uv run --frozen python bench/loadtest.py`): RDV-Solidarités under load, as
+deployed, on this machine only (every request to 127.0.0.1).
+
+1. A throw-away database next to the configured one (`<name>_loadtest`, dropped at the end unless
+   --keep), migrated, with the demo's data (`manage.py demo`), USAGERS usagers and the signed-in
+   sessions of agents and usagers written directly (the login form's lockout and the emailed
+   code are not what is measured); static files collected into a temporary folder.
+2. A Redis of its own (free port: broker and cache), gunicorn as the Procfile runs it (2 workers ×
+   4 threads), a Celery worker (2 processes) and beat, with the production settings: DEBUG off, a
+   SECRET_KEY, ALLOWED_HOSTS=127.0.0.1, static files served by WhiteNoise. Emails and SMS are
+   written to files.
+3. --duration seconds (60) of --users simultaneous people (20), each waiting up to --think
+   seconds between two pages: agents opening their week's agenda and the RDV list, the
+   secrétariat the team's day, usagers choosing a service, a motif, a lieu, a créneau and, one
+   time in two, booking it (« Vos informations », « Vérifiez », « Confirmer »). Halfway, a burst
+   of --burst usagers (50) confirm at the same instant on the same three créneaux.
+4. Counts the RDVs created, the double bookings (two RDVs of one agent overlapping, neither
+   cancelled: must be 0) and the messages queued and sent (waiting until the worker sent them).
+5. With --faults: Redis stopped 10 s while usagers book (bookings must succeed, their messages
+   leave once it is back); PostgreSQL restarted under load (`--postgres-restart`, by default
+   `pg_ctlcluster … main restart`: « Service momentanément indisponible » during the restart,
+   then the pages again without restarting anything). Only on a machine of one's own: the restart
+   cuts every client of that PostgreSQL.
+
+Prints one JSON object. Targets (README, « Sécurité et fiabilité »): 0 errors, 0 double bookings,
+p95 ≤ 300 ms on every page."""
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.load_services import (
+    Processes,
+    Redis,
+    drop_database,
+    free_port,
+    recreate_database,
+    throwaway_database_url,
+)
+
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/rdv"
+USAGERS = 2000
+COMMUNES = ["77337", "77468", "77083", "77258", "77479", "77055"]  # the demo's sectors (sectorisation.demo)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=60, help="secondes de charge (60)")
+    parser.add_argument("--users", type=int, default=20, help="personnes simultanées (20)")
+    parser.add_argument("--burst", type=int, default=50, help="usagers confirmant au même instant (50)")
+    parser.add_argument("--think", type=float, default=1.0, help="attente maximale entre deux pages, en s (1)")
+    parser.add_argument("--faults", action="store_true", help="puis Redis arrêté 10 s, PostgreSQL redémarré")
+    parser.add_argument(
+        "--postgres-restart",
+        default="pg_ctlcluster --skip-systemctl-redirect {version} main restart",
+        help="commande qui redémarre PostgreSQL (--faults)",
+    )
+    parser.add_argument("--keep", action="store_true", help="garder la base jetable")
+    return parser.parse_args()
+
+
+def production_environment(database_url: str, redis_url: str, directory: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "rdv.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": redis_url,
+        "CACHE_URL": redis_url,
+        "STATIC_ROOT": str(directory / "static"),
+        "MEDIA_ROOT": str(directory / "media"),
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(directory / "emails"),
+        "SMS_BACKEND": "rdv.sms.FileSmsBackend",
+        "SMS_FILE_PATH": str(directory / "sms"),
+        "SITE_URL": "https://127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def main() -> None:
+    args = parse_args()
+    base_url = os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    database_url = throwaway_database_url(base_url)
+    with tempfile.TemporaryDirectory(prefix="rdv-loadtest-") as folder:
+        directory = Path(folder)
+        redis = Redis(directory)
+        redis.start()
+        os.environ.update(production_environment(database_url, redis.url, directory))
+        recreate_database(database_url)
+        processes = Processes(dict(os.environ), directory, free_port())
+        try:
+            result = run(args, redis, processes)
+        finally:
+            processes.stop()
+            redis.stop()
+            if not args.keep:
+                drop_database(database_url)
+    print(json.dumps(result, ensure_ascii=False))
+
+
+def run(args: argparse.Namespace, redis: Redis, processes: Processes) -> dict:
+    import django
+
+    django.setup()
+    from bench import load_world
+
+    started = time.perf_counter()
+    world = load_world.seed(USAGERS)
+    seed_s = time.perf_counter() - started
+    processes.start()
+    base = f"http://127.0.0.1:{processes.port}"
+    load_world.wait_until_up(base)
+    load_before, cpu_before = os.getloadavg()[0], processes.cpu_seconds("web")
+    result = load_world.measure(args, base, world, COMMUNES)
+    # Milliseconds of CPU per request in gunicorn (Python's share; PostgreSQL's apart): on a
+    # machine whose other load lengthens the response times, what the pages themselves cost.
+    cpu = processes.cpu_seconds("web") - cpu_before
+    result["web_cpu_ms_per_request"] = round(cpu * 1000 / max(1, result["requests"]), 1)
+    result["load_average_before"] = round(load_before, 1)
+    result["seed_s"] = round(seed_s, 1)
+    processes.check_alive()
+    if args.faults:
+        from bench import load_faults
+
+        result["faults"] = {
+            "redis_stopped_10_s": load_faults.redis_outage(base, world, redis, COMMUNES),
+            "postgresql_restarted": load_faults.postgresql_restart(base, world, args.postgres_restart),
+        }
+        processes.check_alive()
+    result["load_average"] = round(os.getloadavg()[0], 1)
+    result["cores"] = os.cpu_count()
+    result["measured_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return result
+
+
+if __name__ == "__main__":
+    random.seed(18)
+    main()

@@ -1,0 +1,81 @@
+"""« Tous les RDVs » opens on today and the coming days, nearest first; the past ones are one
+click away (« Passés »), the latest first; « Aujourd'hui » marks the first RDV from today on
+(issue 17, « Forms »)."""
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from tests.helpers import count_queries
+from tests.rendezvous.factories import RdvFactory
+from tests.rendezvous.helpers import dom, find, find_all, text
+
+pytestmark = pytest.mark.django_db
+
+PARIS = dt.timezone(dt.timedelta(hours=1))
+# Wednesday 10 March 2027, 10:00 in Paris.
+NOW = dt.datetime(2027, 3, 10, 10, 0, tzinfo=PARIS)
+
+
+def at(days: int, hour: int) -> dt.datetime:
+    return dt.datetime.combine(NOW.date() + dt.timedelta(days=days), dt.time(hour), tzinfo=PARIS)
+
+
+@pytest.fixture
+def rdvs(organisation, basic_agent):
+    """Far in the future, last week, this morning before now, tomorrow, yesterday."""
+    starts = {"far": at(300, 9), "last_week": at(-7, 9), "this_morning": at(0, 8), "tomorrow": at(1, 14)}
+    starts["yesterday"] = at(-1, 16)
+    return {
+        name: RdvFactory(organisation=organisation, agents=[basic_agent], starts_at=start)
+        for name, start in starts.items()
+    }
+
+
+def listed(client, organisation, **query):
+    response = client.get(reverse("rendezvous:list", kwargs={"organisation_id": organisation.pk}, query=query))
+    assert response.status_code == 200
+    return response, [rdv for rdv, _status in response.context["rows"]]
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_list_opens_on_today_and_the_coming_days_nearest_first(client, organisation, basic_agent, rdvs):
+    client.force_login(basic_agent)
+    response, shown = listed(client, organisation)
+    assert shown == [rdvs["this_morning"], rdvs["tomorrow"], rdvs["far"]]
+    page = dom(response)
+    # Today's first RDV carries the anchor « Aujourd'hui » leads to.
+    assert find(page, "tr", id="aujourdhui") == find_all(page, "tr")[1]
+    link = find(page, "a", href="#aujourdhui")
+    assert text(link) == "Aujourd'hui"
+    current = find(find(page, "nav", aria_label="Période des RDV"), "a", aria_current="page")
+    assert text(current) == "À venir"
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_past_rdvs_are_one_click_away_the_latest_first(client, organisation, basic_agent, rdvs):
+    client.force_login(basic_agent)
+    response, _ = listed(client, organisation)
+    past_link = next(a for a in find_all(dom(response), "a") if text(a) == "Passés")
+    response = client.get(dict(past_link.attributes)["href"])
+    shown = [rdv for rdv, _status in response.context["rows"]]
+    assert shown == [rdvs["yesterday"], rdvs["last_week"]]
+
+
+@time_machine.travel(NOW, tick=False)
+def test_an_usager_s_or_a_status_s_list_shows_every_time(client, organisation, basic_agent, rdvs):
+    client.force_login(basic_agent)
+    _, shown = listed(client, organisation, statut="a_renseigner")
+    assert set(shown) == {rdvs["yesterday"], rdvs["last_week"], rdvs["this_morning"]}
+    _, shown = listed(client, organisation, periode="tous")
+    assert len(shown) == 5
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_period_adds_no_query(client, organisation, basic_agent, rdvs):
+    client.force_login(basic_agent)
+    path = reverse("rendezvous:list", kwargs={"organisation_id": organisation.pk})
+    client.get(path)
+    assert count_queries(client, path) == count_queries(client, path + "?periode=passes")

@@ -30,6 +30,7 @@ from django.db.models import Count, Prefetch, Q, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from notifications.messages import participations
 from notifications.models import CLAIM_TIMEOUT, Notification
 from notifications.queue import dispatch
 from notifications.services import final_wording
@@ -334,7 +335,7 @@ def obsolete(notification: Notification, batch: Batch) -> str:
         return _("Remplacée par un message plus récent.")
     concerned = any(
         notification.usager_id in (participation.usager_id, participation.usager.responsible_id)
-        for participation in rdv.participations.all()  # prefetched by Batch
+        for participation in participations(rdv)  # prefetched by Batch
     )
     if notification.event == Event.CANCELLED:
         if not rdv.is_cancelled and concerned:

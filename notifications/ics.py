@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from motifs.models import Motif
 from notifications.links import usager_link
+from notifications.messages import participations
 from notifications.models import Notification
 from rdv.phone import display_phone
 from rendezvous.models import Participation, Rdv
@@ -220,7 +221,7 @@ def for_notification(notification: Notification) -> tuple[Method, bytes] | None:
         link = next(
             (
                 usager_link(participation.link_token)
-                for participation in rdv.participations.all()
+                for participation in participations(rdv)
                 if participation.usager.notification_recipient.pk == recipient.pk
             ),
             None,

@@ -123,12 +123,20 @@ def _the_rdv(recipient, concerned: list, others: list) -> str:
     return _("Le rendez-vous de %(names)s") % {"names": names}
 
 
+def participations(rdv) -> list:
+    """The RDV's participations, from what was prefetched when it was (the workers and the
+    reminders read thousands of messages: `rdv.participations.all()` would copy a query each
+    time), else read."""
+    prefetched = getattr(rdv, "_prefetched_objects_cache", {}).get("participations")
+    return list(prefetched if prefetched is not None else rdv.participations.all())
+
+
 def _link(rdv, concerned: list) -> str:
     """The link to the RDV's page of the first usager concerned (its participation's token);
     "" if it no longer takes part. Reads the RDV's participations once, or none when they were
     prefetched (the reminders)."""
     first = concerned[0].pk
-    for participation in rdv.participations.all():
+    for participation in participations(rdv):
         if participation.usager_id == first:
             return usager_link(participation.link_token)
     return ""

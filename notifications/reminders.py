@@ -12,6 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Prefetch
 from django.utils import timezone
 
+from notifications.messages import participations
 from notifications.models import Notification
 from notifications.queue import dispatch
 from notifications.services import REMINDER_BEFORE, Owed, by_recipient, contacts, outbox_row, write
@@ -60,7 +61,7 @@ def enqueue_reminders(now: dt.datetime | None = None) -> int:
 
 
 def _plan(rdv) -> list[Owed]:
-    usagers = [participation.usager for participation in rdv.participations.all()]
+    usagers = [participation.usager for participation in participations(rdv)]
     return [Owed(recipient, concerned, Event.REMINDER, rdv) for recipient, concerned in by_recipient(usagers)]
 
 

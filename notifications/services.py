@@ -33,6 +33,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from notifications.messages import participations as prefetched_participations
 from notifications.messages import render
 from notifications.models import Notification
 from notifications.queue import dispatch
@@ -75,7 +76,7 @@ def _participants(rdv) -> list["Usager"]:
     """The RDV's usagers, in the order they were added; from the participations prefetched with
     their usagers (notifications.claim) when they were."""
     if "participations" in getattr(rdv, "_prefetched_objects_cache", {}):
-        participations = sorted(rdv.participations.all(), key=lambda participation: participation.pk)
+        participations = sorted(prefetched_participations(rdv), key=lambda participation: participation.pk)
     else:
         participations = list(rdv.participations.select_related("usager__responsible").order_by("pk"))
     return [participation.usager for participation in participations]

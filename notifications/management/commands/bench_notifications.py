@@ -6,9 +6,10 @@ within 48 hours, booked earlier than that, each with one usager reachable by ema
 
 1. runs the reminder job (`notifications.reminders.enqueue_reminders`) as beat would: it writes the
    rows and queues their delivery in Redis after each commit (`enqueue_s`);
-2. starts a real Celery worker (one process, `--pool=solo`) on a Redis database of its own, the
-   development's file backends for emails and SMS writing to a temporary directory, and waits
-   until no row is waiting or being sent (`send_s`, the worker's start included), sweeping as
+2. a real Celery worker (one process, `--pool=solo`, production's settings) on a Redis database
+   of its own, the development's file backends for emails and SMS writing to a temporary
+   directory, started and ready before step 1 (as in production: its boot is not counted), then
+   takes the queue; the bench waits until no row is waiting or being sent (`send_s`), sweeping as
    beat would when the queue is empty and rows are still due;
 3. counts what the backends received per address (each usager has its own address and number):
    `duplicates` (messages received more than once) and `lost` (rows not sent, or sent but never
@@ -19,7 +20,6 @@ Prints one JSON object."""
 import datetime as dt
 import json
 import os
-import resource
 import secrets
 import signal
 import subprocess
@@ -51,6 +51,7 @@ RDVS = 10_000
 # (database 15) never take these tasks.
 BROKER_DATABASE = 14
 QUEUE = "celery"
+IDLE_QUEUE = "bench-notifications-idle"
 
 
 class Command(BenchCommand):
@@ -80,26 +81,28 @@ class Command(BenchCommand):
         app.conf.broker_url = broker_url
         app.conf.task_always_eager = False
 
-        started, cpu = time.perf_counter(), time.process_time()
-        reminders = enqueue_reminders(now)
-        enqueue_s, enqueue_cpu_s = time.perf_counter() - started, time.process_time() - cpu
-        messages = Notification.objects.count()
-
         with tempfile.TemporaryDirectory(prefix="bench-notifications-") as directory:
             outputs = Path(directory)
-            children = resource.getrusage(resource.RUSAGE_CHILDREN)
-            started = time.perf_counter()
+            # The worker is up, as in production, before the reminders are written; it takes
+            # them only once they all are, so that both figures stand apart.
             worker = _start_worker(broker_url, outputs)
             try:
+                name = _wait_until_ready(worker)
+                started, cpu = time.perf_counter(), time.process_time()
+                reminders = enqueue_reminders(now)
+                enqueue_s, enqueue_cpu_s = time.perf_counter() - started, time.process_time() - cpu
+                messages = Notification.objects.count()
+                worker_cpu = _cpu_seconds(worker.pid)
+                started = time.perf_counter()
+                app.control.add_consumer(QUEUE, destination=[name], reply=True, timeout=10)
                 sweeps = self._wait_until_sent(worker, queue, options["timeout"])
                 send_s = time.perf_counter() - started
+                worker_cpu_s = _cpu_seconds(worker.pid) - worker_cpu
             except RuntimeError as error:
                 log = (outputs / "worker.log").read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"{error}\n{log}") from error
             finally:
                 _stop(worker)
-            used = resource.getrusage(resource.RUSAGE_CHILDREN)
-            worker_cpu_s = used.ru_utime + used.ru_stime - children.ru_utime - children.ru_stime
             received = _received_emails(outputs / "emails") + _received_sms(outputs / "sms")
         queue.delete(QUEUE)
 
@@ -121,6 +124,8 @@ class Command(BenchCommand):
             "messages": messages,
             "enqueue_s": round(enqueue_s, 2),
             "send_s": round(send_s, 2),
+            # Written and sent: the issue's target, ≤ 60 s for 10 000 reminders.
+            "total_s": round(enqueue_s + send_s, 2),
             "messages_per_s": round(messages / send_s, 1) if send_s else None,
             "duplicates": duplicates,
             "lost": not_sent + never_received,
@@ -205,6 +210,24 @@ class Command(BenchCommand):
         return sweeps
 
 
+def _wait_until_ready(worker: subprocess.Popen, timeout: int = 120) -> str:
+    """The worker's name, once it answers a ping (booted, consuming nothing yet)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if worker.poll() is not None:
+            raise RuntimeError(f"Le worker s'est arrêté (code {worker.returncode}).")
+        for reply in app.control.ping(timeout=1.0):
+            return next(iter(reply))
+    raise RuntimeError(f"Le worker n'a pas répondu en {timeout} s.")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) a running process has used so far (/proc/<pid>/stat)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _broker_url() -> str:
     parts = urlsplit(settings.CELERY_BROKER_URL)
     return urlunsplit(parts._replace(path=f"/{BROKER_DATABASE}"))
@@ -240,6 +263,8 @@ def _start_worker(broker_url: str, outputs: Path) -> subprocess.Popen:
         "LOG_LEVEL": "WARNING",
     }
     command = [sys.executable, "-m", "celery", "-A", "rdv", "worker", "--pool=solo", "--concurrency=1"]
+    # Listening to a queue nothing is sent to, until the bench adds the real one (add_consumer).
+    command += ["--queues", IDLE_QUEUE, "--hostname", "bench-notifications@%h"]
     command += ["--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=WARNING"]
     with open(outputs / "worker.log", "wb") as log:
         return subprocess.Popen(

@@ -19,7 +19,9 @@ import datetime as dt
 import logging
 import smtplib
 import time
+import uuid
 
+from anymail.backends.brevo import EmailBackend as BrevoBackend
 from anymail.exceptions import AnymailAPIError, AnymailError, AnymailRecipientsRefused, AnymailUnsupportedFeature
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -231,6 +233,11 @@ def _send_email(notification: Notification, connection=None) -> str:
         connection=connection,
     )
     message.attach_alternative(html_body(notification), "text/html")
+    if isinstance(connection, BrevoBackend):
+        # The same key for every attempt of the row: a message sent again after a worker died
+        # between the provider's acceptance and our record is dropped by Brevo (kept 15 min, more
+        # than a claim's deadline and the sweep's minute). Other providers take no such key.
+        message.extra_headers["idempotencyKey"] = idempotency_key(notification)
     invitation = ics.for_notification(notification)
     if invitation is not None:
         # Both forms: the text/calendar part makes Gmail and Outlook show the event with
@@ -259,6 +266,11 @@ def _send_email(notification: Notification, connection=None) -> str:
         raise DeliveryError(_provider_error(error, False), permanent=False) from error
     status = getattr(message, "anymail_status", None)
     return (status.message_id if status is not None and status.message_id else "") or "email"
+
+
+def idempotency_key(notification: Notification) -> str:
+    """A UUID of its own per outbox row and site, the same at every attempt."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{settings.SITE_URL}/notifications/{notification.pk}"))
 
 
 def _provider_error(error: Exception, permanent: bool) -> str:

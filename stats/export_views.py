@@ -109,4 +109,13 @@ def rdv_export_detail(request: OrganisationRequest, organisation_id, pk):
 @require_GET
 def rdv_export_download(request: OrganisationRequest, organisation_id, pk):
     export = get_object_or_404(_exports(request).filter(state=RdvExport.State.DONE), pk=pk)
-    return FileResponse(export.file.open("rb"), as_attachment=True, filename=export.file.name.rsplit("/", 1)[-1])
+    try:
+        file = export.file.open("rb")
+    except OSError:
+        # Gone from the storage (cleaned, or written on another server): the export's page says
+        # so and offers a new one, rather than an error page.
+        RdvExport.objects.filter(pk=export.pk, state=RdvExport.State.DONE).update(
+            state=RdvExport.State.FAILED, error=_("Le fichier de cet export n'est plus disponible : relancez l'export.")
+        )
+        return redirect("stats:rdv_export", organisation_id=organisation_id, pk=export.pk)
+    return FileResponse(file, as_attachment=True, filename=export.file.name.rsplit("/", 1)[-1])

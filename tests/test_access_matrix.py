@@ -62,6 +62,10 @@ NOT_FINGERPRINTED = {
     "sectorisation_formercommune",
 }
 
+# Run once in CI, not again at the DST instant (.ci/run):
+# who may use each URL does not depend on the hour.
+pytestmark = pytest.mark.once
+
 
 @pytest.fixture(scope="module")
 def world(django_db_setup, django_db_blocker):

@@ -34,6 +34,10 @@ from tests.html_pages import (
 SECTIONING = {"main", "article", "aside", "nav", "section"}
 FOCUSABLE_INPUTS = {"button", "select", "textarea"}
 
+# Run once in CI, not again at the DST instant (.ci/run):
+# the landmarks and titles of the pages do not depend on the hour.
+pytestmark = pytest.mark.once
+
 
 @dataclass
 class Structure:

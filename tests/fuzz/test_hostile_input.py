@@ -34,7 +34,7 @@ from tests.url_patterns import Pattern
 CASES = [(pattern, method) for pattern in FUZZED for method in (GET, POST)]
 
 # Not clock-dependent: CI runs it once, not again at the DST instant (.ci/run).
-pytestmark = pytest.mark.fuzz
+pytestmark = [pytest.mark.fuzz, pytest.mark.once]
 
 
 def test_every_pattern_is_fuzzed_or_left_out_with_a_reason():

@@ -5,6 +5,7 @@ SMS providers' HTTP APIs lie outside the machine: they are mocked at their HTTP 
 import datetime as dt
 import json
 import threading
+import uuid
 from unittest import mock
 
 import pytest
@@ -208,6 +209,19 @@ def test_an_email_provider_outage_is_retried_then_receipted(email, brevo):
         deliver_one(email.pk, now + dt.timedelta(minutes=1))
     email.refresh_from_db()
     assert (email.status, email.provider_id) == (Status.SENT, "<202611241200.1@smtp-relay.mailin.fr>")
+
+
+def test_every_attempt_of_a_row_carries_the_same_idempotency_key_to_brevo(email, brevo):
+    """A message sent again after a worker died between Brevo's acceptance and our record is
+    dropped by Brevo: the key is the row's, whatever the attempt."""
+    now = timezone.now()
+    keys = []
+    for attempt_at in (now, now + CLAIM_TIMEOUT):  # the second: as the sweep after a worker died
+        Notification.objects.filter(pk=email.pk).update(status=Status.PENDING, next_attempt_at=attempt_at)
+        with brevo_answer(201, {"messageId": "<1@smtp-relay.mailin.fr>"}) as request:
+            deliver_one(email.pk, attempt_at)
+        keys.append(json.loads(request.call_args.kwargs["data"])["headers"]["idempotencyKey"])
+    assert keys[0] == keys[1] == str(uuid.UUID(keys[0]))
 
 
 def test_an_address_the_email_provider_refuses_is_not_retried(email, brevo):

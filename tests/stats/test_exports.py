@@ -343,3 +343,22 @@ def test_an_export_is_only_for_the_agent_who_asked(client, organisation, admin_a
     if who != "other_admin":
         assert client.post(export_url(organisation, month), {"format": "csv"}).status_code == 404
         assert client.get(table_url(organisation, "rdvs-crees", "csv", month)).status_code == 404
+
+
+def test_an_export_whose_file_is_gone_says_so_instead_of_an_error(client, organisation, admin_agent, month):
+    export = RdvExport.objects.create(
+        organisation=organisation,
+        requested_by=admin_agent,
+        first_month=month,
+        last_month=month,
+        state=RdvExport.State.DONE,
+        file="exports/parti.csv",
+    )
+    client.force_login(admin_agent)
+    kwargs = {"organisation_id": organisation.pk, "pk": export.pk}
+    response = client.get(reverse("stats:rdv_export_download", kwargs=kwargs))
+    assert (response.status_code, response.url) == (302, reverse("stats:rdv_export", kwargs=kwargs))
+    export.refresh_from_db()
+    assert export.state == RdvExport.State.FAILED
+    page = client.get(response.url).content.decode()
+    assert "Le fichier de cet export n&#x27;est plus disponible : relancez l&#x27;export." in page

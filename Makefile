@@ -55,9 +55,10 @@ format:
 	$(UV) run --frozen ruff format .
 	$(UV) run --frozen ruff check --fix .
 
-## In parallel, one worker per core, each with its own test database (pytest-xdist).
+## In parallel, one worker per core, each with its own test database (pytest-xdist); worksteal: the
+## long browser walks (accessibility, keyboard) do not leave the other core idle at the end.
 pytest:
-	$(UV) run --frozen pytest -n auto $(PYTEST_ARGS)
+	$(UV) run --frozen pytest -n auto --dist worksteal $(PYTEST_ARGS)
 
 ## The suite (without the browser) at the instants that break clock-dependent tests: after midnight,
 ## before midnight, DST Sundays, a public holiday, the end of a week and a year. See bin/test-clocks.

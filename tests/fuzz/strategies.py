@@ -21,7 +21,7 @@ from tests.fuzz.surfaces import Field
 # Requests are slow next to hypothesis's expectations, by nature: not a fault of the strategy.
 _SLOW = [HealthCheck.too_slow, HealthCheck.data_too_large]
 settings.register_profile(
-    "ci", derandomize=True, max_examples=6, deadline=None, database=None, suppress_health_check=_SLOW
+    "ci", derandomize=True, max_examples=3, deadline=None, database=None, suppress_health_check=_SLOW
 )
 settings.register_profile(
     "long",

@@ -13,6 +13,7 @@ the organisation at hand, never those it holds elsewhere.
 from dataclasses import dataclass
 
 from django.contrib.postgres.aggregates import ArrayAgg, BoolOr
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from agents.models import Agent, AgentQuerySet, AgentRole, TerritoryRole
@@ -29,6 +30,9 @@ class Membership:
     service_ids: frozenset[int]
     is_secretariat: bool
     administers_territory: bool = False
+    # Every territory the agent administers, this organisation's or not, as (id, département
+    # number): the side menu leads to their settings from any organisation.
+    administered_territories: tuple[tuple[int, str], ...] = ()
 
     @property
     def is_admin(self) -> bool:
@@ -36,16 +40,17 @@ class Membership:
 
 
 def get_membership(agent: Agent, organisation_id: int) -> Membership | None:
-    """One query: the role with its organisation, territory and the agent's services there."""
+    """One query: the role with its organisation, territory and the agent's services there, and
+    the territories the agent administers."""
+    territory_roles = TerritoryRole.objects.filter(agent=agent).order_by("territory__departement_number")
     role = (
         AgentRole.objects.filter(agent=agent, organisation_id=organisation_id)
         .select_related("organisation__territory")
         .annotate(
             agent_service_ids=ArrayAgg("services__id", distinct=True, default=[]),
             agent_is_secretariat=BoolOr("services__is_secretariat", default=False),
-            agent_administers_territory=Exists(
-                TerritoryRole.objects.filter(agent=agent, territory_id=OuterRef("organisation__territory_id"))
-            ),
+            agent_territory_ids=ArraySubquery(territory_roles.values("territory_id")),
+            agent_territory_numbers=ArraySubquery(territory_roles.values("territory__departement_number")),
         )
         .first()
     )
@@ -58,7 +63,8 @@ def get_membership(agent: Agent, organisation_id: int) -> Membership | None:
         role=role,
         service_ids=frozenset(i for i in role.agent_service_ids if i is not None),
         is_secretariat=bool(role.agent_is_secretariat),
-        administers_territory=bool(role.agent_administers_territory),
+        administers_territory=role.organisation.territory_id in role.agent_territory_ids,
+        administered_territories=tuple(zip(role.agent_territory_ids, role.agent_territory_numbers, strict=True)),
     )
 
 

@@ -146,17 +146,8 @@ class Processes:
     def cpu_seconds(self, name: str) -> float:
         """CPU time used so far by the processes of `name` (its process group: gunicorn's master
         and workers), read from /proc: what the machine's other load does not change much."""
-        group, ticks = self.children[name].pid, 0
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == group:  # pgrp; then utime, stime at 14 and 15 of stat(5)
-                ticks += int(fields[11]) + int(fields[12])
-        return ticks / os.sysconf("SC_CLK_TCK")
+        group = self.children[name].pid
+        return _cpu_seconds(lambda command, pgrp: pgrp == group)
 
     def check_alive(self) -> None:
         for name, child in self.children.items():
@@ -174,3 +165,24 @@ class Processes:
             except subprocess.TimeoutExpired:
                 os.killpg(child.pid, signal.SIGKILL)
                 child.wait()
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time used so far by the PostgreSQL server's processes (every database of it: on a
+    machine of one's own, the load test's)."""
+    return _cpu_seconds(lambda command, pgrp: command == "postgres")
+
+
+def _cpu_seconds(matches) -> float:
+    ticks = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            head, tail = (entry / "stat").read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        fields = tail.split()
+        if matches(head.split("(", 1)[1], int(fields[2])):  # comm; pgrp; utime, stime at 14, 15 of stat(5)
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")

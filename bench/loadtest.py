@@ -43,6 +43,7 @@ from bench.load_services import (
     Redis,
     drop_database,
     free_port,
+    postgres_cpu_seconds,
     recreate_database,
     throwaway_database_url,
 )
@@ -112,6 +113,15 @@ def main() -> None:
     print(json.dumps(result, ensure_ascii=False))
 
 
+def cpu_now(processes: Processes) -> dict[str, float]:
+    return {
+        "web": processes.cpu_seconds("web"),
+        "postgresql": postgres_cpu_seconds(),
+        "worker": processes.cpu_seconds("worker"),
+        "load_client": time.process_time(),
+    }
+
+
 def run(args: argparse.Namespace, redis: Redis, processes: Processes) -> dict:
     import django
 
@@ -124,12 +134,17 @@ def run(args: argparse.Namespace, redis: Redis, processes: Processes) -> dict:
     processes.start()
     base = f"http://127.0.0.1:{processes.port}"
     load_world.wait_until_up(base)
-    load_before, cpu_before = os.getloadavg()[0], processes.cpu_seconds("web")
+    load_before = os.getloadavg()[0]
+    cpu_before = cpu_now(processes)
     result = load_world.measure(args, base, world, COMMUNES)
-    # Milliseconds of CPU per request in gunicorn (Python's share; PostgreSQL's apart): on a
-    # machine whose other load lengthens the response times, what the pages themselves cost.
-    cpu = processes.cpu_seconds("web") - cpu_before
-    result["web_cpu_ms_per_request"] = round(cpu * 1000 / max(1, result["requests"]), 1)
+    # Milliseconds of CPU per request, by process: on a machine whose other load lengthens the
+    # response times, what the pages cost (gunicorn, PostgreSQL), what the worker and the
+    # simulated people themselves take from the same two cores.
+    requests = max(1, result["requests"])
+    result["cpu_ms_per_request"] = {
+        name: round((after - cpu_before[name]) * 1000 / requests, 1) for name, after in cpu_now(processes).items()
+    }
+    result["web_cpu_ms_per_request"] = result["cpu_ms_per_request"]["web"]
     result["load_average_before"] = round(load_before, 1)
     result["seed_s"] = round(seed_s, 1)
     processes.check_alive()

@@ -1,3 +1,4 @@
+import datetime as dt
 import zoneinfo
 from functools import cached_property
 
@@ -7,6 +8,8 @@ from django.db.models.functions import Collate, Lower
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from phonenumber_field.modelfields import PhoneNumberField
+
+from rdv.words import time_of_day
 
 TIME_ZONE_CHOICES = [
     ("Europe/Paris", _("Europe/Paris — métropole et Corse")),
@@ -205,11 +208,15 @@ WEEKDAYS = [
 
 
 def opening_hours_lines(opening_hours: dict) -> list[tuple[str, str]]:
-    """[("Lundi", "8h30 – 12h00, 13h30 – 17h00"), …] for the days that have hours."""
+    """[("Lundi", "8h30 – 12h00, 13h30 – 17h00"), …] for the days that have hours (stored as
+    ISO times, « 08:30 »)."""
     lines = []
     for key, label in WEEKDAYS:
         ranges = opening_hours.get(key) or []
         if ranges:
-            text = ", ".join(f"{start.replace(':', 'h')} – {end.replace(':', 'h')}" for start, end in ranges)
+            text = ", ".join(
+                f"{time_of_day(dt.time.fromisoformat(start))} – {time_of_day(dt.time.fromisoformat(end))}"
+                for start, end in ranges
+            )
             lines.append((str(label), text))
     return lines

@@ -32,6 +32,8 @@ class MenuEntry:
     query: Callable[[Membership], dict] | None = None
     badge: Callable[[Membership], int] | None = None
     badge_words: str | Promise = ""
+    # Links shown after this entry, whether or not it is: (label, URL) each.
+    followed_by: Callable[[Membership], list[tuple[str, str]]] | None = None
 
 
 def _to_fill_query(membership: Membership) -> dict:
@@ -40,6 +42,19 @@ def _to_fill_query(membership: Membership) -> dict:
 
 def _to_fill(membership: Membership) -> int:
     return to_fill_count(membership, timezone.now())
+
+
+def _other_territories(membership: Membership) -> list[tuple[str, str]]:
+    """The settings of the territories the agent administers besides this organisation's: reached
+    from here, they open in one of its organisations there (`sectorisation.territory_views.territory`)."""
+    return [
+        (
+            _("Paramètres du territoire (%(number)s)") % {"number": number},
+            reverse("sectorisation:territory", kwargs={"territory_id": pk}),
+        )
+        for pk, number in membership.administered_territories
+        if pk != membership.organisation.territory_id
+    ]
 
 
 MENU: tuple[MenuEntry, ...] = (
@@ -157,6 +172,7 @@ MENU: tuple[MenuEntry, ...] = (
         "sectorisation:sectors",
         active_for=("sectorisation:",),
         allowed=can_manage_territory,
+        followed_by=_other_territories,
     ),
     MenuEntry(
         _("Statistiques du territoire"),
@@ -185,40 +201,50 @@ def _is_active(entry: MenuEntry, view_name: str) -> bool:
 def build_menu(membership: Membership, view_name: str) -> list[ShownEntry]:
     shown = []
     for index, entry in enumerate(MENU):
-        if not entry.allowed(membership):
-            continue
-        children = [
-            ShownEntry(
-                label=str(child.label),
-                url=reverse(child.url_name, kwargs={"organisation_id": membership.organisation.pk}),
-                active=_is_active(child, view_name),
-                children=[],
-                id=f"menu-{index}-{child_index}",
-            )
-            for child_index, child in enumerate(entry.children)
-            if child.allowed(membership)
-        ]
-        url = ""
-        if entry.url_name:
-            query = entry.query(membership) if entry.query else None
-            url = reverse(entry.url_name, kwargs={"organisation_id": membership.organisation.pk}, query=query)
-        if not url and not children:
-            continue
-        badge = entry.badge(membership) if entry.badge else 0
-        if entry.badge and not badge:
-            continue
-        shown.append(
-            ShownEntry(
-                label=str(entry.label),
-                url=url,
-                active=_is_active(entry, view_name) or any(child.active for child in children),
-                children=children,
-                id=f"menu-{index}",
-                badge=badge,
-                badge_words=str(entry.badge_words),
-            )
-        )
+        shown += _shown(membership, view_name, index, entry)
+        if entry.followed_by:
+            shown += [
+                ShownEntry(label=label, url=url, active=False, children=[], id=f"menu-{index}-suite-{rank}")
+                for rank, (label, url) in enumerate(entry.followed_by(membership))
+            ]
     return shown
+
+
+def _shown(membership: Membership, view_name: str, index: int, entry: MenuEntry) -> list[ShownEntry]:
+    """The entry as the agent sees it, or nothing."""
+    if not entry.allowed(membership):
+        return []
+    children = [
+        ShownEntry(
+            label=str(child.label),
+            url=reverse(child.url_name, kwargs={"organisation_id": membership.organisation.pk}),
+            active=_is_active(child, view_name),
+            children=[],
+            id=f"menu-{index}-{child_index}",
+        )
+        for child_index, child in enumerate(entry.children)
+        if child.allowed(membership)
+    ]
+    url = ""
+    if entry.url_name:
+        query = entry.query(membership) if entry.query else None
+        url = reverse(entry.url_name, kwargs={"organisation_id": membership.organisation.pk}, query=query)
+    if not url and not children:
+        return []
+    badge = entry.badge(membership) if entry.badge else 0
+    if entry.badge and not badge:
+        return []
+    return [
+        ShownEntry(
+            label=str(entry.label),
+            url=url,
+            active=_is_active(entry, view_name) or any(child.active for child in children),
+            children=children,
+            id=f"menu-{index}",
+            badge=badge,
+            badge_words=str(entry.badge_words),
+        )
+    ]
 
 
 def navigation_context(request) -> dict:

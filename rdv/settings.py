@@ -215,6 +215,9 @@ STATIC_URL = "static/"
 # `collectstatic` writes there (the load test collects into a temporary folder: bench/loadtest.py).
 STATIC_ROOT = env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files the application writes (stats' RDV exports): never served as static files, only by views
+# that check who asks.
+MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -222,11 +225,18 @@ STORAGES = {
         if DEBUG
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
+    # The RDV exports' files (stats.storage): a Celery worker writes them, a web server sends
+    # them, so in production both must reach the same storage: MEDIA_ROOT on a shared volume, or
+    # any Django storage backend, e.g. EXPORTS_STORAGE_BACKEND=storages.backends.s3.S3Storage
+    # with EXPORTS_STORAGE_OPTIONS='{"bucket_name": "…", "location": "exports"}' (django-storages).
+    "exports": {
+        "BACKEND": env("EXPORTS_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": env.json("EXPORTS_STORAGE_OPTIONS", default={"location": str(Path(MEDIA_ROOT) / "exports")}),
+    },
 }
-# Files the application writes (stats' RDV exports): never served as static files, only by views
-# that check who asks. Every web and worker process must see the same folder (a shared volume),
-# or STORAGES["default"] must name a shared storage.
-MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "var" / "media"))
+# An RDV export's file, and its row, are deleted this many days after it was ready (or failed):
+# it holds usagers' data (stats.retention, hourly).
+STATS_EXPORT_RETENTION_DAYS = env.int("STATS_EXPORT_RETENTION_DAYS", default=7)
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 
@@ -296,6 +306,13 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "notifications.purge",
         "schedule": crontab(hour=3, minute=30),
         "options": {"expires": 3600},
+    },
+    # Retention of the RDV exports (stats.retention): hourly, so that a file outlives its
+    # « Disponible jusqu'au » by an hour at most.
+    "stats-purge-exports": {
+        "task": "stats.purge_exports",
+        "schedule": crontab(minute=15),
+        "options": {"expires": 3000},
     },
 }
 

@@ -41,9 +41,10 @@ def date_format(value: dt.date | dt.datetime, format_string: str) -> str:
 
 
 def time_of_day(value: dt.datetime | dt.time) -> str:
-    """« 14h15 », « 09h00 »: how every page, message and warning writes a time, never « 14:15 ».
+    """« 14h15 », « 9h00 »: how every page, message and warning writes a time, never « 14:15 »
+    nor « 09h00 » (French typography does not pad the hour; Django's `G\\hi` in templates).
     A datetime is written as it is: convert it to the organisation's time zone first."""
-    return f"{value:%H}h{value:%M}"
+    return f"{value.hour}h{value.minute:02d}"
 
 
 def short_date_time(value: dt.datetime) -> str:

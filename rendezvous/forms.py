@@ -94,11 +94,15 @@ def home_address_field(field_class: type[forms.CharField] = forms.CharField, **k
     )
 
 
+# An RDV lasts a day at most (Rdv's duration constraint holds the same).
+MAX_DURATION_IN_MIN = 24 * 60
+
+
 def duration_field() -> forms.IntegerField:
     return MinutesField(
         label=_("Durée en minutes"),
         min_value=1,
-        max_value=24 * 60,
+        max_value=MAX_DURATION_IN_MIN,
         error_messages={"min_value": _("Un RDV ne peut pas durer 0 minute.")},
     )
 

@@ -2,7 +2,7 @@ import datetime as dt
 import secrets
 
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
@@ -49,11 +49,12 @@ class RdvQuerySet(models.QuerySet["Rdv"]):
     def visible_to(self, membership) -> "RdvQuerySet":
         """RDVs of the organisation that have at least one agent whose agenda the membership may
         open (agents.permissions decides which)."""
-        return (
-            self.for_organisation(membership.organisation)
-            .filter(agents__in=agents_with_visible_agenda(membership))
-            .distinct()
+        # EXISTS rather than a join and DISTINCT: each RDV once, and the lists can walk the
+        # (organisation, starts_at) index and stop at their page instead of sorting every row.
+        shared = Rdv.agents.through.objects.filter(
+            rdv_id=OuterRef("pk"), agent_id__in=agents_with_visible_agenda(membership).values("pk")
         )
+        return self.for_organisation(membership.organisation).filter(Exists(shared))
 
     def holding_time(self) -> "RdvQuerySet":
         """RDVs that keep their agents busy: not cancelled (« Absent excusé » or by the service)."""

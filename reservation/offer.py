@@ -11,7 +11,7 @@ référent in that organisation."""
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Collate
@@ -115,8 +115,16 @@ def routed_organisation_ids(route: Route) -> frozenset[int]:
 
 
 def offer_for(route: Route, *, usager: Usager | None, today: dt.date, organisation_id: int | None = None) -> Offer:
-    """Every motif the address may book online (one query, none when nothing is routed);
-    `organisation_id` narrows it to one organisation (its public link)."""
+    """Every motif the address may book online (one or two queries, none when nothing is routed);
+    `organisation_id` narrows it to one organisation (its public link). The pages read it through
+    reservation.catalogue, which keeps `offered_motifs` in memory."""
+    offer = Offer(route=route, motifs=offered_motifs(route, today=today, organisation_id=organisation_id))
+    return for_usager(offer, usager)
+
+
+def offered_motifs(route: Route, *, today: dt.date, organisation_id: int | None = None) -> tuple[Motif, ...]:
+    """The motifs bookable online by the address, whoever asks: « RDV de suivi » included (one
+    query, none when nothing is routed). `for_usager` keeps those the usager may book."""
     routed = Q()
     for level in Level:
         organisation_ids = route.organisation_ids(level)
@@ -125,7 +133,7 @@ def offer_for(route: Route, *, usager: Usager | None, today: dt.date, organisati
         if organisation_ids:
             routed |= Q(sectorisation_level=level, organisation_id__in=sorted(organisation_ids))
     if not routed:
-        return Offer(route=route, motifs=())
+        return ()
     # A plage that may still receive the motif (at an open lieu; sur place, at a lieu).
     plages = (
         PlageOuverture.objects.filter(motifs=OuterRef("pk"))
@@ -135,21 +143,35 @@ def offer_for(route: Route, *, usager: Usager | None, today: dt.date, organisati
     has_plage = Exists(plages.filter(lieu__isnull=False)) | (
         ~Q(location_type=LocationType.PUBLIC_OFFICE) & Exists(plages)
     )
-    if usager is None:
-        follow_up = Q(follow_up=False)
-    else:
-        followed = UsagerProfile.objects.filter(
-            usager=usager, organisation=OuterRef("organisation_id"), deleted_at__isnull=True, referents__isnull=False
-        )
-        follow_up = Q(follow_up=False) | Q(Exists(followed))
     motifs = (
         Motif.objects.active()
         .bookable_online()
-        .filter(routed, follow_up, has_plage)
+        .filter(routed, has_plage)
         .select_related("organisation__territory", "service", "category")
         .order_by(Collate("category__name", "fr-x-icu"), "category_id", "location_type", "pk")
     )
-    return Offer(route=route, motifs=tuple(motifs))
+    return tuple(motifs)
+
+
+def for_usager(offer: Offer, usager: Usager | None) -> Offer:
+    """The offer less the « RDV de suivi » the usager may not book: all of them for a visitor
+    not identified, those of organisations where it has no référent otherwise (one query, none
+    when the offer has no such motif)."""
+    follow_up_organisations = {motif.organisation_id for motif in offer.motifs if motif.follow_up}
+    if not follow_up_organisations:
+        return offer
+    followed: set[int] = set()
+    if usager is not None:
+        followed = set(
+            UsagerProfile.objects.filter(
+                usager=usager,
+                organisation_id__in=sorted(follow_up_organisations),
+                deleted_at__isnull=True,
+                referents__isnull=False,
+            ).values_list("organisation_id", flat=True)
+        )
+    kept = tuple(motif for motif in offer.motifs if not motif.follow_up or motif.organisation_id in followed)
+    return replace(offer, motifs=kept)
 
 
 @dataclass(frozen=True)

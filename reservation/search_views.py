@@ -27,6 +27,7 @@ from organisations.models import Lieu
 from organisations.services import find_address
 from planning.creneaux import available_slots, next_availability
 from rdv import words
+from reservation import catalogue
 from reservation.choice import NO_STREET, Choice
 from reservation.offer import (
     TIME_FORMAT,
@@ -35,7 +36,6 @@ from reservation.offer import (
     Offer,
     contacts,
     lieu_availabilities,
-    offer_for,
     organisation_availabilities,
     routed_organisation_ids,
     when,
@@ -43,7 +43,7 @@ from reservation.offer import (
 from sectorisation.communes import resolve_commune, search_communes
 from sectorisation.forms import CommuneSearchForm
 from sectorisation.models import Commune
-from sectorisation.routing import has_street_sectors, route
+from sectorisation.routing import has_street_sectors
 from usagers.models import Usager
 
 WEEK = dt.timedelta(days=7)
@@ -78,8 +78,8 @@ def _answers(request: HttpRequest, choice: Choice) -> Answers | None:
     commune = resolve_commune(choice.commune) if choice.commune else None
     if commune is None:
         return None
-    offer = offer_for(
-        route(commune, choice.rue), usager=_usager(request), today=timezone.localdate(), organisation_id=choice.org
+    offer = catalogue.offer(
+        commune, choice.rue, usager=_usager(request), today=timezone.localdate(), organisation_id=choice.org
     )
     return Answers(choice=choice, commune=commune, offer=offer)
 

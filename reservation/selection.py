@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from motifs.models import Motif
 from organisations.models import Lieu, Organisation
 from planning.creneaux import free_agents_at
+from reservation import catalogue
 from reservation.choice import Choice
 from sectorisation.communes import resolve_commune
 from sectorisation.models import Commune
-from sectorisation.routing import Route, route
+from sectorisation.routing import Route
 from usagers.models import Usager
 
 
@@ -97,7 +98,7 @@ def resolve(choice: Choice) -> Selection | None:
     motif = motifs.select_related("organisation__territory", "service").order_by("pk").first()
     if motif is None:
         return None
-    routed = route(commune, choice.rue)
+    routed = catalogue.routed(commune, choice.rue)
     if not routed.allows(motif):
         return None
     start = local_start(choice.creneau, organisation)

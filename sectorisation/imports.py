@@ -11,15 +11,23 @@ One line per area and/or attribution of a sector:
 street of that commune, `organisation` is the name of an organisation of the territory, `agent` the
 email of one of its agents. For every sector the file names, its areas and attributions become
 exactly those of the file; sectors it does not name are left as they are. Any error on any line:
-nothing changes. Applying the same file twice changes nothing the second time."""
+nothing changes. Applying the same file twice changes nothing the second time.
+
+What is applied is what the preview showed: the preview hands out a token sealing its plan (the
+sectors of the file as they were, and what would change), and `apply_previewed` plans again and
+refuses when the plan is no longer that one (another administrator edited these sectors, the file
+is not the previewed one, or the form was already applied)."""
 
 import csv
+import hashlib
 import io
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db import transaction
 from django.db.models.functions import Lower
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext as _
 
 from agents.models import Agent, AgentRole
@@ -65,6 +73,26 @@ class ImportPlan:
     def changes(self) -> bool:
         """What applying would change: nothing when a line is wrong."""
         return not self.errors and any(plan.changes for plan in self.sectors)
+
+    def digest(self) -> str:
+        """Everything the preview shows and applying writes: each sector of the file, the one it
+        designates now (or none), the areas and attributions it will have, and what changes
+        (labels included: an organisation renamed since is not what the preview said)."""
+        sectors = [
+            [
+                plan.name,
+                plan.existing.pk if plan.existing else None,
+                sorted([commune.pk, street] for commune, street in plan.areas.values()),
+                sorted([organisation, agent or 0, label] for (organisation, agent), label in plan.attributions.items()),
+                plan.areas_added,
+                plan.areas_removed,
+                plan.attributions_added,
+                plan.attributions_removed,
+            ]
+            for plan in self.sectors
+        ]
+        seen = json.dumps([self.lines, self.errors, sectors], ensure_ascii=False)
+        return hashlib.sha256(seen.encode()).hexdigest()
 
 
 def decode(data: bytes) -> str:
@@ -240,6 +268,40 @@ def _diff(plans: list[SectorPlan]) -> None:
         plan.attributions_removed = [
             label for key, label in before_attributions.items() if key not in plan.attributions
         ]
+
+
+TOKEN_SALT = "sectorisation.imports.preview"
+
+
+def preview_token(*, territory: Territory, agent: Agent, plan: ImportPlan) -> str:
+    """The seal of a preview, for its « Appliquer » form: this plan, shown to this agent, in this
+    territory. Keyed with the secret key, so that a form cannot be made up for another plan."""
+    return salted_hmac(TOKEN_SALT, f"{territory.pk}:{agent.pk}:{plan.digest()}", algorithm="sha256").hexdigest()
+
+
+class PreviewOutdated(Exception):
+    """Applying now would not do what the preview showed: nothing was written. `plan` is what the
+    file would do now, to be previewed again."""
+
+    def __init__(self, plan: ImportPlan):
+        super().__init__("The sectors or the file differ from the preview.")
+        self.plan = plan
+
+
+@transaction.atomic
+def apply_previewed(*, territory: Territory, agent: Agent, data: bytes, token: str) -> tuple[ImportPlan, int]:
+    """Plans the file again and applies it if the plan is the one sealed by `token` (see
+    `preview_token`); returns the plan and the number of sectors changed (0 and the errors when a
+    line became wrong, an organisation or an agent having gone). Raises `PreviewOutdated` when the
+    plan differs. Two imports of a territory run one after the other (its row is locked), so that
+    a form posted twice applies once."""
+    Territory.objects.select_for_update().values_list("pk", flat=True).get(pk=territory.pk)
+    plan = plan_import(territory, data)
+    if plan.errors:
+        return plan, 0
+    if not constant_time_compare(token, preview_token(territory=territory, agent=agent, plan=plan)):
+        raise PreviewOutdated(plan)
+    return plan, apply_import(territory, plan)
 
 
 @transaction.atomic

@@ -1,6 +1,11 @@
 """« Paramètres du territoire »: the sectors of the organisation's territory, their areas and
 attributions, the CSV import and « Tester la sectorisation ». Territory administrators only
-(`can_manage_territory`); anyone else gets 404, as for every settings page."""
+(`can_manage_territory`); anyone else gets 404, as for every settings page.
+
+The pages live under an organisation of the territory, like every agent page: its side menu, its
+time zone, the organisation switcher. `territory` is their address by the territory alone, for an
+agent who is elsewhere (in another territory's organisation, a link): it opens them in one of the
+agent's organisations of that territory."""
 
 import copy
 from collections.abc import Callable
@@ -19,12 +24,20 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from agents.models import Agent
 from agents.permissions import can_manage_territory
 from motifs.models import Motif
-from organisations.middleware import OrganisationRequest
-from organisations.models import Organisation
+from organisations.middleware import AgentRequest, OrganisationRequest
+from organisations.models import Organisation, Territory
 from organisations.services import find_address
 from sectorisation.communes import resolve_commune
 from sectorisation.forms import AreaForm, AttributionForm, ImportForm, SectorForm, TestForm
-from sectorisation.imports import MAX_BYTES, ImportPlan, apply_import, decode, plan_import
+from sectorisation.imports import (
+    MAX_BYTES,
+    ImportPlan,
+    PreviewOutdated,
+    apply_previewed,
+    decode,
+    plan_import,
+    preview_token,
+)
 from sectorisation.models import Sector, SectorArea, SectorAttribution
 from sectorisation.routing import route
 
@@ -39,6 +52,33 @@ def territory_access_required(view_func: View) -> View:
         return view_func(request, *args, **kwargs)
 
     return wrapper
+
+
+@require_GET
+def territory(request: AgentRequest, territory_id: int) -> HttpResponse:
+    """To the territory's settings, in the agent's first organisation (by name) of the territory.
+    Its administrators only; anyone else gets 404, as on the settings themselves. An administrator
+    who belongs to none of its organisations is told why they cannot open, on its home page."""
+    administered = Territory.objects.filter(admin_roles__agent=request.user)
+    organisation = (
+        Organisation.objects.for_agent(request.user)
+        .filter(territory__in=administered.filter(pk=territory_id))
+        .order_by("name", "pk")
+        .first()
+    )
+    if organisation is not None:
+        return redirect("sectorisation:sectors", organisation_id=organisation.pk)
+    territory = get_object_or_404(administered, pk=territory_id)
+    messages.warning(
+        request,
+        _(
+            "Vous administrez le territoire %(territory)s, mais vous n'êtes membre d'aucune de ses "
+            "organisations : ses paramètres s'ouvrent depuis l'une d'elles. Demandez à l'administrateur "
+            "d'une organisation du territoire de vous y inviter."
+        )
+        % {"territory": territory},
+    )
+    return redirect("organisations:choose")
 
 
 def _sectors_url(request: OrganisationRequest) -> str:
@@ -161,18 +201,11 @@ def sector_delete(request: OrganisationRequest, organisation_id: int, pk: int) -
 @require_http_methods(["GET", "POST"])
 def sector_import(request: OrganisationRequest, organisation_id: int) -> HttpResponse:
     """Upload → preview of what will change (or the line-numbered errors) → « Appliquer ». The
-    preview carries the file's text back in a hidden field; applying plans it again."""
+    preview carries the file's text back in a hidden field, with the token of what it showed;
+    applying plans the text again and writes only if the plan is still the one shown."""
     territory = request.organisation.territory
     if request.method == "POST" and "content" in request.POST:
-        replanned = plan_import(territory, request.POST["content"].encode())
-        if replanned.errors:
-            context = {"form": ImportForm(), "plan": replanned}
-            return render(request, "sectorisation/import.html", context, status=422)
-        changed = apply_import(territory, replanned)
-        messages.success(
-            request, _("Import terminé : %(count)s secteur(s) créé(s) ou modifié(s).") % {"count": changed}
-        )
-        return redirect(_sectors_url(request))
+        return _apply_import(request)
     form = ImportForm(request.POST, request.FILES) if request.method == "POST" else ImportForm()
     plan: ImportPlan | None = None
     content = ""
@@ -186,8 +219,37 @@ def sector_import(request: OrganisationRequest, organisation_id: int) -> HttpRes
             status = 422 if plan.errors else 200
         else:
             status = 422
-    context = {"form": form, "plan": plan, "content": content}
-    return render(request, "sectorisation/import.html", context, status=status)
+    return render(request, "sectorisation/import.html", _import_context(request, form, plan, content), status=status)
+
+
+def _apply_import(request: OrganisationRequest) -> HttpResponse:
+    """« Appliquer ces changements »: the previewed text and the token of what the preview showed."""
+    content = request.POST["content"].replace("\x00", "")
+    try:
+        plan, changed = apply_previewed(
+            territory=request.organisation.territory,
+            agent=request.user,
+            data=content.encode(),
+            token=request.POST.get("preview_token", ""),
+        )
+    except PreviewOutdated as outdated:
+        context = _import_context(request, ImportForm(), outdated.plan, content, outdated=True)
+        return render(request, "sectorisation/import.html", context, status=409)
+    if plan.errors:
+        context = _import_context(request, ImportForm(), plan, content)
+        return render(request, "sectorisation/import.html", context, status=422)
+    messages.success(request, _("Import terminé : %(count)s secteur(s) créé(s) ou modifié(s).") % {"count": changed})
+    return redirect(_sectors_url(request))
+
+
+def _import_context(
+    request: OrganisationRequest, form: ImportForm, plan: ImportPlan | None, content: str, outdated: bool = False
+) -> dict[str, Any]:
+    """`outdated`: the preview the agent applied no longer holds; this one is the new one."""
+    token = ""
+    if plan is not None and plan.changes:
+        token = preview_token(territory=request.organisation.territory, agent=request.user, plan=plan)
+    return {"form": form, "plan": plan, "content": content, "preview_token": token, "outdated": outdated}
 
 
 @territory_access_required

@@ -8,6 +8,7 @@ TERRITORY = "organisations/<int:organisation_id>/territoire/"
 
 urlpatterns = [
     path("communes/", views.commune_search, name="commune_search"),
+    path("territoires/<int:territory_id>/", territory_views.territory, name="territory"),
     path(TERRITORY + "secteurs/", territory_views.sectors, name="sectors"),
     path(TERRITORY + "secteurs/nouveau/", territory_views.sector_create, name="sector_create"),
     path(TERRITORY + "secteurs/<int:pk>/", territory_views.sector, name="sector"),

@@ -6,10 +6,12 @@ organisation's administrators; an export's page and file for the agent who asked
 import io
 from functools import partial
 
+from django.conf import settings
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -90,32 +92,49 @@ def rdv_export_create(request: OrganisationRequest, organisation_id):
     return redirect("stats:rdv_export", organisation_id=request.organisation.pk, pk=export.pk)
 
 
-@settings_access_required
-@require_GET
-def rdv_export_detail(request: OrganisationRequest, organisation_id, pk):
-    export = get_object_or_404(_exports(request), pk=pk)
+def _export_page(request: OrganisationRequest, export: RdvExport, *, status: int = 200) -> HttpResponse:
     context = {
         "export": export,
         "finished": export.state in (RdvExport.State.DONE, RdvExport.State.FAILED),
-        "page_url": request.get_full_path(),
+        "expired": export.is_expired(timezone.now()),
+        "retention_days": settings.STATS_EXPORT_RETENTION_DAYS,
+        "page_url": reverse("stats:rdv_export", kwargs={"organisation_id": request.organisation.pk, "pk": export.pk}),
         "stats_url": reverse("stats:organisation", kwargs={"organisation_id": request.organisation.pk}),
     }
     if request.headers.get("HX-Request"):
-        return render(request, "stats/_export_status.html", context)
-    return render(request, "stats/export.html", context)
+        return render(request, "stats/_export_status.html", context, status=status)
+    return render(request, "stats/export.html", context, status=status)
+
+
+@settings_access_required
+@require_GET
+def rdv_export_detail(request: OrganisationRequest, organisation_id, pk):
+    return _export_page(request, get_object_or_404(_exports(request), pk=pk))
 
 
 @settings_access_required
 @require_GET
 def rdv_export_download(request: OrganisationRequest, organisation_id, pk):
+    """The file, streamed from the `exports` storage (stats.storage), until its export expires:
+    past that (and until stats.retention deletes the row) the export's page, in 410."""
     export = get_object_or_404(_exports(request).filter(state=RdvExport.State.DONE), pk=pk)
+    if export.is_expired(timezone.now()):
+        return _export_page(request, export, status=410)
+    storage = export.file.storage
     try:
-        file = export.file.open("rb")
+        # exists() first: an object storage's file opens lazily, and would fail mid-response.
+        if not export.file.name or not storage.exists(export.file.name):
+            raise FileNotFoundError(export.file.name)
+        file = storage.open(export.file.name, "rb")
     except OSError:
-        # Gone from the storage (cleaned, or written on another server): the export's page says
-        # so and offers a new one, rather than an error page.
+        # Not in the storage (deleted, or written where this server cannot read: a worker on
+        # another machine without a shared storage): the export's page says so and offers a new
+        # one, rather than an error page.
         RdvExport.objects.filter(pk=export.pk, state=RdvExport.State.DONE).update(
             state=RdvExport.State.FAILED, error=_("Le fichier de cet export n'est plus disponible : relancez l'export.")
         )
         return redirect("stats:rdv_export", organisation_id=organisation_id, pk=export.pk)
-    return FileResponse(file, as_attachment=True, filename=export.file.name.rsplit("/", 1)[-1])
+    response = FileResponse(file, as_attachment=True, filename=export.file.name.rsplit("/", 1)[-1])
+    # Usagers' data: no copy in a browser's or a proxy's cache.
+    response["Cache-Control"] = "no-store"
+    return response

@@ -28,9 +28,14 @@ data, must never stop an agent or a motif from being deleted, and must not take 
 at each RDV change.
 """
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
+
+from stats.storage import exports
 
 
 def _reference(model: str, *, null: bool = False) -> models.ForeignKey:
@@ -141,14 +146,27 @@ class UsagerMonthCount(models.Model):
 
 
 def export_path(export: "RdvExport", filename: str) -> str:
-    return f"exports/statistiques/{export.organisation_id}/{filename}"
+    """In the `exports` storage (stats.storage)."""
+    return f"statistiques/{export.organisation_id}/{filename}"
+
+
+def export_retention() -> dt.timedelta:
+    return dt.timedelta(days=settings.STATS_EXPORT_RETENTION_DAYS)
+
+
+class RdvExportQuerySet(models.QuerySet["RdvExport"]):
+    def expired(self, now: dt.datetime) -> "RdvExportQuerySet":
+        """Retention: an export is kept STATS_EXPORT_RETENTION_DAYS after it ended (ready, or
+        failed), or after it was asked for when it never ended (a worker lost with it): its
+        file holds usagers' data, and the agent can ask again at any time."""
+        return self.alias(ended_at=Coalesce("finished_at", "created_at")).filter(ended_at__lte=now - export_retention())
 
 
 class RdvExport(models.Model):
     """An export of the RDVs of a period, written in the background (stats.tasks.export_rdvs):
-    the page shows its progress, then a link to the file, for the agent who asked for it only.
-    Usagers' names are in it only when that agent asked for them (an administrator: the page is
-    theirs)."""
+    the page shows its progress, then a link to the file, for the agent who asked for it only,
+    until `available_until` (stats.retention deletes it then). Usagers' names are in it only when
+    that agent asked for them (an administrator: the page is theirs)."""
 
     class State(models.TextChoices):
         PENDING = "pending", _("En attente")
@@ -175,10 +193,12 @@ class RdvExport(models.Model):
     state = models.CharField(_("état"), max_length=8, choices=State.choices, default=State.PENDING)
     rows_total = models.PositiveIntegerField(_("RDV à exporter"), null=True, blank=True)
     rows_done = models.PositiveIntegerField(_("RDV exportés"), default=0)
-    file = models.FileField(_("fichier"), upload_to=export_path, blank=True)
+    file = models.FileField(_("fichier"), upload_to=export_path, storage=exports, blank=True)
     error = models.TextField(_("erreur"), blank=True)
     created_at = models.DateTimeField(_("demandé le"), auto_now_add=True)
     finished_at = models.DateTimeField(_("terminé le"), null=True, blank=True)
+
+    objects = RdvExportQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("export de RDV")
@@ -195,3 +215,11 @@ class RdvExport(models.Model):
         if not self.rows_total:
             return 0
         return min(99, 100 * self.rows_done // self.rows_total)
+
+    @property
+    def available_until(self) -> dt.datetime:
+        """Until when its file can be downloaded (the rule of RdvExportQuerySet.expired)."""
+        return (self.finished_at or self.created_at) + export_retention()
+
+    def is_expired(self, now: dt.datetime) -> bool:
+        return now >= self.available_until

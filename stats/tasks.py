@@ -1,4 +1,5 @@
-"""The background export of a period's RDVs: an agent's request must not wait for 100 000 rows."""
+"""The background export of a period's RDVs: an agent's request must not wait for 100 000 rows.
+Beat runs the retention of the exports (stats.retention) hourly."""
 
 import logging
 import tempfile
@@ -13,6 +14,7 @@ from stats.exports import write_rdvs
 from stats.figures import Filters
 from stats.models import RdvExport
 from stats.periods import Period
+from stats.retention import purge_exports
 
 logger = logging.getLogger(__name__)
 
@@ -72,3 +74,11 @@ def export_rdvs(export_id: int) -> None:
             error=_("L'export n'a pas pu être écrit. Réessayez ; si l'échec se répète, signalez-le."),
             finished_at=timezone.now(),
         )
+
+
+@shared_task(name="stats.purge_exports", ignore_result=True)
+def purge_expired_exports() -> None:
+    """Retention (stats.retention), hourly."""
+    deleted = purge_exports()
+    if deleted:
+        logger.info("Retention: %s RDV export(s) deleted.", deleted)

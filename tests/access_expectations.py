@@ -186,6 +186,11 @@ DECLARED: dict[str, Access] = {
     "sectorisation:attribution_delete": post_only(TERRITORY_OF_AN_OBJECT, admin_elsewhere=POST_ONLY),
     "sectorisation:import": Access(TERRITORY),
     "sectorisation:test": Access(TERRITORY, writes=False),
+    # The territory's settings by the territory alone: its administrators, to them in one of their
+    # organisations there; anybody else 404, the administrators of another territory included.
+    "sectorisation:territory": Access(
+        allowed(territory_admin=redirect("sectorisation:sectors")), writes=False, why="a redirect, GET only"
+    ),
     # Planning: one's own, and the owner's for those who may open its agenda.
     "planning:my_plages": Access(
         allowed(*AGENTS, **{actor: redirect("planning:plage_list") for actor in AGENTS}),

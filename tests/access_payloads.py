@@ -11,8 +11,9 @@ from django.db.models import Q
 
 from motifs.models import MotifCategory
 from organisations.models import Service
+from sectorisation.imports import plan_import, preview_token
 from tests.access_expectations import OK, Access
-from tests.access_world import ACTORS, ADMIN_ELSEWHERE, FREE_TIME, World, text_of, url_for
+from tests.access_world import ACTORS, ADMIN_ELSEWHERE, FREE_TIME, TERRITORY_ADMIN, World, text_of, url_for
 from tests.test_settings_isolation import FormReader
 from tests.url_patterns import Pattern
 
@@ -54,6 +55,21 @@ def _new_plage(world: World) -> Payload:
         # The monthly repetition's selects, which a browser sends with their first option.
         "nth": "1",
         "month_weekday": "0",
+    }
+
+
+IMPORTED = "secteur;commune;rue;organisation;agent\r\nSecteur de Torcy;77468;;;"
+
+
+def _previewed_import(world: World) -> Payload:
+    """« Appliquer ces changements » as the preview hands it to the territory's administrator (the
+    writer): the file and the token of what the preview showed."""
+    organisation = world.objects["organisation"]
+    plan = plan_import(organisation.territory, IMPORTED.encode())
+    agent = world.objects[TERRITORY_ADMIN]
+    return {
+        "content": IMPORTED,
+        "preview_token": preview_token(territory=organisation.territory, agent=agent, plan=plan),
     }
 
 
@@ -108,7 +124,7 @@ EXTRA: dict[str, Payload | Callable[[World], Payload]] = {
     "motifs:create": _new_motif,
     "sectorisation:sector_create": {"name": "Secteur de Chelles"},
     "sectorisation:sector": {"action": "add_area", "commune": "77108", "street": ""},
-    "sectorisation:import": {"content": "secteur;commune;rue;organisation;agent\r\nSecteur de Torcy;77468;;;"},
+    "sectorisation:import": _previewed_import,
     "planning:public_holidays": {},  # the box unticked: open on public holidays (closed by default)
     "planning:plage_create": _new_plage,
     "planning:plage_occurrence": {"action": "cancel"},

@@ -202,11 +202,12 @@ def build_world() -> World:
         last_month=dt.date(2030, 3, 1),
         with_usagers=True,
         state=RdvExport.State.DONE,
-        file=f"exports/statistiques/{organisation.pk}/rdvs.csv",
+        file=f"statistiques/{organisation.pk}/rdvs.csv",
     )
     invitation = AgentInvitationFactory(organisation=organisation)
     objects = {
         "organisation": organisation,
+        "territory": territory,
         "elsewhere": elsewhere,
         "owner": owner,
         "lieu": lieu,
@@ -261,6 +262,7 @@ PK_OBJECTS = (
 )
 # The other parameters, by name, then by pattern where one name means several things.
 PARAMETERS = {
+    "territory_id": "territory",
     "agent_id": "owner",
     "agent_pk": "owner",
     "invitation_pk": "invitation",

@@ -85,7 +85,15 @@ def _isolate(settings, tmp_path):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     settings.SMS_BACKEND = "rdv.sms.LocmemSmsBackend"
     settings.SMS_FILE_PATH = str(tmp_path / "sms")
-    settings.MEDIA_ROOT = str(tmp_path / "media")  # stats' exports
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    # Stats' RDV exports (stats.storage): the default storage, in the test's own folder.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "exports": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media" / "exports")},
+        },
+    }
     # Fast hashing: the tests check who may log in, not PBKDF2's cost.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Messages leave at once unless a test is about the grace period (tests/notifications/

@@ -57,6 +57,7 @@ NOT_PAGES = {
     "usagers:search": FRAGMENT + " (the header's usager search)",
     "sectorisation:area_delete": POST_ONLY,
     "sectorisation:attribution_delete": POST_ONLY,
+    "sectorisation:territory": REDIRECT + " (the territory's settings, in an organisation of the territory)",
     "planning:my_plages": REDIRECT,
     "planning:my_absences": REDIRECT,
     "planning:public_holidays": POST_ONLY,

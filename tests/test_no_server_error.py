@@ -80,6 +80,7 @@ def world(communes, organisation, admin_agent):
     usager = UsagerFactory(organisation=organisation, complete=True)
     return {
         "organisation": organisation,
+        "territory": organisation.territory,
         "admin": admin_agent,
         "export": done_export(organisation, admin_agent),
         "colleague": AgentFactory(organisation=organisation, services=["PMI"]),
@@ -112,6 +113,7 @@ PK_OBJECTS = {
 }
 PARAMETERS = {
     "organisation_id": "organisation",
+    "territory_id": "territory",
     "agent_id": "admin",
     "agent_pk": "colleague",
     "invitation_pk": "invitation",

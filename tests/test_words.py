@@ -68,10 +68,23 @@ def test_dates_say_1er_in_templates_and_in_python():
 def test_times_are_written_14h15_by_the_helper_and_by_django_s_formats():
     translation.activate("fr")
     assert time_of_day(dt.time(14, 15)) == "14h15"
-    assert time_of_day(dt.datetime(2027, 1, 1, 9, 5, tzinfo=dt.UTC)) == "09h05"
+    assert time_of_day(dt.datetime(2027, 1, 1, 9, 5, tzinfo=dt.UTC)) == "9h05"
+    assert time_of_day(dt.time(0, 30)) == "0h30"
     template = engines["django"].from_string('{{ t|time }} {{ t|heure }} {{ d|date:"SHORT_DATETIME_FORMAT" }}')
     assert template.render({"t": dt.time(14, 15), "d": dt.datetime(2027, 1, 2, 13, 15, tzinfo=dt.UTC)}) == (
         "14h15 14h15 02/01/2027 à 14h15"
+    )
+
+
+def test_a_morning_time_is_written_9h00_not_09h00_by_the_helper_and_by_django_s_formats():
+    """French typography (and the original product) writes « 9h00 »: agent and usager pages alike."""
+    translation.activate("fr")
+    assert time_of_day(dt.time(9, 0)) == "9h00"
+    template = engines["django"].from_string(
+        '{{ t|time }} {{ t|heure }} {{ d|date:"SHORT_DATETIME_FORMAT" }} {{ d|date:"DATETIME_FORMAT" }}'
+    )
+    assert template.render({"t": dt.time(9, 0), "d": dt.datetime(2027, 1, 2, 8, 5, tzinfo=dt.UTC)}) == (
+        "9h00 9h00 02/01/2027 à 9h05 2 janvier 2027 à 9h05"
     )
 
 
@@ -99,6 +112,47 @@ def test_no_page_or_message_writes_a_time_14_15():
             if re.search(r"[HG]:i|%H:%M", line) and not MACHINE_TIME.search(line):
                 offenders.append(f"{name}:{number}: {line.strip()}")
     assert offenders == []
+
+
+# « 09h00 »: Django's `H\hi` (a template's `time`/`date` filter, a format module), strftime's or
+# an f-string's `%H` or `02d` before an « h » (« %Hh%M », « {value:%H}h », « {hour:02d}h »). A
+# time people read is `G\hi` or rdv.words.time_of_day; `%H` stays for what machines read
+# (« %Y%m%dT%H%M%SZ » in an ICS file).
+ZERO_PADDED_HOUR = re.compile(r"H\\{1,2}h|%H\}?h|02d\}?h")
+
+
+def test_no_page_or_message_writes_a_time_09h00():
+    offenders = []
+    for path in project_files(".html", ".txt", ".py", ".js"):
+        name = str(path.relative_to(ROOT))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if ZERO_PADDED_HOUR.search(line):
+                offenders.append(f"{name}:{number}: {line.strip()}")
+    assert offenders == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{{ rdv.starts_at|time:"H\\hi" }}',
+        '{{ rdv.starts_at|date:"d/m/Y à H\\hi" }}',
+        'TIME_FORMAT = r"H\\hi"',
+        'TIME_FORMAT = "H\\\\hi"',
+        'f"{value:%H}h{value:%M}"',
+        'value.strftime("%Hh%M")',
+        'f"{value.hour:02d}h{value.minute:02d}"',
+        '"%02dh%02d" % (hour, minute)',
+    ],
+)
+def test_the_walk_for_09h00_catches_each_way_of_writing_it(line):
+    assert ZERO_PADDED_HOUR.search(line)
+
+
+@pytest.mark.parametrize(
+    "line", ['{{ t|time:"G\\hi" }}', 'moment.strftime("%Y%m%dT%H%M%SZ")', 'format="%H:%M"', "{{ t|heure }}"]
+)
+def test_the_walk_for_09h00_leaves_the_right_forms_alone(line):
+    assert not ZERO_PADDED_HOUR.search(line)
 
 
 # The text of a button, or of a link drawn as one, up to its first tag or template variable.

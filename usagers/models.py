@@ -99,12 +99,15 @@ class UsagerQuerySet(models.QuerySet):
         # Through the participations' reverse relation: usagers sit below rendezvous and never
         # import it.
         recent_rdvs = Usager.objects.filter(family, participations__rdv__starts_at__gte=cutoff)
+        # Signing in online is activity too: a family that books by itself is never erased under it.
+        recent_logins = UsagerAccount.objects.filter(usager_id=OuterRef("pk"), last_login_at__gte=cutoff)
         return (
             self.filter(responsible__isnull=True, created_at__lt=cutoff)
             .exclude(Exists(usager_changes))
             .exclude(Exists(profile_changes))
             .exclude(Exists(new_proches))
             .exclude(Exists(recent_rdvs))
+            .exclude(Exists(recent_logins))
         )
 
 

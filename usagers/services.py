@@ -7,12 +7,13 @@ from collections.abc import Iterable
 from django.apps import apps
 from django.db import transaction
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from agents.models import Agent
 from notifications.models import Notification
 from organisations.models import Organisation
-from usagers.models import Usager, UsagerProfile
+from usagers.models import EmailCode, Usager, UsagerAccount, UsagerProfile, normalise_email
 
 
 @transaction.atomic
@@ -114,6 +115,14 @@ def anonymise_families(*, responsible_ids: list[int]) -> int:
     family_ids = list(family.values_list("pk", flat=True))
     if not family_ids:
         return 0
+    # The online account and the codes sent to its addresses go with the data: the verified email
+    # is personal data, and an anonymised usager can no longer sign in.
+    accounts = UsagerAccount.objects.filter(usager_id__in=family_ids)
+    emails = {*accounts.values_list("email", flat=True), *family.exclude(email="").values_list("email", flat=True)}
+    accounts.delete()
+    EmailCode.objects.alias(email_lower=Lower("email")).filter(
+        email_lower__in={normalise_email(email) for email in emails}
+    ).delete()
     for year, ids in _ids_by_birth_year(family_ids).items():
         Usager.objects.filter(pk__in=ids).update(birth_date=datetime.date(year, 1, 1))
     Usager.objects.filter(pk__in=family_ids).update(

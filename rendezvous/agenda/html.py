@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 from rendezvous.agenda.bands import Band
 from rendezvous.agenda.blocks import RdvBlock
 from rendezvous.agenda.layout import DayColumn, MonthDay, TimeGrid
-from rendezvous.models import Rdv
 
 ABSENCE_ICON = (
     '<span class="fr-icon-calendar-close-fill fr-icon--xs rdv-agenda__absence-icon" aria-hidden="true"></span>'
@@ -39,19 +38,19 @@ def _tooltip(block: RdvBlock, tip_id: str) -> str:
     """The whole RDV in words, shown on hover and on focus by CSS alone (no script), and read by
     screen readers as the link's description (aria-describedby): the motif and the lieu. Its
     first line (time, usagers) and its last (status, absence) repeat the link's words: screen
-    readers skip them."""
+    readers skip them. Its lines carry no class (`.rdv-agenda__tip > span`: hundreds on a page)."""
     place = f" · {escape(block.place)}" if block.place else ""
     more = []
     if block.show_status:
         more.append(escape(block.status_label))
     if block.in_absence:
         more.append(f"{ABSENCE_ICON} {escape(capfirst(_absence_words(block)))}")
-    more_html = f'<span class="rdv-agenda__tip-more" aria-hidden="true">{" · ".join(more)}</span>' if more else ""
+    more_html = f'<span aria-hidden="true">{" · ".join(more)}</span>' if more else ""
     return (
         f'<span class="rdv-agenda__tip" role="tooltip" id="{escape(tip_id)}">'
-        f'<span class="rdv-agenda__tip-head" aria-hidden="true"><strong>{escape(block.start_label)} – '
+        f'<span aria-hidden="true"><strong>{escape(block.start_label)} – '
         f"{escape(block.end_label)}</strong> {_who(block)}</span>"
-        f'<span class="rdv-agenda__tip-motif"><strong>{escape(block.motif)}</strong>{place}</span>{more_html}</span>'
+        f"<span><strong>{escape(block.motif)}</strong>{place}</span>{more_html}</span>"
     )
 
 
@@ -80,9 +79,10 @@ def _rdv_link(block: RdvBlock, *, link_id: str, tip_id: str) -> str:
     )
 
 
-def grid_rdv_html(block: RdvBlock, dom_id: str, *, action: str = "") -> SafeString:
+def grid_rdv_html(block: RdvBlock, dom_id: str, *, action: str = "", anchor: bool = True) -> SafeString:
     """An RDV on a time grid (the agenda's day and week, the team's day): a list item placed at
-    its time, holding its link, its tooltip and, on the team's day, `action` (a form)."""
+    its time, holding its link, its tooltip and, on the team's day, `action` (a form). `anchor`:
+    a highlighted RDV carries the page's anchor (false for its other agents' columns)."""
     classes = "rdv-agenda__item"
     if block.lanes > 1:
         classes += " rdv-agenda__item--narrow"
@@ -92,9 +92,9 @@ def grid_rdv_html(block: RdvBlock, dom_id: str, *, action: str = "") -> SafeStri
         classes += " rdv-agenda__item--action"
     tip_id = f"{dom_id}-detail"
     # The anchor of « Voir dans l'agenda » (#rdv-<pk>): the page opens scrolled to it.
-    anchor = f' id="rdv-{block.pk}"' if block.highlighted else ""
+    anchor_id = f' id="rdv-{block.pk}"' if block.highlighted and anchor else ""
     return mark_safe(
-        f'<li class="{classes}"{anchor} style="{escape(block.style)}">'
+        f'<li class="{classes}"{anchor_id} style="{escape(block.style)}">'
         f"{_rdv_link(block, link_id=dom_id if action else '', tip_id=tip_id)}{_tooltip(block, tip_id)}{action}</li>"
     )
 
@@ -119,30 +119,33 @@ def month_rdv_html(block: RdvBlock) -> SafeString:
     )
 
 
-def waiting_form_html(block: RdvBlock, dom_id: str, *, csrf_token: str, next_url: str) -> str:
+# The page's one form that the « En salle d'attente » buttons submit (rendezvous/agenda/_team_grid.html
+# holds it, with the CSRF token and the page to come back to).
+WAITING_FORM_ID = "equipe-attente"
+
+
+def waiting_button_html(block: RdvBlock, dom_id: str) -> str:
     """« En salle d'attente » in one click on the team's day, when the status rules allow it
-    now: an icon button on the RDV's block, named by its words and described by the RDV's link."""
+    now: an icon button on the RDV's block, named by its words and described by the RDV's link.
+    It submits the page's one form (WAITING_FORM_ID: the CSRF token, the status, the page to come
+    back to) to the RDV's status page: a form per RDV repeated them hundreds of times."""
     label = escape(_("En salle d'attente"))
     dom_id = escape(dom_id)
     return (
-        f'<form method="post" action="{escape(block.status_url)}" class="rdv-agenda__rdv-action rdv-no-print">'
-        f'<input type="hidden" name="csrfmiddlewaretoken" value="{escape(csrf_token)}">'
-        f'<input type="hidden" name="status" value="{escape(Rdv.Status.WAITING.value)}">'
-        f'<input type="hidden" name="next" value="{escape(next_url)}">'
-        f'<button type="submit" class="rdv-agenda__waiting" id="{dom_id}-attente" title="{label}" '
-        f'aria-describedby="{dom_id}"><span class="fr-icon-time-line fr-icon--sm" aria-hidden="true"></span>'
-        f'<span class="fr-sr-only">{label}</span></button></form>'
+        f'<button form="{WAITING_FORM_ID}" formaction="{escape(block.status_url)}" class="rdv-agenda__waiting" '
+        f'title="{label}" aria-describedby="{dom_id}"><span class="fr-icon-time-line fr-icon--sm" '
+        f'aria-hidden="true"></span><span class="fr-sr-only">{label}</span></button>'
     )
 
 
 def slots_html(column: DayColumn, slots: list[tuple[str, str]]) -> str:
     """The time cells of a column: links to « poser un RDV » at that time (with that agent on
-    the team's day); `slots` from `TimeGrid.slots`, its words escaped once for every column."""
+    the team's day); `slots` from `TimeGrid.slots`, its words escaped once for every column.
+    Hundreds on a page: no class (`.rdv-agenda__slots > a` and its first span in the CSS)."""
     link = escape(column.slot_link)
     action = escape(column.slot_action)
     return "".join(
-        f'<a class="rdv-agenda__slot" href="{link}{time}"><span class="rdv-agenda__slot-time">'
-        f'{label}</span><span class="fr-sr-only"> {action}</span></a>'
+        f'<a href="{link}{time}"><span>{label}</span><span class="fr-sr-only"> {action}</span></a>'
         for label, time in slots
     )
 

@@ -382,10 +382,9 @@ def time_grid(
             height = min(drawn_end(block), grid_end) - block.start_minute
             width = 100 / block.lanes
             block.tip_up = top > (grid_end - grid_start) / 2
-            block.style = (
-                f"top:{_rem(top * scale)};height:{_rem(height * scale)};"
-                f"left:{round(block.lane * width, 3):g}%;width:{round(width, 3):g}%;--rdv-lines:{_lines(height)}"
-            )
+            # Alone in its lane, the block takes the column's width (the CSS's default).
+            lane = f"left:{round(block.lane * width, 3):g}%;width:{round(width, 3):g}%;" if block.lanes > 1 else ""
+            block.style = f"top:{_rem(top * scale)};height:{_rem(height * scale)};{lane}--rdv-lines:{_lines(height)}"
         column.slot_link = slot_link(column)
         if column.is_today and grid_start <= now_minute < grid_end:
             column.now_style = f"top:{_rem((now_minute - grid_start) * scale)}"

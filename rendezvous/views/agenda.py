@@ -12,7 +12,6 @@ from typing import Any, cast
 
 from django import forms
 from django.http import Http404, HttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -26,7 +25,14 @@ from organisations.models import Lieu, Organisation, Service
 from planning.holidays import closed_days
 from rdv.forms import DsfrForm
 from rendezvous.agenda.blocks import Labels, rdv_block
-from rendezvous.agenda.html import grid_rdv_html, print_html, waiting_form_html, write_grid_html, write_month_html
+from rendezvous.agenda.html import (
+    WAITING_FORM_ID,
+    grid_rdv_html,
+    print_html,
+    waiting_button_html,
+    write_grid_html,
+    write_month_html,
+)
 from rendezvous.agenda.layout import DayColumn, agent_columns, day_columns, month_weeks, time_grid, visible_week_days
 from rendezvous.agenda.periods import Period, day_window, hour_label, long_date, weekday_names
 from rendezvous.agenda.queries import absences_and_busy, plages_in_window, rdvs_in_window, visible_agents
@@ -273,7 +279,8 @@ class TeamDayForm(AgendaParamsForm):
 def agenda_secretariat(request: OrganisationRequest, organisation_id: int) -> HttpResponse:
     """« Journée de l'équipe »: a time grid of one day with one column per agent whose agenda the
     membership may open and who has a plage or an RDV that day, filtered by service and lieu; a
-    free cell books with that agent as the agenda does. Polled by htmx every 30 seconds (the
+    free cell books with that agent as the agenda does; `?rdv=` marks an RDV as the agenda does
+    (« Voir dans l'agenda » from an RDV reached from here). Polled by htmx every 30 seconds (the
     grid only)."""
     membership = request.membership
     organisation = membership.organisation
@@ -299,9 +306,11 @@ def agenda_secretariat(request: OrganisationRequest, organisation_id: int) -> Ht
     detail_url = _rdv_url_maker("rendezvous:detail", organisation.pk)
     status_url = _rdv_url_maker("rendezvous:status", organisation.pk)
     labels = Labels.current()
+    highlighted = request.GET.get("rdv", "")
     blocks = []
     for rdv in rdvs:
         block = rdv_block(rdv, tz=tz, now=now, url=detail_url(rdv.pk), labels=labels)
+        block.highlighted = str(rdv.pk) == highlighted
         block.status_url = status_url(rdv.pk)
         # Every RDV here has an agent whose agenda the membership may open: it may change it.
         block.can_set_waiting = rdv.status == Rdv.Status.UNKNOWN and rdv.status_refusal(Rdv.Status.WAITING, now) is None
@@ -332,15 +341,13 @@ def agenda_secretariat(request: OrganisationRequest, organisation_id: int) -> Ht
             slot_link=_slot_link_maker(organisation.pk, lambda column: cast(int, column.agent_id)),
             kind="equipe",
         )
-        csrf_token = get_token(request)
-        page_url = request.get_full_path()
+        anchored = False  # an RDV of several agents shows in each one's column: one anchor
         for column in grid.columns:
             for block in column.rdvs:
                 dom_id = f"equipe-rdv-{column.agent_id}-{block.pk}"
-                action = ""
-                if block.can_set_waiting:
-                    action = waiting_form_html(block, dom_id, csrf_token=csrf_token, next_url=page_url)
-                block.html = grid_rdv_html(block, dom_id, action=action)
+                action = waiting_button_html(block, dom_id) if block.can_set_waiting else ""
+                block.html = grid_rdv_html(block, dom_id, action=action, anchor=not anchored)
+                anchored = anchored or block.highlighted
             column.print_html = print_html(column)
         write_grid_html(grid)
     context = {
@@ -356,6 +363,8 @@ def agenda_secretariat(request: OrganisationRequest, organisation_id: int) -> Ht
         "next_url": _team_url_with(request, day + dt.timedelta(days=1)),
         "today_url": _team_url_with(request, today),
         "page_url": request.get_full_path(),
+        "waiting_form_id": WAITING_FORM_ID,
+        "waiting_status": Rdv.Status.WAITING.value,
         "own_agenda_url": reverse(
             "rendezvous:agenda",
             kwargs={"organisation_id": organisation.pk},

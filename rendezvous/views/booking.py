@@ -37,6 +37,7 @@ from organisations.models import Lieu
 from planning.intervals import Window
 from planning.models import PlageOuverture
 from rendezvous.booking_forms import BookingForm, MotifStepForm, motif_label
+from rendezvous.forms import MAX_DURATION_IN_MIN
 from rendezvous.services import ConflictsChanged, create_rdv
 from rendezvous.views.common import (
     agenda_url,
@@ -58,16 +59,22 @@ from rendezvous.views.usagers_step import (
 )
 from usagers.models import Usager
 
+# « Dupliquer »'s duration, in minutes (step 3's own field is `duration_in_min`).
+DURATION_PARAM = "duree"
+
 
 @dataclass
 class WizardState:
     """What the calendar gave (agent, start) and the motif chosen, read from a GET or a POST;
-    with « Dupliquer » (an RDV's page), the agents and the lieu of step 3, prefilled there."""
+    with « Dupliquer » (an RDV's page), the agents, the lieu and the duration of step 3,
+    prefilled there."""
 
     agent: Agent | None = None
     starts_at: dt.datetime | None = None
     agents: list[Agent] = field(default_factory=list)
     lieu: Lieu | None = None
+    # The duplicated RDV's duration, instead of the motif's default one.
+    duration_in_min: int | None = None
     warnings: list[str] = field(default_factory=list)
 
     def params(self, tz) -> list[tuple[str, Any]]:
@@ -76,6 +83,7 @@ class WizardState:
             ("debut", local_input(self.starts_at, tz) if self.starts_at else None),
             *[("agents", agent.pk) for agent in self.agents],
             ("lieu", self.lieu.pk if self.lieu else None),
+            (DURATION_PARAM, self.duration_in_min),
         ]
 
 
@@ -105,16 +113,18 @@ def _wizard_state(membership: Membership, data: QueryDict) -> WizardState:
                 )
                 % {"value": raw_start[:40]}
             )
-    # Step 3 posts its own `agents` and `lieu` (its fields, which check them): read as the state
-    # only when it goes back to step 2, to come again prefilled (or when « Dupliquer » opens it).
+    # Step 3 posts its own `agents`, `lieu` and duration (its fields, which check them): read as
+    # the state only when it goes back to step 2, to come again prefilled (or when « Dupliquer »
+    # opens it).
     if data.get("etape") != "rdv" or data.get("action", "") in ("", "retour"):
-        _prefilled_agents_and_lieu(membership, data, state)
+        _prefilled_for_step_3(membership, data, state)
     return state
 
 
-def _prefilled_agents_and_lieu(membership: Membership, data: QueryDict, state: WizardState) -> None:
-    """`agents` and `lieu` (« Dupliquer »), among those the membership may book with: any other
-    (another organisation's, a closed lieu) is left out with a warning, never shown."""
+def _prefilled_for_step_3(membership: Membership, data: QueryDict, state: WizardState) -> None:
+    """`agents`, `lieu` and `duree` (« Dupliquer »), among those the membership may book with:
+    any other (another organisation's, a closed lieu, a duration step 3 would refuse) is left out
+    with a warning, never shown."""
     raw_agents = [value for value in data.getlist("agents") if value][:50]
     if raw_agents:
         ids = [parse_id(value) for value in raw_agents]
@@ -138,6 +148,17 @@ def _prefilled_agents_and_lieu(membership: Membership, data: QueryDict, state: W
             state.warnings.append(
                 _("Le lieu demandé n'existe pas ou n'est plus ouvert : choisissez le lieu à l'étape 3.")
             )
+    # Back from step 3 (« retour »), the duration typed there comes again.
+    raw_duration = data.get(DURATION_PARAM) or (data.get("duration_in_min", "") if data.get("etape") == "rdv" else "")
+    if raw_duration:
+        duration = parse_id(raw_duration)
+        if duration is not None and 1 <= duration <= MAX_DURATION_IN_MIN:
+            state.duration_in_min = duration
+        else:
+            state.warnings.append(
+                _("La durée demandée « %(value)s » n'est pas valide : choisissez-la à l'étape 3.")
+                % {"value": raw_duration[:10]}
+            )
 
 
 def _lieu_of_plage(organisation, agent: Agent | None, starts_at: dt.datetime | None) -> int | None:
@@ -154,7 +175,7 @@ def _lieu_of_plage(organisation, agent: Agent | None, starts_at: dt.datetime | N
 def _booking_initial(membership: Membership, state: WizardState, motif: Motif, usagers: list[Usager]) -> dict:
     tz = membership.organisation.tzinfo
     initial: dict[str, Any] = {
-        "duration_in_min": motif.default_duration_in_min,
+        "duration_in_min": state.duration_in_min or motif.default_duration_in_min,
         "agents": [agent.pk for agent in state.agents] or ([state.agent.pk] if state.agent else []),
     }
     if state.starts_at is not None:

@@ -35,6 +35,7 @@ from rendezvous.views.rdv_page import (
     agenda_week_url,
     duplicate_url,
     origin_url,
+    team_day_url,
     usager_panels,
     with_origin,
 )
@@ -115,7 +116,8 @@ def _detail_context(request: OrganisationRequest, rdv: Rdv, **extra) -> dict:
         "update_url": with_origin(
             reverse("rendezvous:update", kwargs={"organisation_id": rdv.organisation_id, "pk": rdv.pk}), origin
         ),
-        "agenda_url": agenda_week_url(rdv, agenda_agent_of(request.membership, agents), highlight=True),
+        "agenda_url": team_day_url(rdv, origin)
+        or agenda_week_url(rdv, agenda_agent_of(request.membership, agents), highlight=True),
         "duplicate_url": duplicate_url(rdv, agents, participations),
         "usager_panels": usager_panels(request.membership, rdv, participations),
         "display_status": rdv.display_status(now),

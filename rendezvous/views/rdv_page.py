@@ -11,7 +11,8 @@ number of usagers and of their RDVs."""
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from django.urls import reverse
+from django.http import QueryDict
+from django.urls import Resolver404, resolve, reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
@@ -21,6 +22,7 @@ from motifs.models import Motif
 from organisations.middleware import OrganisationRequest
 from rdv.redirects import local_url
 from rendezvous.models import Participation, Rdv
+from rendezvous.views.booking import DURATION_PARAM
 from rendezvous.views.common import visible_responsibles
 from usagers.models import Usager
 
@@ -128,10 +130,36 @@ def agenda_week_url(rdv: Rdv, agent: Agent | None, *, highlight: bool) -> str:
     return f"{url}#rdv-{rdv.pk}" if highlight else url
 
 
+def team_day_url(rdv: Rdv, origin: str) -> str:
+    """« Voir dans l'agenda » for an RDV reached from « Journée de l'équipe »: that page again, on
+    the RDV's day with the same service and lieu, the RDV marked and scrolled to. "" when the
+    agent came from elsewhere."""
+    if not origin:
+        return ""
+    parts = urlsplit(origin)
+    try:
+        match = resolve(parts.path)
+    except Resolver404:
+        return ""
+    if match.view_name != "rendezvous:agenda_secretariat":
+        return ""
+    kept = QueryDict(parts.query)
+    query: dict[str, str | int] = {key: kept[key] for key in ("service", "lieu") if kept.get(key)}
+    query["date"] = timezone.localtime(rdv.starts_at, rdv.organisation.tzinfo).date().isoformat()
+    query["rdv"] = rdv.pk
+    url = reverse(match.view_name, kwargs={"organisation_id": rdv.organisation_id}, query=query)
+    return f"{url}#rdv-{rdv.pk}"
+
+
 def duplicate_url(rdv: Rdv, agents: list[Agent], participations: list[Participation]) -> str:
     """« Dupliquer »: the booking wizard at its third step (date and time to choose) with the
-    RDV's motif, usagers, agents and lieu; the wizard checks each of them again."""
-    query: list[tuple[str, str | int]] = [("motif", rdv.motif_id), ("etape", "rdv")]
+    RDV's motif, usagers, agents, lieu and duration (a follow-up lasts as long as the RDV, not
+    the motif's default); the wizard checks each of them again."""
+    query: list[tuple[str, str | int]] = [
+        ("motif", rdv.motif_id),
+        ("etape", "rdv"),
+        (DURATION_PARAM, rdv.duration_in_min),
+    ]
     query += [("usagers", participation.usager_id) for participation in participations]
     query += [("agents", agent.pk) for agent in agents]
     if rdv.lieu_id:

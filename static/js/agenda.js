@@ -1,4 +1,4 @@
-// « Vos agendas »: progressive enhancement only, every page works without it.
+// « Vos agendas » and « Tous les RDVs »: progressive enhancement only, every page works without it.
 (function () {
   "use strict";
   // The side menu's « Calendrier de »: choosing a name with the mouse opens that calendar at
@@ -25,6 +25,27 @@
       anchor.scrollIntoView({ block: "center", inline: "center" });
     });
   }
+  // « Tous les RDVs »: « Tout cocher », the boxes of the page's rows at once. A native checkbox,
+  // so the keyboard (Space) and screen readers know it; « mixed » when only some rows are ticked.
+  document.querySelectorAll("[data-select-all]").forEach(function (group) {
+    var all = group.querySelector('input[type="checkbox"]');
+    var boxes = document.querySelectorAll('input[type="checkbox"][name="' + group.dataset.selectAll + '"]');
+    if (!all || boxes.length === 0) {
+      return;
+    }
+    function sync() {
+      var ticked = Array.prototype.filter.call(boxes, function (box) { return box.checked; }).length;
+      all.checked = ticked === boxes.length;
+      all.indeterminate = ticked > 0 && ticked < boxes.length;
+    }
+    all.addEventListener("change", function () {
+      boxes.forEach(function (box) { box.checked = all.checked; });
+      all.indeterminate = false;
+    });
+    boxes.forEach(function (box) { box.addEventListener("change", sync); });
+    sync();
+    group.hidden = false;
+  });
   // « Imprimer la liste du jour ».
   document.querySelectorAll("[data-agenda-print]").forEach(function (button) {
     button.hidden = false;

@@ -68,7 +68,7 @@ def test_book_directly_from_a_time_cell_of_the_agenda(live_page, setting):
     while not page.get_by_role("link", name=re.compile(rf"^9h30 : poser un RDV le \w+ {day.day} ")).count():
         page.get_by_role("link", name="Semaine suivante").click()
     page.get_by_role("link", name=re.compile(rf"^9h30 : poser un RDV le \w+ {day.day} ")).click()
-    expect(page.get_by_text("Commence le :")).to_contain_text("09h30")
+    expect(page.get_by_text("Commence le :")).to_contain_text("9h30")
 
     # « Choisissez le motif du rendez-vous », « Cliquez sur « continuer » »
     page.get_by_label("Motif").select_option(label="Consultation de puériculture (Sur place)")

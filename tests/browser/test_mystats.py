@@ -90,3 +90,67 @@ def test_a_basic_agent_fills_its_rdvs_in_bulk_and_reads_its_figures(live_page):
 
     page.get_by_role("link", name="1 À renseigner", exact=True).click()
     expect(page.get_by_role("table", name="Rendez-vous (1)")).to_be_visible()
+
+
+def test_tout_cocher_ticks_the_page_s_rdvs_with_the_keyboard(live_page):
+    organisation = OrganisationFactory(name="MDS de Noisiel")
+    me = AgentFactory(organisation=organisation, services=["PMI"], first_name="Anne", last_name="AUBRY")
+    motif = MotifFactory(organisation=organisation, name="Consultation prénatale")
+    now = timezone.now()
+    to_fill = [
+        RdvFactory(
+            organisation=organisation,
+            motif=motif,
+            agents=[me],
+            usagers=[UsagerFactory(organisation=organisation)],
+            starts_at=now - dt.timedelta(days=days, hours=1),
+        )
+        for days in (1, 2, 3)
+    ]
+    page = live_page
+    log_in(page, me.email)
+    page.get_by_role("navigation", name="MDS de Noisiel").get_by_role("link", name=re.compile("^À renseigner")).click()
+    boxes = page.get_by_role("checkbox", name=re.compile("^Choisir le RDV du"))
+    expect(boxes).to_have_count(3)
+    select_all = page.get_by_role("checkbox", name="Tout cocher (les RDV de cette page)")
+    expect(select_all).to_be_visible()
+    # The keyboard: Tab reaches it, Space ticks every row.
+    select_all.focus()
+    page.keyboard.press("Space")
+    for n in range(3):
+        expect(boxes.nth(n)).to_be_checked()
+    # A row unticked: « Tout cocher » says « mixed » (neither ticked nor unticked).
+    boxes.nth(1).uncheck(force=True)
+    assert select_all.evaluate("box => box.indeterminate") is True
+    expect(select_all).not_to_be_checked()
+    select_all.focus()
+    page.keyboard.press("Space")
+    for n in range(3):
+        expect(boxes.nth(n)).to_be_checked()
+    page.get_by_label("Nouveau statut").select_option(label="Vu")
+    shot(page, "tout-cocher")
+    assert_accessible(page)
+    page.get_by_role("button", name="Changer le statut des RDV cochés").click()
+    expect(page.get_by_text("3 RDV sont maintenant « Vu ».")).to_be_visible()
+    assert [Rdv.objects.get(pk=r.pk).status for r in to_fill] == ["seen"] * 3
+
+
+def test_without_javascript_no_tout_cocher_and_each_row_s_box_works(live_server, browser, browser_context_args):
+    organisation = OrganisationFactory(name="MDS de Noisiel")
+    me = AgentFactory(organisation=organisation, services=["PMI"])
+    rdvs = [
+        RdvFactory(organisation=organisation, agents=[me], starts_at=timezone.now() - dt.timedelta(days=days))
+        for days in (1, 2)
+    ]
+    context = browser.new_context(**{**browser_context_args, "base_url": live_server.url, "java_script_enabled": False})
+    page = context.new_page()
+    page.base_url = live_server.url
+    log_in(page, me.email)
+    page.goto(f"{live_server.url}/organisations/{organisation.pk}/rdvs/?statut=a_renseigner")
+    expect(page.get_by_role("checkbox", name="Tout cocher (les RDV de cette page)")).to_have_count(0)
+    page.get_by_role("checkbox", name=re.compile("^Choisir le RDV du")).first.check(force=True)
+    page.get_by_label("Nouveau statut").select_option(label="Vu")
+    page.get_by_role("button", name="Changer le statut des RDV cochés").click()
+    expect(page.get_by_text("1 RDV est maintenant « Vu ».")).to_be_visible()
+    assert sorted(Rdv.objects.get(pk=r.pk).status for r in rdvs) == ["seen", "unknown"]
+    context.close()

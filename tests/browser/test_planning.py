@@ -59,7 +59,7 @@ def test_agent_creates_a_recurring_plage_and_an_absence_and_sees_both_in_the_lis
     expect(page.get_by_text("La plage d'ouverture « consultation de PMI » a été créée.")).to_be_visible()
     row = page.get_by_role("row").filter(has_text="consultation de PMI")
     expect(row).to_contain_text("MDS de Noisiel, Grande Allée")
-    expect(row).to_contain_text("09h00 – 12h00")
+    expect(row).to_contain_text("9h00 – 12h00")
     expect(row).to_contain_text("Chaque semaine, les lundis et jeudis")
 
     # « Cliquez sur « créer une absence » »
@@ -75,7 +75,7 @@ def test_agent_creates_a_recurring_plage_and_an_absence_and_sees_both_in_the_lis
 
     expect(page.get_by_text("L'absence « Formation premiers secours » a été créée.")).to_be_visible()
     row = page.get_by_role("row").filter(has_text="Formation premiers secours")
-    expect(row).to_contain_text("mardi 12 mars 2030 à 09h00")
+    expect(row).to_contain_text("mardi 12 mars 2030 à 9h00")
     expect(row).to_contain_text("mercredi 13 mars 2030 à 17h00")
 
     # « Cliquez sur le nom de l'absence dans la liste », « supprimer », confirmez.

@@ -49,6 +49,7 @@ def test_the_rdv_page_for_phone_work(live_page):
         usagers=[child, parent],
         lieu=lieu,
         starts_at=dt.datetime.combine(day, dt.time(10), tzinfo=tz),
+        duration_in_min=45,  # the motif's default is 30: « Dupliquer » keeps 45
     )
     seen = RdvFactory(
         organisation=organisation,
@@ -108,6 +109,7 @@ def test_the_rdv_page_for_phone_work(live_page):
     for someone in (agent, colleague):
         expect(page.get_by_role("checkbox", name=someone.full_name)).to_be_checked()
     expect(page.get_by_label("Date", exact=True)).to_have_value("")
+    expect(page.get_by_label("Durée en minutes")).to_have_value("45")
     shot(page, "dupliquer")
     page.get_by_label("Date", exact=True).fill(follow_up_day.isoformat())
     page.get_by_label("Heure", exact=True).fill("11:00")
@@ -121,6 +123,7 @@ def test_the_rdv_page_for_phone_work(live_page):
     assert set(follow_up.usagers.all()) == {child, parent}
     assert set(follow_up.agents.all()) == {agent, colleague}
     assert follow_up.lieu == lieu
+    assert follow_up.duration_in_min == 45
 
     # The history's creation names the usagers.
     page.goto(f"{page.base_url}/organisations/{organisation.pk}/rdvs/{follow_up.pk}/?historique=1#historique")
@@ -138,3 +141,40 @@ def test_the_rdv_page_for_phone_work(live_page):
     assert page.url.endswith(f"/organisations/{organisation.pk}/usagers/{child.pk}/")
     shot(page, "supprime")
     assert not Rdv.objects.filter(pk=rdv.pk).exists()
+
+
+def test_voir_dans_l_agenda_from_the_team_day_rings_the_rdv_there(live_page):
+    organisation = OrganisationFactory()
+    secretariat = AgentFactory(organisation=organisation, secretariat=True, first_name="Sophie", last_name="Lefèvre")
+    agents = [
+        AgentFactory(organisation=organisation, services=["PMI"], first_name="Agent", last_name=f"N°{n:02d}")
+        for n in range(12)
+    ]
+    lieu = LieuFactory(organisation=organisation, name="MDS de Noisiel")
+    tz = organisation.tzinfo
+    day = timezone.localdate(timezone=tz) + dt.timedelta(days=2)
+    for someone in agents:
+        PlageOuvertureFactory(organisation=organisation, agent=someone, lieu=lieu, first_day=day)
+    # The last agent's column, far to the right of a grid that scrolls sideways, late in the day.
+    rdv = RdvFactory(
+        organisation=organisation,
+        agents=[agents[-1]],
+        usagers=[UsagerFactory(organisation=organisation, first_name="Léon", last_name="Angelo")],
+        lieu=lieu,
+        starts_at=dt.datetime.combine(day, dt.time(17), tzinfo=tz),
+    )
+    page = live_page
+    page.set_viewport_size({"width": 1280, "height": 800})
+    log_in(page, secretariat.email)
+    page.goto(f"{page.base_url}/organisations/{organisation.pk}/agendas/journee/?date={day.isoformat()}")
+    page.locator(f"a[href='/organisations/{organisation.pk}/rdvs/{rdv.pk}/']").click()
+    expect(page.get_by_role("heading", name=re.compile("Rendez-vous du"))).to_be_visible()
+    page.get_by_role("link", name="Voir dans l'agenda").click()
+    expect(page.get_by_role("heading", name=re.compile("Journée de l'équipe"))).to_be_visible()
+    marked = page.locator(f"#rdv-{rdv.pk} a.rdv-agenda__rdv")
+    expect(marked).to_have_attribute("aria-current", "true")
+    expect(marked).to_have_class(re.compile("rdv-agenda__rdv--highlighted"))
+    expect(marked).to_be_in_viewport()
+    assert page.url.endswith(f"#rdv-{rdv.pk}")
+    assert_accessible(page)
+    page.screenshot(path="/tmp/h/rdvpage-equipe.png")

@@ -108,7 +108,7 @@ def test_notes_survive_creer_un_usager(live_page, setting):
     page.screenshot(path="/tmp/h/words-wizard-notes.png", full_page=True)
     page.get_by_role("button", name="Continuer").click()
     page.get_by_role("button", name="Créer RDV").click()
-    expect(page.get_by_text(re.compile(r"Le RDV « Consultation prénatale » du .* à 09h30 a été créé"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"Le RDV « Consultation prénatale » du .* à 9h30 a été créé"))).to_be_visible()
     assert Rdv.objects.get().notes == "Premier rendez-vous après la naissance"
 
 

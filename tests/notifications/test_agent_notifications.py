@@ -162,7 +162,7 @@ def test_an_online_booking_emails_the_agent_with_its_details_and_an_invitation(
             rdv = booked_online(world)
         (row,) = to_agent(marie)
     assert (row.rdv, row.event, row.channel, row.to, row.usager) == (rdv, Event.CREATED, "email", marie.email, None)
-    assert row.subject == "RDV réservé en ligne le mardi 5 mars 2030 à 09h30"
+    assert row.subject == "RDV réservé en ligne le mardi 5 mars 2030 à 9h30"
     url = "https://rdv.example.fr" + reverse(
         "rendezvous:detail", kwargs={"organisation_id": rdv.organisation_id, "pk": rdv.pk}
     )
@@ -171,7 +171,7 @@ def test_an_online_booking_emails_the_agent_with_its_details_and_an_invitation(
         "",
         "Inès GARRIGUE a réservé en ligne ce RDV avec vous.",
         "",
-        "Date : mardi 5 mars 2030 à 09h30 (30 min)",
+        "Date : mardi 5 mars 2030 à 9h30 (30 min)",
         "Lieu : MDS de Noisiel, Grande Allée des Bois, 77186 Noisiel",
         "Motif : Suivi de grossesse (PMI)",
         "Usagers : Inès GARRIGUE",
@@ -203,7 +203,7 @@ def test_an_online_cancellation_emails_the_agent_and_cancels_the_event(world, dj
             online.cancel(rdv=rdv)
     created, cancelled = to_agent(marie, rdv=rdv)
     assert (created.event, cancelled.event) == (Event.CREATED, Event.CANCELLED)
-    assert cancelled.subject == "RDV annulé en ligne le mardi 5 mars 2030 à 09h30"
+    assert cancelled.subject == "RDV annulé en ligne le mardi 5 mars 2030 à 9h30"
     assert "Inès GARRIGUE a annulé en ligne ce RDV." in cancelled.body.splitlines()
     cancelled.refresh_from_db()
     assert cancelled.status == Status.SENT
@@ -232,7 +232,7 @@ def test_a_status_by_a_colleague_names_it_and_the_status(world):
     with time_machine.travel(SOON, tick=False):
         change_status(rdv=rdv, status=Rdv.Status.REVOKED, by=world["paul"])
         (row,) = to_agent(world["marie"], event=Event.CANCELLED)
-    assert row.subject == "RDV annulé le mardi 5 mars 2030 à 09h30"
+    assert row.subject == "RDV annulé le mardi 5 mars 2030 à 9h30"
     assert "Paul Martin (agent) a annulé ce RDV (« Annulé à l'initiative du service »)." in row.body.splitlines()
 
 
@@ -263,7 +263,7 @@ def test_a_restoration_after_the_annulation_left_is_told(world, settings):
         change_status(rdv=rdv, status=Rdv.Status.UNKNOWN, by=world["paul"])
         _cancelled, restored = to_agent(world["marie"])
     assert (restored.event, restored.status) == (Event.CREATED, Status.PENDING)
-    assert restored.subject == "RDV rétabli le mardi 5 mars 2030 à 09h30"
+    assert restored.subject == "RDV rétabli le mardi 5 mars 2030 à 9h30"
     assert "Paul Martin (agent) a rétabli ce RDV (« Indéterminé »)." in restored.body.splitlines()
 
 
@@ -275,7 +275,7 @@ def test_a_change_of_agents_tells_the_one_added_and_the_one_removed(world):
         choose(marie, Level.ALL)
         modify(rdv, by=paul, agents=[claire, paul])
     assert [(row.event, row.subject) for row in to_agent(marie)] == [
-        (Event.CANCELLED, "RDV retiré de votre agenda : le mardi 5 mars 2030 à 09h30")
+        (Event.CANCELLED, "RDV retiré de votre agenda : le mardi 5 mars 2030 à 9h30")
     ]
     assert "Paul Martin (agent) vous a retiré de ce RDV." in to_agent(marie)[0].body
     # Paul did it himself, Claire is told only of what happens within 24 hours (the default).
@@ -286,7 +286,7 @@ def test_a_change_of_agents_tells_the_one_added_and_the_one_removed(world):
         modify(rdv, by=marie, agents=[claire, paul], starts_at=at(10))
     (claire_row,) = to_agent(claire)
     assert "Marie Dupont (agent) a modifié ce RDV." in claire_row.body
-    assert "Auparavant : mardi 5 mars 2030 à 09h30, MDS de Noisiel, Grande Allée des Bois, 77186 Noisiel" in (
+    assert "Auparavant : mardi 5 mars 2030 à 9h30, MDS de Noisiel, Grande Allée des Bois, 77186 Noisiel" in (
         claire_row.body
     )
     assert "Date : mardi 5 mars 2030 à 10h00 (30 min)" in claire_row.body
@@ -301,7 +301,7 @@ def test_an_agent_added_is_told_of_the_rdv(world):
         choose(paul, Level.OTHERS)
         modify(rdv, by=marie, agents=[marie, paul])
     (row,) = to_agent(paul)
-    assert (row.event, row.subject) == (Event.CREATED, "Nouveau RDV le mardi 5 mars 2030 à 09h30")
+    assert (row.event, row.subject) == (Event.CREATED, "Nouveau RDV le mardi 5 mars 2030 à 9h30")
     assert "Marie Dupont (agent) vous a ajouté à ce RDV." in row.body
     assert "Agents : Marie Dupont, Paul Martin" in row.body
 

@@ -452,7 +452,7 @@ def test_a_confirmation_still_waiting_leaves_with_the_details_of_an_unannounced_
     (message,) = mail.outbox
     assert "Centre social des Aulnes" in message.body
     local = timezone.localtime(rdv.starts_at, organisation.tzinfo)
-    assert f"{local:%H}h{local:%M}" in message.subject
+    assert f" {local.hour}h{local:%M}" in message.subject
 
 
 def test_a_retry_leaves_with_the_details_of_a_change_made_during_the_failed_attempt(email, text, rdv, monkeypatch):
@@ -462,7 +462,7 @@ def test_a_retry_leaves_with_the_details_of_a_change_made_during_the_failed_atte
     text.refresh_from_db()
     assert (text.status, text.rdv_starts_at) == (Status.SENT, rdv.starts_at)
     local = timezone.localtime(rdv.starts_at, rdv.organisation.tzinfo)
-    assert f"{local:%H}h{local:%M}" in sms.LocmemSmsBackend.outbox[-1].body
+    assert f" {local.hour}h{local:%M}" in sms.LocmemSmsBackend.outbox[-1].body
 
 
 def test_a_waiting_reminder_leaves_with_the_new_lieu(rdv, organisation):

@@ -480,7 +480,6 @@ def test_geocode_answers_none_to_what_it_cannot_read(settings, body):
 
 def test_demo_shows_an_archived_lieu_in_each_organisation(db):
     call_command("demo", stdout=io.StringIO())
-    call_command("demo", stdout=io.StringIO())
     for organisation in Organisation.objects.all():
         assert Lieu.objects.filter(organisation=organisation, is_active=False).count() == 1
         assert Lieu.objects.filter(organisation=organisation, is_active=True).count() >= 3

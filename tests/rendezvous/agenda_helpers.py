@@ -167,5 +167,12 @@ def rdv_item(root: Element, href: str) -> Element:
     return found[0]
 
 
+def tip_lines(item: Element) -> list[str]:
+    """The lines of an RDV block's tooltip: time and usagers, motif and lieu, then the status or
+    the absence when it has one (its spans carry no class: hundreds on a page)."""
+    tip = find(item, "span", role="tooltip")
+    return [text(line) for line in tip.children if not isinstance(line, str) and line.name == "span"]
+
+
 def attribute(element: Element, name: str) -> str:
     return dict(element.attributes)[name]

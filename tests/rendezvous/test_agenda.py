@@ -35,6 +35,7 @@ from tests.rendezvous.agenda_helpers import (
     rdv_items,
     secret_rdv_elsewhere,
     team_url,
+    tip_lines,
 )
 from tests.rendezvous.factories import RdvFactory
 from tests.rendezvous.helpers import dom, find, find_all, text
@@ -183,7 +184,7 @@ def test_rdvs_land_in_their_day_and_time_and_overlapping_ones_side_by_side():
     assert (grid.start_hour, grid.end_hour) == (7, 20)
     monday_column, sunday_column = grid.columns[0], grid.columns[6]
     assert [b.pk for b in sunday_column.rdvs] == [1]
-    assert sunday_column.rdvs[0].style.startswith("top:8rem;height:2rem;left:0%;width:100%")
+    assert sunday_column.rdvs[0].style.startswith("top:8rem;height:2rem;--rdv-lines")
     first, second, third = monday_column.rdvs
     assert (first.lane, first.lanes, second.lane, second.lanes) == (0, 2, 1, 2)
     assert "left:50%;width:50%" in second.style
@@ -275,7 +276,7 @@ def test_the_week_view_shows_rdvs_as_links_with_time_usager_motif_and_the_time_c
     page = response.content.decode()
     detail = reverse("rendezvous:detail", kwargs={"organisation_id": organisation.pk, "pk": rdv.pk})
     item = rdv_item(dom(response), detail)
-    assert attribute(item, "style") == "top:14rem;height:2rem;left:0%;width:100%;--rdv-lines:2"
+    assert attribute(item, "style") == "top:14rem;height:2rem;--rdv-lines:2"
     link = find(item, "a", class_="rdv-agenda__rdv")
     assert attribute(link, "style") == "background-color:#000091;color:#ffffff"
     assert text(link) == f"10h30 à 11h00 Léon ANGELO · {motif.name}"
@@ -528,7 +529,7 @@ def test_an_agent_without_another_organisation_shows_no_busy_block(client, organ
     client.force_login(AgentFactory(organisation=organisation, secretariat=True))
     root = dom(client.get(team_url(organisation, date=monday.isoformat())))
     (item,) = rdv_items(root)
-    assert text(find(item, "span", class_="rdv-agenda__tip-head")).startswith("14h00 – 14h30")
+    assert tip_lines(item)[0].startswith("14h00 – 14h30")
     assert notes(root, f"agent-{basic_agent.pk}", "busy") == []
 
 

@@ -30,6 +30,7 @@ from tests.rendezvous.agenda_helpers import (
     rdv_items,
     secret_rdv_elsewhere,
     team_url,
+    tip_lines,
 )
 from tests.rendezvous.factories import RdvFactory
 from tests.rendezvous.helpers import dom, find, find_all, text
@@ -79,7 +80,7 @@ def test_one_column_per_agent_with_a_plage_or_an_rdv_filtered_by_service_and_lie
     root = dom(client.get(team_url(organisation, date=MONDAY.isoformat())))
     assert headings(root) == ["Karim Benali", "Hélène Martin"]
     item = rdv_item(root, reverse("rendezvous:detail", kwargs={"organisation_id": organisation.pk, "pk": rdv.pk}))
-    assert text(find(item, "span", class_="rdv-agenda__tip-head")) == "10h00 – 10h30 Léon ANGELO"
+    assert tip_lines(item)[0] == "10h00 – 10h30 Léon ANGELO"
     others = find(root, "p", class_="rdv-team__others")
     assert text(others).startswith("Sans plage d'ouverture ni RDV ce jour :") and "Julien Roux" in text(others)
 
@@ -123,7 +124,7 @@ def test_a_free_cell_books_with_that_agent_at_that_time(client, organisation, se
     create = reverse("rendezvous:create", kwargs={"organisation_id": organisation.pk})
     for agent in (helene, karim):
         day = column_cell(root, f"agent-{agent.pk}", "day")
-        slots = find_all(day, "a", class_="rdv-agenda__slot")
+        slots = find_all(find(day, "div", class_="rdv-agenda__slots"), "a")
         assert len(slots) == 26  # 7h00 to 20h00, every 30 minutes
         assert attribute(slots[5], "href") == f"{create}?agent={agent.pk}&debut={MONDAY.isoformat()}T09:30"
         assert text(slots[5]) == f"9h30 : poser un RDV avec {agent.full_name}"
@@ -276,12 +277,15 @@ def test_en_salle_d_attente_in_one_click_on_the_team_day(client, organisation, s
     client.force_login(secretariat)
     url = team_url(organisation, date=TODAY.isoformat())
     root = dom(client.get(url))
-    (form,) = find_all(root, "form", class_="rdv-agenda__rdv-action")
-    action = attribute(form, "action")
-    assert action == reverse("rendezvous:status", kwargs={"organisation_id": organisation.pk, "pk": rdv.pk})
-    assert attribute(find(form, "input", name="status"), "value") == "waiting"
+    # One form for the page (its CSRF token, the status, the page to come back to); each RDV's
+    # button submits it to that RDV's status page.
+    (button,) = find_all(root, "button", class_="rdv-agenda__waiting")
+    form = find(root, "form", id=attribute(button, "form"))
     assert attribute(find(form, "input", name="next"), "value") == url
-    button = find(form, "button")
+    assert attribute(find(form, "input", name="status"), "value") == "waiting"
+    assert find(form, "input", name="csrfmiddlewaretoken")
+    action = attribute(button, "formaction")
+    assert action == reverse("rendezvous:status", kwargs={"organisation_id": organisation.pk, "pk": rdv.pk})
     assert text(button) == "En salle d'attente"
     # The button names the RDV it acts on: the RDV's link describes it.
     link = find(
@@ -295,12 +299,12 @@ def test_en_salle_d_attente_in_one_click_on_the_team_day(client, organisation, s
     assert rdv.status == Rdv.Status.WAITING
     assert rdv.history.first().history_user == secretariat
     root = dom(client.get(url))
-    assert find_all(root, "form", class_="rdv-agenda__rdv-action") == []
+    assert find_all(root, "button", class_="rdv-agenda__waiting") == []
     (item,) = rdv_items(root)
     assert "En salle d'attente" in text(find(item, "a"))
     # Not on another day: the status rules refuse it.
     root = dom(client.get(team_url(organisation, date=tomorrow.starts_at.date().isoformat())))
-    assert find_all(root, "form", class_="rdv-agenda__rdv-action") == []
+    assert find_all(root, "button", class_="rdv-agenda__waiting") == []
 
 
 # ---------------------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ def test_create_rdv_checks_the_conflicts_again_under_the_lock(organisation, basi
     with pytest.raises(ConflictsChanged) as raised:
         create_rdv(**values, accepted_conflicts=accepted_none())
     assert [str(conflict.text) for conflict in raised.value.conflicts] == [
-        f"{basic_agent.full_name} a déjà un RDV « {taken.motif.name} » le {DAY:%d/%m/%Y} de 09h45 à 10h15."
+        f"{basic_agent.full_name} a déjà un RDV « {taken.motif.name} » le {DAY:%d/%m/%Y} de 9h45 à 10h15."
     ]
     assert list(Rdv.objects.all()) == [taken]
 
@@ -91,7 +91,7 @@ def test_conflict_booked_between_the_check_and_the_save_brings_step3_back(
     assert response.status_code == 422
     assert response.context["step"] == "rdv"
     assert conflicts_shown(response) == [
-        f"{basic_agent.full_name} a déjà un RDV « {late[0].motif.name} » le {DAY:%d/%m/%Y} de 09h15 à 09h45."
+        f"{basic_agent.full_name} a déjà un RDV « {late[0].motif.name} » le {DAY:%d/%m/%Y} de 9h15 à 9h45."
     ]
     assert field_errors(response, "confirm") == [CONFLICT_APPEARED]
     assert list(Rdv.objects.all()) == late

@@ -28,7 +28,7 @@ def test_conflicting_rdv_is_a_warning_to_confirm(client, organisation, basic_age
     response = client.post(create_url(organisation), data)
     assert response.status_code == 422
     assert conflicts_shown(response) == [
-        f"{basic_agent.full_name} a déjà un RDV « {other.motif.name} » le {DAY:%d/%m/%Y} de 09h45 à 10h15."
+        f"{basic_agent.full_name} a déjà un RDV « {other.motif.name} » le {DAY:%d/%m/%Y} de 9h45 à 10h15."
     ]
     assertContains(response, CONFIRM, count=1, status_code=422, html=True)
     assert find(dom(response), "input", name="confirm", type="checkbox", id="id_confirm")
@@ -50,7 +50,7 @@ def test_conflict_appearing_during_confirmation_asks_again(client, organisation,
     response = client.post(create_url(organisation), {**data, "confirm": "on", "conflicts_signature": signature})
     assert response.status_code == 422
     assert conflicts_shown(response) == [
-        f"{basic_agent.full_name} a déjà un RDV « {first.motif.name} » le {DAY:%d/%m/%Y} de 09h45 à 10h15.",
+        f"{basic_agent.full_name} a déjà un RDV « {first.motif.name} » le {DAY:%d/%m/%Y} de 9h45 à 10h15.",
         f"{basic_agent.full_name} a déjà un RDV « {late.motif.name} » le {DAY:%d/%m/%Y} de 10h30 à 11h00.",
     ]
     assert not response.context["form"]["confirm"].value()
@@ -132,10 +132,10 @@ def test_another_organisations_rdv_is_a_conflict_without_its_motif(
     assert response.status_code == 422
     day = DAY.strftime("%d/%m/%Y")
     assert [str(conflict.text) for conflict in response.context["form"].conflicts] == [
-        f"{basic_agent.full_name} a déjà un RDV dans une autre organisation le {day} de 09h45 à 10h15."
+        f"{basic_agent.full_name} a déjà un RDV dans une autre organisation le {day} de 9h45 à 10h15."
     ]
     assert conflicts_shown(response) == [
-        f"{basic_agent.full_name} a déjà un RDV dans une autre organisation le {day} de 09h45 à 10h15."
+        f"{basic_agent.full_name} a déjà un RDV dans une autre organisation le {day} de 9h45 à 10h15."
     ]
     assert "addictologie" not in response.content.decode()
 

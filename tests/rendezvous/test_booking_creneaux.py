@@ -111,8 +111,8 @@ def test_creneaux_lists_the_weeks_slots_by_lieu(client, organisation, basic_agen
     assert [group.title for group in groups] == ["Antenne de Torcy", "MDS de Noisiel"]
     monday = groups[1].days[0]
     assert [(slot["time"], slot["agent"]) for slot in monday.slots] == [
-        ("09h00", basic_agent.full_name),
-        ("09h30", basic_agent.full_name),
+        ("9h00", basic_agent.full_name),
+        ("9h30", basic_agent.full_name),
         ("10h30", basic_agent.full_name),
         ("11h00", basic_agent.full_name),
         ("11h30", basic_agent.full_name),
@@ -150,10 +150,10 @@ def test_empty_week_offers_the_next_availability(client, organisation, basic_age
     assert response.status_code == 200
     assert response.context["groups"] == []
     link = find(dom(response), "a", href=response.context["next_slot_url"])
-    assert text(link) == f"Prochaine disponibilité : lundi 5 juillet 2027 à 09h00 ({basic_agent.full_name})"
+    assert text(link) == f"Prochaine disponibilité : lundi 5 juillet 2027 à 9h00 ({basic_agent.full_name})"
     assert f"a_partir_du={later.isoformat()}" in response.context["next_slot_url"]
     response = client.get(response.context["next_slot_url"])
-    assert response.context["groups"][0].days[0].slots[0]["time"] == "09h00"
+    assert response.context["groups"][0].days[0].slots[0]["time"] == "9h00"
 
 
 def test_closed_lieux_offer_no_slot(client, organisation, basic_agent, motif, plage):

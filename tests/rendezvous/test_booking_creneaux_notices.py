@@ -127,7 +127,7 @@ def test_no_plage_at_all_for_the_motif_says_so(client, organisation, admin_agent
     response, page = search(client, organisation, motif, agents=[admin_agent.pk])
     assert "creneaux-sans-plage" not in page and "creneaux-agents-sans-plage" not in page
     link = find(dom(response), "a", href=response.context["next_slot_url"])
-    assert text(link) == f"Prochaine disponibilité : lundi 28 juin 2027 à 09h00 ({admin_agent.full_name})"
+    assert text(link) == f"Prochaine disponibilité : lundi 28 juin 2027 à 9h00 ({admin_agent.full_name})"
 
 
 def test_a_secretariat_agent_receives_the_motifs_made_for_it(client, organisation, admin_agent):

@@ -35,7 +35,7 @@ def test_book_a_slot(client, organisation, basic_agent, motif, plage, usager):
     assertContains(
         response,
         f"""<li><span class="fr-icon-check-line" aria-hidden="true"></span>
-        Commence le : lundi 14 juin 2027 à 09h30 (fin à {end:%Hh%M})</li>""",
+        Commence le : lundi 14 juin 2027 à 9h30 (fin à {end.hour}h{end:%M})</li>""",
         html=True,
     )
     assertContains(

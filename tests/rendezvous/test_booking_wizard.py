@@ -65,7 +65,7 @@ def test_step1_shows_the_start_and_the_motifs_of_the_clicked_agent(client, organ
     client.force_login(basic_agent)
     response = client.get(create_url(organisation, agent=basic_agent.pk, debut=f"{DAY.isoformat()}T09:30"))
     assert response.status_code == 200
-    assertContains(response, recap("Commence le : lundi 14 juin 2027 à 09h30"), html=True)
+    assertContains(response, recap("Commence le : lundi 14 juin 2027 à 9h30"), html=True)
     assertContains(response, recap(f"Agenda de : {basic_agent.full_name}"), html=True)
     # Grouped by service.
     assertContains(
@@ -202,7 +202,7 @@ def test_create_rdv_with_several_usagers(client, organisation, basic_agent, moti
     assert rdv.history.earliest().history_user == basic_agent
     assert {p.history.get().history_user for p in Participation.objects.all()} == {basic_agent}
     created = find(dom(client.get(response.url)), "div", class_="fr-alert--success")
-    assert text(created).startswith(f"Le RDV « {motif.name} » du lundi 14 juin 2027 à 09h30 a été créé.")
+    assert text(created).startswith(f"Le RDV « {motif.name} » du lundi 14 juin 2027 à 9h30 a été créé.")
 
 
 def test_phone_and_home_motifs(client, organisation, basic_agent):

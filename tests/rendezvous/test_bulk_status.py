@@ -66,6 +66,28 @@ def test_the_list_offers_to_tick_rdvs_and_set_a_status(client, organisation, bas
     assert sorted(int(dict(box.attributes)["value"]) for box in boxes) == sorted(rdv.pk for rdv in to_fill)
 
 
+def test_tout_cocher_is_a_labelled_box_that_a_script_shows(client, organisation, basic_agent, to_fill):
+    """« Tout cocher » is a native checkbox (keyboard and screen readers know it), hidden until
+    static/js/agenda.js shows it and ticks the rows' boxes: without JavaScript, each row's box."""
+    client.force_login(basic_agent)
+    page = dom(client.get(list_url(organisation, statut=TO_FILL, agent=basic_agent.pk)))
+    group = find(page, "div", data_select_all="rdvs")
+    assert "hidden" in dict(group.attributes)
+    box = find(group, "input", type="checkbox", id="choix-tous")
+    assert dict(box.attributes)["aria-controls"] == "rdvs-rows"
+    assert "name" not in dict(box.attributes)  # not posted with the ticked RDVs
+    assert text(find(group, "label", for_="choix-tous")) == "Tout cocher (les RDV de cette page)"
+    rows = find(page, "tbody", id="rdvs-rows")
+    assert len(find_all(rows, "input", type="checkbox", name="rdvs")) == 3
+    assert find(page, "script", src="/static/js/agenda.js")
+
+
+def test_no_tout_cocher_on_an_empty_list(client, organisation, basic_agent):
+    client.force_login(basic_agent)
+    page = dom(client.get(list_url(organisation, statut=TO_FILL, agent=basic_agent.pk)))
+    assert find_all(page, "input", id="choix-tous") == []
+
+
 def test_ticked_rdvs_are_seen_with_their_history_and_nobody_told(client, organisation, basic_agent, to_fill):
     client.force_login(basic_agent)
     back = list_url(organisation, statut=TO_FILL, agent=basic_agent.pk)

@@ -213,6 +213,68 @@ def test_voir_dans_l_agenda_of_an_rdv_of_others_opens_a_visible_agenda(client, o
     assert client.get(href).status_code == 200
 
 
+def test_voir_dans_l_agenda_from_the_team_day_rings_the_rdv_there(client, organisation, basic_agent):
+    secretariat = AgentFactory(organisation=organisation, secretariat=True)
+    colleague = AgentFactory(organisation=organisation, services=["PMI"])
+    lieu = LieuFactory(organisation=organisation)
+    rdv = RdvFactory(
+        organisation=organisation, agents=[basic_agent, colleague], lieu=lieu, starts_at=at(organisation, 1)
+    )
+    neighbour = RdvFactory(
+        organisation=organisation, agents=[basic_agent], lieu=lieu, starts_at=at(organisation, 1, 14)
+    )
+    client.force_login(secretariat)
+    team = reverse(
+        "rendezvous:agenda_secretariat",
+        kwargs={"organisation_id": organisation.pk},
+        query={"date": "2027-06-09", "lieu": lieu.pk},
+    )
+    # The team day's RDV link has no `retour`: the page knows where the agent came from by the Referer.
+    page = dom(client.get(url("detail", rdv), headers={"referer": f"http://testserver{team}"}))
+    href = dict(find(page, "a", id="voir-agenda").attributes)["href"]
+    parts = urlsplit(href)
+    assert parts.path == reverse("rendezvous:agenda_secretariat", kwargs={"organisation_id": organisation.pk})
+    assert parse_qs(parts.query) == {"lieu": [str(lieu.pk)], "date": ["2027-06-10"], "rdv": [str(rdv.pk)]}
+    assert parts.fragment == f"rdv-{rdv.pk}"
+    response = client.get(href)
+    assert response.status_code == 200
+    grid = dom(response)
+    # Marked in both its agents' columns, the page's anchor once.
+    marked = find_all(grid, "a", class_="rdv-agenda__rdv--highlighted")
+    assert len(marked) == 2
+    assert all(dict(link.attributes)["aria-current"] == "true" for link in marked)
+    assert len(find_all(grid, id=f"rdv-{rdv.pk}")) == 1
+    assert find(find(grid, "li", id=f"rdv-{rdv.pk}"), "a", class_="rdv-agenda__rdv--highlighted")
+    assert not find_all(grid, id=f"rdv-{neighbour.pk}")
+    assert len(find_all(grid, "a", aria_current="true", class_="rdv-agenda__rdv")) == 2
+
+
+def test_voir_dans_l_agenda_from_elsewhere_opens_the_agent_s_week(client, organisation, basic_agent):
+    rdv = RdvFactory(organisation=organisation, agents=[basic_agent], starts_at=at(organisation, 1))
+    client.force_login(basic_agent)
+    listing = reverse("rendezvous:list", kwargs={"organisation_id": organisation.pk})
+    page = dom(client.get(url("detail", rdv, retour=listing)))
+    href = dict(find(page, "a", id="voir-agenda").attributes)["href"]
+    assert urlsplit(href).path == reverse(
+        "rendezvous:agenda_agent", kwargs={"organisation_id": organisation.pk, "agent_id": basic_agent.pk}
+    )
+
+
+def test_a_wrong_rdv_parameter_marks_nothing_on_the_team_day(client, organisation, basic_agent):
+    secretariat = AgentFactory(organisation=organisation, secretariat=True)
+    RdvFactory(organisation=organisation, agents=[basic_agent], starts_at=at(organisation, 1))
+    client.force_login(secretariat)
+    for wrong in ("<script>", "0", "9" * 30):
+        path = reverse(
+            "rendezvous:agenda_secretariat",
+            kwargs={"organisation_id": organisation.pk},
+            query={"date": "2027-06-10", "rdv": wrong},
+        )
+        response = client.get(path)
+        assert response.status_code == 200
+        assert not find_all(dom(response), class_="rdv-agenda__rdv--highlighted")
+
+
 def test_the_month_marks_the_rdv_too(client, organisation, basic_agent):
     rdv = RdvFactory(organisation=organisation, agents=[basic_agent], starts_at=at(organisation, 1))
     client.force_login(basic_agent)
@@ -267,6 +329,49 @@ def test_dupliquer_opens_step_3_with_the_rdv_prefilled_and_the_time_to_choose(cl
         str(basic_agent.pk),
         str(colleague.pk),
     }
+
+
+def test_dupliquer_keeps_the_rdv_s_duration_not_the_motif_s_default(client, organisation, basic_agent):
+    motif = MotifFactory(organisation=organisation, default_duration_in_min=30)
+    rdv = RdvFactory(organisation=organisation, agents=[basic_agent], motif=motif, duration_in_min=45)
+    client.force_login(basic_agent)
+    response = client.get(duplicate_href(client, rdv))
+    assert response.status_code == 200
+    assert response.context["form"].initial["duration_in_min"] == 45
+    assert dict(find(dom(response), "input", name="duration_in_min").attributes)["value"] == "45"
+
+
+def test_dupliquer_s_duration_survives_a_return_to_the_usagers_step(client, organisation, basic_agent):
+    motif = MotifFactory(organisation=organisation, default_duration_in_min=30)
+    usager = UsagerFactory(organisation=organisation)
+    rdv = RdvFactory(organisation=organisation, agents=[basic_agent], motif=motif, usagers=[usager], duration_in_min=50)
+    client.force_login(basic_agent)
+    client.get(duplicate_href(client, rdv))
+    create = reverse("rendezvous:create", kwargs={"organisation_id": organisation.pk})
+    # « Revenir en arrière » from step 3, the duration changed to 55 there.
+    back = {"etape": "rdv", "motif": motif.pk, "usagers": [usager.pk], "notes": "", "duration_in_min": "55"}
+    step2 = client.post(create, {**back, "agents": [basic_agent.pk], "action": "retour"})
+    assert step2.context["step"] == "usagers"
+    hidden = find(dom(step2), "input", type="hidden", name="duree")
+    assert dict(hidden.attributes)["value"] == "55"
+    # « Continuer »: step 3 again, with that duration.
+    step2_data = {"etape": "usagers", "motif": motif.pk, "usagers": [usager.pk], "notes": "", "duree": "55"}
+    again = client.post(create, {**step2_data, "action": "continuer"})
+    assert again.context["step"] == "rdv"
+    assert again.context["form"].initial["duration_in_min"] == 55
+
+
+@pytest.mark.parametrize("duree", ["0", "-5", "abc", "1441", "9" * 20])
+def test_dupliquer_with_a_wrong_duration_warns_and_proposes_the_motif_s(client, organisation, basic_agent, duree):
+    motif = MotifFactory(organisation=organisation, default_duration_in_min=30)
+    rdv = RdvFactory(organisation=organisation, agents=[basic_agent], motif=motif, duration_in_min=45)
+    client.force_login(basic_agent)
+    href = duplicate_href(client, rdv).replace("duree=45", f"duree={duree}")
+    response = client.get(href)
+    assert response.status_code == 200
+    assert response.context["form"].initial["duration_in_min"] == 30
+    warnings = [text(alert) for alert in find_all(dom(response), "div", class_="fr-alert--warning")]
+    assert any("La durée demandée" in warning and "n'est pas valide" in warning for warning in warnings)
 
 
 def test_dupliquer_then_creer_books_the_follow_up(client, organisation, basic_agent):

@@ -140,8 +140,12 @@ def test_back_to_the_first_question_keeps_the_commune(client, django_assert_num_
 def test_services_when_several_have_online_motifs(client, noisiel, django_assert_num_queries):
     offered(online_motif(noisiel, "Pesée"))
     offered(MotifFactory(organisation=noisiel, service=service("Social"), online=True, name="Accompagnement RSA"))
-    with django_assert_num_queries(4):  # commune, territory (no sector), motifs, streets deciding?
+    # Commune, catalogue version, territory (no sector), motifs, streets deciding?
+    with django_assert_num_queries(5):
         response = client.get(url("services", commune=NOISIEL))
+    # Asked again with nothing changed: the route and the motifs are kept (reservation.catalogue).
+    with django_assert_num_queries(3):
+        assert client.get(url("services", commune=NOISIEL)).content == response.content
     assertContains(response, '<h1 class="fr-h3">Quel service souhaitez-vous rencontrer ?</h1>', html=True)
     links = [
         (text(find(tile, "a")), attr(find(tile, "a"), "href"))
@@ -167,8 +171,10 @@ def test_motifs_of_the_service_with_their_type(client, noisiel, django_assert_nu
     )
     offered(MotifFactory(organisation=noisiel, service=service("Social"), online=True, name="Accompagnement RSA"))
     pmi = service("PMI").pk
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):  # commune, catalogue version, territory, motifs
         response = client.get(url("motifs", commune=NOISIEL, service=pmi))
+    with django_assert_num_queries(2):  # then only the commune and the catalogue version
+        assert client.get(url("motifs", commune=NOISIEL, service=pmi)).content == response.content
     assertContains(response, '<h1 class="fr-h3">Pour quel motif ?</h1>', html=True)
     assert card_titles(response) == [("Pesée", "Sur place"), ("Pesée", "Par téléphone")]
     assert card_links(response) == [
@@ -255,7 +261,8 @@ def sectors(territory, noisiel, chelles):
 
 
 def test_each_address_is_offered_its_organisations_motifs(client, sectors, django_assert_num_queries):
-    with django_assert_num_queries(5):  # commune, territory, sector areas, attributions, motifs
+    # Commune, catalogue version, territory, sector areas, attributions, motifs.
+    with django_assert_num_queries(6):
         noisiel = client.get(url("motifs", commune=NOISIEL))
     assert [name for name, _type in card_titles(noisiel)] == [
         "Entretien prénatal précoce",
@@ -294,7 +301,7 @@ def test_no_online_motif_shows_each_routed_organisation_contact(client, territor
     )
     assert contacts_shown(response) == [
         "MDS de Noisiel 01 60 05 00 00 noisiel@departement77.fr Horaires d'ouverture "
-        "Lundi : 08h30 – 12h00, 13h30 – 17h00 Vendredi : 08h30 – 12h00"
+        "Lundi : 8h30 – 12h00, 13h30 – 17h00 Vendredi : 8h30 – 12h00"
     ]
     assertContains(response, '<a href="tel:+33160050000">01 60 05 00 00</a>', html=True)
     assertContains(response, '<a href="mailto:noisiel@departement77.fr">noisiel@departement77.fr</a>', html=True)
@@ -320,8 +327,12 @@ def test_an_identified_usager_with_a_referent_is_offered_its_follow_up(client, n
     offered(online_motif(noisiel, "Suivi social", follow_up=True))
     usager = UsagerFactory(organisation=noisiel, referents=[AgentFactory(organisation=noisiel)])
     sign_in_usager(client, usager)
-    with django_assert_num_queries(5):  # the usager's session and record, then as without
+    # The usager's session and record, then as without, and its référents for the follow-up.
+    with django_assert_num_queries(7):
         response = client.get(url("motifs", commune=NOISIEL))
+    with django_assert_num_queries(5):  # the route and the motifs kept: its référents still read
+        again = client.get(url("motifs", commune=NOISIEL))
+    assert card_titles(again) == card_titles(response)
     assert card_titles(response) == [("Pesée", "Sur place"), ("Suivi social", "Sur place")]
     sign_in_usager(client, UsagerFactory(organisation=noisiel))
     assert card_titles(client.get(url("motifs", commune=NOISIEL))) == [("Pesée", "Sur place")]

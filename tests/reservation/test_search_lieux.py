@@ -177,9 +177,9 @@ def test_queries_do_not_depend_on_the_number_of_organisations_or_lieux(client, t
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url("lieux", commune=NOISIEL, motif=key(motifs[0])))
     assert len(cards(response)) == organisations * lieux_each
-    # Commune, territory, motifs; for all the motifs of the card at once: plages, their
+    # Commune, catalogue version, territory, motifs; for all the motifs of the card at once: plages, their
     # exceptions, absences, one week of RDVs; the lieux.
-    assert len(queries) == 3 + 3 + 1 + 1
+    assert len(queries) == 4 + 3 + 1 + 1
 
 
 @pytest.mark.parametrize("organisations", [2, 10])
@@ -190,6 +190,6 @@ def test_by_phone_queries_do_not_depend_on_the_number_of_organisations(client, t
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url("lieux", commune=NOISIEL, motif=key(motifs[0])))
     assert len(cards(response)) == organisations
-    # Commune, territory, motifs; for all the motifs of the card at once: plages, their
+    # Commune, catalogue version, territory, motifs; for all the motifs of the card at once: plages, their
     # exceptions, absences, one week of RDVs.
-    assert len(queries) == 3 + 3 + 1
+    assert len(queries) == 4 + 3 + 1

@@ -2,7 +2,7 @@
 
 import pytest
 
-from sectorisation.imports import apply_import, plan_import
+from sectorisation.imports import PreviewOutdated, apply_import, apply_previewed, plan_import, preview_token
 from sectorisation.models import Sector, SectorArea
 from tests.agents.factories import AgentFactory
 from tests.organisations.factories import OrganisationFactory, TerritoryFactory
@@ -353,3 +353,21 @@ def test_a_code_whose_leading_zero_a_spreadsheet_dropped_is_read_back():
     rows, errors = _rows("secteur;commune\nBourg;1053\nNoisiel;77337\n")
     assert errors == []
     assert [row["commune"] for _number, row in rows] == ["01053", "77337"]
+
+
+def test_a_previewed_plan_applies_with_its_token_and_only_with_it(territory, noisiel, chelles, helene):
+    agent = AgentFactory(organisation=noisiel)
+    token = preview_token(territory=territory, agent=agent, plan=plan_import(territory, GOOD_FILE))
+    # Meanwhile: Noisiel is created with another commune, which the file would remove.
+    SectorAreaFactory(sector=SectorFactory(territory=territory, name="Noisiel"), commune=commune("77108"))
+    before = state(territory)
+
+    with pytest.raises(PreviewOutdated) as outdated:
+        apply_previewed(territory=territory, agent=agent, data=GOOD_FILE, token=token)
+
+    assert state(territory) == before
+    assert outdated.value.plan.sectors[0].areas_removed == ["Chelles (77108)"]
+    token = preview_token(territory=territory, agent=agent, plan=outdated.value.plan)
+    plan, changed = apply_previewed(territory=territory, agent=agent, data=GOOD_FILE, token=token)
+    assert (plan.errors, changed) == ([], 2)
+    assert contents(territory)["Noisiel"] == ([("77337", ""), ("77468", "")], [("MDS de Noisiel", "")])

@@ -11,6 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
+from sectorisation.imports import plan_import, preview_token
 from sectorisation.models import Sector, SectorArea, SectorAttribution
 from tests.agents.factories import AgentFactory, AgentRoleFactory
 from tests.organisations.factories import OrganisationFactory, TerritoryFactory
@@ -21,6 +22,7 @@ from tests.sectorisation.factories import (
     TerritoryRoleFactory,
     commune,
 )
+from tests.test_settings_isolation import FormReader
 
 pytestmark = [pytest.mark.usefixtures("communes")]
 
@@ -176,6 +178,96 @@ def test_the_territory_role_holds_in_every_organisation_of_the_territory_the_age
     response = client.get(url("sector", chelles, pk=sector.pk))
 
     assert response.status_code == 200
+
+
+def territory_url(territory):
+    return reverse("sectorisation:territory", kwargs={"territory_id": territory.pk})
+
+
+def test_the_territorys_address_opens_its_settings_in_the_agents_first_organisation_there(
+    client, territory, territory_admin, noisiel, chelles
+):
+    client.force_login(territory_admin)
+    assertRedirects(client.get(territory_url(territory)), url("sectors", noisiel))
+
+    AgentRoleFactory(agent=territory_admin, organisation=chelles)
+    assertRedirects(client.get(territory_url(territory)), url("sectors", chelles))  # by name
+    assert client.post(territory_url(territory)).status_code == 405
+
+
+def test_the_territorys_address_is_a_404_to_anyone_but_its_administrators(client, territory, noisiel, territory_admin):
+    seine_saint_denis = TerritoryFactory(departement_number="93", name="Seine-Saint-Denis")
+    saint_denis = OrganisationFactory(territory=seine_saint_denis, name="EDS de Saint-Denis")
+    other = AgentFactory(organisation=saint_denis, admin=True)
+    TerritoryRoleFactory(agent=other, territory=seine_saint_denis)
+    refused = [
+        AgentFactory(organisation=noisiel, admin=True),  # the organisation's admin
+        AgentFactory(organisation=noisiel, secretariat=True),
+        other,  # another territory's administrator
+    ]
+
+    for agent in refused:
+        client.force_login(agent)
+        assert client.get(territory_url(territory)).status_code == 404, agent
+    client.force_login(territory_admin)
+    assert client.get(territory_url(seine_saint_denis)).status_code == 404
+    assert client.get(reverse("sectorisation:territory", kwargs={"territory_id": 999_999})).status_code == 404
+    client.logout()
+    response = client.get(territory_url(territory))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("agents:login"))
+
+
+def test_an_administrator_of_a_territory_where_it_belongs_to_no_organisation_is_told_why(client, territory):
+    seine_saint_denis = TerritoryFactory(departement_number="93", name="Seine-Saint-Denis")
+    saint_denis = OrganisationFactory(territory=seine_saint_denis, name="EDS de Saint-Denis")
+    agent = AgentFactory(organisation=saint_denis)
+    TerritoryRoleFactory(agent=agent, territory=territory)
+    client.force_login(agent)
+
+    response = client.get(territory_url(territory), follow=True)
+
+    assertRedirects(response, reverse("organisations:home", kwargs={"organisation_id": saint_denis.pk}))
+    assertContains(
+        response,
+        "Vous administrez le territoire 77 — Seine-et-Marne, mais vous n&#x27;êtes membre d&#x27;aucune de ses "
+        "organisations : ses paramètres s&#x27;ouvrent depuis l&#x27;une d&#x27;elles.",
+    )
+
+
+def test_the_menu_leads_to_the_settings_of_a_territory_administered_elsewhere(client, territory, noisiel):
+    """An agent of two territories, administrator of one: from the other's organisation too."""
+    seine_saint_denis = TerritoryFactory(departement_number="93", name="Seine-Saint-Denis")
+    saint_denis = OrganisationFactory(territory=seine_saint_denis, name="EDS de Saint-Denis")
+    agent = AgentFactory(organisation=saint_denis, admin=True)
+    AgentRoleFactory(agent=agent, organisation=noisiel)
+    TerritoryRoleFactory(agent=agent, territory=territory)
+    client.force_login(agent)
+    home = reverse("organisations:home", kwargs={"organisation_id": saint_denis.pk})
+    elsewhere = f'<a class="fr-sidemenu__link" href="{territory_url(territory)}">Paramètres du territoire (77)</a>'
+
+    response = client.get(home)
+
+    assertContains(response, elsewhere, html=True)
+    assertNotContains(response, url("sectors", saint_denis))
+    assertRedirects(client.get(territory_url(territory)), url("sectors", noisiel))
+    # In the territory it administers, the settings' own entry, and no other.
+    response = client.get(reverse("organisations:home", kwargs={"organisation_id": noisiel.pk}))
+    assertContains(
+        response,
+        f'<a class="fr-sidemenu__link" href="{url("sectors", noisiel)}">Paramètres du territoire</a>',
+        html=True,
+    )
+    assertNotContains(response, "Paramètres du territoire (")
+    # Administrator of both: both.
+    TerritoryRoleFactory(agent=agent, territory=seine_saint_denis)
+    response = client.get(home)
+    assertContains(
+        response,
+        f'<a class="fr-sidemenu__link" href="{url("sectors", saint_denis)}">Paramètres du territoire</a>',
+        html=True,
+    )
+    assertContains(response, elsewhere, html=True)
 
 
 # --- the list ------------------------------------------------------------------------------------
@@ -532,6 +624,16 @@ def upload(client, organisation, data: bytes):
     return client.post(url("import", organisation), {"file": file})
 
 
+def apply_form(preview) -> dict[str, str]:
+    """The fields of the preview's « Appliquer ces changements » form, as a browser sends them."""
+    reader = FormReader()
+    reader.feed(preview.content.decode())
+    fields = next(dict(fields) for _action, fields in reader.forms if "content" in dict(fields))
+    assert set(fields) == {"csrfmiddlewaretoken", "content", "preview_token"}
+    del fields["csrfmiddlewaretoken"]  # the test client does not check it
+    return fields
+
+
 def test_import_upload_preview_then_apply(admin_client, noisiel, chelles, sector):
     before = everything()
 
@@ -548,16 +650,163 @@ def test_import_upload_preview_then_apply(admin_client, noisiel, chelles, sector
         html=True,
     )
     assertNotContains(preview, "<strong>Noisiel</strong>")  # unchanged
-    content = preview.context["content"]
-    assert content == GOOD_FILE
+    form = apply_form(preview)
+    assert form["content"] == GOOD_FILE
 
-    response = admin_client.post(url("import", noisiel), {"content": content})
+    response = admin_client.post(url("import", noisiel), form)
 
     assertRedirects(response, url("sectors", noisiel), fetch_redirect_response=False)
     torcy = Sector.objects.get(name="Torcy")
     assert list(torcy.areas.values_list("commune_id", flat=True)) == ["77468"]
     assert list(torcy.attributions.values_list("organisation_id", "agent_id")) == [(chelles.pk, None)]
     assertContains(admin_client.get(response.url), "Import terminé : 1 secteur(s) créé(s) ou modifié(s).")
+
+
+OUTDATED = (
+    '<div class="fr-alert fr-alert--warning fr-mb-3w" role="alert" id="apercu-perime">'
+    '<h2 class="fr-alert__title">Rien n\'a été importé</h2>'
+    "<p>Les secteurs ont changé depuis l'aperçu : vérifiez le nouvel aperçu.</p></div>"
+)
+# Noisiel gets Torcy besides its own commune.
+NOISIEL_AND_TORCY = "secteur;commune;rue;organisation;agent\nNoisiel;77337;;MDS de Noisiel;\nNoisiel;77468;;;\n"
+
+
+@pytest.fixture
+def colleague(client, chelles, territory):
+    """Another administrator of the territory, signed in on a client of its own."""
+    agent = AgentFactory(organisation=chelles, services=["PMI"])
+    TerritoryRoleFactory(agent=agent, territory=territory)
+    other = client.__class__()
+    other.force_login(agent)
+    return other
+
+
+def test_an_import_is_refused_when_the_sectors_changed_since_its_preview(
+    admin_client, colleague, noisiel, chelles, sector
+):
+    preview = upload(admin_client, noisiel, NOISIEL_AND_TORCY.encode())
+    assertContains(preview, "<li>Ajout : Torcy (77468)</li>", html=True)
+    # Meanwhile a colleague adds Chelles to the sector: applying the file would remove it, which
+    # the preview did not say.
+    added = colleague.post(url("sector", chelles, pk=sector.pk), {"action": "add_area", "commune": "77108"})
+    assert added.status_code == 302
+    before = everything()
+
+    response = admin_client.post(url("import", noisiel), apply_form(preview))
+
+    assertContains(response, OUTDATED, html=True, status_code=409)
+    assert everything() == before
+    # The new preview says what applying would now do, and applies.
+    assertContains(response, "<li>Retrait : Chelles (77108)</li>", html=True, status_code=409)
+    response = admin_client.post(url("import", noisiel), apply_form(response))
+    assertRedirects(response, url("sectors", noisiel), fetch_redirect_response=False)
+    assert sorted(sector.areas.values_list("commune_id", flat=True)) == ["77337", "77468"]
+
+
+def test_an_import_is_refused_when_a_sector_it_creates_was_created_since(
+    admin_client, territory, noisiel, chelles, sector
+):
+    preview = upload(admin_client, noisiel, GOOD_FILE.encode())
+    assertContains(preview, '<span class="fr-badge fr-badge--success fr-badge--sm">nouveau</span>', html=True)
+    SectorFactory(territory=territory, name="torcy")
+    before = everything()
+
+    response = admin_client.post(url("import", noisiel), apply_form(preview))
+
+    assertContains(response, OUTDATED, html=True, status_code=409)
+    assertContains(
+        response, '<span class="fr-badge fr-badge--info fr-badge--sm">modifié</span>', html=True, status_code=409
+    )
+    assert everything() == before
+
+
+def test_an_import_is_refused_when_an_organisation_it_names_was_renamed_since(admin_client, noisiel, chelles, sector):
+    preview = upload(admin_client, noisiel, GOOD_FILE.encode())
+    assertContains(preview, "<li>Attribution ajoutée : MDS de Chelles</li>", html=True)
+    chelles.name = "MDS de Chelles-Centre"
+    chelles.save(update_fields=["name"])
+    before = everything()
+
+    response = admin_client.post(url("import", noisiel), apply_form(preview))
+
+    # The file names an organisation that is no longer there.
+    assertContains(response, "Ligne 3 : organisation « MDS de Chelles » inconnue dans le territoire.", status_code=422)
+    assert everything() == before
+
+
+def test_a_change_to_a_sector_the_file_does_not_name_does_not_stop_the_import(
+    admin_client, territory, noisiel, chelles, sector
+):
+    """The import leaves the other sectors as they are, and the preview says nothing of them."""
+    preview = upload(admin_client, noisiel, GOOD_FILE.encode())
+    SectorAreaFactory(sector=SectorFactory(territory=territory, name="Chelles"), commune=commune("77108"))
+
+    response = admin_client.post(url("import", noisiel), apply_form(preview))
+
+    assertRedirects(response, url("sectors", noisiel), fetch_redirect_response=False)
+    assert Sector.objects.filter(territory=territory, name="Torcy").exists()
+
+
+def test_an_applied_form_posted_again_is_refused(admin_client, noisiel, chelles, sector):
+    form = apply_form(upload(admin_client, noisiel, GOOD_FILE.encode()))
+    assert admin_client.post(url("import", noisiel), form).status_code == 302
+    before = everything()
+
+    response = admin_client.post(url("import", noisiel), form)
+
+    assertContains(response, OUTDATED, html=True, status_code=409)
+    assertContains(response, "Ce fichier ne change rien : les secteurs sont déjà ainsi.", status_code=409)
+    assertNotContains(response, "Appliquer ces changements", status_code=409)
+    assert everything() == before
+
+
+def forged(form: dict[str, str], territory_admin, noisiel, chelles) -> list[dict[str, str]]:
+    other_file = "secteur;commune;rue;organisation;agent\nTorcy;77468;;MDS de Noisiel;\n"
+    another_admin = AgentFactory(organisation=noisiel)
+    TerritoryRoleFactory(agent=another_admin, territory=noisiel.territory)
+    return [
+        # Another file under the previewed file's token.
+        {**form, "content": other_file},
+        # No token, or a token made up.
+        {"content": form["content"]},
+        {**form, "preview_token": ""},
+        {**form, "preview_token": "0" * 64},
+        {**form, "preview_token": form["preview_token"][:-1]},
+        # The token of another administrator's preview of the same file.
+        {
+            **form,
+            "preview_token": preview_token(
+                territory=noisiel.territory,
+                agent=another_admin,
+                plan=plan_import(noisiel.territory, form["content"].encode()),
+            ),
+        },
+        # The token as if plain SHA-256 of the plan: not without the secret key.
+        {**form, "preview_token": plan_import(noisiel.territory, form["content"].encode()).digest()},
+    ]
+
+
+def test_a_forged_apply_form_is_refused_and_changes_nothing(admin_client, territory_admin, noisiel, chelles, sector):
+    form = apply_form(upload(admin_client, noisiel, GOOD_FILE.encode()))
+    before = everything()
+
+    for data in forged(form, territory_admin, noisiel, chelles):
+        response = admin_client.post(url("import", noisiel), data)
+        assertContains(response, OUTDATED, html=True, status_code=409)
+
+    assert everything() == before
+
+
+def test_a_preview_in_another_organisation_of_the_territory_applies_there_too(
+    admin_client, territory_admin, noisiel, chelles, sector
+):
+    """The token is the territory's and the agent's, not the organisation of the URL's."""
+    AgentRoleFactory(agent=territory_admin, organisation=chelles)
+    form = apply_form(upload(admin_client, noisiel, GOOD_FILE.encode()))
+
+    response = admin_client.post(url("import", chelles), form)
+
+    assertRedirects(response, url("sectors", chelles), fetch_redirect_response=False)
 
 
 def test_import_of_a_file_that_changes_nothing(admin_client, noisiel, sector):

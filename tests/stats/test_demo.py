@@ -4,14 +4,11 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from agents.models import Agent
-from rendezvous.models import Rdv
 
 
-def test_the_demo_gives_a_year_of_history_to_every_chart_idempotently(client, db):
+def test_the_demo_gives_a_year_of_history_to_every_chart(client, db):
+    # Run twice, it changes nothing: tests/test_project.py::test_demo_is_idempotent….
     call_command("demo", stdout=io.StringIO())
-    counts = (Rdv.objects.count(), sorted(Rdv.objects.values_list("created_at", flat=True)))
-    call_command("demo", stdout=io.StringIO())
-    assert (Rdv.objects.count(), sorted(Rdv.objects.values_list("created_at", flat=True))) == counts
 
     admin = Agent.objects.get(email="admin.noisiel@demo.rdv-solidarites.fr")
     organisation = admin.roles.get().organisation

@@ -18,6 +18,7 @@ from stats.figures import Filters
 from stats.models import RdvExport
 from stats.periods import Period, month_label
 from tests.agents.factories import AgentFactory
+from tests.helpers import count_queries
 from tests.motifs.factories import MotifFactory
 from tests.organisations.factories import LieuFactory, OrganisationFactory, service
 from tests.rendezvous.factories import RdvFactory
@@ -362,3 +363,14 @@ def test_an_export_whose_file_is_gone_says_so_instead_of_an_error(client, organi
     assert export.state == RdvExport.State.FAILED
     page = client.get(response.url).content.decode()
     assert "Le fichier de cet export n&#x27;est plus disponible : relancez l&#x27;export." in page
+
+
+def test_the_export_page_reads_a_fixed_number_of_queries(client, organisation, admin_agent, month):
+    """Session, agent, membership, the export, then the layout's organisation and a counter of its
+    menu: the page adds one query to the layout's."""
+    export = RdvExport.objects.create(
+        organisation=organisation, requested_by=admin_agent, first_month=month, last_month=month, state="done"
+    )
+    client.force_login(admin_agent)
+    path = reverse("stats:rdv_export", kwargs={"organisation_id": organisation.pk, "pk": export.pk})
+    assert count_queries(client, path) == 6

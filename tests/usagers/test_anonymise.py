@@ -10,9 +10,10 @@ from notifications.services import notify
 from rendezvous.models import Rdv
 from tests.rendezvous.factories import RdvFactory
 from tests.usagers.factories import UsagerFactory
-from usagers.models import Usager, UsagerProfile
+from usagers.models import EmailCode, Usager, UsagerAccount, UsagerProfile
 
 LONG_AGO = timezone.now() - datetime.timedelta(days=3 * 365)
+LONG = datetime.timedelta(days=1)
 
 
 def age(usager, when=LONG_AGO):
@@ -126,3 +127,26 @@ def test_the_messages_sent_to_an_anonymised_family_are_erased_but_counted(organi
         ("email", "", "", ""),
         ("sms", "", "", ""),
     ]
+
+
+def test_the_online_account_and_its_codes_go_with_the_family(organisation, old_family):
+    responsible, _proche = old_family
+    UsagerAccount.objects.create(usager=responsible, email="Famille.Henault@example.fr", last_login_at=LONG_AGO)
+    stranger = UsagerFactory(organisation=organisation)
+    UsagerAccount.objects.create(usager=stranger, email="autre@example.fr")
+    for email in ("famille.henault@example.fr", "autre@example.fr"):
+        EmailCode.objects.create(
+            email=email, purpose=EmailCode.Purpose.LOGIN, code_hash="x", expires_at=timezone.now() + LONG
+        )
+
+    assert "2 usager(s) anonymisés" in run()
+
+    assert list(UsagerAccount.objects.values_list("email", flat=True)) == ["autre@example.fr"]
+    assert list(EmailCode.objects.values_list("email", flat=True)) == ["autre@example.fr"]
+
+
+def test_signing_in_online_is_activity_that_keeps_the_family(organisation, old_family):
+    responsible, _proche = old_family
+    UsagerAccount.objects.create(usager=responsible, email="famille@example.fr", last_login_at=timezone.now())
+    assert "0 usager(s)" in run()
+    assert UsagerAccount.objects.filter(usager=responsible).exists()

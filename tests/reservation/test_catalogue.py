@@ -1,0 +1,143 @@
+"""reservation.catalogue: the route and the motifs offered to an address are kept in memory while
+the database's catalogue version has not changed, and never once it has."""
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from agents.models import Agent, AgentRole
+from motifs.models import Motif, MotifCategory
+from organisations.models import Lieu, Organisation, Service, Territory
+from planning.models import PlageOuverture
+from reservation import catalogue
+from sectorisation.communes import resolve_commune
+from sectorisation.models import Sector, SectorArea, SectorAttribution
+from tests.agents.factories import AgentFactory
+from tests.reservation.search_helpers import NOISIEL, Level, lieu, online_motif, plage, sector, sign_in_usager, url
+from tests.reservation.test_search import card_titles, offered
+from tests.usagers.factories import UsagerFactory
+
+pytestmark = [pytest.mark.usefixtures("communes", "frozen")]
+
+
+def ask(usager=None):
+    return catalogue.offer(resolve_commune(NOISIEL), "", usager=usager, today=timezone.localdate())
+
+
+def names(offer) -> list[str]:
+    return [motif.name for motif in offer.motifs]
+
+
+# What offered_motifs and route read, and what the pages show of it.
+READ = [
+    Territory,
+    Organisation,
+    Service,
+    Lieu,
+    Motif,
+    MotifCategory,
+    PlageOuverture,
+    PlageOuverture.motifs.through,
+    Sector,
+    SectorArea,
+    SectorAttribution,
+    AgentRole,
+    Agent,
+]
+
+
+def triggered_tables() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT tgrelid::regclass::text FROM pg_trigger WHERE tgname LIKE 'reservation_catalogue%'"
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_every_table_the_offer_reads_has_the_trigger(db):
+    assert triggered_tables() == {model._meta.db_table for model in READ}
+
+
+@pytest.mark.parametrize("model", READ, ids=lambda model: model._meta.db_table)
+def test_every_write_to_a_table_the_offer_reads_changes_the_version(db, model):
+    before = catalogue.version()
+    column = "is_active" if model is Agent else "id"
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {model._meta.db_table} SET {column} = {column} WHERE false")
+    assert catalogue.version() > before
+
+
+def test_an_agent_signing_in_leaves_the_version_but_not_its_deactivation(db):
+    agent = AgentFactory()
+    before = catalogue.version()
+    Agent.objects.filter(pk=agent.pk).update(last_login=timezone.now())
+    assert catalogue.version() == before
+    Agent.objects.filter(pk=agent.pk).update(is_active=False)
+    assert catalogue.version() > before
+
+
+def test_the_same_answer_is_kept_while_nothing_changes(noisiel, django_assert_num_queries):
+    offered(online_motif(noisiel, "Pesée"))
+    commune, today = resolve_commune(NOISIEL), timezone.localdate()
+    first = catalogue.offer(commune, "", usager=None, today=today)
+    with django_assert_num_queries(1):  # the version only
+        again = catalogue.offer(commune, "", usager=None, today=today)
+    assert again.motifs is first.motifs and again.route is first.route
+
+
+def test_a_change_is_seen_at_once(noisiel, territory):
+    pesee = offered(online_motif(noisiel, "Pesée"))
+    assert names(ask()) == [pesee.name]
+
+    Motif.objects.filter(pk=pesee.pk).update(bookable_online=False)  # a queryset update: no signal
+    assert names(ask()) == []
+
+    Motif.objects.filter(pk=pesee.pk).update(bookable_online=True)
+    assert names(ask()) == [pesee.name]
+
+    PlageOuverture.objects.filter(motifs=pesee).delete()
+    assert names(ask()) == []
+
+    plage(pesee, lieu(noisiel, "Maison des solidarités"))
+    assert names(ask()) == [pesee.name]
+
+    # A sector that sends Noisiel elsewhere: an organisation-level motif is no longer offered.
+    Motif.objects.filter(pk=pesee.pk).update(sectorisation_level=Level.ORGANISATION)
+    other = Organisation.objects.create(territory=territory, name="MDS de Meaux")
+    sector(territory, "Val Maubuée", [NOISIEL], other)
+    assert names(ask()) == []
+
+
+def test_an_answer_computed_in_a_transaction_that_rolled_back_is_never_read(noisiel):
+    pesee = offered(online_motif(noisiel, "Pesée"))
+    assert names(ask()) == [pesee.name]
+    with pytest.raises(RuntimeError), transaction.atomic():
+        Motif.objects.filter(pk=pesee.pk).update(bookable_online=False)
+        assert names(ask()) == []  # kept under a version nobody else will see
+        raise RuntimeError
+    assert names(ask()) == [pesee.name]
+    # The next change takes a new version, not the one the rolled-back transaction used.
+    Motif.objects.filter(pk=pesee.pk).update(name="Pesée du nourrisson")
+    assert names(ask()) == ["Pesée du nourrisson"]
+
+
+def test_follow_up_motifs_are_decided_for_each_usager_from_the_kept_answer(client, noisiel):
+    offered(online_motif(noisiel, "Pesée"))
+    offered(online_motif(noisiel, "Suivi social", follow_up=True))
+    followed = UsagerFactory(organisation=noisiel, referents=[AgentFactory(organisation=noisiel)])
+    assert names(ask()) == ["Pesée"]
+    assert names(ask(followed)) == ["Pesée", "Suivi social"]
+    assert names(ask(UsagerFactory(organisation=noisiel))) == ["Pesée"]
+    # Through the pages: the same kept answer, a different card list per usager.
+    sign_in_usager(client, followed)
+    assert len(card_titles(client.get(url("motifs", commune=NOISIEL)))) == 2
+    sign_in_usager(client, UsagerFactory(organisation=noisiel))
+    assert len(card_titles(client.get(url("motifs", commune=NOISIEL)))) == 1
+
+
+def test_memory_is_bounded(noisiel, monkeypatch):
+    monkeypatch.setattr(catalogue, "MAX_ENTRIES", 3)
+    catalogue.forget()
+    for code in ("77337", "77468", "77083", "77258"):
+        catalogue.offer(resolve_commune(code), "", usager=None, today=timezone.localdate())
+    assert len(catalogue._kept) == 3

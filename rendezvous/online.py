@@ -42,6 +42,33 @@ class TooLate(Exception):
     """Past the organisation's limit before the RDV: the usager must call."""
 
 
+def bookable_agents(
+    *,
+    motif: "Motif",
+    start: dt.datetime,
+    lieu: "Lieu | None",
+    usager: "Usager",
+    agent_ids: Iterable[int] | None = None,
+    booking_token: str,
+    now: dt.datetime | None = None,
+) -> list[int]:
+    """Before anything is written: the agents free at `start` among `agent_ids` (None: any), in
+    id order, as `book` will try them. Raises AlreadyBooked when this form already booked, and
+    SlotTaken when nobody is free: a créneau just taken answers at once, with no transaction
+    and no lock (many usagers confirming the same time queue only while it may still be free)."""
+    existing = Rdv.objects.filter(booking_token=booking_token).first()
+    if existing is not None:
+        raise AlreadyBooked(existing)
+    allowed = None if agent_ids is None else set(agent_ids)
+    candidates = free_agents_at(
+        motif=motif, start=start, lieu_id=lieu.pk if lieu is not None else None, online=True, usager=usager, now=now
+    )
+    found = [agent_id for agent_id in sorted(candidates) if allowed is None or agent_id in allowed]
+    if not found:
+        raise SlotTaken
+    return found
+
+
 def book(
     *,
     motif: "Motif",
@@ -52,24 +79,28 @@ def book(
     address: str = "",
     booking_token: str,
     now: dt.datetime | None = None,
+    candidates: Sequence[int] | None = None,
 ) -> Rdv:
     """Books the créneau starting at `start` for `usagers` (the first one's référents count for a
     « RDV de suivi »), with a free agent among `agent_ids` (None: any; the sectorisation's agents
-    otherwise). Raises SlotTaken (nothing created) or AlreadyBooked."""
-    existing = Rdv.objects.filter(booking_token=booking_token).first()
-    if existing is not None:
-        raise AlreadyBooked(existing)
+    otherwise), or among `candidates` when `bookable_agents` already read them. Raises SlotTaken
+    (nothing created) or AlreadyBooked."""
+    if candidates is None:
+        candidates = bookable_agents(
+            motif=motif,
+            start=start,
+            lieu=lieu,
+            usager=usagers[0],
+            agent_ids=agent_ids,
+            booking_token=booking_token,
+            now=now,
+        )
     lieu_id = lieu.pk if lieu is not None else None
-    allowed = None if agent_ids is None else set(agent_ids)
     duration = dt.timedelta(minutes=motif.default_duration_in_min)
     try:
         with transaction.atomic():
-            candidates = free_agents_at(
-                motif=motif, start=start, lieu_id=lieu_id, online=True, usager=usagers[0], now=now
-            )
-            for agent_id in sorted(candidates):
-                if allowed is not None and agent_id not in allowed:
-                    continue
+            for agent_id in candidates:
+                # Under the agent's lock, a later statement: what committed meanwhile is seen.
                 if not is_still_free(Slot(start=start, end=start + duration, agent_id=agent_id, lieu_id=lieu_id)):
                     continue
                 return insert_rdv(

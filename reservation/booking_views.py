@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from motifs.models import Motif
 from organisations.services import find_address
 from rendezvous.models import Rdv
-from rendezvous.online import AlreadyBooked, book
+from rendezvous.online import AlreadyBooked, book, bookable_agents
 from rendezvous.services import SlotTaken
 from reservation.booking_forms import ME, NEW_PROCHE, ConfirmForm, InformationsForm
 from reservation.choice import Choice
@@ -223,7 +223,21 @@ def _modify_urls(choice: Choice) -> dict[str, str]:
 
 def _confirm(selection: Selection, usager: Usager, proches: list[Usager], pending: dict, token: str) -> Rdv:
     """Writes what « Vos informations » answered and books, in one transaction: a créneau taken
-    meanwhile leaves the usager and its proches as they were."""
+    meanwhile leaves the usager and its proches as they were. A créneau already taken is known
+    before anything is written (for a new proche, whose référents are none, at booking)."""
+    candidates = None
+    known = (
+        usager if pending["for_whom"] == ME else next((p for p in proches if str(p.pk) == pending["for_whom"]), None)
+    )
+    if known is not None:
+        candidates = bookable_agents(
+            motif=selection.motif,
+            start=selection.start,
+            lieu=selection.lieu,
+            usager=known,
+            agent_ids=selection.agent_ids,
+            booking_token=token,
+        )
     with transaction.atomic():
         changed = []
         if pending["phone"] and (not usager.phone or usager.phone.as_e164 != pending["phone"]):
@@ -261,6 +275,7 @@ def _confirm(selection: Selection, usager: Usager, proches: list[Usager], pendin
             agent_ids=selection.agent_ids,
             address=pending["address"] if selection.motif.location_type == Motif.LocationType.HOME else "",
             booking_token=token,
+            candidates=candidates,
         )
 
 

@@ -7,6 +7,8 @@ import re
 
 import pytest
 import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
 from motifs.models import Motif
@@ -215,7 +217,14 @@ def test_a_time_taken_meanwhile_sends_back_to_the_week(client, world, usager):
     verify = client.get(url("verify", **choice(world)))
     agent = world["motif"].organisation.agent_roles.get().agent
     RdvFactory(organisation=world["organisation"], agents=[agent], starts_at=TUESDAY_930.replace(tzinfo=PARIS))
-    response = client.post(url("verify", **choice(world)), {"token": token_of(verify)}, follow=True)
+    # Known before anything is written: no transaction, no agent's lock, the usager as it was.
+    with CaptureQueriesContext(connection) as queries:
+        taken = client.post(url("verify", **choice(world)), {"token": token_of(verify)})
+    assert taken.status_code == 302
+    written = [query["sql"] for query in queries if not query["sql"].lstrip().startswith("SELECT")]
+    assert [sql for sql in written if "django_session" not in sql] == []
+    assert not any("FOR NO KEY UPDATE" in query["sql"] for query in queries)
+    response = client.get(taken["Location"])
     assertContains(response, "Ce créneau vient d&#x27;être pris. Voici les prochains créneaux libres.")
     assert Rdv.objects.count() == 1
 

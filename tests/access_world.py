@@ -336,6 +336,13 @@ QUERIES = {
 def url_for(world: World, pattern: Pattern, actor: str) -> str:
     """The pattern's URL with the world's objects, and the actor's own organisation: the admin of
     another organisation asks for this organisation's objects through its own (an id swap)."""
+    url = pattern.reverse(**kwargs_for(world, pattern, actor))
+    query = QUERIES.get(pattern.name)
+    return f"{url}?{urlencode(query(world))}" if query else url
+
+
+def kwargs_for(world: World, pattern: Pattern, actor: str) -> dict:
+    """The values of the pattern's parameters for this actor (see url_for)."""
     kwargs: dict = {}
     for _converter, name in pattern.parameters:
         key = BY_PATTERN.get((pattern.name, name)) or PARAMETERS.get(name)
@@ -354,6 +361,4 @@ def url_for(world: World, pattern: Pattern, actor: str) -> str:
             kwargs[name] = _token(world, pattern)
         else:
             raise AssertionError(f"no value for <{name}> in {pattern.name}: add it to tests/access_world.py")
-    url = pattern.reverse(**kwargs)
-    query = QUERIES.get(pattern.name)
-    return f"{url}?{urlencode(query(world))}" if query else url
+    return kwargs

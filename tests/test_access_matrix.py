@@ -14,7 +14,7 @@ writer does change it, which proves the payload is one the page would have accep
 import contextlib
 import functools
 import traceback
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
 import time_machine
@@ -42,11 +42,12 @@ from tests.access_world import (
     USAGERS,
     World,
     build_world,
+    kwargs_for,
     text_of,
     url_for,
     write_export_file,
 )
-from tests.url_patterns import Pattern, all_patterns
+from tests.url_patterns import ROUTE_PARAMETER, Pattern, all_patterns
 
 PATTERNS = all_patterns()
 ALONE = [pattern for pattern in PATTERNS if group_answers(pattern.name, pattern.route) is None]
@@ -214,6 +215,33 @@ class _RolledBack(Exception):
     """Leaves the writer's savepoint, undoing its POST."""
 
 
+# No page of the project writes on PUT, PATCH or DELETE: asked with the payload a writer's POST
+# would carry, by that writer and by outsiders, each answers without a server error (405 where
+# the view declares its methods, the page itself where it reads only) and changes nothing.
+OTHER_METHODS = ("put", "patch", "delete")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("pattern", ALONE, ids=[pattern.name for pattern in ALONE])
+def test_put_patch_and_delete_change_nothing(world, pattern: Pattern):
+    access = declared(pattern)
+    data = urlencode(payload_for(world, pattern, access), doseq=True)
+    actors = dict.fromkeys([writer_of(access) or ADMIN, ANONYMOUS, USAGER, ADMIN_ELSEWHERE])
+    failures = []
+    before = fingerprint()
+    for actor in actors:
+        client = world.client(actor)
+        url = url_for(world, pattern, actor)
+        for method in OTHER_METHODS:
+            response = getattr(client, method)(url, data, content_type="application/x-www-form-urlencoded")
+            text_of(response)
+            if response.status_code >= 500:
+                failures.append(f"{actor}: {method.upper()} {url} answered {response.status_code}{error(response)}")
+    if changed(before, fingerprint()):
+        failures.append(f"PUT, PATCH or DELETE changed {changed(before, fingerprint())}")
+    assert not failures, "\n".join(failures)
+
+
 # The grouped patterns' guards read one thing (`is_staff`, the webhook secret), the same for every
 # agent: one actor of each kind walks them (not signed in, usager, agent), the others would repeat.
 GROUP_WALKERS = (ANONYMOUS, USAGER, ADMIN)
@@ -269,3 +297,87 @@ def test_the_writers_are_those_the_design_names():
     assert DECLARED["rendezvous:status"].writers == {SAME_SERVICE, SECRETARIAT, ADMIN}
     assert DECLARED["organisations:settings"].writers == {ADMIN, ADMIN_ELSEWHERE}
     assert DECLARED["reservation:cancel"].writers == {USAGER}
+
+
+# Hostile path segments: each parameter of each route in turn, with values its converter lets
+# through (an id beyond PostgreSQL's bigint, an id nobody has, a date at the end of time, NUL,
+# quotes, a long accented text), GET and POST, by a writer and by a visitor: never a server
+# error, nothing written.
+HOSTILE_SEGMENTS = {
+    "int": ["0", "9223372036854775808", "99999999999999999999"],
+    "isodate": ["0001-01-01", "9999-12-31", "2026-02-30"],
+    "uuid": ["00000000-0000-0000-0000-000000000000"],
+    "str": ["a\x00b", "' OR 1=1 --", "é" * 300, "<script>"],
+    "slug": ["a" * 300, "-"],
+}
+WITH_PARAMETERS = [pattern for pattern in ALONE if pattern.parameters]
+
+
+def _hostile_urls(world: World, pattern: Pattern, actor: str) -> list[str]:
+    values = {name: str(value) for name, value in kwargs_for(world, pattern, actor).items()}
+    urls = []
+    for converter, name in pattern.parameters:
+        for hostile in HOSTILE_SEGMENTS.get(converter, HOSTILE_SEGMENTS["str"]):
+            filled = ROUTE_PARAMETER.sub(
+                lambda match, hostile=hostile, name=name: quote(
+                    hostile if match["name"] == name else values[match["name"]]
+                ),
+                pattern.route,
+            )
+            urls.append("/" + filled)
+    return urls
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("pattern", WITH_PARAMETERS, ids=[pattern.name for pattern in WITH_PARAMETERS])
+def test_hostile_path_segments(world, pattern: Pattern):
+    access = declared(pattern)
+    failures = []
+    before = fingerprint()
+    for actor in dict.fromkeys([writer_of(access) or ADMIN, ANONYMOUS]):
+        client = world.client(actor)
+        for url in _hostile_urls(world, pattern, actor):
+            for response in (client.get(url), client.post(url, {})):
+                text_of(response)
+                if response.status_code >= 500:
+                    failures.append(
+                        f"{actor}: {response.request['REQUEST_METHOD']} {url!r} answered 500{error(response)}"
+                    )
+    if changed(before, fingerprint()):
+        failures.append(f"hostile path segments changed {changed(before, fingerprint())}")
+    assert not failures, "\n".join(failures)
+
+
+# Hostile headers, as a client or a broken proxy sends them: the pages that read them (the
+# origin a page returns to, the client's address behind the proxy, htmx's, the language) answer
+# without a server error.
+HOSTILE_HEADERS = [
+    ("HTTP_REFERER", "javascript:alert(1)//evil.example/\u202e" + "../" * 100),
+    ("HTTP_REFERER", "https://evil.example/\x00"),
+    ("HTTP_X_FORWARDED_FOR", "not-an-ip, 999.1.1.1, ::ffff:zz, " + "1.2.3.4, " * 50),
+    ("HTTP_ACCEPT_LANGUAGE", "zz-ZZ;q=abc, *;q=-1, " + "fr" * 200),
+    ("HTTP_HX_REQUEST", "true"),
+    ("HTTP_HX_CURRENT_URL", "http://evil.example/<script>"),
+    ("HTTP_HX_TARGET", "<script>"),
+    ("HTTP_USER_AGENT", "é" * 5000),
+    ("HTTP_IF_MODIFIED_SINCE", "Mon, 99 Foo 0000 99:99:99 GMT"),
+    ("HTTP_RANGE", "bytes=999999999999-0"),
+    ("HTTP_COOKIE", "sessionid=%00%ff; rdv_usager=" + "x" * 4000 + "; csrftoken=\x7f"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("actor", [ADMIN, USAGER, ANONYMOUS])
+def test_hostile_headers(world, actor):
+    failures = []
+    before = fingerprint()
+    for pattern in ALONE:
+        url = url_for(world, pattern, actor)
+        for name, value in HOSTILE_HEADERS:
+            response = world.client(actor).get(url, **{name: value})
+            text_of(response)
+            if response.status_code >= 500:
+                failures.append(f"GET {url} with {name} answered {response.status_code}{error(response)}")
+    if changed(before, fingerprint()):
+        failures.append(f"hostile headers changed {changed(before, fingerprint())}")
+    assert not failures, "\n".join(failures)

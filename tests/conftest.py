@@ -58,6 +58,22 @@ def pytest_configure(config):
         traveller.start()
 
 
+# The fixtures that hold a test at an instant of their own for its whole run (time_machine, not
+# ticking): such a test never reads the real clock, so at CI's DST instant (--fake-now) it would
+# only run again, identically.
+OWN_CLOCK_FIXTURES = {"frozen", "clock"}
+
+
+def pytest_collection_modifyitems(config, items):
+    if not config.getoption("fake_now"):
+        return
+    own_clock = [item for item in items if OWN_CLOCK_FIXTURES & set(getattr(item, "fixturenames", ()))]
+    if own_clock:
+        config.hook.pytest_deselected(items=own_clock)
+        dropped = set(own_clock)
+        items[:] = [item for item in items if item not in dropped]
+
+
 def pytest_report_header(config):
     value = config.getoption("fake_now")
     if value:

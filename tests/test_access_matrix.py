@@ -216,8 +216,9 @@ class _RolledBack(Exception):
 
 
 # No page of the project writes on PUT, PATCH or DELETE: asked with the payload a writer's POST
-# would carry, by that writer and by outsiders, each answers without a server error (405 where
-# the view declares its methods, the page itself where it reads only) and changes nothing.
+# would carry, by that writer and by another organisation's admin, each answers without a server
+# error (405 where the view declares its methods, the page itself where it reads only) and changes
+# nothing.
 OTHER_METHODS = ("put", "patch", "delete")
 
 
@@ -226,7 +227,7 @@ OTHER_METHODS = ("put", "patch", "delete")
 def test_put_patch_and_delete_change_nothing(world, pattern: Pattern):
     access = declared(pattern)
     data = urlencode(payload_for(world, pattern, access), doseq=True)
-    actors = dict.fromkeys([writer_of(access) or ADMIN, ANONYMOUS, USAGER, ADMIN_ELSEWHERE])
+    actors = dict.fromkeys([writer_of(access) or ADMIN, ADMIN_ELSEWHERE])
     failures = []
     before = fingerprint()
     for actor in actors:
@@ -351,18 +352,22 @@ def test_hostile_path_segments(world, pattern: Pattern):
 # Hostile headers, as a client or a broken proxy sends them: the pages that read them (the
 # origin a page returns to, the client's address behind the proxy, htmx's, the language) answer
 # without a server error.
-HOSTILE_HEADERS = [
-    ("HTTP_REFERER", "javascript:alert(1)//evil.example/\u202e" + "../" * 100),
-    ("HTTP_REFERER", "https://evil.example/\x00"),
-    ("HTTP_X_FORWARDED_FOR", "not-an-ip, 999.1.1.1, ::ffff:zz, " + "1.2.3.4, " * 50),
-    ("HTTP_ACCEPT_LANGUAGE", "zz-ZZ;q=abc, *;q=-1, " + "fr" * 200),
-    ("HTTP_HX_REQUEST", "true"),
-    ("HTTP_HX_CURRENT_URL", "http://evil.example/<script>"),
-    ("HTTP_HX_TARGET", "<script>"),
-    ("HTTP_USER_AGENT", "é" * 5000),
-    ("HTTP_IF_MODIFIED_SINCE", "Mon, 99 Foo 0000 99:99:99 GMT"),
-    ("HTTP_RANGE", "bytes=999999999999-0"),
-    ("HTTP_COOKIE", "sessionid=%00%ff; rdv_usager=" + "x" * 4000 + "; csrftoken=\x7f"),
+HOSTILE_HEADERS = {
+    "HTTP_REFERER": "javascript:alert(1)//evil.example/\u202e" + "../" * 100,
+    "HTTP_X_FORWARDED_FOR": "not-an-ip, 999.1.1.1, ::ffff:zz, " + "1.2.3.4, " * 50,
+    "HTTP_ACCEPT_LANGUAGE": "zz-ZZ;q=abc, *;q=-1, " + "fr" * 200,
+    "HTTP_HX_REQUEST": "true",
+    "HTTP_HX_CURRENT_URL": "http://evil.example/<script>",
+    "HTTP_HX_TARGET": "<script>",
+    "HTTP_USER_AGENT": "é" * 5000,
+    "HTTP_IF_MODIFIED_SINCE": "Mon, 99 Foo 0000 99:99:99 GMT",
+    "HTTP_RANGE": "bytes=999999999999-0",
+}
+# Each alone: a NUL in a header is refused (400) before anything reads the others; corrupted
+# cookies sign the actor out.
+HOSTILE_ALONE = [
+    {"HTTP_REFERER": "https://evil.example/\x00"},
+    {"HTTP_COOKIE": "sessionid=%00%ff; rdv_usager=" + "x" * 4000 + "; csrftoken=\x7f"},
 ]
 
 
@@ -373,11 +378,11 @@ def test_hostile_headers(world, actor):
     before = fingerprint()
     for pattern in ALONE:
         url = url_for(world, pattern, actor)
-        for name, value in HOSTILE_HEADERS:
-            response = world.client(actor).get(url, **{name: value})
+        for headers in [HOSTILE_HEADERS, *HOSTILE_ALONE]:
+            response = world.client(actor).get(url, **headers)
             text_of(response)
             if response.status_code >= 500:
-                failures.append(f"GET {url} with {name} answered {response.status_code}{error(response)}")
+                failures.append(f"GET {url} with {sorted(headers)} answered {response.status_code}{error(response)}")
     if changed(before, fingerprint()):
         failures.append(f"hostile headers changed {changed(before, fingerprint())}")
     assert not failures, "\n".join(failures)

@@ -19,6 +19,10 @@ from pathlib import Path
 
 import pytest
 
+# What this module checks never depends on the time: run once in CI, not again at the DST
+# instant (.ci/run).
+pytestmark = pytest.mark.once
+
 ROOT = Path(__file__).resolve().parent.parent
 APPS = [
     "rdv",

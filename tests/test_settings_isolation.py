@@ -29,6 +29,10 @@ from tests.rendezvous.factories import RdvFactory
 from tests.test_settings_permissions import OTHER_PARAMETERS, SETTINGS_ROUTES, done_export
 from tests.usagers.factories import UsagerFactory
 
+# What this module checks never depends on the time: run once in CI, not again at the DST
+# instant (.ci/run).
+pytestmark = pytest.mark.once
+
 
 class FormReader(HTMLParser):
     """The fields of the page's POST forms, with the values the page shows (what a browser would

@@ -16,6 +16,10 @@ from motifs.models import Motif
 from rdv.forms import EMPTY_CHOICE, NEGATIVE_DURATION, DsfrForm, DsfrFormMixin, DsfrModelForm, MinutesField
 from rdv.words import date_format, de, first_of_month, time_of_day, weekdays_phrase
 
+# What this module checks never depends on the time: run once in CI, not again at the DST
+# instant (.ci/run).
+pytestmark = pytest.mark.once
+
 ROOT = Path(__file__).resolve().parent.parent
 SKIPPED = {".venv", "node_modules", "tests", "staticfiles", ".git"}
 

@@ -14,7 +14,9 @@ from motifs.models import SENSITIVE_NAMES, Motif, MotifCategory
 from tests.motifs.factories import MotifCategoryFactory, MotifFactory
 from tests.organisations.factories import service
 
-pytestmark = pytest.mark.django_db
+# What this module checks never depends on the time: run once in CI, not again at the DST
+# instant (.ci/run).
+pytestmark = [pytest.mark.django_db, pytest.mark.once]
 
 D = Motif.BookingDelay
 

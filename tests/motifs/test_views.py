@@ -9,6 +9,10 @@ from tests.agents.factories import AgentFactory
 from tests.motifs.factories import MotifCategoryFactory, MotifFactory
 from tests.organisations.factories import OrganisationFactory, service
 
+# What this module checks never depends on the time: run once in CI, not again at the DST
+# instant (.ci/run).
+pytestmark = pytest.mark.once
+
 D = Motif.BookingDelay
 
 

@@ -7,6 +7,10 @@ import pytest
 
 from sectorisation.data import derive_communes
 
+# What this module checks never depends on the time: run once in CI, not again at the DST
+# instant (.ci/run).
+pytestmark = pytest.mark.once
+
 ENTRIES = [
     {"code": "01033", "nom": "Valserhône", "zone": "metro", "departement": "01", "type": "commune-actuelle",
      "anciensCodes": ["01018", "01091", "01205"], "codesPostaux": ["01200"], "population": 16712},

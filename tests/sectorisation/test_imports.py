@@ -8,7 +8,9 @@ from tests.agents.factories import AgentFactory
 from tests.organisations.factories import OrganisationFactory, TerritoryFactory
 from tests.sectorisation.factories import SectorAreaFactory, SectorAttributionFactory, SectorFactory, commune
 
-pytestmark = [pytest.mark.usefixtures("communes")]
+# What this module checks never depends on the time: run once in CI, not again at the DST
+# instant (.ci/run).
+pytestmark = [pytest.mark.usefixtures("communes"), pytest.mark.once]
 
 HEADER = "secteur;commune;rue;organisation;agent"
 

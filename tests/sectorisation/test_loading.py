@@ -8,6 +8,10 @@ from sectorisation.data import derive_communes
 from sectorisation.loading import load_communes
 from sectorisation.models import Commune, CommuneKind, FormerCommune, Zone
 
+# What this module checks never depends on the time: run once in CI, not again at the DST
+# instant (.ci/run).
+pytestmark = pytest.mark.once
+
 
 def table_rows():
     return (

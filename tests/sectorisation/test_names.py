@@ -2,6 +2,10 @@ import pytest
 
 from sectorisation.names import normalise
 
+# What this module checks never depends on the time: run once in CI, not again at the DST
+# instant (.ci/run).
+pytestmark = pytest.mark.once
+
 
 @pytest.mark.parametrize(
     ("text", "expected"),

@@ -3,7 +3,9 @@ import pytest
 from sectorisation.communes import resolve_commune, search_communes
 from sectorisation.models import Zone
 
-pytestmark = pytest.mark.usefixtures("communes")
+# What this module checks never depends on the time: run once in CI, not again at the DST
+# instant (.ci/run).
+pytestmark = [pytest.mark.usefixtures("communes"), pytest.mark.once]
 
 
 def codes(query, **kwargs):

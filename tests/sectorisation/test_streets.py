@@ -4,6 +4,10 @@ import pytest
 
 from sectorisation.streets import street_key
 
+# What this module checks never depends on the time: run once in CI, not again at the DST
+# instant (.ci/run).
+pytestmark = pytest.mark.once
+
 
 @pytest.mark.parametrize(
     "typed, key",

@@ -24,7 +24,9 @@ from tests.sectorisation.factories import (
 )
 from tests.test_settings_isolation import FormReader
 
-pytestmark = [pytest.mark.usefixtures("communes")]
+# What this module checks never depends on the time: run once in CI, not again at the DST
+# instant (.ci/run).
+pytestmark = [pytest.mark.usefixtures("communes"), pytest.mark.once]
 
 GEOCODING_URL = "https://api-adresse.data.gouv.fr/search/"
 

@@ -46,5 +46,5 @@ def test_admin_opens_vos_statistiques_and_sweeps_the_rdvs_a_renseigner(live_page
 
     page.get_by_role("link", name="3 À renseigner", exact=True).click()
     expect(page.get_by_role("heading", name="Tous les RDVs")).to_be_visible()
-    expect(page.get_by_label("Statut (Optionnel)")).to_have_value("a_renseigner")
+    expect(page.get_by_label("Statut", exact=True)).to_have_value("a_renseigner")
     expect(page.get_by_role("table", name="Rendez-vous (3)")).to_be_visible()

@@ -6,17 +6,20 @@ organisation elsewhere, and the ten actors of issue 18, each with the cookies of
 Built once per test module: the pages read it, and whatever a request writes is rolled back with
 its test (see `test_access_matrix.world`)."""
 
+import contextlib
 import datetime as dt
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import import_module
 from urllib.parse import urlencode
 
+import time_machine
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.files.base import ContentFile
-from django.db import connection
-from django.test import Client
+from django.db import connection, transaction
+from django.test import Client, override_settings
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
@@ -153,6 +156,21 @@ def _agent_cookies(agent) -> dict[str, str]:
     client = Client()
     client.force_login(agent)
     return {name: morsel.value for name, morsel in client.cookies.items()}
+
+
+@contextlib.contextmanager
+def world_rolled_back(django_db_blocker) -> Iterator[World]:
+    """The world for a whole module (its fixture's body): built once, the clock at NOW, fast
+    password hashing, in a transaction rolled back at the module's end; each test then runs in a
+    savepoint of it (pytest-django's `db`), so what a request writes goes with its test."""
+    with (
+        django_db_blocker.unblock(),
+        time_machine.travel(NOW, tick=False),
+        override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
+        transaction.atomic(),
+    ):
+        yield build_world()
+        transaction.set_rollback(True)
 
 
 def build_world() -> World:

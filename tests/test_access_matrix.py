@@ -17,9 +17,7 @@ import traceback
 from urllib.parse import quote, urlencode, urlsplit
 
 import pytest
-import time_machine
 from django.db import connection, transaction
-from django.test import override_settings
 from django.urls import Resolver404, resolve
 
 from tests.access_expectations import DECLARED, OK, Access, group_answers, is_refusal, matches
@@ -29,7 +27,6 @@ from tests.access_world import (
     ADMIN,
     ADMIN_ELSEWHERE,
     ANONYMOUS,
-    NOW,
     OTHER_SERVICE,
     OUTSIDERS,
     PROFILE_NOTE,
@@ -41,10 +38,10 @@ from tests.access_world import (
     USAGER,
     USAGERS,
     World,
-    build_world,
     kwargs_for,
     text_of,
     url_for,
+    world_rolled_back,
     write_export_file,
 )
 from tests.url_patterns import ROUTE_PARAMETER, Pattern, all_patterns
@@ -73,14 +70,8 @@ def world(django_db_setup, django_db_blocker):
     """Built once for the module, in a transaction rolled back at its end; each test runs in a
     savepoint of it (pytest-django's `db`), so what a request writes goes with its test. The
     clock stays at NOW for the whole module: the RDV is tomorrow, its créneaux free or not."""
-    with (
-        django_db_blocker.unblock(),
-        time_machine.travel(NOW, tick=False),
-        override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
-        transaction.atomic(),
-    ):
-        yield build_world()
-        transaction.set_rollback(True)
+    with world_rolled_back(django_db_blocker) as world:
+        yield world
 
 
 @pytest.fixture(autouse=True)

@@ -10,13 +10,10 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 import pytest
-import time_machine
 from django.conf import settings
-from django.db import transaction
-from django.test import override_settings
 
 from tests.access_expectations import DECLARED, OK
-from tests.access_world import NOW, World, build_world, text_of, url_for, write_export_file
+from tests.access_world import World, text_of, url_for, world_rolled_back, write_export_file
 from tests.html_pages import (
     NOT_PAGES,
     SAME_PAGE,
@@ -140,16 +137,9 @@ def page_title(found: Structure) -> str:
 def world(django_db_setup, django_db_blocker):
     """The access matrix's world (tests/test_access_matrix.py), with a second service, in a
     transaction rolled back at the module's end."""
-    with (
-        django_db_blocker.unblock(),
-        time_machine.travel(NOW, tick=False),
-        override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
-        transaction.atomic(),
-    ):
-        world = build_world()
+    with world_rolled_back(django_db_blocker) as world:
         add_a_second_service(world)
         yield world
-        transaction.set_rollback(True)
 
 
 @pytest.fixture(autouse=True)

@@ -15,13 +15,15 @@ import pytest
 import time_machine
 from django.test import override_settings
 
-from sectorisation.loading import load_communes
-from sectorisation.models import Commune
 from tests.access_world import NOW, build_world
 from tests.browser.axe import describe, finished, install, start
 from tests.html_pages import Page, add_a_second_service, extra_pages, pages, unclassified
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("communes_back_after_the_flush"),
+]
 
 SCREENSHOTS = Path("/tmp/h")
 BATCH = 3  # pages checked at once, each in its tab
@@ -36,16 +38,6 @@ LOOKED_AT = {
     "reservation:my_rdvs",
     "agents:login",
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _communes_back_after_the_flush(django_db_blocker):
-    """The live server's flush empties the communes too: they go back, committed, for the tests
-    after this module (see tests/browser/test_sectorisation.py)."""
-    yield
-    with django_db_blocker.unblock():
-        if not Commune.objects.filter(pk="75056").exists():
-            load_communes()
 
 
 @pytest.fixture

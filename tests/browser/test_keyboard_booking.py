@@ -13,13 +13,15 @@ import time_machine
 from playwright.sync_api import expect
 
 from rendezvous.models import Rdv
-from sectorisation.loading import load_communes
-from sectorisation.models import Commune
 from tests.browser.test_reservation import EMAIL, NOW, PHONE, TUESDAY, at, code_sent_to, heading
 from tests.organisations.factories import service
 from tests.reservation.search_helpers import lieu, online_motif, organisation, plage, seine_et_marne
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("communes")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("communes", "communes_back_after_the_flush"),
+]
 
 # More Tabs than any page of the flow needs to reach what it is looking for (the créneaux' page
 # has the most: a week of times).
@@ -48,16 +50,6 @@ FOCUSED = """() => {
     inContent: !!element.closest('main'),
   };
 }"""
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _communes_back_after_the_flush(django_db_blocker):
-    """The live server's flush empties the communes too: they go back, committed, for the tests
-    after this module (see tests/browser/test_sectorisation.py)."""
-    yield
-    with django_db_blocker.unblock():
-        if not Commune.objects.filter(pk="75056").exists():
-            load_communes()
 
 
 @pytest.fixture(autouse=True)

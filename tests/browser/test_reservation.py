@@ -13,8 +13,6 @@ from playwright.sync_api import expect
 
 from notifications.models import Notification
 from rendezvous.models import Rdv
-from sectorisation.loading import load_communes
-from sectorisation.models import Commune
 from tests.browser.axe import assert_accessible
 from tests.organisations.factories import TerritoryFactory, service
 from tests.reservation.search_helpers import (
@@ -31,7 +29,11 @@ from tests.reservation.search_helpers import booked as booked_online
 from tests.usagers.factories import UsagerFactory
 from usagers.models import Usager, UsagerAccount
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("communes")]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("communes", "communes_back_after_the_flush"),
+]
 
 PHONE = {"width": 390, "height": 844}
 NARROWEST = {"width": 320, "height": 640}  # WCAG reflow: 320 CSS pixels, no sideways scroll
@@ -39,16 +41,6 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 EMAIL = "lea.martin@exemple.fr"
 TUESDAY, THURSDAY = MONDAY + dt.timedelta(days=1), MONDAY + dt.timedelta(days=3)
 CODE = re.compile(r"\b([0-9]{6})\b")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _communes_back_after_the_flush(django_db_blocker):
-    """The live server's flush empties the communes too: they go back, committed, for the tests
-    after this module (see tests/browser/test_sectorisation.py)."""
-    yield
-    with django_db_blocker.unblock():
-        if not Commune.objects.filter(pk="75056").exists():
-            load_communes()
 
 
 # Monday 4 March 2030, 8:00 in Paris, a week without public holiday: the first free time is

@@ -2,11 +2,8 @@
 worker, and the input surface of every page read from it (tests/fuzz/surfaces.py)."""
 
 import pytest
-import time_machine
-from django.db import transaction
-from django.test import override_settings
 
-from tests.access_world import NOW, build_world, write_export_file
+from tests.access_world import world_rolled_back, write_export_file
 from tests.fuzz.crawl import crawl
 from tests.fuzz.surfaces import Surfaces
 
@@ -16,14 +13,8 @@ def world(django_db_setup, django_db_blocker):
     """In a transaction rolled back at the module's end, the clock at NOW (see
     tests/test_access_matrix.py, whose world this is); each example of the fuzz runs in a savepoint
     of it, rolled back."""
-    with (
-        django_db_blocker.unblock(),
-        time_machine.travel(NOW, tick=False),
-        override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
-        transaction.atomic(),
-    ):
-        yield build_world()
-        transaction.set_rollback(True)
+    with world_rolled_back(django_db_blocker) as world:
+        yield world
 
 
 @pytest.fixture(scope="module")

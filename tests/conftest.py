@@ -7,11 +7,12 @@ import zoneinfo
 import pytest
 import time_machine
 from django.core.cache import cache
+from django.core.management.commands import flush
 from django.db import connection
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from sectorisation.loading import load_communes
-from sectorisation.models import Commune
+from sectorisation.models import Commune, FormerCommune
 from tests.agents.factories import PASSWORD, AgentFactory
 from tests.organisations.factories import OrganisationFactory
 
@@ -130,12 +131,37 @@ def _isolate(settings, tmp_path):
     app.conf.task_always_eager = True
 
 
+# The communes of France (and their former names): reference data that a migration loads and that
+# no test writes. A transactional test (the browser's) ends with Django's flush, which truncates
+# every table: it keeps these, so that the tests after it do not load 40 000 rows again (two
+# seconds each time, dozens of times a run).
+REFERENCE_TABLES = {Commune._meta.db_table, FormerCommune._meta.db_table}
+
+
+def sql_flush_keeping_reference_data(style, connection, reset_sequences=True, allow_cascade=False):
+    tables = connection.introspection.django_table_names(only_existing=True, include_views=False)
+    return connection.ops.sql_flush(
+        style,
+        [table for table in tables if table not in REFERENCE_TABLES],
+        reset_sequences=reset_sequences,
+        allow_cascade=allow_cascade,
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_keeps_reference_data():
+    original = flush.sql_flush
+    flush.sql_flush = sql_flush_keeping_reference_data
+    yield
+    flush.sql_flush = original
+
+
 @pytest.fixture
 def communes(db):
-    """Every commune of France: the migration loaded them, but a transactional test run earlier in
-    this database (browser tests) truncates every table when it ends. They are loaded again on a
-    connection of their own, committed: the test's transaction (READ COMMITTED) sees them, and so
-    do the later tests, instead of each reloading them in its rolled-back transaction."""
+    """Every commune of France: the migration loaded them and the flush keeps them (above). In a
+    test database that an older flush emptied (--reuse-db), they are loaded again on a connection
+    of their own, committed: the test's transaction (READ COMMITTED) sees them, and so do the later
+    tests, instead of each reloading them in its rolled-back transaction."""
     if Commune.objects.filter(pk="75056").exists():
         return
     failures: list[BaseException] = []

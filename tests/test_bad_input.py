@@ -25,7 +25,9 @@ from tests.reservation.search_helpers import sign_in_usager
 from tests.usagers.factories import UsagerFactory
 from usagers.models import Usager
 
-pytestmark = pytest.mark.django_db
+# Run once in CI, not again at the DST instant (.ci/run): a refused value is refused whatever the
+# hour (the tests that need an instant hold their own).
+pytestmark = [pytest.mark.django_db, pytest.mark.once]
 
 NUL_PAGE_TITLE = "<h1>Demande invalide</h1>"
 

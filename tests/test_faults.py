@@ -42,7 +42,9 @@ from tests.reservation.test_booking_flow import book_through_the_pages
 from tests.usagers.factories import UsagerFactory
 
 # Transactional: the requests open, lose and reopen connections; no test transaction may span them.
-pytestmark = pytest.mark.django_db(transaction=True)
+# Run once in CI, not again at the DST instant (.ci/run): a fault is survived the same way at any
+# hour (the bookings hold their own instant).
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.once]
 
 
 class Answer:

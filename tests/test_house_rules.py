@@ -12,6 +12,7 @@ the same for its access functions). Each failure names the file and line to fix.
 
 import ast
 import importlib
+import json
 import os
 import subprocess
 import sys
@@ -146,14 +147,44 @@ def test_every_module_imports():
         importlib.import_module(name)
 
 
-@pytest.mark.parametrize("app", APPS)
-def test_each_app_imports_in_isolation(app):
-    """A fresh interpreter imports every module of the app, and nothing else first: an import that
-    only works because another app was loaded before would fail here."""
-    modules = [name for name in module_names() if name == app or name.startswith(f"{app}.")]
-    script = "import django; django.setup()\n" + "".join(f"import {name}\n" for name in modules)
+# Django is set up once; then, for each app, a copy of that process (fork) imports the app's
+# modules: each starts from the same state as a fresh interpreter after `django.setup()`, without
+# paying for a new interpreter and a new set-up each time (three seconds per app).
+ISOLATED_IMPORTS = """
+import importlib, json, os, sys, traceback
+import django
+django.setup()
+failures = {}
+for app, modules in json.loads(sys.argv[1]).items():
+    reader, writer = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(reader)
+        try:
+            for name in modules:
+                importlib.import_module(name)
+        except BaseException:
+            os.write(writer, traceback.format_exc()[-2000:].encode())
+            os._exit(1)
+        os._exit(0)
+    os.close(writer)
+    with os.fdopen(reader) as report:
+        error = report.read()
+    if os.waitpid(pid, 0)[1] != 0:
+        failures[app] = error or "exited abnormally"
+print(json.dumps(failures))
+"""
+
+
+def test_each_app_imports_in_isolation():
+    """A fresh interpreter, once Django is set up, imports every module of an app and nothing
+    else first, for each app: an import that only works because another app was loaded before
+    would fail here."""
+    names = module_names()
+    modules = {app: [name for name in names if name == app or name.startswith(f"{app}.")] for app in APPS}
+    assert all(modules.values())
     result = subprocess.run(
-        [sys.executable, "-c", script],
+        [sys.executable, "-c", ISOLATED_IMPORTS, json.dumps(modules)],
         cwd=ROOT,
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "rdv.settings"},
         capture_output=True,
@@ -161,6 +192,8 @@ def test_each_app_imports_in_isolation(app):
         timeout=120,
     )
     assert result.returncode == 0, result.stderr[-2000:]
+    failures = json.loads(result.stdout.splitlines()[-1])
+    assert failures == {}, "\n".join(f"{app}:\n{error}" for app, error in failures.items())
 
 
 def test_the_tasks_are_known_to_every_process():

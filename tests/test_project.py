@@ -1,6 +1,5 @@
 """The project's own machinery: demo data, production settings, services script, SMS backends."""
 
-import io
 import os
 import secrets
 import subprocess
@@ -11,13 +10,8 @@ from unittest import mock
 
 import pytest
 from django.apps import apps
-from django.core.management import call_command
 
-from agents.demo import AGENTS, DEMO_PASSWORD
-from agents.models import Agent, AgentRole
-from organisations.models import Lieu, Organisation, Service
 from rdv import sms
-from rendezvous.models import Rdv
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,34 +25,6 @@ def demo_rows() -> dict[str, int]:
         for model in apps.get_models()
         if not model.__name__.startswith("Historical")
     }
-
-
-def test_demo_is_idempotent_and_tells_a_believable_story(db):
-    """The only test that runs the demo twice: a second run (`make run` again) adds, moves and
-    removes nothing, in any table; the apps' demo tests check what each step builds."""
-    out = io.StringIO()
-    call_command("demo", stdout=out)
-    rows = demo_rows()
-    rdv_creations = sorted(Rdv.objects.values_list("created_at", flat=True))
-    call_command("demo", stdout=io.StringIO())
-    assert demo_rows() == rows
-    assert sorted(Rdv.objects.values_list("created_at", flat=True)) == rdv_creations
-
-    assert Organisation.objects.count() == 2
-    assert set(Service.objects.values_list("short_name", flat=True)) >= {"PMI", "Social", "Secrétariat"}
-    for organisation in Organisation.objects.all():
-        roles = AgentRole.objects.filter(organisation=organisation)
-        assert roles.filter(level="admin").exists()
-        assert roles.filter(services__is_secretariat=True).exists()
-        basic_services = set(roles.filter(level="basic").values_list("services__short_name", flat=True))
-        assert {"PMI", "Social"} <= basic_services
-        assert Lieu.objects.filter(organisation=organisation, is_active=True).count() >= 3
-
-    printed = out.getvalue()
-    assert DEMO_PASSWORD in printed
-    for email, *_ in AGENTS:
-        assert email in printed
-        assert Agent.objects.get(email=email).check_password(DEMO_PASSWORD)
 
 
 def test_check_deploy_is_clean_with_production_settings():

@@ -14,6 +14,10 @@ from tests.helpers import close_file
 from tests.motifs.factories import MotifFactory
 from tests.organisations.factories import LieuFactory, OrganisationFactory
 
+# Run once in CI, not again at the DST instant (.ci/run): who may open a settings page does not
+# depend on the hour.
+pytestmark = pytest.mark.once
+
 
 def settings_routes():
     def walk(patterns, prefix="", namespace=""):

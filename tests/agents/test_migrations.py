@@ -9,6 +9,9 @@ from django.db.migrations.executor import MigrationExecutor
 
 from agents.models import AgentRole
 
+# Run once in CI, not again at the DST instant (.ci/run): migrating forth and back reads no clock.
+pytestmark = pytest.mark.once
+
 BEFORE = [("agents", "0002_invitations")]
 
 

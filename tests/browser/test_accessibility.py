@@ -22,7 +22,6 @@ from tests.html_pages import Page, add_a_second_service, extra_pages, pages, unc
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("communes_back_after_the_flush"),
 ]
 
 SCREENSHOTS = Path("/tmp/h")

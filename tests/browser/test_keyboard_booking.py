@@ -20,7 +20,7 @@ from tests.reservation.search_helpers import lieu, online_motif, organisation, p
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("communes", "communes_back_after_the_flush"),
+    pytest.mark.usefixtures("communes"),
 ]
 
 # More Tabs than any page of the flow needs to reach what it is looking for (the créneaux' page

@@ -5,12 +5,15 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from agents.demo import DEMO_PASSWORD
+from tests.agents.factories import AgentFactory, AgentRoleFactory
 from tests.browser.helpers import log_in, open_side_menu
+from tests.organisations.factories import OrganisationFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_demo_agent_logs_in_sees_its_organisation_and_logs_out(live_page):
+    """With the demo's own login, as the manual's first step."""
     call_command("demo", stdout=io.StringIO())
     page = live_page
     log_in(page, "admin.noisiel@demo.rdv-solidarites.fr", DEMO_PASSWORD)
@@ -29,16 +32,18 @@ def test_demo_agent_logs_in_sees_its_organisation_and_logs_out(live_page):
 
 
 def test_wrong_password_shows_the_error_on_the_login_page(live_page):
-    call_command("demo", stdout=io.StringIO())
+    agent = AgentFactory(organisation=OrganisationFactory(), services=["PMI"])
     page = live_page
-    log_in(page, "pmi.noisiel@demo.rdv-solidarites.fr", "pas-le-bon-mot-de-passe")
+    log_in(page, agent.email, "pas-le-bon-mot-de-passe")
     expect(page.get_by_role("alert")).to_contain_text("Adresse e-mail ou mot de passe incorrect.")
 
 
 def test_agent_of_two_organisations_switches_between_them(live_page):
-    call_command("demo", stdout=io.StringIO())
+    """Like the demo's PMI agent of Chelles, who also works at Noisiel."""
+    agent = AgentFactory(organisation=OrganisationFactory(name="MDS de Noisiel"), services=["PMI"])
+    AgentRoleFactory(agent=agent, organisation=OrganisationFactory(name="MDS de Chelles"), services=["PMI"])
     page = live_page
-    log_in(page, "pmi.chelles@demo.rdv-solidarites.fr", DEMO_PASSWORD)
+    log_in(page, agent.email)
     page.get_by_role("link", name="MDS de Chelles").click()
     expect(page.locator(".fr-header__service-tagline")).to_have_text("MDS de Chelles")
     page.get_by_role("button", name="Changer d'organisation").click()

@@ -32,7 +32,7 @@ from usagers.models import Usager, UsagerAccount
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("communes", "communes_back_after_the_flush"),
+    pytest.mark.usefixtures("communes"),
 ]
 
 PHONE = {"width": 390, "height": 844}

@@ -3,11 +3,9 @@ for its sensitive ones when a motif is created (form, demo, migration of existin
 admin may change it afterwards."""
 
 import importlib
-import io
 
 import pytest
 from django.apps import apps
-from django.core.management import call_command
 from django.urls import reverse
 
 from motifs.models import SENSITIVE_NAMES, Motif, MotifCategory
@@ -116,11 +114,3 @@ def test_the_migration_hides_the_name_of_existing_motifs_of_a_sensitive_name_onl
     assert MotifCategory.objects.get(pk=sensitive_category.pk).sensitive is True
     assert Motif.objects.get(pk=ordinary.pk).show_name_in_messages is True
     assert Motif.objects.get(pk=hidden.pk).show_name_in_messages is False
-
-
-def test_the_demos_motifs_follow_their_name(db):
-    call_command("demo", stdout=io.StringIO())
-    motifs = Motif.objects.select_related("category")
-    assert motifs.filter(category__sensitive=True).exists()
-    for motif in motifs:
-        assert motif.show_name_in_messages is not motif.category.sensitive, motif.name

@@ -1,8 +1,5 @@
-import io
-
 import pytest
 from django.core.exceptions import ValidationError
-from django.core.management import call_command
 from django.db import IntegrityError, transaction
 
 from motifs.models import REFERENTIEL, Motif, MotifCategory
@@ -82,18 +79,3 @@ def test_the_referentiel_is_loaded_by_the_migration(db):
     assert len(REFERENTIEL) >= 20
     assert MotifCategory.objects.get(name="Pesée").service == service("PMI")
     assert MotifCategory.objects.get(name="Accompagnement RSA").service == service("Social")
-
-
-def test_demo_builds_a_dozen_motifs_per_organisation(db):
-    # Run twice, it changes nothing: tests/test_project.py::test_demo_is_idempotent….
-    call_command("demo", stdout=io.StringIO())
-    for organisation in {motif.organisation for motif in Motif.objects.select_related("organisation")}:
-        motifs = Motif.objects.for_organisation(organisation)
-        assert motifs.active().count() >= 12
-        assert set(motifs.values_list("location_type", flat=True)) == {"public_office", "phone", "home"}
-        assert set(motifs.values_list("service__short_name", flat=True)) >= {"PMI", "Social"}
-        assert motifs.active().bookable_online().count() >= 3
-        assert motifs.filter(follow_up=True).exists()
-        assert motifs.filter(for_secretariat=True).exists()
-        assert motifs.exclude(instructions_before="").exists()
-        assert motifs.archived().exists()

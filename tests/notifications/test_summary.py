@@ -1,10 +1,8 @@
 """« the notifications sent about it » on an RDV's summary, and the demo's receipts."""
 
 import datetime as dt
-import io
 
 import pytest
-from django.core.management import call_command
 from django.urls import reverse
 
 from notifications.models import Notification
@@ -65,16 +63,6 @@ def test_the_summary_queries_do_not_grow_with_messages_or_usagers(client, organi
     notify(rdv, Notification.Event.CREATED)
     assert Notification.objects.filter(rdv=rdv).count() == 4
     assert count_queries(client, detail(rdv)) == before
-
-
-def test_the_demo_rdvs_show_their_receipts(db):
-    call_command("demo", stdout=io.StringIO())
-    receipts = Notification.objects.all()
-    assert receipts.filter(status=Notification.Status.SENT, event=Notification.Event.CREATED).exists()
-    assert receipts.filter(status=Notification.Status.SENT, event=Notification.Event.REMINDER).exists()
-    assert receipts.filter(event=Notification.Event.CANCELLED).exists()
-    assert receipts.filter(status=Notification.Status.FAILED).exists()
-    assert not receipts.filter(status=Notification.Status.PENDING).exists()  # nothing for `make run` to send
 
 
 def test_the_agent_is_told_which_channels_a_change_used(client, organisation, basic_agent):

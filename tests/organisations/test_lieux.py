@@ -7,12 +7,11 @@ import urllib.error
 from unittest import mock
 
 import pytest
-from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from organisations.models import Lieu, Organisation
+from organisations.models import Lieu
 from organisations.services import geocode
 from tests.agents.factories import AgentFactory
 from tests.organisations.factories import LieuFactory, OrganisationFactory
@@ -473,13 +472,3 @@ def test_geocode_answers_none_to_what_it_cannot_read(settings, body):
     response.__enter__.return_value = io.BytesIO(body)
     with mock.patch("urllib.request.urlopen", return_value=response), mock.patch("organisations.services.logger"):
         assert geocode("Adresse introuvable") is None
-
-
-# --- demo -------------------------------------------------------------------------------------
-
-
-def test_demo_shows_an_archived_lieu_in_each_organisation(db):
-    call_command("demo", stdout=io.StringIO())
-    for organisation in Organisation.objects.all():
-        assert Lieu.objects.filter(organisation=organisation, is_active=False).count() == 1
-        assert Lieu.objects.filter(organisation=organisation, is_active=True).count() >= 3

@@ -8,6 +8,10 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+# Run once in CI, not again at the DST instant (.ci/run): the benchmark's output does not
+# depend on the hour.
+pytestmark = pytest.mark.once
+
 KEYS = {
     "agents",
     "lieux",

@@ -1,8 +1,6 @@
 import datetime
-import io
 
 import pytest
-from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -60,14 +58,3 @@ def test_age_counts_babies_in_months(organisation):
     assert baby.age.endswith("mois")
     assert adult.age == "40 ans"
     assert UsagerFactory().age == ""
-
-
-def test_demo_builds_usagers_with_proches_referents_and_accents(db):
-    call_command("demo", stdout=io.StringIO())
-    count = Usager.objects.count()
-    assert count > 300
-    assert Usager.objects.filter(responsible__isnull=False).count() > 100
-    assert UsagerProfile.objects.filter(referents__isnull=False).exists()
-    assert Usager.objects.filter(first_name__in=["Hélène", "Loïc", "Chloé", "Anaïs", "Zoé"]).exists()
-    both = [u for u in Usager.objects.all() if len(u.organisation_ids) == 2]
-    assert both

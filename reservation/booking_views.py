@@ -176,7 +176,8 @@ def verify(request: UsagerRequest) -> HttpResponse:
     pending = request.usager_session.get(PENDING, {}).get(_pending_key(choice))
     if pending is None:
         return redirect(choice.url("informations"))
-    proches = _proches(usager)
+    # The proches only matter when the RDV is for one of them.
+    proches = _proches(usager) if pending["for_whom"] not in (ME, NEW_PROCHE) else []
     if pending["for_whom"] not in (ME, NEW_PROCHE) and pending["for_whom"] not in {str(p.pk) for p in proches}:
         return redirect(choice.url("informations"))
     form = ConfirmForm(request.POST or None, initial={"token": secrets.token_urlsafe(24)}, motif=selection.motif)

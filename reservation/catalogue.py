@@ -72,9 +72,16 @@ def _route(current: int, commune: Commune, street: str) -> Route:
     return _remember(("route", current, commune.pk, street), lambda: route(commune, street))
 
 
-def routed(commune: Commune, street: str = "") -> Route:
-    """sectorisation.routing.route, kept while the catalogue has not changed."""
-    return _route(version(), commune, street)
+def routed(commune: Commune, street: str = "", *, current: int | None = None) -> Route:
+    """sectorisation.routing.route, kept while the catalogue has not changed (`current`: its
+    number, when the caller has just read it)."""
+    return _route(version() if current is None else current, commune, street)
+
+
+def kept(current: int, key: tuple, compute: Callable[[], T]) -> T:
+    """`compute()`, kept under the catalogue's number `current`: for answers that read only the
+    tables the number follows (reservation.selection: a lieu and its motif)."""
+    return _remember(("kept", current, *key), compute)
 
 
 def offer(

@@ -66,27 +66,53 @@ def resolve(choice: Choice) -> Selection | None:
     commune = resolve_commune(choice.commune) if choice.commune else None
     if commune is None or choice.category_id is None or choice.creneau is None:
         return None
+    at_a_lieu = choice.location_type == Motif.LocationType.PUBLIC_OFFICE
+    if (choice.lieu if at_a_lieu else choice.organisation) is None:
+        return None
+    # The lieu, its organisation and the motif read only what the catalogue's number follows:
+    # kept under it, as the route is (no query on each page of the wizard).
+    current = catalogue.version()
+    place = (
+        commune.departement,
+        choice.location_type,
+        choice.lieu if at_a_lieu else None,
+        None if at_a_lieu else choice.organisation,
+        choice.category_id,
+        choice.service,
+    )
+    found = catalogue.kept(current, ("selection", *place), lambda: _place_and_motif(choice, commune.departement))
+    if found is None:
+        return None
+    lieu, organisation, motif = found
+    if choice.org is not None and organisation.pk != choice.org:
+        return None
+    routed = catalogue.routed(commune, choice.rue, current=current)
+    if not routed.allows(motif):
+        return None
+    start = local_start(choice.creneau, organisation)
+    if start is None:
+        return None
+    return Selection(motif=motif, organisation=organisation, lieu=lieu, start=start, commune=commune, route=routed)
+
+
+def _place_and_motif(choice: Choice, departement: str) -> tuple[Lieu | None, Organisation, Motif] | None:
+    """The lieu (at a lieu) or the organisation chosen, in the address's département, and the
+    motif of the card chosen there (the smallest id among the same category and kind)."""
     lieu = None
     if choice.location_type == Motif.LocationType.PUBLIC_OFFICE:
-        if choice.lieu is None:
-            return None
         lieu = (
-            Lieu.objects.filter(
-                pk=choice.lieu, is_active=True, organisation__territory__departement_number=commune.departement
-            )
+            Lieu.objects.filter(pk=choice.lieu, is_active=True, organisation__territory__departement_number=departement)
             .select_related("organisation__territory")
             .first()
         )
         organisation = lieu.organisation if lieu else None
-    elif choice.organisation is not None:
+    else:
         organisation = (
-            Organisation.objects.filter(pk=choice.organisation, territory__departement_number=commune.departement)
+            Organisation.objects.filter(pk=choice.organisation, territory__departement_number=departement)
             .select_related("territory")
             .first()
         )
-    else:
-        return None
-    if organisation is None or (choice.org is not None and organisation.pk != choice.org):
+    if organisation is None:
         return None
     motifs = (
         Motif.objects.active()
@@ -98,10 +124,4 @@ def resolve(choice: Choice) -> Selection | None:
     motif = motifs.select_related("organisation__territory", "service").order_by("pk").first()
     if motif is None:
         return None
-    routed = catalogue.routed(commune, choice.rue)
-    if not routed.allows(motif):
-        return None
-    start = local_start(choice.creneau, organisation)
-    if start is None:
-        return None
-    return Selection(motif=motif, organisation=organisation, lieu=lieu, start=start, commune=commune, route=routed)
+    return lieu, organisation, motif

@@ -8,6 +8,7 @@ import re
 import pytest
 import time_machine
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
@@ -290,3 +291,25 @@ def test_a_home_address_is_routed_again(client, world, usager):
         assertContains(response, error, status_code=422)
     response = informations(client, home, {"for_whom": "moi", "address": "3 allée des Bois, 77186 Noisiel"})
     assert response.status_code == 302
+
+
+def test_queries_of_the_last_steps(client, world, usager, django_assert_num_queries):
+    """Bounded whatever the data. The lieu, its motif and the route are kept under the catalogue's
+    number (reservation.catalogue) once a page of the wizard has read them; the proches are read
+    only for a proche's RDV. Of the confirmation that finds its créneau taken, only what says so."""
+    late = Client()
+    sign_in_usager(late, UsagerFactory(email="late@example.fr"))
+    informations(late, world, {"for_whom": "moi"})
+    late_verify = late.get(url("verify", **choice(world)))
+    sign_in_usager(client, usager)
+    with django_assert_num_queries(8):  # the answers kept in the session
+        informations(client, world, {"for_whom": "moi"})
+    # The session, the usager, the commune, the catalogue's number, the token, the créneau's engine.
+    with django_assert_num_queries(8):
+        verify = client.get(url("verify", **choice(world)))
+    with django_assert_num_queries(46):  # the RDV, its messages, its history
+        booked = client.post(url("verify", **choice(world)), {"token": token_of(verify)})
+    assert booked.status_code == 302 and Rdv.objects.count() == 1
+    with django_assert_num_queries(9):  # and the booking token looked up: no write, no lock
+        taken = late.post(url("verify", **choice(world)), {"token": token_of(late_verify)})
+    assert taken.status_code == 302 and "/creneau/" in taken["Location"]

@@ -67,20 +67,16 @@ def resolve(choice: Choice) -> Selection | None:
     if commune is None or choice.category_id is None or choice.creneau is None:
         return None
     at_a_lieu = choice.location_type == Motif.LocationType.PUBLIC_OFFICE
-    if (choice.lieu if at_a_lieu else choice.organisation) is None:
+    place_id = choice.lieu if at_a_lieu else choice.organisation
+    if place_id is None:
         return None
     # The lieu, its organisation and the motif read only what the catalogue's number follows:
     # kept under it, as the route is (no query on each page of the wizard).
     current = catalogue.version()
-    place = (
-        commune.departement,
-        choice.location_type,
-        choice.lieu if at_a_lieu else None,
-        None if at_a_lieu else choice.organisation,
-        choice.category_id,
-        choice.service,
+    place = (commune.departement, choice.location_type, place_id, choice.category_id, choice.service)
+    found = catalogue.kept(
+        current, ("selection", *place), lambda: _place_and_motif(choice, commune.departement, place_id)
     )
-    found = catalogue.kept(current, ("selection", *place), lambda: _place_and_motif(choice, commune.departement))
     if found is None:
         return None
     lieu, organisation, motif = found
@@ -95,20 +91,21 @@ def resolve(choice: Choice) -> Selection | None:
     return Selection(motif=motif, organisation=organisation, lieu=lieu, start=start, commune=commune, route=routed)
 
 
-def _place_and_motif(choice: Choice, departement: str) -> tuple[Lieu | None, Organisation, Motif] | None:
-    """The lieu (at a lieu) or the organisation chosen, in the address's département, and the
-    motif of the card chosen there (the smallest id among the same category and kind)."""
+def _place_and_motif(choice: Choice, departement: str, place_id: int) -> tuple[Lieu | None, Organisation, Motif] | None:
+    """The lieu (`place_id`, at a lieu) or the organisation (`place_id`) chosen, in the address's
+    département, and the motif of the card chosen there (the smallest id among the same category
+    and kind)."""
     lieu = None
     if choice.location_type == Motif.LocationType.PUBLIC_OFFICE:
         lieu = (
-            Lieu.objects.filter(pk=choice.lieu, is_active=True, organisation__territory__departement_number=departement)
+            Lieu.objects.filter(pk=place_id, is_active=True, organisation__territory__departement_number=departement)
             .select_related("organisation__territory")
             .first()
         )
         organisation = lieu.organisation if lieu else None
     else:
         organisation = (
-            Organisation.objects.filter(pk=choice.organisation, territory__departement_number=departement)
+            Organisation.objects.filter(pk=place_id, territory__departement_number=departement)
             .select_related("territory")
             .first()
         )

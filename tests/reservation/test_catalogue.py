@@ -1,6 +1,8 @@
 """reservation.catalogue: the route and the motifs offered to an address are kept in memory while
 the database's catalogue version has not changed, and never once it has."""
 
+import datetime as dt
+
 import pytest
 from django.db import connection, transaction
 from django.utils import timezone
@@ -10,6 +12,8 @@ from motifs.models import Motif, MotifCategory
 from organisations.models import Lieu, Organisation, Service, Territory
 from planning.models import PlageOuverture
 from reservation import catalogue
+from reservation.choice import Choice
+from reservation.selection import resolve
 from sectorisation.communes import resolve_commune
 from sectorisation.models import Sector, SectorArea, SectorAttribution
 from tests.agents.factories import AgentFactory
@@ -141,3 +145,27 @@ def test_memory_is_bounded(noisiel, monkeypatch):
     for code in ("77337", "77468", "77083", "77258"):
         catalogue.offer(resolve_commune(code), "", usager=None, today=timezone.localdate())
     assert len(catalogue._kept) == 3
+
+
+def test_the_lieu_and_motif_of_a_creneau_are_kept_and_a_change_seen_at_once(noisiel, django_assert_num_queries):
+    pesee = offered(online_motif(noisiel, "Pesée"))
+    maison = Lieu.objects.get(organisation=noisiel)
+    chosen = Choice(
+        commune=NOISIEL,
+        motif=f"{pesee.category_id}-{pesee.location_type}",
+        lieu=maison.pk,
+        creneau=dt.datetime.fromisoformat("2030-03-05T09:30"),  # wall-clock time, as the query gives it
+    )
+    first = resolve(chosen)
+    assert first is not None and first.motif == pesee and first.lieu == maison
+    with django_assert_num_queries(2):  # the commune, the version
+        again = resolve(chosen)
+    assert again is not None and again.motif is first.motif and again.lieu is first.lieu
+
+    Lieu.objects.filter(pk=maison.pk).update(is_active=False)  # a queryset update: no signal
+    assert resolve(chosen) is None
+    Lieu.objects.filter(pk=maison.pk).update(is_active=True)
+    Motif.objects.filter(pk=pesee.pk).update(bookable_online=False)
+    assert resolve(chosen) is None
+    Motif.objects.filter(pk=pesee.pk).update(bookable_online=True)
+    assert resolve(chosen).motif == pesee

@@ -122,6 +122,26 @@ def cpu_now(processes: Processes) -> dict[str, float]:
     }
 
 
+def reference_page_cpu_ms() -> float:
+    """The machine's speed at the time of the measure: the CPU a page without SQL (the public
+    home page) takes in this process, median of 300 after 30 to warm up. This machine's speed
+    changes by a factor of 2 to 3 from one hour to the next (2.4 ms to 8 ms for this page): figures
+    are comparable only at close values of this one."""
+    from django.test import Client
+
+    client = Client(HTTP_HOST="127.0.0.1", HTTP_X_FORWARDED_PROTO="https")
+    timings = []
+    for n in range(330):
+        started = time.process_time()
+        response = client.get("/")
+        if n >= 30:
+            timings.append(time.process_time() - started)
+    if response.status_code != 200:
+        raise RuntimeError(f"page d'accueil : {response.status_code}")
+    timings.sort()
+    return round(timings[len(timings) // 2] * 1000, 2)
+
+
 def run(args: argparse.Namespace, redis: Redis, processes: Processes) -> dict:
     import django
 
@@ -135,6 +155,7 @@ def run(args: argparse.Namespace, redis: Redis, processes: Processes) -> dict:
     base = f"http://127.0.0.1:{processes.port}"
     load_world.wait_until_up(base)
     load_before = os.getloadavg()[0]
+    reference_ms = reference_page_cpu_ms()
     cpu_before = cpu_now(processes)
     result = load_world.measure(args, base, world, COMMUNES)
     # Milliseconds of CPU per request, by process: on a machine whose other load lengthens the
@@ -146,6 +167,7 @@ def run(args: argparse.Namespace, redis: Redis, processes: Processes) -> dict:
     }
     result["web_cpu_ms_per_request"] = result["cpu_ms_per_request"]["web"]
     result["load_average_before"] = round(load_before, 1)
+    result["reference_page_cpu_ms"] = reference_ms
     result["seed_s"] = round(seed_s, 1)
     processes.check_alive()
     if args.faults:

@@ -8,7 +8,6 @@ its test (see `test_access_matrix.world`)."""
 
 import contextlib
 import datetime as dt
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import import_module
@@ -18,7 +17,7 @@ import time_machine
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.files.base import ContentFile
-from django.db import connection, transaction
+from django.db import transaction
 from django.test import Client, override_settings
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -27,10 +26,9 @@ from django.utils.text import slugify
 
 from planning.models import CalendarFeed
 from reservation.link_views import VERIFIED
-from sectorisation.loading import load_communes
-from sectorisation.models import Commune
 from stats.models import RdvExport
 from tests.agents.factories import AgentFactory, AgentInvitationFactory, AgentRoleFactory
+from tests.helpers import ensure_communes
 from tests.motifs.factories import MotifFactory
 from tests.organisations.factories import LieuFactory, OrganisationFactory, TerritoryFactory
 from tests.planning.factories import AbsenceFactory, PlageOuvertureFactory
@@ -117,28 +115,6 @@ def text_of(response) -> str:
     if response.streaming:
         return b"".join(response.streaming_content).decode(errors="replace")
     return response.content.decode(errors="replace")
-
-
-def ensure_communes() -> None:
-    """The communes the migration loaded, back if a transactional test emptied the table: loaded
-    on a connection of their own, committed, as the `communes` fixture does."""
-    if Commune.objects.filter(pk="77337").exists():
-        return
-    failures: list[BaseException] = []
-
-    def load() -> None:
-        try:
-            load_communes()
-        except BaseException as error:  # re-raised in the test's thread
-            failures.append(error)
-        finally:
-            connection.close()
-
-    loader = threading.Thread(target=load)
-    loader.start()
-    loader.join()
-    if failures:
-        raise failures[0]
 
 
 def _usager_cookies(usager, *, checked_links: list[str]) -> dict[str, str]:

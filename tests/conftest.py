@@ -1,19 +1,17 @@
 import datetime as dt
 import os
 import tempfile
-import threading
 import zoneinfo
 
 import pytest
 import time_machine
 from django.core.cache import cache
 from django.core.management.commands import flush
-from django.db import connection
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from sectorisation.loading import load_communes
 from sectorisation.models import Commune, FormerCommune
 from tests.agents.factories import PASSWORD, AgentFactory
+from tests.helpers import ensure_communes
 from tests.organisations.factories import OrganisationFactory
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -158,27 +156,8 @@ def _flush_keeps_reference_data():
 
 @pytest.fixture
 def communes(db):
-    """Every commune of France: the migration loaded them and the flush keeps them (above). In a
-    test database that an older flush emptied (--reuse-db), they are loaded again on a connection
-    of their own, committed: the test's transaction (READ COMMITTED) sees them, and so do the later
-    tests, instead of each reloading them in its rolled-back transaction."""
-    if Commune.objects.filter(pk="75056").exists():
-        return
-    failures: list[BaseException] = []
-
-    def load() -> None:
-        try:
-            load_communes()
-        except BaseException as error:
-            failures.append(error)
-        finally:
-            connection.close()
-
-    loader = threading.Thread(target=load)
-    loader.start()
-    loader.join()
-    if failures:
-        raise failures[0]
+    """Every commune of France (tests.helpers.ensure_communes)."""
+    ensure_communes()
 
 
 @pytest.fixture

@@ -1,12 +1,16 @@
 """What many tests share: instants in a time zone, next Monday, the queries a page reads."""
 
 import datetime as dt
+import threading
 import time
 import zoneinfo
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+
+from sectorisation.loading import load_communes
+from sectorisation.models import Commune
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
 
@@ -55,3 +59,28 @@ def close_file(response) -> None:
     for closer in getattr(response, "_resource_closers", []):
         closer()
     response._resource_closers.clear()
+
+
+def ensure_communes() -> None:
+    """Every commune of France: the migration loaded them and the flush of transactional tests
+    keeps them (tests/conftest.py). In a test database that an older flush emptied (--reuse-db),
+    they are loaded again on a connection of their own, committed: the caller's transaction (READ
+    COMMITTED) sees them, and so do the later tests, instead of each reloading them in its
+    rolled-back transaction."""
+    if Commune.objects.filter(pk="75056").exists():
+        return
+    failures: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            load_communes()
+        except BaseException as error:  # re-raised in the caller's thread
+            failures.append(error)
+        finally:
+            connection.close()
+
+    loader = threading.Thread(target=load)
+    loader.start()
+    loader.join()
+    if failures:
+        raise failures[0]

@@ -9,22 +9,10 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from django.apps import apps
 
 from rdv import sms
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def demo_rows() -> dict[str, int]:
-    """The number of rows of every table the project's models own. Not their histories: a second
-    run saves the agents, motifs, plages and absences it finds again, which writes a history line
-    each (nothing an agent reads: « modifié par » stays the demo)."""
-    return {
-        model._meta.label: model._default_manager.count()
-        for model in apps.get_models()
-        if not model.__name__.startswith("Historical")
-    }
 
 
 def test_check_deploy_is_clean_with_production_settings():

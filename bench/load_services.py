@@ -174,6 +174,10 @@ def postgres_cpu_seconds() -> float:
 
 
 def _cpu_seconds(matches) -> float:
+    """utime + stime of the matching processes, plus cutime + cstime: the CPU of their children
+    that have exited (PostgreSQL's backends end with their connection; the postmaster keeps their
+    CPU once it has reaped them). Without them, a backend that ended during the load took its
+    CPU with it and the difference of two readings showed nothing."""
     ticks = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -183,6 +187,7 @@ def _cpu_seconds(matches) -> float:
         except OSError:
             continue
         fields = tail.split()
-        if matches(head.split("(", 1)[1], int(fields[2])):  # comm; pgrp; utime, stime at 14, 15 of stat(5)
-            ticks += int(fields[11]) + int(fields[12])
+        # comm; pgrp; utime, stime, cutime, cstime at 14 to 17 of proc_pid_stat(5)
+        if matches(head.split("(", 1)[1], int(fields[2])):
+            ticks += sum(int(value) for value in fields[11:15])
     return ticks / os.sysconf("SC_CLK_TCK")

@@ -12,10 +12,17 @@ from rendezvous.models import Participation, Rdv, RdvQuerySet
 
 def rdvs_visible_to(membership: Membership) -> RdvQuerySet:
     """The RDVs the membership may see, with what the RDV pages show of each (motif, lieu, author,
-    agents, usagers) loaded in a fixed number of queries."""
+    agents, usagers, organisation) loaded in a fixed number of queries."""
+    return rdvs_listed(membership).select_related("organisation__territory", "created_by_agent")
+
+
+def rdvs_listed(membership: Membership) -> RdvQuerySet:
+    """The RDVs the membership may see, with what « Tous les RDVs » shows of each (motif, lieu,
+    agents, usagers). Not the organisation (the membership's) nor the author: with three joins
+    fewer, PostgreSQL plans the list's query in half the time, which was most of its cost."""
     return (
         Rdv.objects.visible_to(membership)
-        .select_related("organisation__territory", "motif__service", "lieu", "created_by_agent")
+        .select_related("motif__service", "lieu")
         .prefetch_related(
             "agents",
             Prefetch(

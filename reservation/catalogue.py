@@ -29,8 +29,9 @@ from django.db import connection
 
 from motifs.models import Motif
 from reservation.offer import Offer, for_usager, offered_motifs
+from sectorisation.communes import resolve_commune
 from sectorisation.models import Commune
-from sectorisation.routing import Route, route
+from sectorisation.routing import Route, has_street_sectors, route
 from usagers.models import Usager
 
 T = TypeVar("T")
@@ -72,6 +73,17 @@ def _route(current: int, commune: Commune, street: str) -> Route:
     return _remember(("route", current, commune.pk, street), lambda: route(commune, street))
 
 
+def commune(code: str, *, current: int) -> Commune | None:
+    """sectorisation.communes.resolve_commune, kept under the catalogue's number `current` (the
+    communes' tables have the trigger too: only their loader writes them)."""
+    return _remember(("commune", current, code), lambda: resolve_commune(code))
+
+
+def street_sectors(commune: Commune, *, current: int) -> bool:
+    """sectorisation.routing.has_street_sectors, kept under the catalogue's number `current`."""
+    return _remember(("street-sectors", current, commune.pk), lambda: has_street_sectors(commune))
+
+
 def routed(commune: Commune, street: str = "", *, current: int | None = None) -> Route:
     """sectorisation.routing.route, kept while the catalogue has not changed (`current`: its
     number, when the caller has just read it)."""
@@ -85,12 +97,18 @@ def kept(current: int, key: tuple, compute: Callable[[], T]) -> T:
 
 
 def offer(
-    commune: Commune, street: str, *, usager: Usager | None, today: dt.date, organisation_id: int | None = None
+    commune: Commune,
+    street: str,
+    *,
+    usager: Usager | None,
+    today: dt.date,
+    organisation_id: int | None = None,
+    current: int | None = None,
 ) -> Offer:
     """reservation.offer.offer_for for the address: one query when nothing has changed since it
     was last asked in this process (two when the offer holds a « RDV de suivi » for an
-    identified usager)."""
-    current = version()
+    identified usager). `current`: the catalogue's number, when the caller has just read it."""
+    current = version() if current is None else current
     address_route = _route(current, commune, street)
     motifs: tuple[Motif, ...] = _remember(
         ("motifs", current, commune.pk, street, today, organisation_id),

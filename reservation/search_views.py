@@ -43,7 +43,6 @@ from reservation.offer import (
 from sectorisation.communes import resolve_commune, search_communes
 from sectorisation.forms import CommuneSearchForm
 from sectorisation.models import Commune
-from sectorisation.routing import has_street_sectors
 from usagers.models import Usager
 
 WEEK = dt.timedelta(days=7)
@@ -58,6 +57,7 @@ class Answers:
     choice: Choice
     commune: Commune
     offer: Offer
+    version: int  # the catalogue's number these answers were read under
 
     @property
     def commune_label(self) -> str:
@@ -74,14 +74,24 @@ class Answers:
 
 
 def _answers(request: HttpRequest, choice: Choice) -> Answers | None:
-    """The commune answered and what it is offered (three to five queries), None without a commune."""
-    commune = resolve_commune(choice.commune) if choice.commune else None
+    """The commune answered and what it is offered, None without a commune: one query (the
+    catalogue's number) when this process has answered the same since the last change, up to
+    six otherwise."""
+    if not choice.commune:
+        return None
+    current = catalogue.version()
+    commune = catalogue.commune(choice.commune, current=current)
     if commune is None:
         return None
     offer = catalogue.offer(
-        commune, choice.rue, usager=_usager(request), today=timezone.localdate(), organisation_id=choice.org
+        commune,
+        choice.rue,
+        usager=_usager(request),
+        today=timezone.localdate(),
+        organisation_id=choice.org,
+        current=current,
     )
-    return Answers(choice=choice, commune=commune, offer=offer)
+    return Answers(choice=choice, commune=commune, offer=offer, version=current)
 
 
 def _home_url(choice: Choice) -> str:
@@ -176,7 +186,7 @@ def services(request: HttpRequest) -> HttpResponse:
     answers = _answers(request, choice)
     if answers is None:  # no commune, or an unknown one
         return redirect(Choice(org=choice.org).url("home"))
-    if not choice.rue and has_street_sectors(answers.commune):
+    if not choice.rue and catalogue.street_sectors(answers.commune, current=answers.version):
         return redirect(choice.url("street"))
     offered = answers.offer.services()
     if not offered:

@@ -13,7 +13,6 @@ from organisations.models import Lieu, Organisation
 from planning.creneaux import free_agents_at
 from reservation import catalogue
 from reservation.choice import Choice
-from sectorisation.communes import resolve_commune
 from sectorisation.models import Commune
 from sectorisation.routing import Route
 from usagers.models import Usager
@@ -63,16 +62,18 @@ def local_start(naive: dt.datetime, organisation: Organisation) -> dt.datetime |
 
 
 def resolve(choice: Choice) -> Selection | None:
-    commune = resolve_commune(choice.commune) if choice.commune else None
-    if commune is None or choice.category_id is None or choice.creneau is None:
+    if not choice.commune or choice.category_id is None or choice.creneau is None:
         return None
     at_a_lieu = choice.location_type == Motif.LocationType.PUBLIC_OFFICE
     place_id = choice.lieu if at_a_lieu else choice.organisation
     if place_id is None:
         return None
-    # The lieu, its organisation and the motif read only what the catalogue's number follows:
-    # kept under it, as the route is (no query on each page of the wizard).
+    # The commune, the lieu, its organisation and the motif read only what the catalogue's number
+    # follows: kept under it, as the route is (no query on each page of the wizard).
     current = catalogue.version()
+    commune = catalogue.commune(choice.commune, current=current)
+    if commune is None:
+        return None
     place = (commune.departement, choice.location_type, place_id, choice.category_id, choice.service)
     found = catalogue.kept(
         current, ("selection", *place), lambda: _place_and_motif(choice, commune.departement, place_id)

@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -26,7 +27,7 @@ from rendezvous.bulk import BULK_STATUSES
 from rendezvous.forms import RdvFilterForm, RdvForm
 from rendezvous.history import rdv_history
 from rendezvous.models import Rdv
-from rendezvous.permissions import access_rdv, rdvs_visible_to
+from rendezvous.permissions import access_rdv, rdvs_listed
 from rendezvous.services import ConflictsChanged, change_status, delete_rdv, update_rdv
 from rendezvous.views.common import with_params
 from rendezvous.views.rdv_page import (
@@ -57,7 +58,7 @@ def rdv_list(request: OrganisationRequest, organisation_id):
     membership = request.membership
     now = timezone.now()
     form = RdvFilterForm(request.GET or None, membership=membership)
-    rdvs, today = form.listed(rdvs_visible_to(membership), now, request.organisation.tzinfo)
+    rdvs, today = form.listed(rdvs_listed(membership), now, request.organisation.tzinfo)
     page = Paginator(rdvs, PER_PAGE).get_page(request.GET.get("page"))
     query = {key: str(value) for key, value in request.GET.items() if key != "page" and value}
     period = form.period()
@@ -78,15 +79,23 @@ def rdv_list(request: OrganisationRequest, organisation_id):
         from usagers.permissions import usagers_visible_to
 
         usager = usagers_visible_to(membership).filter(pk=form.cleaned_data["usager"]).first()
+    # Each row's « Statut du RDV » options, written once per status rather than once per row.
+    status_options = {
+        current: format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            ((value, " selected" if value == current else "", label) for value, label in Rdv.Status.choices),
+        )
+        for current in Rdv.Status.values
+    }
     return render(
         request,
         "rendezvous/list.html",
         {
             "form": form,
             "page_obj": page,
-            "rows": [(rdv, rdv.display_status(now)) for rdv in page],
+            "rows": [(rdv, rdv.display_status(now), status_options[rdv.status]) for rdv in page],
             "query": urlencode(query) + "&" if query else "",
-            "statuses": Rdv.Status.choices,
             "bulk_statuses": [(status.value, status.label) for status in BULK_STATUSES],
             "filtered_usager": usager,
             "list_url": request.get_full_path(),

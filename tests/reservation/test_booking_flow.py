@@ -302,14 +302,14 @@ def test_queries_of_the_last_steps(client, world, usager, django_assert_num_quer
     informations(late, world, {"for_whom": "moi"})
     late_verify = late.get(url("verify", **choice(world)))
     sign_in_usager(client, usager)
-    with django_assert_num_queries(8):  # the answers kept in the session
+    with django_assert_num_queries(7):  # the answers kept in the session
         informations(client, world, {"for_whom": "moi"})
-    # The session, the usager, the commune, the catalogue's number, the token, the créneau's engine.
-    with django_assert_num_queries(8):
+    # The session, the usager, the catalogue's number, the créneau's engine (4 queries).
+    with django_assert_num_queries(7):
         verify = client.get(url("verify", **choice(world)))
-    with django_assert_num_queries(46):  # the RDV, its messages, its history
+    with django_assert_num_queries(45):  # the RDV, its messages, its history
         booked = client.post(url("verify", **choice(world)), {"token": token_of(verify)})
     assert booked.status_code == 302 and Rdv.objects.count() == 1
-    with django_assert_num_queries(9):  # and the booking token looked up: no write, no lock
+    with django_assert_num_queries(8):  # and the booking token looked up: no write, no lock
         taken = late.post(url("verify", **choice(world)), {"token": token_of(late_verify)})
     assert taken.status_code == 302 and "/creneau/" in taken["Location"]

@@ -15,7 +15,7 @@ from reservation import catalogue
 from reservation.choice import Choice
 from reservation.selection import resolve
 from sectorisation.communes import resolve_commune
-from sectorisation.models import Sector, SectorArea, SectorAttribution
+from sectorisation.models import Commune, FormerCommune, Sector, SectorArea, SectorAttribution
 from tests.agents.factories import AgentFactory
 from tests.reservation.search_helpers import NOISIEL, Level, lieu, online_motif, plage, sector, sign_in_usager, url
 from tests.reservation.test_search import card_titles, offered
@@ -32,7 +32,7 @@ def names(offer) -> list[str]:
     return [motif.name for motif in offer.motifs]
 
 
-# What offered_motifs and route read, and what the pages show of it.
+# What offered_motifs and route read, what the pages show of it, and the communes they resolve.
 READ = [
     Territory,
     Organisation,
@@ -47,6 +47,8 @@ READ = [
     SectorAttribution,
     AgentRole,
     Agent,
+    Commune,
+    FormerCommune,
 ]
 
 
@@ -65,7 +67,7 @@ def test_every_table_the_offer_reads_has_the_trigger(db):
 @pytest.mark.parametrize("model", READ, ids=lambda model: model._meta.db_table)
 def test_every_write_to_a_table_the_offer_reads_changes_the_version(db, model):
     before = catalogue.version()
-    column = "is_active" if model is Agent else "id"
+    column = "is_active" if model is Agent else model._meta.pk.column
     with connection.cursor() as cursor:
         cursor.execute(f"UPDATE {model._meta.db_table} SET {column} = {column} WHERE false")
     assert catalogue.version() > before
@@ -158,7 +160,7 @@ def test_the_lieu_and_motif_of_a_creneau_are_kept_and_a_change_seen_at_once(nois
     )
     first = resolve(chosen)
     assert first is not None and first.motif == pesee and first.lieu == maison
-    with django_assert_num_queries(2):  # the commune, the version
+    with django_assert_num_queries(1):  # the version
         again = resolve(chosen)
     assert again is not None and again.motif is first.motif and again.lieu is first.lieu
 
@@ -169,3 +171,15 @@ def test_the_lieu_and_motif_of_a_creneau_are_kept_and_a_change_seen_at_once(nois
     assert resolve(chosen) is None
     Motif.objects.filter(pk=pesee.pk).update(bookable_online=True)
     assert resolve(chosen).motif == pesee
+
+
+def test_the_commune_answered_is_kept_and_a_change_seen_at_once(noisiel, django_assert_num_queries):
+    current = catalogue.version()
+    first = catalogue.commune(NOISIEL, current=current)
+    assert first is not None and first.name == "Noisiel"
+    with django_assert_num_queries(0):
+        assert catalogue.commune(NOISIEL, current=current) is first
+    Commune.objects.filter(pk=NOISIEL).update(name="Noisiel-sur-Marne")  # a queryset update: no signal
+    assert catalogue.version() > current
+    assert catalogue.commune(NOISIEL, current=catalogue.version()).name == "Noisiel-sur-Marne"
+    assert catalogue.commune("99999", current=catalogue.version()) is None

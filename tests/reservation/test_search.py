@@ -143,8 +143,9 @@ def test_services_when_several_have_online_motifs(client, noisiel, django_assert
     # Commune, catalogue version, territory (no sector), motifs, streets deciding?
     with django_assert_num_queries(5):
         response = client.get(url("services", commune=NOISIEL))
-    # Asked again with nothing changed: the route and the motifs are kept (reservation.catalogue).
-    with django_assert_num_queries(3):
+    # Asked again with nothing changed: the commune, the route, the motifs and whether streets
+    # decide are kept (reservation.catalogue): the catalogue's number only.
+    with django_assert_num_queries(1):
         assert client.get(url("services", commune=NOISIEL)).content == response.content
     assertContains(response, '<h1 class="fr-h3">Quel service souhaitez-vous rencontrer ?</h1>', html=True)
     links = [
@@ -173,7 +174,7 @@ def test_motifs_of_the_service_with_their_type(client, noisiel, django_assert_nu
     pmi = service("PMI").pk
     with django_assert_num_queries(4):  # commune, catalogue version, territory, motifs
         response = client.get(url("motifs", commune=NOISIEL, service=pmi))
-    with django_assert_num_queries(2):  # then only the commune and the catalogue version
+    with django_assert_num_queries(1):  # then only the catalogue version
         assert client.get(url("motifs", commune=NOISIEL, service=pmi)).content == response.content
     assertContains(response, '<h1 class="fr-h3">Pour quel motif ?</h1>', html=True)
     assert card_titles(response) == [("Pesée", "Sur place"), ("Pesée", "Par téléphone")]
@@ -330,7 +331,7 @@ def test_an_identified_usager_with_a_referent_is_offered_its_follow_up(client, n
     # The usager's session and record, then as without, and its référents for the follow-up.
     with django_assert_num_queries(7):
         response = client.get(url("motifs", commune=NOISIEL))
-    with django_assert_num_queries(5):  # the route and the motifs kept: its référents still read
+    with django_assert_num_queries(4):  # the commune, route and motifs kept: its référents still read
         again = client.get(url("motifs", commune=NOISIEL))
     assert card_titles(again) == card_titles(response)
     assert card_titles(response) == [("Pesée", "Sur place"), ("Suivi social", "Sur place")]

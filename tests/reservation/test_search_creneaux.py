@@ -68,7 +68,7 @@ def test_a_week_day_by_day(client, pesee, maison, django_assert_num_queries):
     # absences, RDVs.
     with django_assert_num_queries(9):
         response = page(client, pesee, lieu=maison.pk, semaine="2030-03-04")
-    with django_assert_num_queries(7):  # the route and the motifs kept (reservation.catalogue)
+    with django_assert_num_queries(6):  # the commune, route and motifs kept (reservation.catalogue)
         page(client, pesee, lieu=maison.pk, semaine="2030-03-04")
     assertContains(response, '<h1 class="fr-h3">Choisissez un horaire</h1>', html=True)
     assertContains(response, '<h2 class="fr-h5 fr-mb-2w" id="semaine">Du lundi 4 au dimanche 10 mars</h2>', html=True)

@@ -3,6 +3,8 @@ gunicorn with the production settings, a Celery worker and beat. Standard librar
 psycopg for the database): imported before Django is set up."""
 
 import os
+import re
+import shlex
 import shutil
 import signal
 import socket
@@ -15,9 +17,25 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-# As the Procfile runs them.
-PROCFILE_WEB = ["--workers", "2", "--threads", "4", "--timeout", "60"]
-PROCFILE_WORKER = ["--concurrency", "2", "--without-gossip", "--without-mingle"]
+
+
+def procfile_command(name: str, **replaced: str) -> list[str]:
+    """The Procfile's command for `name`, as honcho's shell would run it (`${VAR:-default}` and
+    `$VAR` from the environment), its programs run by this Python, and the value of each option
+    in `replaced` (`bind="127.0.0.1:8001"` for `--bind`) changed: what is measured is what runs."""
+    for line in (BASE_DIR / "Procfile").read_text().splitlines():
+        if line.startswith(f"{name}:"):
+            text = re.sub(
+                r"\$\{(\w+):-([^}]*)\}", lambda m: os.environ.get(m.group(1), m.group(2)), line[len(name) + 1 :]
+            )
+            words = shlex.split(os.path.expandvars(text))
+            break
+    else:
+        raise RuntimeError(f"Procfile : pas de processus « {name} »")
+    for option, value in replaced.items():
+        words[words.index(f"--{option}") + 1] = value
+    program = next(n for n, word in enumerate(words) if word in ("gunicorn", "celery"))
+    return [*words[:program], sys.executable, "-m", *words[program:]]
 
 
 def free_port() -> int:
@@ -119,23 +137,13 @@ class Processes:
             )
 
     def start(self) -> None:
-        self._start(
-            "web",
-            [sys.executable, "-m", "gunicorn", "rdv.wsgi", "--bind", f"127.0.0.1:{self.port}", *PROCFILE_WEB],
-        )
+        self._start("web", procfile_command("web", bind=f"127.0.0.1:{self.port}"))
         self.start_worker()
-        beat_schedule = str(self.directory / "celerybeat-schedule")
-        self._start(
-            "beat",
-            [sys.executable, "-m", "celery", "-A", "rdv", "beat", "--loglevel", "WARNING", "--schedule", beat_schedule],
-        )
+        self._start("beat", procfile_command("beat", schedule=str(self.directory / "celerybeat-schedule")))
         wait_for_port(self.port, 60)
 
     def start_worker(self) -> None:
-        self._start(
-            "worker",
-            [sys.executable, "-m", "celery", "-A", "rdv", "worker", "--loglevel", "WARNING", *PROCFILE_WORKER],
-        )
+        self._start("worker", procfile_command("worker"))
 
     def kill_worker(self) -> None:
         """SIGKILL to the worker's whole process group: no chance to record anything."""

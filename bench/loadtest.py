@@ -5,10 +5,11 @@ deployed, on this machine only (every request to 127.0.0.1).
    --keep), migrated, with the demo's data (`manage.py demo`), USAGERS usagers and the signed-in
    sessions of agents and usagers written directly (the login form's lockout and the emailed
    code are not what is measured); static files collected into a temporary folder.
-2. A Redis of its own (free port: broker and cache), gunicorn as the Procfile runs it (2 workers ×
-   4 threads), a Celery worker (2 processes) and beat, with the production settings: DEBUG off, a
-   SECRET_KEY, ALLOWED_HOSTS=127.0.0.1, static files served by WhiteNoise. Emails and SMS are
-   written to files.
+2. A Redis of its own (free port: broker and cache), then the Procfile's web, worker and beat,
+   their commands read from it (gunicorn: WEB_CONCURRENCY processes, 3 by default; the worker
+   under `nice`), with the production settings: DEBUG off, a SECRET_KEY,
+   ALLOWED_HOSTS=127.0.0.1, static files served by WhiteNoise. Emails and SMS are written to
+   files.
 3. --duration seconds (60) of --users simultaneous people (20), each waiting up to --think
    seconds between two pages: agents opening their week's agenda and the RDV list, the
    secrétariat the team's day, usagers choosing a service, a motif, a lieu, a créneau and, one

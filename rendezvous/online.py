@@ -12,7 +12,7 @@ and try the next agent, or raise SlotTaken. A double click or a replayed form ca
 (AlreadyBooked)."""
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
@@ -51,14 +51,21 @@ def bookable_agents(
     agent_ids: Iterable[int] | None = None,
     booking_token: str,
     now: dt.datetime | None = None,
+    possible: Collection[int] | None = None,
 ) -> list[int]:
     """Before anything is written: the agents free at `start` among `agent_ids` (None: any), in
     id order, as `book` will try them. Raises AlreadyBooked when this form already booked, and
     SlotTaken when nobody is free: a créneau just taken answers at once, with no transaction
-    and no lock (many usagers confirming the same time queue only while it may still be free)."""
+    and no lock (many usagers confirming the same time queue only while it may still be free).
+
+    `possible`: every agent who could take it, or more (the caller may know them without a
+    query). When each of them already holds an RDV at that time, SlotTaken in one query, without
+    computing the créneaux: most of the many usagers who confirm the same time at once."""
     existing = Rdv.objects.filter(booking_token=booking_token).first()
     if existing is not None:
         raise AlreadyBooked(existing)
+    if possible is not None and all_busy(possible, start, start + dt.timedelta(minutes=motif.default_duration_in_min)):
+        raise SlotTaken
     allowed = None if agent_ids is None else set(agent_ids)
     candidates = free_agents_at(
         motif=motif, start=start, lieu_id=lieu.pk if lieu is not None else None, online=True, usager=usager, now=now
@@ -67,6 +74,15 @@ def bookable_agents(
     if not found:
         raise SlotTaken
     return found
+
+
+def all_busy(agent_ids: Collection[int], start: dt.datetime, end: dt.datetime) -> bool:
+    """Whether each of these agents holds an RDV overlapping [start, end): none of them is free
+    then, whatever their plages (`is_still_free` decides the same way for one agent)."""
+    if not agent_ids:
+        return True
+    busy = Rdv.objects.holding_time().overlapping(start, end).filter(agents__in=agent_ids)
+    return set(agent_ids) <= set(busy.values_list("agents", flat=True))
 
 
 def book(

@@ -238,6 +238,7 @@ def _confirm(selection: Selection, usager: Usager, proches: list[Usager], pendin
             usager=known,
             agent_ids=selection.agent_ids,
             booking_token=token,
+            possible=selection.possible_agents(),
         )
     with transaction.atomic():
         changed = []

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from motifs.models import Motif
 from organisations.models import Lieu, Organisation
 from planning.creneaux import free_agents_at
+from planning.models import PlageOuverture
 from reservation import catalogue
 from reservation.choice import Choice
 from sectorisation.models import Commune
@@ -26,11 +27,28 @@ class Selection:
     start: dt.datetime
     commune: Commune
     route: Route
+    version: int  # the catalogue's number it was resolved under
 
     @property
     def agent_ids(self) -> frozenset[int] | None:
         """The agents the sectorisation allows for this motif (None: any)."""
         return self.route.agent_ids(self.motif.sectorisation_level, self.organisation.pk)
+
+    def possible_agents(self) -> frozenset[int]:
+        """Every agent who could ever take this créneau, or more: those with a plage for the
+        motif at its lieu (whatever the plage's dates; at any lieu for a motif without one) that
+        the sectorisation allows. Plages follow the catalogue's number: kept under it, no query
+        when the number has not changed."""
+        plages = PlageOuverture.objects.filter(motifs=self.motif.pk)
+        if self.lieu is not None:
+            plages = plages.filter(lieu=self.lieu.pk)
+        with_plage: frozenset[int] = catalogue.kept(
+            self.version,
+            ("plage-agents", self.motif.pk, self.lieu.pk if self.lieu else None),
+            lambda: frozenset(plages.values_list("agent_id", flat=True)),
+        )
+        allowed = self.agent_ids
+        return with_plage if allowed is None else with_plage & allowed
 
     @property
     def end(self) -> dt.datetime:
@@ -89,7 +107,9 @@ def resolve(choice: Choice) -> Selection | None:
     start = local_start(choice.creneau, organisation)
     if start is None:
         return None
-    return Selection(motif=motif, organisation=organisation, lieu=lieu, start=start, commune=commune, route=routed)
+    return Selection(
+        motif=motif, organisation=organisation, lieu=lieu, start=start, commune=commune, route=routed, version=current
+    )
 
 
 def _place_and_motif(choice: Choice, departement: str, place_id: int) -> tuple[Lieu | None, Organisation, Motif] | None:

@@ -12,7 +12,7 @@ from django.db import connection
 
 from rendezvous.history import rdv_history
 from rendezvous.models import Rdv
-from rendezvous.online import AlreadyBooked, TooLate, book, can_change, cancel, move
+from rendezvous.online import AlreadyBooked, TooLate, all_busy, book, bookable_agents, can_change, cancel, move
 from rendezvous.services import SlotTaken
 from tests.agents.factories import AgentFactory
 from tests.motifs.factories import MotifFactory
@@ -80,6 +80,30 @@ def test_a_replayed_form_books_once(organisation, online_motif, lieu, two_agents
         book(motif=online_motif, start=at(organisation, DAY, 11), lieu=lieu, usagers=[usager], booking_token="same")
     assert raised.value.rdv == rdv
     assert Rdv.objects.count() == 1
+
+
+def test_the_possible_agents_all_busy_refuse_in_one_query_and_one_free_is_enough(
+    organisation, online_motif, lieu, two_agents, usager, django_assert_num_queries
+):
+    """`possible` answers « taken » without computing the créneaux only when every agent who could
+    take it holds an RDV then; a cancelled RDV holds no one, a RDV ending at the start neither."""
+    start, ids = at(organisation, DAY, 9, 30), [agent.pk for agent in two_agents]
+    asked = {"motif": online_motif, "start": start, "lieu": lieu, "usager": usager, "possible": ids}
+    RdvFactory(organisation=organisation, agents=[two_agents[0]], starts_at=start - dt.timedelta(minutes=15))
+    RdvFactory(organisation=organisation, agents=[two_agents[1]], starts_at=start - dt.timedelta(minutes=30))
+    RdvFactory(organisation=organisation, agents=[two_agents[1]], starts_at=start, status=Rdv.Status.EXCUSED)
+    assert not all_busy(ids, start, start + dt.timedelta(minutes=30))
+    assert bookable_agents(**asked, booking_token="one free") == [two_agents[1].pk]
+    RdvFactory(organisation=organisation, agents=[two_agents[1]], starts_at=start + dt.timedelta(minutes=20))
+    with django_assert_num_queries(2), pytest.raises(SlotTaken):  # the token, the agents' RDVs
+        bookable_agents(**asked, booking_token="none free")
+    with pytest.raises(SlotTaken):
+        bookable_agents(**asked | {"possible": []}, booking_token="nobody")
+    # A replayed form is recognised before: its own RDV makes its agent busy.
+    rdv = RdvFactory(organisation=organisation, agents=[two_agents[0]], starts_at=start, booking_token="mine")
+    with pytest.raises(AlreadyBooked) as raised:
+        bookable_agents(**asked, booking_token="mine")
+    assert raised.value.rdv == rdv
 
 
 def test_a_motif_not_bookable_online_books_nothing(organisation, lieu, basic_agent, usager):

@@ -173,6 +173,28 @@ def test_the_lieu_and_motif_of_a_creneau_are_kept_and_a_change_seen_at_once(nois
     assert resolve(chosen).motif == pesee
 
 
+def test_the_agents_who_could_take_a_creneau_are_kept_and_a_new_plage_seen_at_once(noisiel, django_assert_num_queries):
+    pesee = offered(online_motif(noisiel, "Pesée"))
+    maison = Lieu.objects.get(organisation=noisiel)
+    chosen = Choice(
+        commune=NOISIEL,
+        motif=f"{pesee.category_id}-{pesee.location_type}",
+        lieu=maison.pk,
+        creneau=dt.datetime.fromisoformat("2030-03-05T09:30"),
+    )
+    first = resolve(chosen).possible_agents()
+    at_maison = PlageOuverture.objects.filter(motifs=pesee, lieu=maison)
+    assert first == set(at_maison.values_list("agent_id", flat=True)) != set()
+    selection = resolve(chosen)
+    with django_assert_num_queries(0):
+        assert selection.possible_agents() is first
+    # Another agent's plage for the motif elsewhere: not one of them; at the same lieu: at once.
+    plage(pesee, lieu(noisiel, "Antenne du Luzard"))
+    assert resolve(chosen).possible_agents() == first
+    other = plage(pesee, maison)
+    assert resolve(chosen).possible_agents() == first | {other.agent_id}
+
+
 def test_the_commune_answered_is_kept_and_a_change_seen_at_once(noisiel, django_assert_num_queries):
     current = catalogue.version()
     first = catalogue.commune(NOISIEL, current=current)

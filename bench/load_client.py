@@ -124,23 +124,22 @@ class Visitor:
         return response
 
     def _send(self, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> Response:
-        for attempt in (1, 2):
-            if self.connection is None:
-                self.connection = http.client.HTTPConnection(*self.address, timeout=30)
-            try:
-                self.connection.request(method, path, body=body, headers=headers)
-                answer = self.connection.getresponse()
-                text = answer.read().decode("utf-8", "replace")
-            except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected):
-                # The server closed a kept-alive connection between two pages: once more, anew.
-                self.close()
-                if attempt == 2:
-                    raise
-                continue
-            if answer.will_close:
-                self.close()
-            return Response(answer.status, answer.msg, text)
-        raise AssertionError("unreachable")
+        kept = self.connection is not None
+        if self.connection is None:
+            self.connection = http.client.HTTPConnection(*self.address, timeout=30)
+        try:
+            self.connection.request(method, path, body=body, headers=headers)
+            answer = self.connection.getresponse()
+            text = answer.read().decode("utf-8", "replace")
+        except (ConnectionResetError, BrokenPipeError, http.client.RemoteDisconnected):
+            self.close()
+            if not (kept and method == "GET"):
+                raise  # counted as an error: a POST is never sent twice, nor a failure hidden
+            # The server closed a kept-alive connection between two pages: once more, anew.
+            return self._send(method, path, body, headers)
+        if answer.will_close:
+            self.close()
+        return Response(answer.status, answer.msg, text)
 
     def _keep_cookies(self, set_cookies: list[str]) -> None:
         for header in set_cookies:

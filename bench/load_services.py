@@ -26,7 +26,7 @@ def procfile_command(name: str, **replaced: str) -> list[str]:
     for line in (BASE_DIR / "Procfile").read_text().splitlines():
         if line.startswith(f"{name}:"):
             text = re.sub(
-                r"\$\{(\w+):-([^}]*)\}", lambda m: os.environ.get(m.group(1), m.group(2)), line[len(name) + 1 :]
+                r"\$\{(\w+):-([^}]*)\}", lambda m: os.environ.get(m.group(1)) or m.group(2), line[len(name) + 1 :]
             )
             words = shlex.split(os.path.expandvars(text))
             break

@@ -7,7 +7,6 @@ from typing import Any, cast
 
 from django import forms
 from django.db.models import Q
-from django.forms.models import ModelChoiceIterator
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -16,7 +15,7 @@ from agents.models import Agent, AgentQuerySet
 from agents.permissions import Membership, agents_with_visible_agenda
 from motifs.models import Motif
 from organisations.models import Lieu, Organisation, Service
-from rdv.forms import DsfrForm, MinutesField, field_of
+from rdv.forms import DsfrForm, ListedChoiceIterator, MinutesField, field_of
 from rendezvous.conflicts import Conflict, conflicts_signature, find_conflicts
 from rendezvous.models import Rdv, displayed_statuses
 from usagers.models import Usager
@@ -61,7 +60,7 @@ class AgentsWidget(forms.CheckboxSelectMultiple):
         return context
 
 
-class AgentChoiceIterator(ModelChoiceIterator):
+class AgentChoiceIterator(ListedChoiceIterator):
     def __init__(self, field):
         super().__init__(field)
         # The services label and group the choices: the agents' services in the field's

@@ -13,7 +13,7 @@ and try the next agent, or raise SlotTaken. A double click or a replayed form ca
 
 import datetime as dt
 from collections.abc import Collection, Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -60,20 +60,30 @@ def bookable_agents(
 
     `possible`: every agent who could take it, or more (the caller may know them without a
     query). When each of them already holds an RDV at that time, SlotTaken in one query, without
-    computing the créneaux: most of the many usagers who confirm the same time at once."""
-    existing = Rdv.objects.filter(booking_token=booking_token).first()
-    if existing is not None:
-        raise AlreadyBooked(existing)
+    computing the créneaux: most of the many usagers who confirm the same time at once.
+
+    The booking token is looked up only to refuse, after what decided it: a form submitted twice
+    whose twin committed meanwhile gets the twin's RDV, not « taken » (a replay with an agent still
+    free goes on to `book`, where the token's unique constraint answers the same)."""
     if possible is not None and all_busy(possible, start, start + dt.timedelta(minutes=motif.default_duration_in_min)):
-        raise SlotTaken
+        refuse(booking_token)
     allowed = None if agent_ids is None else set(agent_ids)
     candidates = free_agents_at(
         motif=motif, start=start, lieu_id=lieu.pk if lieu is not None else None, online=True, usager=usager, now=now
     )
     found = [agent_id for agent_id in sorted(candidates) if allowed is None or agent_id in allowed]
     if not found:
-        raise SlotTaken
+        refuse(booking_token)
     return found
+
+
+def refuse(booking_token: str) -> NoReturn:
+    """No agent free: AlreadyBooked when this form's token already booked (read after what found
+    them busy, so a twin submission that committed meanwhile is seen), SlotTaken otherwise."""
+    existing = Rdv.objects.filter(booking_token=booking_token).first()
+    if existing is not None:
+        raise AlreadyBooked(existing)
+    raise SlotTaken
 
 
 def all_busy(agent_ids: Collection[int], start: dt.datetime, end: dt.datetime) -> bool:
@@ -81,7 +91,7 @@ def all_busy(agent_ids: Collection[int], start: dt.datetime, end: dt.datetime) -
     then, whatever their plages (`is_still_free` decides the same way for one agent)."""
     if not agent_ids:
         return True
-    busy = Rdv.objects.holding_time().overlapping(start, end).filter(agents__in=agent_ids)
+    busy = Rdv.objects.holding_time().overlapping(start, end).for_agents(agent_ids).order_by()
     return set(agent_ids) <= set(busy.values_list("agents", flat=True))
 
 
@@ -138,7 +148,8 @@ def book(
         if existing is None:
             raise
         raise AlreadyBooked(existing) from None
-    raise SlotTaken
+    # Every candidate taken, under its lock: by this form's twin, maybe.
+    refuse(booking_token)
 
 
 def can_change(rdv: Rdv, now: dt.datetime | None = None) -> bool:

@@ -35,11 +35,11 @@ class Selection:
         return self.route.agent_ids(self.motif.sectorisation_level, self.organisation.pk)
 
     def possible_agents(self) -> frozenset[int]:
-        """Every agent who could ever take this créneau, or more: those with a plage for the
-        motif at its lieu (whatever the plage's dates; at any lieu for a motif without one) that
-        the sectorisation allows. Plages follow the catalogue's number: kept under it, no query
-        when the number has not changed."""
-        plages = PlageOuverture.objects.filter(motifs=self.motif.pk)
+        """Every agent who could ever take this créneau, or more: those with a plage that may
+        receive the motif (`PlageOuvertureQuerySet.offering`, where the engine starts) at its
+        lieu, whatever the plage's dates, that the sectorisation allows. Plages follow the
+        catalogue's number: kept under it, no query when the number has not changed."""
+        plages = PlageOuverture.objects.offering(self.motif)
         if self.lieu is not None:
             plages = plages.filter(lieu=self.lieu.pk)
         with_plage: frozenset[int] = catalogue.kept(

@@ -12,9 +12,9 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect, QueryDict
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -81,10 +81,8 @@ def rdv_list(request: OrganisationRequest, organisation_id):
         usager = usagers_visible_to(membership).filter(pk=form.cleaned_data["usager"]).first()
     # Each row's « Statut du RDV » options, written once per status rather than once per row.
     status_options = {
-        current: format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            ((value, " selected" if value == current else "", label) for value, label in Rdv.Status.choices),
+        current: render_to_string(
+            "rendezvous/_status_options.html", {"current": current, "statuses": Rdv.Status.choices}
         )
         for current in Rdv.Status.values
     }

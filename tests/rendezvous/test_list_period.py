@@ -11,6 +11,7 @@ from django.urls import reverse
 from tests.helpers import count_queries
 from tests.rendezvous.factories import RdvFactory
 from tests.rendezvous.helpers import dom, find, find_all, text
+from tests.usagers.factories import UsagerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -79,3 +80,29 @@ def test_the_period_adds_no_query(client, organisation, basic_agent, rdvs):
     path = reverse("rendezvous:list", kwargs={"organisation_id": organisation.pk})
     client.get(path)
     assert count_queries(client, path) == count_queries(client, path + "?periode=passes")
+
+
+@time_machine.travel(NOW, tick=False)
+def test_the_list_reads_the_same_queries_whatever_its_rows(
+    client, organisation, basic_agent, django_assert_num_queries
+):
+    """The session, the agent and its membership, the services of the filter, the count, the
+    page of RDVs with its motif, service and lieu, their agents, their usagers, the
+    organisation, the « À renseigner » counter, then the agents, motifs and lieux of the
+    filters: the same for one RDV and for a full page of them with two usagers each."""
+    client.force_login(basic_agent)
+    path = reverse("rendezvous:list", kwargs={"organisation_id": organisation.pk})
+    RdvFactory(organisation=organisation, agents=[basic_agent], starts_at=at(1, 9), usagers=[UsagerFactory()])
+    client.get(path)
+    with django_assert_num_queries(13):
+        client.get(path)
+    for n in range(25):
+        RdvFactory(
+            organisation=organisation,
+            agents=[basic_agent],
+            starts_at=at(2 + n, 9),
+            usagers=[UsagerFactory(), UsagerFactory()],
+        )
+    with django_assert_num_queries(13):
+        response = client.get(path)
+    assert len(response.context["rows"]) == 20

@@ -240,3 +240,32 @@ def test_a_move_sends_one_message_per_channel(organisation, online_motif, lieu, 
     assert not rdv.notifications.filter(usager=usager).exclude(status="sent").exists()
     to_usager = moved.notifications.filter(usager=usager)
     assert sorted(to_usager.values_list("event", "channel")) == [("created", "email"), ("created", "sms")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_double_click_on_the_only_agent_gives_both_clicks_the_rdv(organisation, online_motif, lieu, usager):
+    """One agent: the second click waits for the first's lock, then finds the agent busy, with
+    its own RDV: it answers that RDV, never « taken »."""
+    agent = AgentFactory(organisation=organisation, services=["PMI"])
+    PlageOuvertureFactory(organisation=organisation, agent=agent, lieu=lieu, motifs=[online_motif], first_day=DAY)
+    start = at(organisation, DAY, 10)
+    ready = threading.Barrier(2, timeout=30)
+    outcomes: list[object] = []
+
+    def confirm() -> None:
+        try:
+            ready.wait()
+            outcomes.append(book(motif=online_motif, start=start, lieu=lieu, usagers=[usager], booking_token="one"))
+        except AlreadyBooked as already:
+            outcomes.append(already.rdv)
+        except Exception as error:
+            outcomes.append(repr(error))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=confirm) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes == [Rdv.objects.get()] * 2

@@ -184,7 +184,8 @@ def test_the_agents_who_could_take_a_creneau_are_kept_and_a_new_plage_seen_at_on
     )
     first = resolve(chosen).possible_agents()
     at_maison = PlageOuverture.objects.filter(motifs=pesee, lieu=maison)
-    assert first == set(at_maison.values_list("agent_id", flat=True)) != set()
+    assert first
+    assert first == set(at_maison.values_list("agent_id", flat=True))
     selection = resolve(chosen)
     with django_assert_num_queries(0):
         assert selection.possible_agents() is first
@@ -198,7 +199,8 @@ def test_the_agents_who_could_take_a_creneau_are_kept_and_a_new_plage_seen_at_on
 def test_the_commune_answered_is_kept_and_a_change_seen_at_once(noisiel, django_assert_num_queries):
     current = catalogue.version()
     first = catalogue.commune(NOISIEL, current=current)
-    assert first is not None and first.name == "Noisiel"
+    assert first is not None
+    assert first.name == "Noisiel"
     with django_assert_num_queries(0):
         assert catalogue.commune(NOISIEL, current=current) is first
     Commune.objects.filter(pk=NOISIEL).update(name="Noisiel-sur-Marne")  # a queryset update: no signal

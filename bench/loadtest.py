@@ -32,6 +32,7 @@ import json
 import os
 import random
 import secrets
+import statistics
 import sys
 import tempfile
 import time
@@ -139,8 +140,7 @@ def reference_page_cpu_ms() -> float:
             timings.append(time.process_time() - started)
     if response.status_code != 200:
         raise RuntimeError(f"page d'accueil : {response.status_code}")
-    timings.sort()
-    return round(timings[len(timings) // 2] * 1000, 2)
+    return round(statistics.median(timings) * 1000, 2)
 
 
 def run(args: argparse.Namespace, redis: Redis, processes: Processes) -> dict:

@@ -39,13 +39,9 @@ class Selection:
         receive the motif (`PlageOuvertureQuerySet.offering`, where the engine starts) at its
         lieu, whatever the plage's dates, that the sectorisation allows. Plages follow the
         catalogue's number: kept under it, no query when the number has not changed."""
-        plages = PlageOuverture.objects.offering(self.motif)
-        if self.lieu is not None:
-            plages = plages.filter(lieu=self.lieu.pk)
+        lieu_id = self.lieu.pk if self.lieu else None
         with_plage: frozenset[int] = catalogue.kept(
-            self.version,
-            ("plage-agents", self.motif.pk, self.lieu.pk if self.lieu else None),
-            lambda: frozenset(plages.values_list("agent_id", flat=True)),
+            self.version, ("plage-agents", self.motif.pk, lieu_id), lambda: _agents_with_plage(self.motif, lieu_id)
         )
         allowed = self.agent_ids
         return with_plage if allowed is None else with_plage & allowed
@@ -110,6 +106,13 @@ def resolve(choice: Choice) -> Selection | None:
     return Selection(
         motif=motif, organisation=organisation, lieu=lieu, start=start, commune=commune, route=routed, version=current
     )
+
+
+def _agents_with_plage(motif: Motif, lieu_id: int | None) -> frozenset[int]:
+    plages = PlageOuverture.objects.offering(motif)
+    if lieu_id is not None:
+        plages = plages.filter(lieu=lieu_id)
+    return frozenset(plages.values_list("agent_id", flat=True))
 
 
 def _place_and_motif(choice: Choice, departement: str, place_id: int) -> tuple[Lieu | None, Organisation, Motif] | None:

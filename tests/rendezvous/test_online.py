@@ -149,16 +149,16 @@ def test_twenty_simultaneous_confirmations_of_one_slot_book_one_rdv_per_agent(or
     assert list(Rdv.objects.get().agents.all()) == [agent]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_a_double_click_at_the_same_instant_books_once(organisation, online_motif, lieu, two_agents, usager):
-    start = at(organisation, DAY, 9)
+def two_clicks_at_once(**booked) -> list[object]:
+    """`book(**booked)` from two threads released together: what each got (the RDV booked or
+    already booked, or the error)."""
     ready = threading.Barrier(2, timeout=30)
     outcomes: list[object] = []
 
     def confirm() -> None:
         try:
             ready.wait()
-            outcomes.append(book(motif=online_motif, start=start, lieu=lieu, usagers=[usager], booking_token="click"))
+            outcomes.append(book(**booked))
         except AlreadyBooked as already:
             outcomes.append(already.rdv)
         except Exception as error:
@@ -171,6 +171,13 @@ def test_a_double_click_at_the_same_instant_books_once(organisation, online_moti
         thread.start()
     for thread in threads:
         thread.join()
+    return outcomes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_double_click_at_the_same_instant_books_once(organisation, online_motif, lieu, two_agents, usager):
+    start = at(organisation, DAY, 9)
+    outcomes = two_clicks_at_once(motif=online_motif, start=start, lieu=lieu, usagers=[usager], booking_token="click")
     assert Rdv.objects.count() == 1
     assert outcomes == [Rdv.objects.get()] * 2
 
@@ -249,23 +256,5 @@ def test_a_double_click_on_the_only_agent_gives_both_clicks_the_rdv(organisation
     agent = AgentFactory(organisation=organisation, services=["PMI"])
     PlageOuvertureFactory(organisation=organisation, agent=agent, lieu=lieu, motifs=[online_motif], first_day=DAY)
     start = at(organisation, DAY, 10)
-    ready = threading.Barrier(2, timeout=30)
-    outcomes: list[object] = []
-
-    def confirm() -> None:
-        try:
-            ready.wait()
-            outcomes.append(book(motif=online_motif, start=start, lieu=lieu, usagers=[usager], booking_token="one"))
-        except AlreadyBooked as already:
-            outcomes.append(already.rdv)
-        except Exception as error:
-            outcomes.append(repr(error))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=confirm) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = two_clicks_at_once(motif=online_motif, start=start, lieu=lieu, usagers=[usager], booking_token="one")
     assert outcomes == [Rdv.objects.get()] * 2

@@ -149,15 +149,20 @@ def test_memory_is_bounded(noisiel, monkeypatch):
     assert len(catalogue._kept) == 3
 
 
+def creneau_at(motif: Motif, lieu: Lieu) -> Choice:
+    """The answers of the wizard up to a créneau of `motif` at `lieu`, in Noisiel."""
+    return Choice(
+        commune=NOISIEL,
+        motif=f"{motif.category_id}-{motif.location_type}",
+        lieu=lieu.pk,
+        creneau=dt.datetime.fromisoformat("2030-03-05T09:30"),  # wall-clock time, as the query gives it
+    )
+
+
 def test_the_lieu_and_motif_of_a_creneau_are_kept_and_a_change_seen_at_once(noisiel, django_assert_num_queries):
     pesee = offered(online_motif(noisiel, "Pesée"))
     maison = Lieu.objects.get(organisation=noisiel)
-    chosen = Choice(
-        commune=NOISIEL,
-        motif=f"{pesee.category_id}-{pesee.location_type}",
-        lieu=maison.pk,
-        creneau=dt.datetime.fromisoformat("2030-03-05T09:30"),  # wall-clock time, as the query gives it
-    )
+    chosen = creneau_at(pesee, maison)
     first = resolve(chosen)
     assert first is not None and first.motif == pesee and first.lieu == maison
     with django_assert_num_queries(1):  # the version
@@ -176,12 +181,7 @@ def test_the_lieu_and_motif_of_a_creneau_are_kept_and_a_change_seen_at_once(nois
 def test_the_agents_who_could_take_a_creneau_are_kept_and_a_new_plage_seen_at_once(noisiel, django_assert_num_queries):
     pesee = offered(online_motif(noisiel, "Pesée"))
     maison = Lieu.objects.get(organisation=noisiel)
-    chosen = Choice(
-        commune=NOISIEL,
-        motif=f"{pesee.category_id}-{pesee.location_type}",
-        lieu=maison.pk,
-        creneau=dt.datetime.fromisoformat("2030-03-05T09:30"),
-    )
+    chosen = creneau_at(pesee, maison)
     first = resolve(chosen).possible_agents()
     at_maison = PlageOuverture.objects.filter(motifs=pesee, lieu=maison)
     assert first

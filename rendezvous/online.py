@@ -16,6 +16,7 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, NoReturn
 
 from django.db import IntegrityError, transaction
+from django.db.models import Value
 from django.utils import timezone
 
 from agents.models import Agent
@@ -59,14 +60,20 @@ def bookable_agents(
     and no lock (many usagers confirming the same time queue only while it may still be free).
 
     `possible`: every agent who could take it, or more (the caller may know them without a
-    query). When each of them already holds an RDV at that time, SlotTaken in one query, without
-    computing the créneaux: most of the many usagers who confirm the same time at once.
+    query). When each of them already holds an RDV at that time, SlotTaken in one query (that
+    also reads the booking token), without computing the créneaux: most of the many usagers who
+    confirm the same time at once.
 
     The booking token is looked up only to refuse, after what decided it: a form submitted twice
     whose twin committed meanwhile gets the twin's RDV, not « taken » (a replay with an agent still
     free goes on to `book`, where the token's unique constraint answers the same)."""
-    if possible is not None and all_busy(possible, start, start + dt.timedelta(minutes=motif.default_duration_in_min)):
-        refuse(booking_token)
+    if possible is not None:
+        end = start + dt.timedelta(minutes=motif.default_duration_in_min)
+        busy, twin = busy_and_twin(possible, start, end, booking_token)
+        if set(possible) <= busy:
+            if twin is not None:
+                raise AlreadyBooked(Rdv.objects.get(pk=twin))
+            raise SlotTaken
     allowed = None if agent_ids is None else set(agent_ids)
     candidates = free_agents_at(
         motif=motif, start=start, lieu_id=lieu.pk if lieu is not None else None, online=True, usager=usager, now=now
@@ -86,13 +93,26 @@ def refuse(booking_token: str) -> NoReturn:
     raise SlotTaken
 
 
-def all_busy(agent_ids: Collection[int], start: dt.datetime, end: dt.datetime) -> bool:
-    """Whether each of these agents holds an RDV overlapping [start, end): none of them is free
-    then, whatever their plages (`is_still_free` decides the same way for one agent)."""
-    if not agent_ids:
-        return True
-    busy = Rdv.objects.holding_time().overlapping(start, end).for_agents(agent_ids).order_by()
-    return set(agent_ids) <= set(busy.values_list("agents", flat=True))
+def busy_and_twin(
+    agent_ids: Collection[int], start: dt.datetime, end: dt.datetime, booking_token: str
+) -> tuple[set[int], int | None]:
+    """The agents among `agent_ids` who hold an RDV overlapping [start, end) (busy then, whatever
+    their plages: `is_still_free` decides the same way for one agent), and the id of the RDV
+    this booking token made, if any: one statement, one snapshot, so a twin submission that
+    committed before it is seen in both."""
+    busy = (
+        Rdv.objects.holding_time()
+        .overlapping(start, end)
+        .for_agents(agent_ids)
+        .annotate(twin=Value(False))
+        .values_list("agents", "twin")
+        .order_by()
+    )
+    twin = (
+        Rdv.objects.filter(booking_token=booking_token).annotate(twin=Value(True)).values_list("pk", "twin").order_by()
+    )
+    rows = list(busy.union(twin, all=True))
+    return {key for key, is_twin in rows if not is_twin}, next((key for key, is_twin in rows if is_twin), None)
 
 
 def book(

@@ -12,7 +12,7 @@ from django.db import connection
 
 from rendezvous.history import rdv_history
 from rendezvous.models import Rdv
-from rendezvous.online import AlreadyBooked, TooLate, all_busy, book, bookable_agents, can_change, cancel, move
+from rendezvous.online import AlreadyBooked, TooLate, book, busy_and_twin, bookable_agents, can_change, cancel, move
 from rendezvous.services import SlotTaken
 from tests.agents.factories import AgentFactory
 from tests.motifs.factories import MotifFactory
@@ -92,10 +92,10 @@ def test_the_possible_agents_all_busy_refuse_in_one_query_and_one_free_is_enough
     RdvFactory(organisation=organisation, agents=[two_agents[0]], starts_at=start - dt.timedelta(minutes=15))
     RdvFactory(organisation=organisation, agents=[two_agents[1]], starts_at=start - dt.timedelta(minutes=30))
     RdvFactory(organisation=organisation, agents=[two_agents[1]], starts_at=start, status=Rdv.Status.EXCUSED)
-    assert not all_busy(ids, start, start + dt.timedelta(minutes=30))
+    assert busy_and_twin(ids, start, start + dt.timedelta(minutes=30), "one free") == ({two_agents[0].pk}, None)
     assert bookable_agents(**asked, booking_token="one free") == [two_agents[1].pk]
     RdvFactory(organisation=organisation, agents=[two_agents[1]], starts_at=start + dt.timedelta(minutes=20))
-    with django_assert_num_queries(2), pytest.raises(SlotTaken):  # the token, the agents' RDVs
+    with django_assert_num_queries(1), pytest.raises(SlotTaken):  # the agents' RDVs and the token
         bookable_agents(**asked, booking_token="none free")
     with pytest.raises(SlotTaken):
         bookable_agents(**asked | {"possible": []}, booking_token="nobody")

@@ -30,7 +30,7 @@ FIRST_USE_MODULES = [
 ]
 for name in FIRST_USE_MODULES:
     importlib.import_module(name)
-caches["default"]  # the backend's module and object
-celery_app.amqp  # the tasks found, their queues and routes
+cache_backend = caches["default"]  # the backend's module and object
+celery_producer = celery_app.amqp  # the tasks found, their queues and routes
 preload()
 tune_garbage_collector()

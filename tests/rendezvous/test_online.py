@@ -12,7 +12,7 @@ from django.db import connection
 
 from rendezvous.history import rdv_history
 from rendezvous.models import Rdv
-from rendezvous.online import AlreadyBooked, TooLate, book, busy_and_twin, bookable_agents, can_change, cancel, move
+from rendezvous.online import AlreadyBooked, TooLate, book, bookable_agents, busy_and_twin, can_change, cancel, move
 from rendezvous.services import SlotTaken
 from tests.agents.factories import AgentFactory
 from tests.motifs.factories import MotifFactory

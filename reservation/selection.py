@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from motifs.models import Motif
 from organisations.models import Lieu, Organisation
 from planning.creneaux import free_agents_at
+from planning.intervals import Window
 from planning.models import PlageOuverture
 from reservation import catalogue
 from reservation.choice import Choice
@@ -35,16 +36,20 @@ class Selection:
         return self.route.agent_ids(self.motif.sectorisation_level, self.organisation.pk)
 
     def possible_agents(self) -> frozenset[int]:
-        """Every agent who could ever take this créneau, or more: those with a plage that may
-        receive the motif (`PlageOuvertureQuerySet.offering`, where the engine starts) at its
-        lieu, whatever the plage's dates, that the sectorisation allows. Plages follow the
+        """Every agent who could take this créneau, or more: those with a plage that may receive
+        the motif (`PlageOuvertureQuerySet.offering`, where the engine starts) at its lieu, and
+        whose occurrence that day covers it (its rule and its exceptions, as the engine expands
+        them), that the sectorisation allows. What the engine checks besides (absences, closed
+        days, référents, delays) only takes agents away. Plages and their exceptions follow the
         catalogue's number: kept under it, no query when the number has not changed."""
         lieu_id = self.lieu.pk if self.lieu else None
-        with_plage: frozenset[int] = catalogue.kept(
-            self.version, ("plage-agents", self.motif.pk, lieu_id), lambda: _agents_with_plage(self.motif, lieu_id)
+        plages: list[PlageOuverture] = catalogue.kept(
+            self.version, ("plages", self.motif.pk, lieu_id), lambda: _plages_offering(self.motif, lieu_id)
         )
+        window = Window(self.start, self.end)
+        covering = frozenset(plage.agent_id for plage in plages if _covers(plage, window))
         allowed = self.agent_ids
-        return with_plage if allowed is None else with_plage & allowed
+        return covering if allowed is None else covering & allowed
 
     @property
     def end(self) -> dt.datetime:
@@ -108,11 +113,21 @@ def resolve(choice: Choice) -> Selection | None:
     )
 
 
-def _agents_with_plage(motif: Motif, lieu_id: int | None) -> frozenset[int]:
-    plages = PlageOuverture.objects.offering(motif)
+def _plages_offering(motif: Motif, lieu_id: int | None) -> list[PlageOuverture]:
+    """The plages that may receive the motif at the lieu, whatever their dates, with their
+    organisation (its time zone) and all their exceptions."""
+    plages = (
+        PlageOuverture.objects.offering(motif).select_related("organisation__territory").prefetch_related("exceptions")
+    )
     if lieu_id is not None:
         plages = plages.filter(lieu=lieu_id)
-    return frozenset(plages.values_list("agent_id", flat=True))
+    return list(plages.order_by("pk"))
+
+
+def _covers(plage: PlageOuverture, window: Window) -> bool:
+    """Whether one of the plage's occurrences holds the whole window."""
+    occurrences = plage.expand(window, exceptions=plage.exceptions.all())
+    return any(occurrence.start <= window.start and occurrence.end >= window.end for occurrence in occurrences)
 
 
 def _place_and_motif(choice: Choice, departement: str, place_id: int) -> tuple[Lieu | None, Organisation, Motif] | None:

@@ -10,14 +10,25 @@ from django.utils import timezone
 from agents.models import Agent, AgentRole
 from motifs.models import Motif, MotifCategory
 from organisations.models import Lieu, Organisation, Service, Territory
-from planning.models import PlageOuverture
+from planning.models import PlageOuverture, PlageOuvertureException
 from reservation import catalogue
 from reservation.choice import Choice
 from reservation.selection import resolve
 from sectorisation.communes import resolve_commune
 from sectorisation.models import Commune, FormerCommune, Sector, SectorArea, SectorAttribution
 from tests.agents.factories import AgentFactory
-from tests.reservation.search_helpers import NOISIEL, Level, lieu, online_motif, plage, sector, sign_in_usager, url
+from tests.reservation.search_helpers import (
+    NOISIEL,
+    THU,
+    TUE,
+    Level,
+    lieu,
+    online_motif,
+    plage,
+    sector,
+    sign_in_usager,
+    url,
+)
 from tests.reservation.test_search import card_titles, offered
 from tests.usagers.factories import UsagerFactory
 
@@ -32,7 +43,8 @@ def names(offer) -> list[str]:
     return [motif.name for motif in offer.motifs]
 
 
-# What offered_motifs and route read, what the pages show of it, and the communes they resolve.
+# What offered_motifs and route read, what the pages show of it, the communes they resolve, and
+# the plages' exceptions (the agents who could take a créneau).
 READ = [
     Territory,
     Organisation,
@@ -42,6 +54,7 @@ READ = [
     MotifCategory,
     PlageOuverture,
     PlageOuverture.motifs.through,
+    PlageOuvertureException,
     Sector,
     SectorArea,
     SectorAttribution,
@@ -188,12 +201,38 @@ def test_the_agents_who_could_take_a_creneau_are_kept_and_a_new_plage_seen_at_on
     assert first == set(at_maison.values_list("agent_id", flat=True))
     selection = resolve(chosen)
     with django_assert_num_queries(0):
-        assert selection.possible_agents() is first
+        assert selection.possible_agents() == first
     # Another agent's plage for the motif elsewhere: not one of them; at the same lieu: at once.
     plage(pesee, lieu(noisiel, "Antenne du Luzard"))
     assert resolve(chosen).possible_agents() == first
     other = plage(pesee, maison)
     assert resolve(chosen).possible_agents() == first | {other.agent_id}
+
+
+def test_the_agents_who_could_take_a_creneau_are_those_whose_plage_covers_it_that_day(noisiel):
+    """Tuesday 5 March 2030, 9:30: a plage of the lieu on other days, or ending before the
+    créneau ends, does not make its agent one of them; an exception that cancels that day's
+    occurrence takes its agent away at once, one that moves another day's occurrence there adds
+    one."""
+    pesee = offered(online_motif(noisiel, "Pesée"))  # 30 minutes
+    maison = Lieu.objects.get(organisation=noisiel)
+    chosen = creneau_at(pesee, maison)
+    covering = set(resolve(chosen).possible_agents())
+    thursdays = plage(pesee, maison, weekdays=(THU,))
+    too_short = plage(pesee, maison, start=8, end=9, weekdays=(TUE,))
+    assert resolve(chosen).possible_agents() == covering
+    PlageOuvertureException.objects.create(
+        plage=thursdays,
+        original_date=dt.date(2030, 3, 7),
+        starts_at=dt.datetime(2030, 3, 5, 9, tzinfo=noisiel.tzinfo),
+        ends_at=dt.datetime(2030, 3, 5, 11, tzinfo=noisiel.tzinfo),
+    )
+    assert resolve(chosen).possible_agents() == covering | {thursdays.agent_id}
+    PlageOuvertureException.objects.create(plage=too_short, original_date=dt.date(2030, 3, 5))
+    for agent_id in covering:
+        busy_that_day = PlageOuverture.objects.filter(agent_id=agent_id, lieu=maison).first()
+        PlageOuvertureException.objects.create(plage=busy_that_day, original_date=dt.date(2030, 3, 5))
+    assert resolve(chosen).possible_agents() == {thursdays.agent_id}
 
 
 def test_the_commune_answered_is_kept_and_a_change_seen_at_once(noisiel, django_assert_num_queries):

@@ -105,6 +105,29 @@ def test_twilio_backend_returns_the_provider_id(settings):
     assert create.call_args.kwargs["to"] == "+33612345678"
 
 
+def test_the_web_process_starts_while_redis_is_unreachable():
+    """rdv/wsgi.py builds the cache backend and Celery's producer before the first request, but
+    connects to nothing: a web process (re)started during a Redis outage serves its pages."""
+    unreachable = "redis://127.0.0.1:1/0"
+    environment = {
+        **os.environ,
+        "REDIS_URL": unreachable,
+        "CACHE_URL": unreachable,
+        "CELERY_BROKER_URL": unreachable,
+        "DJANGO_SETTINGS_MODULE": "rdv.settings",
+    }
+    started = subprocess.run(
+        [sys.executable, "-c", "import rdv.wsgi; print(rdv.wsgi.cache_backend.__class__.__name__)"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert started.returncode == 0, started.stderr
+    assert started.stdout.strip() == "RedisCache"
+
+
 def test_the_web_process_preloads_then_tunes_the_garbage_collector():
     """rdv/wsgi.py loads Django and the holidays calendars (0.4 s the first request would pay),
     then freezes the start-up objects and raises the first threshold (see rdv/memory.py;

@@ -61,3 +61,11 @@ class Window:
             dt.datetime.combine(first, dt.time(), tzinfo=tz),
             dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=tz),
         )
+
+
+def end_after(start: dt.datetime, minutes: int) -> dt.datetime:
+    """The end of `minutes` from `start` in real time, as the créneaux engine counts them (POSIX
+    seconds), in UTC: on the night clocks go back, 2:30 (summer time) + 60 min is 2:30 (winter
+    time), not the wall clock's 3:30. UTC also keeps comparisons right: two datetimes of the same
+    time zone compare by their wall clocks, whatever their fold."""
+    return start.astimezone(dt.UTC) + dt.timedelta(minutes=minutes)

@@ -15,9 +15,9 @@ from planning.holidays import preload  # noqa: E402  (needs the apps loaded abov
 from rdv.celery import app as celery_app  # noqa: E402
 
 # Imported on first use by the cache (the rate limits, at the first form) and by Celery (the first
-# message queued, inside the booking's transaction: the agents' lock waits for it). Only imported
-# and built here, nothing connected: the process starts even while Redis is down. Without them,
-# the first booking of each process took 60 to 150 ms more (about 110 modules).
+# message queued, once the booking commits: the usager waits for it). Only imported and built
+# here, nothing connected: the process starts even while Redis is down. Without them,
+# the first booking of each process took 60 to 150 ms more (about 115 modules).
 FIRST_USE_MODULES = [
     "redis",
     "kombu.transport.redis",
@@ -30,7 +30,9 @@ FIRST_USE_MODULES = [
 ]
 for name in FIRST_USE_MODULES:
     importlib.import_module(name)
-cache_backend = caches["default"]  # the backend's module and object
-celery_producer = celery_app.amqp  # the tasks found, their queues and routes
+cache_backend = caches["default"]
+cache_client = cache_backend._cache  # the backend's client: its connection pools, none opened
+celery_app.finalize(auto=True)  # the tasks found
+celery_router = celery_app.amqp.router  # their queues and routes
 preload()
 tune_garbage_collector()

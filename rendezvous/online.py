@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from agents.models import Agent
 from planning.creneaux import free_agents_at, is_still_free
+from planning.intervals import end_after
 from planning.slots import Slot
 from rendezvous.models import Participation, Rdv
 from rendezvous.services import SlotTaken, change_status, insert_rdv
@@ -64,12 +65,12 @@ def bookable_agents(
     also reads the booking token), without computing the créneaux: most of the many usagers who
     confirm the same time at once.
 
-    The booking token is looked up only to refuse, after what decided it: a form submitted twice
-    whose twin committed meanwhile gets the twin's RDV, not « taken » (a replay with an agent still
-    free goes on to `book`, where the token's unique constraint answers the same)."""
+    Without `possible`, the booking token is looked up only to refuse, after what decided it (with
+    it, in the same statement): a form submitted twice whose twin committed meanwhile gets the
+    twin's RDV, not « taken » (a replay with an agent still free goes on to `book`, where the
+    token's unique constraint answers the same)."""
     if possible is not None:
-        end = start + dt.timedelta(minutes=motif.default_duration_in_min)
-        busy, twin = busy_and_twin(possible, start, end, booking_token)
+        busy, twin = busy_and_twin(possible, start, end_after(start, motif.default_duration_in_min), booking_token)
         if set(possible) <= busy:
             if twin is not None:
                 raise AlreadyBooked(Rdv.objects.get(pk=twin))
@@ -142,12 +143,12 @@ def book(
             now=now,
         )
     lieu_id = lieu.pk if lieu is not None else None
-    duration = dt.timedelta(minutes=motif.default_duration_in_min)
+    end = end_after(start, motif.default_duration_in_min)
     try:
         with transaction.atomic():
             for agent_id in candidates:
                 # Under the agent's lock, a later statement: what committed meanwhile is seen.
-                if not is_still_free(Slot(start=start, end=start + duration, agent_id=agent_id, lieu_id=lieu_id)):
+                if not is_still_free(Slot(start=start, end=end, agent_id=agent_id, lieu_id=lieu_id)):
                     continue
                 return insert_rdv(
                     organisation=motif.organisation,

@@ -36,7 +36,8 @@ from usagers.models import Usager
 
 T = TypeVar("T")
 
-# Answers kept per process: a few per commune asked about today, each a few kilobytes.
+# Answers kept per process: a few per commune asked about today, each a few kilobytes (the plages
+# of a motif at a lieu, with their exceptions to come: a few dozen rows).
 MAX_ENTRIES = 2000
 
 _lock = threading.Lock()
@@ -92,7 +93,8 @@ def routed(commune: Commune, street: str = "", *, current: int | None = None) ->
 
 def kept(current: int, key: tuple, compute: Callable[[], T]) -> T:
     """`compute()`, kept under the catalogue's number `current`: for answers that read only the
-    tables the number follows (reservation.selection: a lieu and its motif)."""
+    tables the number follows (reservation.selection: a lieu and its motif, the plages that may
+    receive the motif there)."""
     return _remember(("kept", current, *key), compute)
 
 

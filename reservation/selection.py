@@ -8,11 +8,14 @@ to an earlier question, nothing is booked."""
 import datetime as dt
 from dataclasses import dataclass
 
+from django.db.models import Prefetch, Q
+from django.utils import timezone
+
 from motifs.models import Motif
 from organisations.models import Lieu, Organisation
 from planning.creneaux import free_agents_at
-from planning.intervals import Window
-from planning.models import PlageOuverture
+from planning.intervals import Window, end_after
+from planning.models import PlageOuverture, PlageOuvertureException
 from reservation import catalogue
 from reservation.choice import Choice
 from sectorisation.models import Commune
@@ -53,7 +56,8 @@ class Selection:
 
     @property
     def end(self) -> dt.datetime:
-        return self.start + dt.timedelta(minutes=self.motif.default_duration_in_min)
+        """In real time, as the engine counts (`planning.intervals.end_after`)."""
+        return end_after(self.start, self.motif.default_duration_in_min)
 
     def free_agents(self, usager: Usager | None, now: dt.datetime | None = None) -> list[int]:
         """The agents free at that time for this usager: empty when the créneau is no longer
@@ -114,10 +118,18 @@ def resolve(choice: Choice) -> Selection | None:
 
 
 def _plages_offering(motif: Motif, lieu_id: int | None) -> list[PlageOuverture]:
-    """The plages that may receive the motif at the lieu, whatever their dates, with their
-    organisation (its time zone) and all their exceptions."""
+    """The plages that may receive the motif at the lieu and are not finished, with their
+    organisation (its time zone) and the exceptions that can still matter: of an occurrence from
+    yesterday on, or moving one to a time still to come. What is left out can only cover a past
+    créneau, which the engine never offers."""
+    now = timezone.now()
+    since = timezone.localdate(now) - dt.timedelta(days=1)
+    exceptions = PlageOuvertureException.objects.filter(Q(original_date__gte=since) | Q(ends_at__gt=now))
     plages = (
-        PlageOuverture.objects.offering(motif).select_related("organisation__territory").prefetch_related("exceptions")
+        PlageOuverture.objects.offering(motif)
+        .current(since)
+        .select_related("organisation__territory")
+        .prefetch_related(Prefetch("exceptions", queryset=exceptions))
     )
     if lieu_id is not None:
         plages = plages.filter(lieu=lieu_id)
@@ -125,9 +137,13 @@ def _plages_offering(motif: Motif, lieu_id: int | None) -> list[PlageOuverture]:
 
 
 def _covers(plage: PlageOuverture, window: Window) -> bool:
-    """Whether one of the plage's occurrences holds the whole window."""
+    """Whether one of the plage's occurrences holds the whole window, compared as instants (the
+    engine places each slot inside one occurrence, in POSIX seconds)."""
+    start, end = window.start.timestamp(), window.end.timestamp()
     occurrences = plage.expand(window, exceptions=plage.exceptions.all())
-    return any(occurrence.start <= window.start and occurrence.end >= window.end for occurrence in occurrences)
+    return any(
+        occurrence.start.timestamp() <= start and occurrence.end.timestamp() >= end for occurrence in occurrences
+    )
 
 
 def _place_and_motif(choice: Choice, departement: str, place_id: int) -> tuple[Lieu | None, Organisation, Motif] | None:

@@ -105,9 +105,23 @@ def test_twilio_backend_returns_the_provider_id(settings):
     assert create.call_args.kwargs["to"] == "+33612345678"
 
 
-def test_the_web_process_starts_while_redis_is_unreachable():
-    """rdv/wsgi.py builds the cache backend and Celery's producer before the first request, but
-    connects to nothing: a web process (re)started during a Redis outage serves its pages."""
+WATCH_CONNECTIONS = """
+import socket
+opened = []
+for name in ("connect", "connect_ex"):
+    def spy(self, address, _original=getattr(socket.socket, name)):
+        opened.append(address)
+        return _original(self, address)
+    setattr(socket.socket, name, spy)
+import rdv.wsgi
+print(type(rdv.wsgi.cache_client).__name__, len(opened))
+"""
+
+
+def test_the_web_process_builds_the_cache_and_celery_without_connecting():
+    """rdv/wsgi.py builds the cache's client and Celery's router before the first request, but
+    opens no connection (every socket's connect watched): a web process (re)started during a
+    Redis outage serves its pages."""
     unreachable = "redis://127.0.0.1:1/0"
     environment = {
         **os.environ,
@@ -117,15 +131,10 @@ def test_the_web_process_starts_while_redis_is_unreachable():
         "DJANGO_SETTINGS_MODULE": "rdv.settings",
     }
     started = subprocess.run(
-        [sys.executable, "-c", "import rdv.wsgi; print(rdv.wsgi.cache_backend.__class__.__name__)"],
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
+        [sys.executable, "-c", WATCH_CONNECTIONS], env=environment, capture_output=True, text=True, timeout=60, cwd=ROOT
     )
     assert started.returncode == 0, started.stderr
-    assert started.stdout.strip() == "RedisCache"
+    assert started.stdout.split() == ["RedisCacheClient", "0"]
 
 
 def test_the_web_process_preloads_then_tunes_the_garbage_collector():

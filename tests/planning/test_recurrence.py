@@ -6,6 +6,7 @@ from dateutil import rrule as du
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from planning.intervals import end_after
 from planning.recurrence import Frequency, Moved, Rule, expand, occurrence_dates
 
 PARIS = zoneinfo.ZoneInfo("Europe/Paris")
@@ -225,3 +226,10 @@ def test_a_moved_occurrence_outside_the_series_is_ignored():
 def test_invalid_rules_are_refused(kwargs):
     with pytest.raises(ValueError):
         Rule(**kwargs)
+
+
+def test_an_end_counts_real_minutes_on_the_night_clocks_go_back():
+    """2:30 summer time + 60 min is 2:30 winter time (the wall clock would say 3:30): the créneaux
+    engine counts in POSIX seconds, and so does the end of a créneau booked online."""
+    start = dt.datetime(2030, 10, 27, 2, 30, tzinfo=PARIS)  # fold 0: the first 2:30, summer time
+    assert end_after(start, 60).timestamp() - start.timestamp() == 3600

@@ -2,6 +2,7 @@
 the database's catalogue version has not changed, and never once it has."""
 
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 from django.db import connection, transaction
@@ -10,6 +11,7 @@ from django.utils import timezone
 from agents.models import Agent, AgentRole
 from motifs.models import Motif, MotifCategory
 from organisations.models import Lieu, Organisation, Service, Territory
+from planning.creneaux import available_slots
 from planning.models import PlageOuverture, PlageOuvertureException
 from reservation import catalogue
 from reservation.choice import Choice
@@ -21,6 +23,7 @@ from tests.reservation.search_helpers import (
     NOISIEL,
     THU,
     TUE,
+    TUESDAY,
     Level,
     lieu,
     online_motif,
@@ -210,29 +213,55 @@ def test_the_agents_who_could_take_a_creneau_are_kept_and_a_new_plage_seen_at_on
 
 
 def test_the_agents_who_could_take_a_creneau_are_those_whose_plage_covers_it_that_day(noisiel):
-    """Tuesday 5 March 2030, 9:30: a plage of the lieu on other days, or ending before the
-    créneau ends, does not make its agent one of them; an exception that cancels that day's
-    occurrence takes its agent away at once, one that moves another day's occurrence there adds
-    one."""
+    """Tuesday 5 March 2030, 9:30 to 10:00: a plage of the lieu on other days, or ending before
+    the créneau ends, does not make its agent one of them, one ending exactly at its end does; an
+    exception that moves another day's occurrence there adds its agent at once, one that cancels
+    that day's occurrence takes it away."""
     pesee = offered(online_motif(noisiel, "Pesée"))  # 30 minutes
     maison = Lieu.objects.get(organisation=noisiel)
     chosen = creneau_at(pesee, maison)
     covering = set(resolve(chosen).possible_agents())
+    assert covering
     thursdays = plage(pesee, maison, weekdays=(THU,))
-    too_short = plage(pesee, maison, start=8, end=9, weekdays=(TUE,))
-    assert resolve(chosen).possible_agents() == covering
+    ends_early = plage(pesee, maison, weekdays=(TUE,), start=9, end=10)
+    PlageOuverture.objects.filter(pk=ends_early.pk).update(end_time=dt.time(9, 45))
+    exactly = plage(pesee, maison, weekdays=(TUE,), start=9, end=10)
+    assert resolve(chosen).possible_agents() == covering | {exactly.agent_id}
     PlageOuvertureException.objects.create(
         plage=thursdays,
         original_date=dt.date(2030, 3, 7),
         starts_at=dt.datetime(2030, 3, 5, 9, tzinfo=noisiel.tzinfo),
         ends_at=dt.datetime(2030, 3, 5, 11, tzinfo=noisiel.tzinfo),
     )
-    assert resolve(chosen).possible_agents() == covering | {thursdays.agent_id}
-    PlageOuvertureException.objects.create(plage=too_short, original_date=dt.date(2030, 3, 5))
-    for agent_id in covering:
-        busy_that_day = PlageOuverture.objects.filter(agent_id=agent_id, lieu=maison).first()
-        PlageOuvertureException.objects.create(plage=busy_that_day, original_date=dt.date(2030, 3, 5))
+    assert resolve(chosen).possible_agents() == covering | {exactly.agent_id, thursdays.agent_id}
+    for cancelled in PlageOuverture.objects.filter(lieu=maison, motifs=pesee).exclude(pk=thursdays.pk):
+        PlageOuvertureException.objects.create(plage=cancelled, original_date=dt.date(2030, 3, 5))
     assert resolve(chosen).possible_agents() == {thursdays.agent_id}
+
+
+@pytest.mark.parametrize(
+    "day",
+    [TUESDAY, dt.date(2030, 3, 31), dt.date(2030, 10, 27)],
+    ids=["a Tuesday", "clocks go forward", "clocks go back"],
+)
+def test_every_agent_the_engine_finds_free_is_one_who_could_take_the_creneau(noisiel, day):
+    """What makes a créneau « pris » in one query must never refuse one the engine offers: for
+    every slot of a day, its agent is among `possible_agents` of that very instant, on the nights
+    clocks change too (a 60-minute motif from 0:30 to 3:00, then 2:00 to 3:00 twice)."""
+    motif = offered(online_motif(noisiel, "Entretien", default_duration_in_min=60))
+    maison = Lieu.objects.get(organisation=noisiel)
+    plage(motif, maison, weekdays=(day.weekday(),), start=0, end=3)
+    PlageOuverture.objects.filter(motifs=motif).update(start_time=dt.time(0, 30))
+    tz = noisiel.tzinfo
+    slots = available_slots(
+        motif=motif,
+        start=dt.datetime.combine(day, dt.time(), tzinfo=tz),
+        end=dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=tz),
+        lieux=[maison.pk],
+    )
+    selection = resolve(creneau_at(motif, maison))
+    assert slots
+    assert all(slot.agent_id in replace(selection, start=slot.start).possible_agents() for slot in slots)
 
 
 def test_the_commune_answered_is_kept_and_a_change_seen_at_once(noisiel, django_assert_num_queries):

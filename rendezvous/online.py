@@ -144,6 +144,8 @@ def book(
         )
     lieu_id = lieu.pk if lieu is not None else None
     end = end_after(start, motif.default_duration_in_min)
+    # Read before the lock: what a confirmation does while holding it, the others wait for.
+    agents = Agent.objects.in_bulk(candidates)
     try:
         with transaction.atomic():
             for agent_id in candidates:
@@ -155,7 +157,7 @@ def book(
                     motif=motif,
                     starts_at=start,
                     duration_in_min=motif.default_duration_in_min,
-                    agents=[Agent.objects.get(pk=agent_id)],
+                    agents=[agents[agent_id]],
                     usagers=usagers,
                     lieu=lieu,
                     address=address,

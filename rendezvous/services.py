@@ -143,7 +143,7 @@ def insert_rdv(
     )
     rdv._history_user = by  # type: ignore[attr-defined]
     rdv.save()
-    rdv.agents.set(agents)
+    rdv.agents.add(*agents)  # a new RDV has none: `set` would read them first
     for usager in usagers:
         participation = Participation(rdv=rdv, usager=usager)
         participation._history_user = by  # type: ignore[attr-defined]

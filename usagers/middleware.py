@@ -54,7 +54,10 @@ def _usager_of(session: SessionBase) -> Usager | None:
     pk = session.get(USAGER_KEY)
     if not isinstance(pk, int):
         return None
-    return Usager.objects.filter(pk=pk, anonymised_at__isnull=True, responsible__isnull=True).first()
+    try:  # `get` rather than `first`: no ORDER BY to build for one primary key, on every public page
+        return Usager.objects.get(pk=pk, anonymised_at__isnull=True, responsible__isnull=True)
+    except Usager.DoesNotExist:
+        return None
 
 
 def is_public_view(request: HttpRequest) -> bool:

@@ -15,6 +15,7 @@ from agents.models import Agent, AgentQuerySet
 from agents.permissions import Membership, agents_with_visible_agenda
 from motifs.models import Motif
 from organisations.models import Lieu, Organisation, Service
+from planning.intervals import end_after
 from rdv.forms import DsfrForm, ListedChoiceIterator, MinutesField, field_of
 from rendezvous.conflicts import Conflict, conflicts_signature, find_conflicts
 from rendezvous.models import Rdv, displayed_statuses
@@ -172,7 +173,7 @@ class RdvScheduleForm(DsfrForm):
         data["starts_at"] = starts_at
         agents = data.get("agents")
         if agents:
-            ends_at = starts_at + dt.timedelta(minutes=duration)
+            ends_at = end_after(starts_at, duration)
             self.conflicts = find_conflicts(self.rdv, self.organisation, agents, starts_at, ends_at)
             confirmed = data.get("confirm") and data.get("conflicts_signature") == self.current_signature
             if self.conflicts and not confirmed:

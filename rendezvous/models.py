@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from agents.permissions import agents_with_visible_agenda
+from planning.intervals import end_after
 from rdv import words
 
 # The statuses as agents read them (the seed's words): « Indéterminé » reads « À venir » before
@@ -171,7 +172,7 @@ class Rdv(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         if self.starts_at is not None and self.duration_in_min:
-            self.ends_at = self.starts_at + dt.timedelta(minutes=self.duration_in_min)
+            self.ends_at = end_after(self.starts_at, self.duration_in_min)  # in real time, as the engine
             if "update_fields" in kwargs and kwargs["update_fields"] is not None:
                 kwargs["update_fields"] = {*kwargs["update_fields"], "ends_at"}
         super().save(*args, **kwargs)

@@ -22,6 +22,7 @@ from notifications.models import Notification
 from notifications.services import RdvSnapshot, notify, notify_status_change, update_plan, write
 from notifications.to_agents import Change, notify_agents, notify_agents_of_status
 from planning.creneaux import free_agents_at, is_still_free
+from planning.intervals import end_after
 from planning.slots import Slot
 from rendezvous.conflicts import Conflict, conflicts_signature, find_conflicts
 from rendezvous.models import BY_USAGER, Participation, Rdv
@@ -59,7 +60,7 @@ def _lock_and_check_conflicts(
     committed. Raises ConflictsChanged unless there is none or they are those the agent accepted
     (`accepted_conflicts`, a `conflicts_signature`)."""
     Agent.objects.lock_for_booking(agent.pk for agent in agents)
-    ends_at = starts_at + dt.timedelta(minutes=duration_in_min)
+    ends_at = end_after(starts_at, duration_in_min)
     conflicts = find_conflicts(rdv, organisation, agents, starts_at, ends_at)
     if conflicts and conflicts_signature(conflicts) != accepted_conflicts:
         raise ConflictsChanged(conflicts)

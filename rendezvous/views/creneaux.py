@@ -26,6 +26,7 @@ from motifs.models import Motif
 from organisations.middleware import OrganisationRequest
 from organisations.models import Lieu
 from planning.creneaux import available_slots, free_agents_at, next_availability
+from planning.intervals import end_after
 from planning.models import PlageOuverture
 from planning.slots import Slot
 from rdv import words
@@ -227,7 +228,7 @@ def _slot_from(data: QueryDict, *, motif: Motif, agents: list[Agent], lieux: dic
         lieu_id = None
     return Slot(
         start=start,
-        end=start + dt.timedelta(minutes=motif.default_duration_in_min),
+        end=end_after(start, motif.default_duration_in_min),
         agent_id=agent_id,
         lieu_id=lieu_id,
     )

@@ -26,6 +26,7 @@ from notifications.links import usager_link
 from notifications.models import Notification
 from notifications.reminders import enqueue_reminders
 from notifications.services import queue_code_email
+from planning.intervals import end_after
 from rendezvous.conflicts import conflicts_signature, find_conflicts
 from rendezvous.models import Rdv
 from rendezvous.services import change_status, create_rdv, update_rdv
@@ -79,7 +80,7 @@ def motif(organisation):
 
 
 def accepted(rdv, organisation, agents, starts_at, duration_in_min) -> str:
-    ends_at = starts_at + dt.timedelta(minutes=duration_in_min)
+    ends_at = end_after(starts_at, duration_in_min)
     return conflicts_signature(find_conflicts(rdv, organisation, agents, starts_at, ends_at))
 
 

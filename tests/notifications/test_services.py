@@ -10,6 +10,7 @@ from notifications import gsm
 from notifications.models import Notification
 from notifications.presentation import reasons_not_sent
 from notifications.reminders import enqueue_reminders
+from planning.intervals import end_after
 from rendezvous.conflicts import conflicts_signature, find_conflicts
 from rendezvous.models import Rdv
 from rendezvous.services import ConflictsChanged, change_status, create_rdv, update_rdv
@@ -47,7 +48,7 @@ def create(organisation, agent, usagers, **kwargs) -> Rdv:
 
 def accepted(rdv, organisation, agents, starts_at, duration_in_min) -> str:
     """The signature of the conflicts an agent would confirm (outside the plages, mostly)."""
-    ends_at = starts_at + dt.timedelta(minutes=duration_in_min)
+    ends_at = end_after(starts_at, duration_in_min)
     return conflicts_signature(find_conflicts(rdv, organisation, agents, starts_at, ends_at))
 
 

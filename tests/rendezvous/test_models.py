@@ -145,3 +145,11 @@ def test_usagers_with_a_recent_rdv_are_not_anonymised(organisation):
     inactive = Usager.objects.inactive_since(cutoff)
     assert not inactive.filter(pk=kept.pk).exists()  # …but its RDV starts after the cutoff
     assert inactive.filter(pk=gone.pk).exists()
+
+
+def test_an_rdv_lasts_its_duration_in_real_time_on_the_night_clocks_go_back(organisation):
+    """2:30 summer time + 60 min ends at 2:30 winter time, as the créneaux engine counts: the
+    wall clock's 3:30 would keep the agent busy an hour more."""
+    starts_at = dt.datetime(2030, 10, 27, 2, 30, tzinfo=organisation.tzinfo)
+    rdv = RdvFactory(organisation=organisation, starts_at=starts_at, duration_in_min=60)
+    assert rdv.ends_at.timestamp() - rdv.starts_at.timestamp() == 3600

@@ -79,12 +79,13 @@ def rdv_list(request: OrganisationRequest, organisation_id):
         from usagers.permissions import usagers_visible_to
 
         usager = usagers_visible_to(membership).filter(pk=form.cleaned_data["usager"]).first()
-    # Each row's « Statut du RDV » options, written once per status rather than once per row.
+    # Each row's « Statut du RDV » options, written once per status of the page rather than once
+    # per row.
     status_options = {
         current: render_to_string(
             "rendezvous/_status_options.html", {"current": current, "statuses": Rdv.Status.choices}
         )
-        for current in Rdv.Status.values
+        for current in {rdv.status for rdv in page}
     }
     return render(
         request,

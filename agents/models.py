@@ -11,9 +11,9 @@ from django.db.models import Exists, OuterRef
 from django.db.models.functions import JSONObject, Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
 from organisations.models import Service, Territory
+from rdv.historical import HistoricalRecords
 
 
 class AgentQuerySet(models.QuerySet):

@@ -2,9 +2,9 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
 from organisations.models import Organisation, Service
+from rdv.historical import HistoricalRecords
 
 MINUTE = 60
 HOUR = 60 * MINUTE

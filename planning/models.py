@@ -18,13 +18,13 @@ from django.db.models import F, Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from recurrence.fields import RecurrenceField
-from simple_history.models import HistoricalRecords
 
 from motifs.models import Motif
 from organisations.models import Lieu, Organisation
 from planning.intervals import Window
 from planning.recurrence import Moved, Occurrence, Rule, expand
 from planning.rules import rule_from_recurrence
+from rdv.historical import HistoricalRecords
 
 if TYPE_CHECKING:
     from django.db.models.fields.related_descriptors import RelatedManager

@@ -2,9 +2,11 @@
 whom and when, with the values before and after. Consecutive HistoricalRdv rows are compared with
 `diff_against`; the agents (a many-to-many field) are compared from the prefetched rows; the
 usagers, whose participations keep their own history, are read from it: each participation added
-or removed belongs to the RDV's record written just before it (the creation writes the RDV, then
-its agents, then its participations; « modifier » the same), so that the creation names the
-usagers it was posed for and a modification the usagers it added or removed. A bounded number of
+or removed belongs to the RDV's record written just before it (the creation writes the RDV and
+its agents in one record, then its participations; « modifier » the same), so that the creation
+names the usagers it was posed for and a modification the usagers it added or removed. An RDV
+created before December 2026 has a record without agents, then one for them: both are its
+creation. A bounded number of
 queries whatever the length of the history."""
 
 import bisect
@@ -101,6 +103,8 @@ def rdv_history(rdv: Rdv) -> list[HistoryEntry]:
                 for name in FIELDS
                 if value(record, name) not in (None, "")
             ]
+            if agents_text(record) != "—":  # written with its agents (rdv.historical.record)
+                changes.append(Change(str(LABELS["agents"]), "", agents_text(record)))
             if usagers_text(record) != "—":
                 changes.append(Change(str(LABELS["usagers"]), "", usagers_text(record)))
             entries.append(HistoryEntry(record.history_date, _author(record, rdv), _("Création"), changes))

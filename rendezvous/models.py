@@ -5,11 +5,11 @@ from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
 from agents.permissions import agents_with_visible_agenda
 from planning.intervals import end_after
 from rdv import words
+from rdv.historical import HistoricalRecords
 
 # The statuses as agents read them (the seed's words): « Indéterminé » reads « À venir » before
 # the RDV's start and « À renseigner » once started; every other status reads its label. These

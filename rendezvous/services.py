@@ -24,6 +24,7 @@ from notifications.to_agents import Change, notify_agents, notify_agents_of_stat
 from planning.creneaux import free_agents_at, is_still_free
 from planning.intervals import end_after
 from planning.slots import Slot
+from rdv import historical
 from rendezvous.conflicts import Conflict, conflicts_signature, find_conflicts
 from rendezvous.models import BY_USAGER, Participation, Rdv
 
@@ -143,8 +144,15 @@ def insert_rdv(
         booking_token=booking_token,
     )
     rdv._history_user = by  # type: ignore[attr-defined]
+    # One history record for the RDV and its agents: written after both, rather than a « + »
+    # without agents then a « ~ » for them (`rendezvous.history` reads either). Its agent links
+    # are inserted directly: `add` would first read which links exist, for an RDV that has none.
+    rdv.skip_history_when_saving = True  # type: ignore[attr-defined]
     rdv.save()
-    rdv.agents.add(*agents)  # a new RDV has none: `set` would read them first
+    distinct = {agent.pk: agent for agent in agents}.values()
+    Rdv.agents.through.objects.bulk_create(Rdv.agents.through(rdv=rdv, agent=agent) for agent in distinct)
+    del rdv.skip_history_when_saving  # type: ignore[attr-defined]
+    historical.record(rdv, "+")
     for usager in usagers:
         participation = Participation(rdv=rdv, usager=usager)
         participation._history_user = by  # type: ignore[attr-defined]

@@ -3,8 +3,8 @@ from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
-from simple_history.models import HistoricalRecords
 
+from rdv.historical import HistoricalRecords
 from sectorisation.names import normalise
 from sectorisation.streets import street_key
 

@@ -311,7 +311,7 @@ def test_queries_of_the_last_steps(client, world, usager, django_assert_num_quer
     # once, then kept under the catalogue's number), and which of the agents whose plage covers
     # the créneau are busy then, with the booking token in the same statement; the agents read
     # before their lock.
-    with django_assert_num_queries(46):
+    with django_assert_num_queries(41):
         booked = client.post(url("verify", **choice(world)), {"token": token_of(verify)})
     assert booked.status_code == 302 and Rdv.objects.count() == 1
     # The session, the usager, the catalogue's number, one query that finds every agent who could

@@ -1,0 +1,75 @@
+"""django-simple-history's `HistoricalRecords`, used by every model with a history, without two
+costs it pays on each record written (measured on an usager's booking, where they were a third of
+its CPU, the agent's lock held meanwhile):
+
+- its `history` descriptor built a new manager class (`Manager.from_queryset`, which inspects
+  every method of the queryset) on each access, and it accesses it for each record written: the
+  class is built once per model here;
+- the many-to-many rows of a record (an RDV's agents, a profile's référents) were read through
+  the record's `instance`, an object rebuilt from the record, which reads the model's excluded
+  fields from the database (an RDV's booking token: one query per record); then through a join
+  that loaded both related objects. They are read here by their ids, one query, the same rows
+  written.
+
+`record(instance, history_type)` writes one record when the caller chose when: an RDV is created
+with its agents in one « + » record (`rendezvous.services.insert_rdv`) instead of a « + » without
+them, then a « ~ » for them."""
+
+from typing import Any
+
+from django.db import models
+from simple_history import models as simple_history
+from simple_history.manager import HistoryDescriptor
+from simple_history.signals import post_create_historical_m2m_records, pre_create_historical_m2m_records
+
+
+class KeptHistoryDescriptor(HistoryDescriptor):
+    """The model's history manager, its class built on first use and kept."""
+
+    def __get__(self, instance, owner):
+        manager_class = self.__dict__.get("_manager_class")
+        if manager_class is None:
+            manager_class = self.__dict__["_manager_class"] = self.manager_class.from_queryset(self.queryset_class)
+        return manager_class(self.model, instance)
+
+
+class HistoricalRecords(simple_history.HistoricalRecords):
+    def finalize(self, sender, **kwargs):
+        super().finalize(sender, **kwargs)
+        descriptor = sender.__dict__.get(self.manager_name)
+        if type(descriptor) is HistoryDescriptor:
+            setattr(
+                sender,
+                self.manager_name,
+                KeptHistoryDescriptor(descriptor.model, descriptor.manager_class, descriptor.queryset_class),
+            )
+            sender._meta.history_records = self
+
+    def create_historical_record_m2ms(self, history_instance, instance):
+        for field in history_instance._history_m2m_fields:
+            m2m_history_model = self.m2m_models[field]
+            through_model = field.remote_field.through
+            attnames = [f.attname for f in through_model._meta.fields]
+            rows = through_model.objects.filter(**{field.m2m_field_name(): instance.pk}).values(*attnames)
+            insert_rows = [m2m_history_model(history=history_instance, **row) for row in rows]
+            pre_create_historical_m2m_records.send(
+                sender=m2m_history_model,
+                rows=insert_rows,
+                history_instance=history_instance,
+                instance=instance,
+                field=field,
+            )
+            created_rows = m2m_history_model.objects.bulk_create(insert_rows)
+            post_create_historical_m2m_records.send(
+                sender=m2m_history_model,
+                created_rows=created_rows,
+                history_instance=history_instance,
+                instance=instance,
+                field=field,
+            )
+
+
+def record(instance: models.Model, history_type: str, **kwargs: Any) -> None:
+    """One history record of `instance` (« + », « ~ » or « - »), with its many-to-many rows as
+    stored now: for a caller that saved it with `skip_history_when_saving`."""
+    instance._meta.history_records.create_historical_record(instance, history_type, **kwargs)  # type: ignore[attr-defined]

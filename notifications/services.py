@@ -93,18 +93,23 @@ class Owed:
     about: "Rdv"
 
 
-def notify(rdv, event: str, *, now: dt.datetime | None = None, grace: bool = False) -> list[Notification]:
+def notify(
+    rdv, event: str, *, now: dt.datetime | None = None, grace: bool = False, new: bool = False
+) -> list[Notification]:
     """Writes the `event` messages about `rdv` to all its usagers' recipients, in the caller's
-    transaction; a worker delivers them once it commits. Returns the rows written."""
+    transaction; a worker delivers them once it commits. Returns the rows written. `new`: the RDV
+    was created in this transaction, no message about it exists yet."""
     plan = [Owed(recipient, concerned, event, rdv) for recipient, concerned in by_recipient(_participants(rdv))]
-    return write(rdv, plan, now=now, grace=grace)
+    return write(rdv, plan, now=now, grace=grace, new=new)
 
 
 def grace_period() -> dt.timedelta:
     return dt.timedelta(seconds=settings.NOTIFICATIONS_GRACE_SECONDS)
 
 
-def write(rdv, plan: list[Owed], *, now: dt.datetime | None = None, grace: bool = False) -> list[Notification]:
+def write(
+    rdv, plan: list[Owed], *, now: dt.datetime | None = None, grace: bool = False, new: bool = False
+) -> list[Notification]:
     """Writes `plan` (`notify`'s, `update_plan`'s, the reminders'), in the caller's transaction, on
     every channel of each recipient.
 
@@ -112,7 +117,10 @@ def write(rdv, plan: list[Owed], *, now: dt.datetime | None = None, grace: bool 
     correction meanwhile (« Absent excusé » clicked by mistake, then « Indéterminé ») writes its
     own message, which drops the waiting one; and as the family never heard of the cancellation,
     the restored RDV owes it nothing: nothing is sent at all. What the usager does itself
-    (online) leaves at once: it is waiting for it."""
+    (online) leaves at once: it is waiting for it.
+
+    `new`: the RDV was created in this transaction; what its recipients heard of it, which the
+    other events read, is nothing."""
     now = now or timezone.now()
     leaves_at = now + grace_period() if grace else now
     if rdv.motif.notifications_disabled or rdv.starts_at <= now or not plan:
@@ -121,7 +129,7 @@ def write(rdv, plan: list[Owed], *, now: dt.datetime | None = None, grace: bool 
     with transaction.atomic():
         for owed in plan:
             for channel, address in contacts(owed.recipient):
-                event = _event_to_send(rdv, owed.recipient, channel, owed.event)
+                event = owed.event if new else _event_to_send(rdv, owed.recipient, channel, owed.event)
                 if event is None:
                     continue
                 rows.append(outbox_row(rdv, owed, event, channel, address, now=now, leaves_at=leaves_at))

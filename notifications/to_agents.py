@@ -147,7 +147,8 @@ def notify_agents(
     with transaction.atomic():
         for entry in told:
             event = EVENTS[entry.change]
-            if _withdraws_waiting(rdv, entry.agent, event, now):
+            # Change.CREATED is a new RDV's (rendezvous.services.insert_rdv): nothing waits.
+            if entry.change != Change.CREATED and _withdraws_waiting(rdv, entry.agent, event, now):
                 continue
             subject, body = _render(context, entry, by)
             rows.append(

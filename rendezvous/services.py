@@ -159,7 +159,7 @@ def insert_rdv(
         participation.save()
     # What an agent posed waits the grace period: posed by mistake and deleted or cancelled at
     # once, it is never announced.
-    notify(rdv, Notification.Event.CREATED, grace=by is not None)
+    notify(rdv, Notification.Event.CREATED, grace=by is not None, new=True)
     notify_agents(rdv, Change.CREATED, by=by)
     return rdv
 

@@ -1,9 +1,11 @@
 import datetime as dt
+import functools
 import secrets
 
 from django.db import models
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from agents.permissions import agents_with_visible_agenda
@@ -32,6 +34,12 @@ def displayed_status_condition(displayed: str, now: dt.datetime) -> Q:
 
 def displayed_statuses() -> dict[str, str]:
     """Every status an agent reads, key → words, in the order of the filter."""
+    return dict(_displayed_statuses(get_language()))
+
+
+@functools.cache
+def _displayed_statuses(language: str | None) -> dict[str, str]:
+    # Translated once per language: « Tous les RDVs » asks it for each row.
     return {
         TO_COME: str(_("À venir")),
         TO_FILL: str(_("À renseigner")),
@@ -190,7 +198,7 @@ class Rdv(models.Model):
     def display_status(self, now: dt.datetime | None = None) -> str:
         """The seed's words: « Indéterminé » reads « À venir » before the start and
         « À renseigner » after it."""
-        return displayed_statuses()[self.displayed_status_key(now)]
+        return _displayed_statuses(get_language())[self.displayed_status_key(now)]
 
     def status_refusal(self, new_status: str, now: dt.datetime | None = None) -> str | None:
         """Why `new_status` cannot be set now (None: it can). The rules of the seed and issue:

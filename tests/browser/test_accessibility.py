@@ -67,8 +67,7 @@ def test_every_page_has_no_serious_or_critical_violation(world, live_server, bro
     phone = part == PARTS[0]
     side = [page for page in every if (page.viewport["width"] == PHONE_WIDTH) == phone]
     if not phone:
-        actors = sorted({page.actor for page in side})
-        half = set(actors[::2] if part == PARTS[1] else actors[1::2])
+        half = _desktop_half(side, first=part == PARTS[1])
         side = [page for page in side if page.actor in half]
     walked = sorted(side, key=lambda page: (page.actor, page.viewport["width"]))
     assert len(walked) > 5

@@ -16,7 +16,9 @@ The summary keeps, besides every RDV once (`agent` NULL), the RDVs of each agent
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import Any
 
+from django.db import connection
 from django.db.models import Count, IntegerField, Sum, Value
 from django.utils import timezone
 
@@ -67,31 +69,38 @@ def status_counts_by_agent(
     return {agent_id: _displayed(values) for agent_id, values in counts.items()}
 
 
+# « À renseigner »'s badge, on every agent page: written in SQL, where the ORM spent ten times
+# PostgreSQL's time building the statement (2.2 ms against 0.2 on the machine at its slowest).
+TO_FILL_SQL = """
+SELECT
+    COALESCE((
+        SELECT SUM(count) FROM stats_rdvunknowndaycount
+        WHERE organisation_id = %(organisation)s AND agent_id = %(agent)s AND day < %(today)s
+    ), 0)
+    + (
+        SELECT COUNT(*) FROM rendezvous_rdv rdv
+        JOIN rendezvous_rdv_agents link ON link.rdv_id = rdv.id
+        WHERE rdv.organisation_id = %(organisation)s AND link.agent_id = %(agent)s
+            AND rdv.status = %(unknown)s AND rdv.starts_at >= %(today_start)s AND rdv.starts_at < %(now)s
+    )
+"""
+
+
 def to_fill_count(membership: Membership, now: dt.datetime) -> int:
     """How many of the agent's own RDVs in the organisation are « À renseigner » at `now`: the
     list `?statut=a_renseigner&agent=<itself>` of « Tous les RDVs ». One query: the summary's
     rows of the days before today (an index range: organisation, agent, day) and today's RDVs
     already started."""
-    organisation, agent = membership.organisation, membership.agent
+    organisation = membership.organisation
     today = timezone.localdate(now, organisation.tzinfo)
-    earlier_days = (
-        RdvUnknownDayCount.objects.filter(organisation=organisation, agent=agent, day__lt=today)
-        .values("agent_id")
-        .annotate(n=Sum("count"))
-        .values_list("n", flat=True)
-        .order_by()
-    )
-    started_today = (
-        Rdv.objects.filter(
-            organisation=organisation,
-            agents=agent,
-            status=Rdv.Status.UNKNOWN,
-            starts_at__gte=_start_of(today, organisation),
-            starts_at__lt=now,
-        )
-        .values("organisation_id")
-        .annotate(n=Count("pk", output_field=IntegerField()))
-        .values_list("n", flat=True)
-        .order_by()
-    )
-    return sum(n or 0 for n in earlier_days.union(started_today, all=True))
+    params: dict[str, Any] = {
+        "organisation": organisation.pk,
+        "agent": membership.agent.pk,
+        "today": today,
+        "unknown": str(Rdv.Status.UNKNOWN),
+        "today_start": _start_of(today, organisation),
+        "now": now,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(TO_FILL_SQL, params)
+        return int(cursor.fetchone()[0])

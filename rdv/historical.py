@@ -17,6 +17,7 @@ them, then a « ~ » for them."""
 
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from simple_history import models as simple_history
 from simple_history.manager import HistoryDescriptor
@@ -71,5 +72,8 @@ class HistoricalRecords(simple_history.HistoricalRecords):
 
 def record(instance: models.Model, history_type: str, **kwargs: Any) -> None:
     """One history record of `instance` (« + », « ~ » or « - »), with its many-to-many rows as
-    stored now: for a caller that saved it with `skip_history_when_saving`."""
+    stored now: for a caller that saved it with `skip_history_when_saving`. Nothing when the
+    history is off (`SIMPLE_HISTORY_ENABLED`), as for simple_history's own records."""
+    if not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
+        return
     instance._meta.history_records.create_historical_record(instance, history_type, **kwargs)  # type: ignore[attr-defined]

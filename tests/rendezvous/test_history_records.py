@@ -81,5 +81,11 @@ def test_the_earlier_shape_is_one_creation_too(organisation, basic_agent, usager
     ] == [("Création", [("Agents", basic_agent.full_name), ("Usagers", usager.full_name)])]
 
 
+def test_no_record_when_the_history_is_off(organisation, basic_agent, motif, plage, usager, settings):
+    settings.SIMPLE_HISTORY_ENABLED = False
+    rdv = created(organisation, motif, plage, usager, [basic_agent])
+    assert not rdv.history.exists()
+
+
 def test_the_history_manager_class_is_built_once():
     assert type(Rdv.history) is type(Rdv.history)

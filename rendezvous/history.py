@@ -6,8 +6,7 @@ or removed belongs to the RDV's record written just before it (the creation writ
 its agents in one record, then its participations; « modifier » the same), so that the creation
 names the usagers it was posed for and a modification the usagers it added or removed. An RDV
 created before December 2026 has a record without agents, then one for them: both are its
-creation. A bounded number of
-queries whatever the length of the history."""
+creation. A bounded number of queries whatever the length of the history."""
 
 import bisect
 

@@ -12,12 +12,12 @@ the organisation at hand, never those it holds elsewhere.
 
 from dataclasses import dataclass
 
-from django.contrib.postgres.aggregates import ArrayAgg, BoolOr
-from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from agents.models import Agent, AgentQuerySet, AgentRole, TerritoryRole
-from organisations.models import Organisation, Service
+from agents.models import Agent, AgentQuerySet, AgentRole
+from organisations.models import Organisation, Service, Territory
+from rdv.db import columns, model_from_row
 
 
 @dataclass(frozen=True)
@@ -39,32 +39,66 @@ class Membership:
         return self.role.is_admin
 
 
+# The membership of every agent page, in one statement. Written in SQL: the ORM spent three times
+# PostgreSQL's time building it (its GROUP BY over three tables' columns and two array
+# subqueries), 4.6 ms of CPU against 0.6 ms on the machine at its slowest.
+MEMBERSHIP_SQL = f"""
+SELECT {columns(AgentRole, "role")}, {columns(Organisation, "organisation")},
+    {columns(Territory, "territory")},
+    ARRAY(
+        SELECT DISTINCT link.service_id FROM agents_agentrole_services link WHERE link.agentrole_id = role.id
+    ),
+    COALESCE((
+        SELECT bool_or(service.is_secretariat) FROM agents_agentrole_services link
+        JOIN organisations_service service ON service.id = link.service_id
+        WHERE link.agentrole_id = role.id
+    ), false),
+    ARRAY(
+        SELECT administered.id FROM agents_territoryrole territory_role
+        JOIN organisations_territory administered ON administered.id = territory_role.territory_id
+        WHERE territory_role.agent_id = role.agent_id
+        ORDER BY administered.departement_number, administered.id
+    ),
+    ARRAY(
+        SELECT administered.departement_number FROM agents_territoryrole territory_role
+        JOIN organisations_territory administered ON administered.id = territory_role.territory_id
+        WHERE territory_role.agent_id = role.agent_id
+        ORDER BY administered.departement_number, administered.id
+    )
+FROM agents_agentrole role
+JOIN organisations_organisation organisation ON organisation.id = role.organisation_id
+JOIN organisations_territory territory ON territory.id = organisation.territory_id
+WHERE role.agent_id = %(agent)s AND role.organisation_id = %(organisation)s
+ORDER BY role.id
+LIMIT 1
+"""
+_ROLE_END = len(AgentRole._meta.concrete_fields)
+_ORGANISATION_END = _ROLE_END + len(Organisation._meta.concrete_fields)
+_TERRITORY_END = _ORGANISATION_END + len(Territory._meta.concrete_fields)
+
+
 def get_membership(agent: Agent, organisation_id: int) -> Membership | None:
     """One query: the role with its organisation, territory and the agent's services there, and
     the territories the agent administers."""
-    territory_roles = TerritoryRole.objects.filter(agent=agent).order_by("territory__departement_number")
-    role = (
-        AgentRole.objects.filter(agent=agent, organisation_id=organisation_id)
-        .select_related("organisation__territory")
-        .annotate(
-            agent_service_ids=ArrayAgg("services__id", distinct=True, default=[]),
-            agent_is_secretariat=BoolOr("services__is_secretariat", default=False),
-            agent_territory_ids=ArraySubquery(territory_roles.values("territory_id")),
-            agent_territory_numbers=ArraySubquery(territory_roles.values("territory__departement_number")),
-        )
-        .first()
-    )
-    if role is None:
+    with connection.cursor() as cursor:
+        cursor.execute(MEMBERSHIP_SQL, {"agent": agent.pk, "organisation": organisation_id})
+        row = cursor.fetchone()
+    if row is None:
         return None
+    role = model_from_row(AgentRole, row[:_ROLE_END])
+    organisation = model_from_row(Organisation, row[_ROLE_END:_ORGANISATION_END])
+    organisation.territory = model_from_row(Territory, row[_ORGANISATION_END:_TERRITORY_END])
+    role.organisation = organisation
     role.agent = agent
+    service_ids, is_secretariat, territory_ids, territory_numbers = row[_TERRITORY_END:]
     return Membership(
         agent=agent,
-        organisation=role.organisation,
+        organisation=organisation,
         role=role,
-        service_ids=frozenset(i for i in role.agent_service_ids if i is not None),
-        is_secretariat=bool(role.agent_is_secretariat),
-        administers_territory=role.organisation.territory_id in role.agent_territory_ids,
-        administered_territories=tuple(zip(role.agent_territory_ids, role.agent_territory_numbers, strict=True)),
+        service_ids=frozenset(service_ids),
+        is_secretariat=is_secretariat,
+        administers_territory=organisation.territory_id in territory_ids,
+        administered_territories=tuple(zip(territory_ids, territory_numbers, strict=True)),
     )
 
 

@@ -1,6 +1,11 @@
 """What several apps ask of PostgreSQL beyond the ORM."""
 
-from django.db import connection
+from collections.abc import Sequence
+from typing import Any, TypeVar
+
+from django.db import connection, models
+
+M = TypeVar("M", bound=models.Model)
 
 
 def commit_without_waiting_for_the_disk() -> None:
@@ -13,3 +18,22 @@ def commit_without_waiting_for_the_disk() -> None:
     than working (bench_notifications)."""
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL synchronous_commit TO OFF")
+
+
+def model_from_row(model: type[M], values: Sequence[Any]) -> M:
+    """An instance of `model` from `values`, its concrete fields' columns in their order, as a
+    raw query read them: each value converted as the ORM's compiler converts it (JSON decoded,
+    phone numbers parsed…). For a hot read written in SQL whose rows are still models."""
+    fields = model._meta.concrete_fields
+    converted = []
+    for field, value in zip(fields, values, strict=True):
+        column = field.get_col(model._meta.db_table)
+        for converter in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
+            value = converter(value, column, connection)
+        converted.append(value)
+    return model.from_db(connection.alias, [field.attname for field in fields], converted)
+
+
+def columns(model: type[models.Model], alias: str) -> str:
+    """`model`'s concrete columns, qualified by `alias`, in the order `model_from_row` reads them."""
+    return ", ".join(f'{alias}."{field.column}"' for field in model._meta.concrete_fields)

@@ -41,33 +41,30 @@ class Membership:
 
 # The membership of every agent page, in one statement. Written in SQL: the ORM spent three times
 # PostgreSQL's time building it (its GROUP BY over three tables' columns and two array
-# subqueries), 4.6 ms of CPU against 0.6 ms on the machine at its slowest.
+# subqueries), 4.6 ms of CPU against 0.8 ms on the machine at its slowest. The agent's services
+# here and the territories it administers are each read once (a lateral aggregate), the
+# territories' ids and numbers in the same order.
 MEMBERSHIP_SQL = f"""
 SELECT {columns(AgentRole, "role")}, {columns(Organisation, "organisation")},
     {columns(Territory, "territory")},
-    ARRAY(
-        SELECT DISTINCT link.service_id FROM agents_agentrole_services link WHERE link.agentrole_id = role.id
-    ),
-    COALESCE((
-        SELECT bool_or(service.is_secretariat) FROM agents_agentrole_services link
-        JOIN organisations_service service ON service.id = link.service_id
-        WHERE link.agentrole_id = role.id
-    ), false),
-    ARRAY(
-        SELECT administered.id FROM agents_territoryrole territory_role
-        JOIN organisations_territory administered ON administered.id = territory_role.territory_id
-        WHERE territory_role.agent_id = role.agent_id
-        ORDER BY administered.departement_number, administered.id
-    ),
-    ARRAY(
-        SELECT administered.departement_number FROM agents_territoryrole territory_role
-        JOIN organisations_territory administered ON administered.id = territory_role.territory_id
-        WHERE territory_role.agent_id = role.agent_id
-        ORDER BY administered.departement_number, administered.id
-    )
+    services.ids, services.secretariat, administered.ids, administered.numbers
 FROM agents_agentrole role
 JOIN organisations_organisation organisation ON organisation.id = role.organisation_id
 JOIN organisations_territory territory ON territory.id = organisation.territory_id
+CROSS JOIN LATERAL (
+    SELECT COALESCE(array_agg(DISTINCT link.service_id), '{{}}') AS ids,
+        COALESCE(bool_or(service.is_secretariat), false) AS secretariat
+    FROM agents_agentrole_services link
+    JOIN organisations_service service ON service.id = link.service_id
+    WHERE link.agentrole_id = role.id
+) services
+CROSS JOIN LATERAL (
+    SELECT COALESCE(array_agg(one.id ORDER BY one.departement_number, one.id), '{{}}') AS ids,
+        COALESCE(array_agg(one.departement_number ORDER BY one.departement_number, one.id), '{{}}') AS numbers
+    FROM agents_territoryrole territory_role
+    JOIN organisations_territory one ON one.id = territory_role.territory_id
+    WHERE territory_role.agent_id = role.agent_id
+) administered
 WHERE role.agent_id = %(agent)s AND role.organisation_id = %(organisation)s
 ORDER BY role.id
 LIMIT 1

@@ -53,21 +53,15 @@ class HistoricalRecords(simple_history.HistoricalRecords):
             attnames = [f.attname for f in through_model._meta.fields]
             rows = through_model.objects.filter(**{field.m2m_field_name(): instance.pk}).values(*attnames)
             insert_rows = [m2m_history_model(history=history_instance, **row) for row in rows]
-            pre_create_historical_m2m_records.send(
-                sender=m2m_history_model,
-                rows=insert_rows,
-                history_instance=history_instance,
-                instance=instance,
-                field=field,
-            )
+            sent = {
+                "sender": m2m_history_model,
+                "history_instance": history_instance,
+                "instance": instance,
+                "field": field,
+            }
+            pre_create_historical_m2m_records.send(rows=insert_rows, **sent)
             created_rows = m2m_history_model.objects.bulk_create(insert_rows)
-            post_create_historical_m2m_records.send(
-                sender=m2m_history_model,
-                created_rows=created_rows,
-                history_instance=history_instance,
-                instance=instance,
-                field=field,
-            )
+            post_create_historical_m2m_records.send(created_rows=created_rows, **sent)
 
 
 def record(instance: models.Model, history_type: str, **kwargs: Any) -> None:

@@ -102,8 +102,9 @@ def rdv_history(rdv: Rdv) -> list[HistoryEntry]:
                 for name in FIELDS
                 if value(record, name) not in (None, "")
             ]
-            if agents_text(record) != "—":  # written with its agents (rdv.historical.record)
-                changes.append(Change(str(LABELS["agents"]), "", agents_text(record)))
+            agents = agents_text(record)
+            if agents != "—":  # written with its agents (rdv.historical.record)
+                changes.append(Change(str(LABELS["agents"]), "", agents))
             if usagers_text(record) != "—":
                 changes.append(Change(str(LABELS["usagers"]), "", usagers_text(record)))
             entries.append(HistoryEntry(record.history_date, _author(record, rdv), _("Création"), changes))

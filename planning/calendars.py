@@ -8,8 +8,8 @@ number of motifs asked at once.
   all (plages, exceptions, absences), plus one per motif whose organisation was not loaded with it;
 - `load_busy`: the time the agents' RDVs hold over a window, one query for any set of agents.
 
-The plages are read through the ORM (their filters vary); the rest by the fixed SQL below, which
-spares rebuilding querysets on every search. `planning.creneaux` answers the pages from these rows.
+All by the fixed SQL below, which spares building querysets on every search (the page's main
+cost when the ORM compiled them). `planning.creneaux` answers the pages from these rows.
 """
 
 import datetime as dt
@@ -21,19 +21,16 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, TextField, Value
-from django.db.models.functions import Cast
 
 from motifs.models import Motif
 from organisations.models import Organisation
 from planning.holidays import closed_days as organisation_closed_days
 from planning.intervals import Window
-from planning.models import PlageOuverture
 from planning.recurrence import Moved, Rule
 from planning.rules import rule_from_recurrence
 from planning.slots import LONGEST_RDV, AbsenceRow, Busy, PlageRow
 from rendezvous.models import Rdv
-from usagers.models import Usager, UsagerProfile
+from usagers.models import Usager
 
 
 @lru_cache(maxsize=4096)
@@ -61,6 +58,30 @@ def _organisation(motif: Motif) -> Organisation:
 # queries than PostgreSQL takes to answer them. They say what the querysets of planning.models
 # say (`OccurrenceExceptionQuerySet.near`, `AbsenceQuerySet.active_on`,
 # `AbsenceExceptionQuerySet.near`); tests/planning/test_creneaux.py holds them to it.
+# The plages offering any of the motifs over the days first to last (inclusive), one row per
+# plage and motif; `referent` is REFERENT_SQL or false. What the ORM built here (a lieu's join, a
+# cast, an optional subquery) cost more to compile on every créneaux search than PostgreSQL takes
+# to answer it.
+PLAGES_SQL = """
+SELECT plage.id, link.motif_id, plage.organisation_id, plage.agent_id, plage.lieu_id, {referent},
+    plage.first_day, plage.start_time, plage.end_time, plage.recurrence
+FROM planning_plageouverture AS plage
+JOIN planning_plageouverture_motifs AS link ON link.plageouverture_id = plage.id
+LEFT JOIN organisations_lieu AS lieu ON lieu.id = plage.lieu_id
+WHERE link.motif_id = ANY(%(motifs)s::bigint[])
+    AND lieu.is_active IS NOT FALSE
+    AND plage.first_day <= %(last)s
+    AND (plage.recurrence_ends_on IS NULL OR plage.recurrence_ends_on >= %(first)s)
+"""
+
+# Whether the plage's agent is a référent of the usager in the plage's organisation.
+REFERENT_SQL = """EXISTS (
+    SELECT 1 FROM usagers_usagerprofile_referents AS referent
+    JOIN usagers_usagerprofile AS profile ON profile.id = referent.usagerprofile_id
+    WHERE profile.organisation_id = plage.organisation_id AND profile.usager_id = %(usager)s
+        AND profile.deleted_at IS NULL AND referent.agent_id = plage.agent_id
+)"""
+
 PLAGE_EXCEPTIONS_SQL = """
 SELECT plage_id, original_date, starts_at, ends_at
 FROM planning_plageouvertureexception
@@ -300,38 +321,23 @@ _PlageRead = tuple[int, int, int, int | None, dt.date, dt.time, dt.time, str | N
 
 
 def _plage_rows(offerings: dict[int, _Offering], span: _Bounds, usager: Usager | None) -> list[_PlageRead]:
-    """The plages that may receive each motif (by motif id) over the span's days, one query."""
-    # Whether the plage's agent is a référent of the usager in the plage's organisation.
-    referent: Exists | Value = Value(False)
-    if usager is not None and any(offering.referents_only for offering in offerings.values()):
-        referent = Exists(
-            UsagerProfile.referents.through.objects.filter(
-                usagerprofile__organisation_id=OuterRef("organisation_id"),
-                usagerprofile__usager_id=usager.pk,
-                usagerprofile__deleted_at__isnull=True,
-                agent_id=OuterRef("agent_id"),
-            )
+    """The plages that may receive each motif (by motif id) over the span's days, one query: those
+    of a motif asked, not at an inactive lieu, with an occurrence possible in the span (as
+    `RecurringEventQuerySet.active_on`), each row with the motif it offers."""
+    # Whether the plage's agent is a référent of the usager in the plage's organisation: read
+    # only when a motif asked is reserved to référents.
+    referents = usager is not None and any(offering.referents_only for offering in offerings.values())
+    with connection.cursor() as cursor:
+        cursor.execute(
+            PLAGES_SQL.format(referent=REFERENT_SQL if referents else "false"),
+            {
+                "motifs": _array(sorted(offerings)),
+                "first": span.first,
+                "last": span.last,
+                "usager": usager.pk if referents and usager is not None else None,
+            },
         )
-    rows = (
-        PlageOuverture.objects.filter(motifs__in=sorted(offerings))
-        .exclude(lieu__is_active=False)
-        .active_on(span.first, span.last)
-        .order_by()
-        .annotate(raw_recurrence=Cast("recurrence", TextField()), referent=referent)
-        # `motifs` is read through the join of the filter: the motif each row offers.
-        .values_list(
-            "pk",
-            "motifs",
-            "organisation_id",
-            "agent_id",
-            "lieu_id",
-            "referent",
-            "first_day",
-            "start_time",
-            "end_time",
-            "raw_recurrence",
-        )
-    )
+        rows = cursor.fetchall()
     return [
         (pk, motif_id, agent_id, lieu_id, first_day, start_time, end_time, raw)
         for pk, motif_id, organisation_id, agent_id, lieu_id, is_referent, first_day, start_time, end_time, raw in rows

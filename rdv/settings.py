@@ -173,6 +173,8 @@ PASSWORD_RESET_TIMEOUT = 60 * 60 * 24  # one day: the link is sent by email and 
 # Agents work on shared computers in public buildings: a session ends with the working day
 # and with the browser.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 10)
+# In the database, read by a fixed statement (rdv/sessions.py).
+SESSION_ENGINE = "rdv.sessions"
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

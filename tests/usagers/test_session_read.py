@@ -1,0 +1,71 @@
+"""The reads every page makes in fixed SQL: its session (rdv.sessions, the SESSION_ENGINE) and, on
+a public page, the usager it signed in (usagers.middleware._usager_of, built by
+rdv.db.model_from_row): what Django's and the ORM's reads give, value for value."""
+
+import datetime as dt
+from importlib import import_module
+
+import pytest
+from django.conf import settings
+from django.contrib.sessions.models import Session
+from django.utils import timezone
+
+from tests.usagers.factories import UsagerFactory
+from usagers.middleware import USAGER_KEY, _usager_of
+from usagers.models import Usager
+
+pytestmark = pytest.mark.django_db
+
+
+def store(session_key=None):
+    return import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+
+
+def signed_in(usager: Usager):
+    session = store()
+    session[USAGER_KEY] = usager.pk
+    session.save()
+    return store(session.session_key)
+
+
+def values(instance) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in type(instance)._meta.concrete_fields}
+
+
+def test_a_session_reads_back_what_was_saved():
+    session = store()
+    session.update({"a": [1, "é"], "b": None})
+    session.save()
+    again = store(session.session_key)
+    assert (again["a"], again["b"], again.session_key) == ([1, "é"], None, session.session_key)
+
+
+@pytest.mark.parametrize("key", ["missing-but-long-enough", "expiredkey12345"])
+def test_a_missing_or_expired_session_is_empty_and_gets_a_new_key_when_written(key):
+    expired = store()
+    expired["a"] = 1
+    expired.save()
+    Session.objects.filter(pk=expired.session_key).update(
+        session_key="expiredkey12345", expire_date=timezone.now() - dt.timedelta(seconds=1)
+    )
+    session = store(key)
+    assert dict(session.items()) == {}
+    session["b"] = 2
+    session.save()
+    assert session.session_key not in (key, None)
+
+
+def test_the_usager_is_the_orms_phone_and_dates_converted():
+    usager = UsagerFactory(complete=True)
+    read = _usager_of(signed_in(usager))
+    assert values(read) == values(Usager.objects.get(pk=usager.pk))
+    assert read.phone.as_e164 == usager.phone.as_e164 and isinstance(read.birth_date, dt.date)
+
+
+def test_an_anonymised_usager_or_a_proche_is_nobody():
+    usager = UsagerFactory()
+    proche = UsagerFactory(proche=True)
+    session = signed_in(usager)
+    Usager.objects.filter(pk=usager.pk).update(anonymised_at=timezone.now())
+    assert _usager_of(session) is None
+    assert _usager_of(signed_in(proche)) is None

@@ -38,7 +38,7 @@ def rdvs(organisation, basic_agent):
 def listed(client, organisation, **query):
     response = client.get(reverse("rendezvous:list", kwargs={"organisation_id": organisation.pk}, query=query))
     assert response.status_code == 200
-    return response, [rdv for rdv, _status, _options in response.context["rows"]]
+    return response, [row.rdv for row in response.context["rows"]]
 
 
 @time_machine.travel(NOW, tick=False)
@@ -61,7 +61,7 @@ def test_the_past_rdvs_are_one_click_away_the_latest_first(client, organisation,
     response, _ = listed(client, organisation)
     past_link = next(a for a in find_all(dom(response), "a") if text(a) == "Passés")
     response = client.get(dict(past_link.attributes)["href"])
-    shown = [rdv for rdv, _status, _options in response.context["rows"]]
+    shown = [row.rdv for row in response.context["rows"]]
     assert shown == [rdvs["yesterday"], rdvs["last_week"]]
 
 

@@ -135,10 +135,12 @@ FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/rdv")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if DEBUG else 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-# Parameters bound by PostgreSQL and each query prepared at its 5th run on a connection (psycopg):
+# Parameters bound by PostgreSQL and each query prepared after 5 runs on a connection (psycopg):
 # PostgreSQL then stops planning again the statements every page repeats (its CPU per request
 # under `make loadtest`: 1.9 → 1.2 ms). Off behind a connection pooler in transaction mode that
-# does not keep prepared statements (README, « Configuration »).
+# does not keep prepared statements. A migration that changes a column's type makes the statements
+# prepared on it fail until their connection closes (CONN_MAX_AGE): restart web and workers after
+# it, as a deploy does (README, « Configuration »).
 if env.bool("DATABASE_PREPARED_STATEMENTS", default=True):
     DATABASES["default"].setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": 5})
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

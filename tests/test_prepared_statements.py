@@ -1,5 +1,5 @@
 """DATABASE_PREPARED_STATEMENTS (rdv/settings.py, on by default): parameters bound by PostgreSQL,
-and a statement a connection runs again and again prepared once, so that PostgreSQL stops
+and a statement a connection runs again and again prepared (after 5 runs), so that PostgreSQL stops
 planning it anew on every page."""
 
 import pytest
@@ -16,7 +16,7 @@ def prepared_statements() -> list[str]:
         return [statement for (statement,) in cursor.fetchall()]
 
 
-def test_a_statement_run_five_times_is_prepared_and_its_parameters_bound_by_postgresql():
+def test_a_statement_run_six_times_is_prepared_and_its_parameters_bound_by_postgresql():
     assert connection.settings_dict["OPTIONS"]["server_side_binding"] is True
     for pk in range(1, 7):
         assert not Usager.objects.filter(pk=pk, last_name="Prepared").exists()

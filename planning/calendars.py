@@ -57,11 +57,11 @@ def _organisation(motif: Motif) -> Organisation:
 # The engine's fixed-shape reads, in plain SQL: the ORM would spend more time building these
 # queries than PostgreSQL takes to answer them. They say what the querysets of planning.models
 # say (`OccurrenceExceptionQuerySet.near`, `AbsenceQuerySet.active_on`,
-# `AbsenceExceptionQuerySet.near`); tests/planning/test_creneaux.py holds them to it.
+# `AbsenceExceptionQuerySet.near`, `PlageOuvertureQuerySet.offering`); tests/planning/test_creneaux.py
+# and tests/reservation/test_catalogue.py hold them to it.
+
 # The plages offering any of the motifs over the days first to last (inclusive), one row per
-# plage and motif; `referent` is REFERENT_SQL or false. What the ORM built here (a lieu's join, a
-# cast, an optional subquery) cost more to compile on every créneaux search than PostgreSQL takes
-# to answer it.
+# plage and motif; `referent` is REFERENT_SQL or false.
 PLAGES_SQL = """
 SELECT plage.id, link.motif_id, plage.organisation_id, plage.agent_id, plage.lieu_id, {referent},
     plage.first_day, plage.start_time, plage.end_time, plage.recurrence
@@ -120,17 +120,34 @@ WHERE absence.agent_id = ANY(%(agents)s::bigint[])
 # whatever the other organisations' RDVs and the agents' history. Merging touching RDVs changes
 # no slot (`compute_slots` merges blockers the same way) and, on a full agenda, hands over one
 # row per busy stretch rather than one per RDV.
-BUSY_SQL = """
+# The agents' links to RDVs that hold time over [start, end): the condition both BUSY_SQL and
+# `rendezvous.online.busy_and_twin` read, with the parameters `holding_params` gives.
+HOLDING_SQL = """agent_id = ANY(%(agents)s::bigint[])
+        AND rdv_starts_at < %(end)s AND rdv_starts_at > %(earliest)s AND rdv_ends_at > %(start)s
+        AND NOT rdv_status = ANY(%(cancelled)s)"""
+
+BUSY_SQL = f"""
 SELECT agent_id, EXTRACT(EPOCH FROM lower(busy))::float8, EXTRACT(EPOCH FROM upper(busy))::float8
 FROM (
     SELECT agent_id, unnest(range_agg(tstzrange(rdv_starts_at, rdv_ends_at))) AS busy
     FROM rendezvous_rdv_agents
-    WHERE agent_id = ANY(%(agents)s::bigint[])
-        AND rdv_starts_at < %(end)s AND rdv_starts_at > %(earliest)s AND rdv_ends_at > %(start)s
-        AND NOT rdv_status = ANY(%(cancelled)s)
+    WHERE {HOLDING_SQL}
     GROUP BY agent_id
 ) AS merged
 """
+
+
+def holding_params(agent_ids: Iterable[int], start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
+    """HOLDING_SQL's parameters: RDVs not cancelled, overlapping [start, end); the lower bound on
+    their start (no RDV lasts more than LONGEST_RDV) lets the index on (agent_id, rdv_starts_at)
+    bound both ends."""
+    return {
+        "agents": _array(sorted(agent_ids)),
+        "start": start,
+        "end": end,
+        "earliest": start - LONGEST_RDV,
+        "cancelled": [str(status) for status in Rdv.CANCELLED_STATUSES],
+    }
 
 
 def load_busy(agent_ids: Sequence[int], window: Window) -> list[Busy]:
@@ -139,15 +156,8 @@ def load_busy(agent_ids: Sequence[int], window: Window) -> list[Busy]:
 
     if not agent_ids:
         return []
-    params: dict[str, Any] = {
-        "agents": _array(agent_ids),
-        "start": window.start,
-        "end": window.end,
-        "earliest": window.start - LONGEST_RDV,
-        "cancelled": [str(status) for status in Rdv.CANCELLED_STATUSES],
-    }
     with connection.cursor() as cursor:
-        cursor.execute(BUSY_SQL, params)
+        cursor.execute(BUSY_SQL, holding_params(agent_ids, window.start, window.end))
         return cursor.fetchall()
 
 

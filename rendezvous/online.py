@@ -13,15 +13,16 @@ and try the next agent, or raise SlotTaken. A double click or a replayed form ca
 
 import datetime as dt
 from collections.abc import Collection, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from agents.models import Agent
+from planning.calendars import HOLDING_SQL, holding_params
 from planning.creneaux import free_agents_at, is_still_free
 from planning.intervals import end_after
-from planning.slots import LONGEST_RDV, Slot
+from planning.slots import Slot
 from rendezvous.models import Participation, Rdv
 from rendezvous.services import SlotTaken, change_status, insert_rdv
 
@@ -93,14 +94,11 @@ def refuse(booking_token: str) -> NoReturn:
     raise SlotTaken
 
 
-# The agents among those asked holding an RDV that overlaps [start, end) (`Rdv.objects.holding_time`
-# on the copies of each RDV's time and status kept on its agents' rows, the engine's reading:
-# `planning.calendars.BUSY_SQL`), then the RDV the booking token made: one statement, one snapshot.
-BUSY_AND_TWIN_SQL = """
-SELECT agent_id, false FROM rendezvous_rdv_agents
-WHERE agent_id = ANY(%(agents)s::bigint[])
-    AND rdv_starts_at < %(end)s AND rdv_starts_at > %(earliest)s AND rdv_ends_at > %(start)s
-    AND NOT rdv_status = ANY(%(cancelled)s)
+# The agents among those asked holding an RDV that overlaps [start, end) (the engine's reading,
+# `planning.calendars.HOLDING_SQL`, on the copies of each RDV's time and status kept on its
+# agents' rows), then the RDV the booking token made: one statement, one snapshot.
+BUSY_AND_TWIN_SQL = f"""
+SELECT agent_id, false FROM rendezvous_rdv_agents WHERE {HOLDING_SQL}
 UNION ALL
 SELECT id, true FROM rendezvous_rdv WHERE booking_token = %(token)s
 """
@@ -114,16 +112,8 @@ def busy_and_twin(
     this booking token made, if any: one statement, one snapshot, so a twin submission that
     committed before it is seen in both. Fixed SQL: what most of many usagers confirming the
     same time at once run, the ORM's union cost more to build than to answer."""
-    params: dict[str, Any] = {
-        "agents": sorted(agent_ids),
-        "start": start,
-        "end": end,
-        "earliest": start - LONGEST_RDV,
-        "cancelled": [str(status) for status in Rdv.CANCELLED_STATUSES],
-        "token": booking_token,
-    }
     with connection.cursor() as cursor:
-        cursor.execute(BUSY_AND_TWIN_SQL, params)
+        cursor.execute(BUSY_AND_TWIN_SQL, {**holding_params(agent_ids, start, end), "token": booking_token})
         rows = cursor.fetchall()
     return {key for key, is_twin in rows if not is_twin}, next((key for key, is_twin in rows if is_twin), None)
 

@@ -4,6 +4,7 @@ the status buttons and « supprimer ».
 Every RDV is fetched through `rendezvous.permissions.access_rdv`: any RDV the membership may not see
 (or, to change it, change) answers 404, another organisation's included."""
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import cast
 
@@ -73,7 +74,7 @@ class ListRow:
     status_url: str
 
     @classmethod
-    def of(cls, rdv: Rdv, now, status_options: str, *, is_today: bool) -> "ListRow":
+    def of(cls, rdv: Rdv, now: dt.datetime, status_options: str, *, is_today: bool) -> "ListRow":
         starts_at = timezone.localtime(rdv.starts_at)
         ids = {"organisation_id": rdv.organisation_id, "pk": rdv.pk}
         return cls(

@@ -253,13 +253,6 @@ def navigation_context(request) -> dict:
         return {}
     view_name = request.resolver_match.view_name if request.resolver_match else ""
 
-    def other_organisations():
-        from organisations.models import Organisation
-
-        return list(
-            Organisation.objects.for_agent(membership.agent).exclude(pk=membership.organisation.pk).order_by("name")
-        )
-
     def menu():
         # Once per request, however many templates the view renders with this context.
         if not hasattr(request, "_side_menu"):
@@ -268,5 +261,5 @@ def navigation_context(request) -> dict:
 
     return {
         "menu": SimpleLazyObject(menu),
-        "other_organisations": SimpleLazyObject(other_organisations),
+        "other_organisations": membership.other_organisations,
     }

@@ -189,5 +189,5 @@ def test_the_calendar_address_is_made_shown_once_then_revoked(signed_in, client,
 def test_the_page_reads_a_fixed_number_of_queries(signed_in, organisation):
     # Session, agent, calendar feed; within an organisation, the membership with its organisation
     # and the menu's other organisations and its « À renseigner » badge too.
-    assert count_queries(signed_in, account_url(organisation)) == 6
+    assert count_queries(signed_in, account_url(organisation)) == 5
     assert count_queries(signed_in, account_url()) == 3

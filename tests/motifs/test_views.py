@@ -406,7 +406,7 @@ def test_list_queries_are_bounded(client, organisation, admin_agent):
         )
     after = count()
     assert after == before
-    assert after == 8  # with the side menu's « À renseigner » badge
+    assert after == 7  # with the side menu's « À renseigner » badge
 
 
 def test_admin_archives_then_unarchives_a_motif_with_confirmation(client, organisation, admin_agent, category):

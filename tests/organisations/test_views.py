@@ -99,7 +99,7 @@ def test_home_page_queries_are_bounded(client, organisation, basic_agent):
         basic_agent.roles.create(organisation=OrganisationFactory()) if i < 3 else None
     after = count()
     assert after == before
-    assert after == 8  # with the side menu's « À renseigner » badge
+    assert after == 7  # with the side menu's « À renseigner » badge
 
 
 def test_admin_edits_the_organisation_and_its_opening_hours(client, organisation, admin_agent):

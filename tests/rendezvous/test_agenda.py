@@ -422,7 +422,7 @@ def test_the_agenda_reads_the_same_number_of_queries_for_5_or_200_rdvs(client, o
     assert count_queries(client, url) == small
     # One more query than before the « Occupé (autre organisation) » blocks (their RDVs), and
     # one for the side menu's « À renseigner » badge.
-    assert small == 14
+    assert small == 13
 
 
 def test_the_agenda_links_to_the_team_day_for_who_sees_several_agendas(client, organisation, admin_agent):

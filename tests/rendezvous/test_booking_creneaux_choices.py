@@ -157,7 +157,7 @@ def test_the_filters_read_the_same_number_of_queries_for_one_or_many_agents(
         PlageOuvertureFactory(organisation=organisation, agent=agent, lieu=lieu, motifs=[own, motif])
     client.get(creneaux_url(organisation))  # sessions and caches warmed
     for agents in ([basic_agent], [basic_agent, *many]):
-        with django_assert_num_queries(9):
+        with django_assert_num_queries(8):
             client.get(creneaux_url(organisation), {"agents": [agent.pk for agent in agents]})
         # The fragment alone: no menu, no lieux.
         with django_assert_num_queries(7):

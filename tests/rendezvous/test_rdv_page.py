@@ -174,7 +174,7 @@ def test_the_page_queries_do_not_grow_with_the_usagers_rdvs(client, organisation
     for offset in (-20, -10, -5, 5, 10, 20):
         RdvFactory(organisation=organisation, agents=[basic_agent], usagers=usagers, starts_at=at(organisation, offset))
     assert count_queries(client, path) == before
-    assert before == 12
+    assert before == 11
 
 
 # « Voir dans l'agenda »

@@ -61,7 +61,7 @@ def test_a_cancelling_status_asks_first_and_changes_nothing(client, basic_agent,
     told.refresh_from_db()
     assert told.status == Rdv.Status.UNKNOWN
     assert Notification.objects.filter(event="cancelled").count() == 0
-    assert len(queries) == 12  # the RDV's summary, plus the one query of the preview
+    assert len(queries) == 11  # the RDV's summary, plus the one query of the preview
 
 
 def test_confirmed_the_status_applies_and_its_messages_wait(client, basic_agent, told):

@@ -433,14 +433,14 @@ def test_list_queries_are_bounded(client, organisation, basic_agent):
     add_rdvs(organisation, agents, 35)
     assert count_queries(client, path) == before
     assert count_queries(client, path + "?statut=a_venir") == before
-    assert before == 13  # with the side menu's « À renseigner » badge
+    assert before == 12  # with the side menu's « À renseigner » badge
 
 
 def test_summary_queries_are_bounded(client, organisation, basic_agent):
     rdv = RdvFactory(organisation=organisation, agents=[basic_agent])
     client.force_login(basic_agent)
     # The panels of the usagers read their last and next RDVs (2); the history its usagers (2).
-    for path, expected in ((url("detail", rdv), 11), (url("detail", rdv) + "?historique=1", 18)):
+    for path, expected in ((url("detail", rdv), 10), (url("detail", rdv) + "?historique=1", 17)):
         client.get(path)
         before = count_queries(client, path)
         for i in range(5):

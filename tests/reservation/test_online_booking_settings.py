@@ -34,7 +34,7 @@ def test_admins_see_each_motif_its_free_creneaux_and_the_public_link(client, mds
     client.force_login(AgentFactory(organisation=mds, admin=True, services=["PMI"]))
     # Session, membership, motifs; per online motif, the engine's calendar (5 at most); menu and
     # its « À renseigner » badge.
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(10):
         response = client.get(page_url(mds))
     assertContains(response, '<h2 class="fr-h4">Motifs (2 ouverts en ligne)</h2>', html=True)
     # 4 weeks of Tuesdays and Thursdays from 9:00 to 12:00 in 30-minute créneaux.

@@ -313,12 +313,12 @@ def test_the_list_reads_a_fixed_number_of_queries(admin_client, territory, noisi
 
     sectors(1)
     admin_client.get(url("sectors", noisiel))  # the session is saved on the first request
-    # The session, the agent, the membership, the sectors with their counts, the organisation
-    # switcher, the side menu's « À renseigner » badge.
-    with django_assert_num_queries(6):
+    # The session, the agent, the membership (with the organisation switcher's), the sectors with
+    # their counts, the side menu's « À renseigner » badge.
+    with django_assert_num_queries(5):
         assert admin_client.get(url("sectors", noisiel)).status_code == 200
     sectors(30)
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         assert admin_client.get(url("sectors", noisiel)).status_code == 200
 
 
@@ -1064,10 +1064,10 @@ def test_the_test_page_reads_a_fixed_number_of_queries(
     admin_client, noisiel, sectors_of_the_territory, django_assert_num_queries
 ):
     admin_client.get(url("test", noisiel))
-    # The session, the agent, the membership, the commune (former codes, then communes), the
-    # territory, the areas, the attributions, the organisations, the agents, the organisation switcher,
-    # the side menu's « À renseigner » badge.
-    with django_assert_num_queries(12):
+    # The session, the agent, the membership (with the organisation switcher's), the commune
+    # (former codes, then communes), the territory, the areas, the attributions, the
+    # organisations, the agents, the side menu's « À renseigner » badge.
+    with django_assert_num_queries(11):
         response = admin_client.get(url("test", noisiel), {"commune": "77108", "street": "Avenue du Général de Gaulle"})
     assert response.status_code == 200
 

@@ -373,4 +373,4 @@ def test_the_export_page_reads_a_fixed_number_of_queries(client, organisation, a
     )
     client.force_login(admin_agent)
     path = reverse("stats:rdv_export", kwargs={"organisation_id": organisation.pk, "pk": export.pk})
-    assert count_queries(client, path) == 6
+    assert count_queries(client, path) == 5

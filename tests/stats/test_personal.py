@@ -179,7 +179,7 @@ def test_the_page_reads_a_fixed_number_of_queries(client, organisation, team):
         assert client.get(url(organisation)).status_code == 200
     # session, agent, membership, my statuses, the agents, their statuses, my charts, the badge,
     # the other organisations of the header's selector
-    assert len(few) == len(more) == 9, [query["sql"] for query in more.captured_queries]
+    assert len(few) == len(more) == 8, [query["sql"] for query in more.captured_queries]
 
 
 # The badge

@@ -101,7 +101,7 @@ def test_the_number_of_queries_does_not_depend_on_the_number_of_organisations(
         assert client.get(path).status_code == 200
     # session, agent, membership, organisations, services of the form, statuses, RDVs created,
     # usagers, the other organisations of the header's selector, the side menu's « À renseigner » badge
-    assert len(queries) == 10, [query["sql"] for query in queries.captured_queries]
+    assert len(queries) == 9, [query["sql"] for query in queries.captured_queries]
 
 
 @pytest.mark.parametrize("who", ["organisation_admin", "other_territory"])

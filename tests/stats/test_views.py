@@ -319,7 +319,7 @@ def test_the_number_of_queries_does_not_depend_on_the_data(client, organisation,
     assert response.context["total"] == count
     # session, agent, membership, the filters' motifs, lieux and agents, statuses, RDVs created, usagers,
     # the other organisations of the header's selector, the side menu's « À renseigner » badge
-    assert len(queries) == 11, [query["sql"] for query in queries.captured_queries]
+    assert len(queries) == 10, [query["sql"] for query in queries.captured_queries]
     assert response.context["charts"][0].figures.total == count
 
 
@@ -420,7 +420,7 @@ def test_the_number_of_queries_does_not_depend_on_the_period_or_the_filters(
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url(organisation, **query))
     assert response.status_code == 200
-    assert len(queries) == 11, [query["sql"] for query in queries.captured_queries]
+    assert len(queries) == 10, [query["sql"] for query in queries.captured_queries]
 
 
 def test_rdvs_of_today_read_to_come_until_they_start(client, organisation, admin_agent):

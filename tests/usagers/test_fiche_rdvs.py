@@ -153,7 +153,7 @@ def test_fiche_queries_do_not_grow_with_the_rdvs(client, organisation, basic_age
     add_rdvs()
     add_rdvs()
     assert count_queries(client, path) == before
-    assert before == 16
+    assert before == 15
 
 
 def test_prendre_un_rdv_opens_trouver_un_creneau_with_the_usager_chosen(client, organisation, basic_agent):

@@ -30,7 +30,7 @@ from rendezvous.bulk import BULK_STATUSES
 from rendezvous.forms import RdvFilterForm, RdvForm
 from rendezvous.history import rdv_history
 from rendezvous.models import Rdv
-from rendezvous.permissions import access_rdv, rdvs_listed
+from rendezvous.permissions import access_rdv, listed_names, rdvs_listed
 from rendezvous.services import ConflictsChanged, change_status, delete_rdv, update_rdv
 from rendezvous.views.common import with_params
 from rendezvous.views.rdv_page import (
@@ -74,7 +74,9 @@ class ListRow:
     status_url: str
 
     @classmethod
-    def of(cls, rdv: Rdv, now: dt.datetime, status_options: str, *, is_today: bool) -> "ListRow":
+    def of(
+        cls, rdv: Rdv, now: dt.datetime, status_options: str, *, is_today: bool, agents: list[str], usagers: list[str]
+    ) -> "ListRow":
         starts_at = timezone.localtime(rdv.starts_at)
         ids = {"organisation_id": rdv.organisation_id, "pk": rdv.pk}
         return cls(
@@ -85,8 +87,8 @@ class ListRow:
             when=french_date(starts_at, r"d/m/Y G\hi"),
             day_and_when=french_date(starts_at, r"D d/m/Y G\hi"),
             location_type=rdv.motif.get_location_type_display(),
-            usagers=", ".join(participation.usager.full_name for participation in rdv.participations.all()) or "—",
-            agents=", ".join(agent.full_name for agent in rdv.agents.all()),
+            usagers=", ".join(usagers) or "—",
+            agents=", ".join(agents),
             detail_url=reverse("rendezvous:detail", kwargs=ids),
             status_url=reverse("rendezvous:status", kwargs=ids),
         )
@@ -121,6 +123,7 @@ def rdv_list(request: OrganisationRequest, organisation_id):
         usager = usagers_visible_to(membership).filter(pk=form.cleaned_data["usager"]).first()
     # Each row's « Statut du RDV » options, written once per status of the page rather than once
     # per row.
+    agent_names, usager_names = listed_names([rdv.pk for rdv in page])
     status_options = {
         current: render_to_string(
             "rendezvous/_status_options.html", {"current": current, "statuses": Rdv.Status.choices}
@@ -133,7 +136,17 @@ def rdv_list(request: OrganisationRequest, organisation_id):
         {
             "form": form,
             "page_obj": page,
-            "rows": [ListRow.of(rdv, now, status_options[rdv.status], is_today=rdv.pk == today_pk[0]) for rdv in page],
+            "rows": [
+                ListRow.of(
+                    rdv,
+                    now,
+                    status_options[rdv.status],
+                    is_today=rdv.pk == today_pk[0],
+                    agents=agent_names[rdv.pk],
+                    usagers=usager_names[rdv.pk],
+                )
+                for rdv in page
+            ],
             "query": urlencode(query) + "&" if query else "",
             "bulk_statuses": [(status.value, status.label) for status in BULK_STATUSES],
             "filtered_usager": usager,

@@ -94,12 +94,22 @@ class Owed:
 
 
 def notify(
-    rdv, event: str, *, now: dt.datetime | None = None, grace: bool = False, new: bool = False
+    rdv,
+    event: str,
+    *,
+    now: dt.datetime | None = None,
+    grace: bool = False,
+    new: bool = False,
+    participants: list["Usager"] | None = None,
 ) -> list[Notification]:
     """Writes the `event` messages about `rdv` to all its usagers' recipients, in the caller's
     transaction; a worker delivers them once it commits. Returns the rows written. `new`: the RDV
-    was created in this transaction, no message about it exists yet."""
-    plan = [Owed(recipient, concerned, event, rdv) for recipient, concerned in by_recipient(_participants(rdv))]
+    was created in this transaction, no message about it exists yet. `participants`: its usagers
+    in the order they were added, when the caller has them (with a proche's responsible loaded),
+    else they are read."""
+    if participants is None:
+        participants = _participants(rdv)
+    plan = [Owed(recipient, concerned, event, rdv) for recipient, concerned in by_recipient(participants)]
     return write(rdv, plan, now=now, grace=grace, new=new)
 
 

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from agents.models import Agent
@@ -35,16 +34,17 @@ from motifs.models import Motif
 from planning.calendars import (
     ABSENCES_SQL,
     BUSY_SQL,
+    HOLDING_SQL,
     PLAGE_EXCEPTIONS_SQL,
     Calendar,
     CalendarRequest,
+    holding_params,
     load_busy,
     load_calendar,
     load_calendars,
 )
 from planning.intervals import Window
 from planning.slots import Busy, Inputs, PlageRow, Slot, compute_slots
-from rendezvous.models import Rdv
 from usagers.models import Usager
 
 # The engine's entry points; the reads of `planning.calendars` it answers from stay importable here
@@ -376,6 +376,16 @@ def _busy_by_agent(due: Sequence[tuple[_Hunt, Window]]) -> dict[int, list[Busy]]
     return by_agent
 
 
+# Whether the agent exists and no RDV holds it over [start, end): the copies of each RDV's time
+# and status kept on its agents' rows (`HOLDING_SQL`), as the engine and
+# `rendezvous.online.busy_and_twin` read them. Fixed SQL: the ORM's EXISTS cost more to build
+# than to answer, under the agent's lock.
+STILL_FREE_SQL = f"""
+SELECT NOT EXISTS (SELECT 1 FROM rendezvous_rdv_agents WHERE {HOLDING_SQL})
+FROM agents_agent WHERE id = %(agent)s
+"""
+
+
 def is_still_free(slot: Slot) -> bool:
     """Whether no RDV holding time overlaps the slot for its agent.
 
@@ -386,9 +396,9 @@ def is_still_free(slot: Slot) -> bool:
 
     if connection.in_atomic_block and not Agent.objects.lock_for_booking([slot.agent_id]):
         return False
-    holding = Rdv.objects.holding_time().overlapping(slot.start, slot.end).filter(agents=OuterRef("pk"))
-    busy: Sequence[bool] = (
-        Agent.objects.filter(pk=slot.agent_id).annotate(busy=Exists(holding)).values_list("busy", flat=True)
-    )
-    answer = list(busy)
-    return bool(answer) and not answer[0]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            STILL_FREE_SQL, {**holding_params([slot.agent_id], slot.start, slot.end), "agent": slot.agent_id}
+        )
+        row = cursor.fetchone()
+    return row is not None and bool(row[0])

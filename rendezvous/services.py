@@ -153,13 +153,19 @@ def insert_rdv(
     Rdv.agents.through.objects.bulk_create(Rdv.agents.through(rdv=rdv, agent=agent) for agent in distinct)
     del rdv.skip_history_when_saving  # type: ignore[attr-defined]
     historical.record(rdv, "+")
-    for usager in usagers:
+    participants = list(usagers)
+    for usager in participants:
         participation = Participation(rdv=rdv, usager=usager)
         participation._history_user = by  # type: ignore[attr-defined]
         participation.save()
+    # Who receives each one's messages is known without reading them again (the agent's lock is
+    # held meanwhile), unless a proche's responsible was not loaded with it.
+    known = all(usager.responsible_id is None or "responsible" in usager._state.fields_cache for usager in participants)
     # What an agent posed waits the grace period: posed by mistake and deleted or cancelled at
     # once, it is never announced.
-    notify(rdv, Notification.Event.CREATED, grace=by is not None, new=True)
+    notify(
+        rdv, Notification.Event.CREATED, grace=by is not None, new=True, participants=participants if known else None
+    )
     notify_agents(rdv, Change.CREATED, by=by)
     return rdv
 

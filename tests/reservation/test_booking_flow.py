@@ -307,11 +307,11 @@ def test_queries_of_the_last_steps(client, world, usager, django_assert_num_quer
     # The session, the usager, the catalogue's number, the créneau's engine (4 queries).
     with django_assert_num_queries(7):
         verify = client.get(url("verify", **choice(world)))
-    # The RDV, its messages, its history; the plages for the motif and their exceptions (read
-    # once, then kept under the catalogue's number), and which of the agents whose plage covers
-    # the créneau are busy then, with the booking token in the same statement; the agents read
-    # before their lock.
-    with django_assert_num_queries(41):
+    # The RDV, its messages (to the usager at hand: not read again), its history; the plages for
+    # the motif and their exceptions (read once, then kept under the catalogue's number), and
+    # which of the agents whose plage covers the créneau are busy then, with the booking token in
+    # the same statement; the agents read before their lock.
+    with django_assert_num_queries(40):
         booked = client.post(url("verify", **choice(world)), {"token": token_of(verify)})
     assert booked.status_code == 302 and Rdv.objects.count() == 1
     # The session, the usager, the catalogue's number, one query that finds every agent who could

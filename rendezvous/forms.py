@@ -341,9 +341,9 @@ class RdvFilterForm(DsfrForm):
             (
                 "motif",
                 _("Tous"),
-                # Motif.__str__: « name (location type) ».
+                # Motif.__str__: « name (location type) », the stored value when it has no label.
                 [
-                    (pk, f"{motif_name} ({location_types[location_type]})")
+                    (pk, f"{motif_name} ({location_types.get(location_type, location_type)})")
                     for pk, motif_name, location_type in motifs.values_list("pk", "name", "location_type")
                 ],
             ),

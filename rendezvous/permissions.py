@@ -2,8 +2,6 @@
 `usagers.permissions.access_usager` is for usagers. Any other RDV, another organisation's
 included, answers 404: the same answer as a missing one."""
 
-from collections.abc import Collection
-
 from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import get_object_or_404
@@ -29,33 +27,10 @@ def rdvs_visible_to(membership: Membership) -> RdvQuerySet:
 
 def rdvs_listed(membership: Membership) -> RdvQuerySet:
     """The RDVs the membership may see, with what « Tous les RDVs » shows of each row (motif,
-    lieu; the names of its agents and usagers are `listed_names`). Not the organisation (the
-    membership's) nor the author: with three joins fewer, PostgreSQL plans the list's query in
-    half the time, which was most of its cost."""
+    lieu; its agents and usagers: `rendezvous.agenda.queries.people_of`). Not the organisation
+    (the membership's) nor the author: with three joins fewer, PostgreSQL plans the list's query
+    in half the time, which was most of its cost."""
     return _visible_with_motif_and_lieu(membership)
-
-
-def listed_names(rdv_ids: Collection[int]) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
-    """The names of the agents (by last then first name) and of the usagers (in the order they
-    were added) of these RDVs, by RDV id: two queries of bare rows. Model instances and the
-    prefetch's machinery for a page's few dozen names cost a fifth of « Tous les RDVs »."""
-    agents: dict[int, list[str]] = {rdv_id: [] for rdv_id in rdv_ids}
-    usagers: dict[int, list[str]] = {rdv_id: [] for rdv_id in rdv_ids}
-    if not agents:
-        return agents, usagers
-    for rdv_id, first_name, last_name in (
-        Rdv.agents.through.objects.filter(rdv_id__in=agents)
-        .order_by("agent__last_name", "agent__first_name", "agent_id")
-        .values_list("rdv_id", "agent__first_name", "agent__last_name")
-    ):
-        agents[rdv_id].append(f"{first_name} {last_name}".strip())  # as Agent.full_name
-    for rdv_id, first_name, last_name in (
-        Participation.objects.filter(rdv_id__in=usagers)
-        .order_by("pk")
-        .values_list("rdv_id", "usager__first_name", "usager__last_name")
-    ):
-        usagers[rdv_id].append(f"{first_name} {last_name.upper()}".strip())  # as Usager.full_name
-    return agents, usagers
 
 
 def _visible_with_motif_and_lieu(membership: Membership) -> RdvQuerySet:

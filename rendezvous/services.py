@@ -160,7 +160,7 @@ def insert_rdv(
         participation.save()
     # Who receives each one's messages is known without reading them again (the agent's lock is
     # held meanwhile), unless a proche's responsible was not loaded with it.
-    known = all(usager.responsible_id is None or "responsible" in usager._state.fields_cache for usager in participants)
+    known = all(usager.responsible_id is None or type(usager).responsible.is_cached(usager) for usager in participants)
     # What an agent posed waits the grace period: posed by mistake and deleted or cancelled at
     # once, it is never announced.
     notify(

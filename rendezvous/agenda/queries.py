@@ -3,7 +3,7 @@ RDVs or agents: the RDVs (with motif, lieu, agents, usagers), the plages and abs
 occurrences, the times other organisations hold the agents, and the agents whose agenda may be
 opened (`agents.permissions.agents_with_visible_agenda`)."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from agents.models import Agent
 from agents.permissions import Membership, agents_with_visible_agenda
@@ -43,14 +43,22 @@ def rdvs_in_window(organisation: Organisation, agent_ids: Sequence[int], window:
         .only(*RDV_FIELDS)
         .order_by("starts_at", "pk")
     )
-    agent_rows: dict[int, list[tuple[int, str, str]]] = {rdv.pk: [] for rdv in rdvs}
-    usager_names: dict[int, list[str]] = {rdv.pk: [] for rdv in rdvs}
+    agent_rows, usager_names = people_of([rdv.pk for rdv in rdvs])
     for rdv in rdvs:
         rdv.organisation = organisation  # status rules read its time zone: no query per RDV
         setattr(rdv, "agent_rows", agent_rows[rdv.pk])  # noqa: B010
         setattr(rdv, "usager_names", usager_names[rdv.pk])  # noqa: B010
-    if not rdvs:
-        return rdvs
+    return rdvs
+
+
+def people_of(rdv_ids: Collection[int]) -> tuple[dict[int, list[tuple[int, str, str]]], dict[int, list[str]]]:
+    """The agents of these RDVs as (id, first name, last name), by last then first name, and the
+    names of their usagers in the order they were added, by RDV id: two queries of bare rows
+    (none for no RDV), as the agendas and « Tous les RDVs » print them."""
+    agent_rows: dict[int, list[tuple[int, str, str]]] = {rdv_id: [] for rdv_id in rdv_ids}
+    usager_names: dict[int, list[str]] = {rdv_id: [] for rdv_id in rdv_ids}
+    if not agent_rows:
+        return agent_rows, usager_names
     for rdv_id, agent_id, first_name, last_name in (
         Rdv.agents.through.objects.filter(rdv_id__in=agent_rows)
         .order_by("agent__last_name", "agent__first_name", "agent_id")
@@ -64,7 +72,7 @@ def rdvs_in_window(organisation: Organisation, agent_ids: Sequence[int], window:
     ):
         # As `Usager.full_name` says it.
         usager_names[rdv_id].append(f"{first_name} {last_name.upper()}".strip())
-    return rdvs
+    return agent_rows, usager_names
 
 
 def plages_in_window(organisation: Organisation, agent_ids: Sequence[int], window: Window) -> list[EventOccurrence]:

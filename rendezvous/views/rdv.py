@@ -26,11 +26,12 @@ from notifications.presentation import announcement, grace_notice, reasons_not_s
 from organisations.middleware import OrganisationRequest
 from rdv.redirects import local_url
 from rdv.templatetags.french import date as french_date
+from rendezvous.agenda.queries import people_of
 from rendezvous.bulk import BULK_STATUSES
 from rendezvous.forms import RdvFilterForm, RdvForm
 from rendezvous.history import rdv_history
 from rendezvous.models import Rdv
-from rendezvous.permissions import access_rdv, listed_names, rdvs_listed
+from rendezvous.permissions import access_rdv, rdvs_listed
 from rendezvous.services import ConflictsChanged, change_status, delete_rdv, update_rdv
 from rendezvous.views.common import with_params
 from rendezvous.views.rdv_page import (
@@ -123,7 +124,7 @@ def rdv_list(request: OrganisationRequest, organisation_id):
         usager = usagers_visible_to(membership).filter(pk=form.cleaned_data["usager"]).first()
     # Each row's « Statut du RDV » options, written once per status of the page rather than once
     # per row.
-    agent_names, usager_names = listed_names([rdv.pk for rdv in page])
+    agent_rows, usager_names = people_of([rdv.pk for rdv in page])
     status_options = {
         current: render_to_string(
             "rendezvous/_status_options.html", {"current": current, "statuses": Rdv.Status.choices}
@@ -142,7 +143,7 @@ def rdv_list(request: OrganisationRequest, organisation_id):
                     now,
                     status_options[rdv.status],
                     is_today=rdv.pk == today_pk[0],
-                    agents=agent_names[rdv.pk],
+                    agents=[f"{first} {last}".strip() for _pk, first, last in agent_rows[rdv.pk]],
                     usagers=usager_names[rdv.pk],
                 )
                 for rdv in page

@@ -19,9 +19,14 @@ Grain, chosen so that the page's filters (service, lieu, motif, agent) are answe
 - a row whose count falls to 0 is deleted.
 
 Cost of exactness: a booking or a status change writes a few summary rows (an upsert each, a
-fraction of a millisecond), and two transactions counting into the same row (same organisation,
-month, motif, lieu and creator) wait for each other's commit, as bookings of one agent already
-do. Bulk loads can disable the triggers and rebuild afterwards (bench_stats does both).
+fraction of a millisecond). Each figure is split into STRIPES rows, `stripe` chosen by the
+database connection that counts (its server process): two transactions counting into the same
+figure at once (same organisation, month, motif, lieu and creator: many usagers booking the same
+motif) write different rows and do not wait for each other's commit, unless their connections
+share a stripe. A figure is the sum of its stripes (every reader sums `count`); a stripe may
+hold a negative count (an RDV counted in one, cancelled through another). `stats_rebuild`
+gathers each figure back into stripe 0. Bulk loads can disable the triggers and rebuild
+afterwards (bench_stats does both).
 
 The columns reference other apps' rows without foreign-key constraints: the summary is derived
 data, must never stop an agent or a motif from being deleted, and must not take row locks on them
@@ -36,6 +41,13 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from stats.storage import exports
+
+# How many rows a figure may be split into (migration 0005_stats_stripes: `stats_stripe()`).
+STRIPES = 16
+
+
+def _stripe() -> models.PositiveSmallIntegerField:
+    return models.PositiveSmallIntegerField(_("bande"), default=0, db_default=0)
 
 
 def _reference(model: str, *, null: bool = False) -> models.ForeignKey:
@@ -59,13 +71,14 @@ class RdvMonthCount(models.Model):
     lieu = _reference("organisations.Lieu", null=True)
     created_by = models.CharField(_("créé par"), max_length=12)
     count = models.IntegerField(_("nombre"))
+    stripe = _stripe()
 
     class Meta:
         verbose_name = _("RDV créés par mois")
         verbose_name_plural = _("RDV créés par mois")
         constraints = [
             models.UniqueConstraint(
-                fields=["organisation", "agent", "month", "motif", "lieu", "created_by"],
+                fields=["organisation", "agent", "month", "motif", "lieu", "created_by", "stripe"],
                 nulls_distinct=False,
                 name="stats_rdv_month_unique",
             ),
@@ -84,13 +97,14 @@ class RdvStatusCount(models.Model):
     lieu = _reference("organisations.Lieu", null=True)
     status = models.CharField(_("statut"), max_length=10)
     count = models.IntegerField(_("nombre"))
+    stripe = _stripe()
 
     class Meta:
         verbose_name = _("RDV par statut")
         verbose_name_plural = _("RDV par statut")
         constraints = [
             models.UniqueConstraint(
-                fields=["organisation", "agent", "motif", "lieu", "status"],
+                fields=["organisation", "agent", "motif", "lieu", "status", "stripe"],
                 nulls_distinct=False,
                 name="stats_rdv_status_unique",
             ),
@@ -111,13 +125,14 @@ class RdvUnknownDayCount(models.Model):
     motif = _reference("motifs.Motif")
     lieu = _reference("organisations.Lieu", null=True)
     count = models.IntegerField(_("nombre"))
+    stripe = _stripe()
 
     class Meta:
         verbose_name = _("RDV indéterminés par jour")
         verbose_name_plural = _("RDV indéterminés par jour")
         constraints = [
             models.UniqueConstraint(
-                fields=["organisation", "agent", "day", "motif", "lieu"],
+                fields=["organisation", "agent", "day", "motif", "lieu", "stripe"],
                 nulls_distinct=False,
                 name="stats_rdv_unknown_day_unique",
             ),
@@ -133,12 +148,13 @@ class UsagerMonthCount(models.Model):
     organisation = _reference("organisations.Organisation")
     month = models.DateField(_("mois"))
     count = models.IntegerField(_("nombre"))
+    stripe = _stripe()
 
     class Meta:
         verbose_name = _("usagers créés par mois")
         verbose_name_plural = _("usagers créés par mois")
         constraints = [
-            models.UniqueConstraint(fields=["organisation", "month"], name="stats_usager_month_unique"),
+            models.UniqueConstraint(fields=["organisation", "month", "stripe"], name="stats_usager_month_unique"),
         ]
 
     def __str__(self) -> str:

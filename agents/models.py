@@ -1,6 +1,5 @@
 import hashlib
 import secrets
-from collections.abc import Iterable
 from datetime import timedelta
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
@@ -23,21 +22,6 @@ class AgentQuerySet(models.QuerySet):
 
     def active(self) -> "AgentQuerySet":
         return self.filter(is_active=True)
-
-    def lock_for_booking(self, agent_ids: Iterable[int]) -> list[int]:
-        """Inside the caller's transaction, locks these agents' rows, in id order (two bookings
-        sharing agents wait for each other, never in a cycle), and returns the ids locked (those
-        that still exist). FOR NO KEY UPDATE, not FOR UPDATE: every row inserted with a foreign key
-        to an agent (an RDV's author, its agent links, the history's user) takes FOR KEY SHARE on
-        that agent, which FOR UPDATE would block: A booking for B while B books for A would then
-        deadlock. Check availability in a later statement: under READ COMMITTED a statement that
-        waited for a lock keeps the snapshot taken before it waited."""
-        return list(
-            self.select_for_update(no_key=True)
-            .filter(pk__in=sorted(set(agent_ids)))
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
 
     def in_service(self, service, organisation) -> "AgentQuerySet":
         """Agents who belong to `service` in `organisation` (their services elsewhere don't count)."""

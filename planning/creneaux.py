@@ -29,7 +29,6 @@ from typing import Any
 from django.db import connection
 from django.utils import timezone
 
-from agents.models import Agent
 from motifs.models import Motif
 from planning.calendars import (
     ABSENCES_SQL,
@@ -44,6 +43,7 @@ from planning.calendars import (
     load_calendars,
 )
 from planning.intervals import Window
+from planning.locks import hold_agents_time
 from planning.slots import Busy, Inputs, PlageRow, Slot, compute_slots
 from usagers.models import Usager
 
@@ -389,16 +389,19 @@ FROM agents_agent WHERE id = %(agent)s
 def is_still_free(slot: Slot) -> bool:
     """Whether no RDV holding time overlaps the slot for its agent.
 
-    Inside a transaction it first locks the agent's row (select_for_update), then checks in a
-    second statement: two bookings of the same agent are serialised, and the second one, once
-    the first has committed, sees its RDV. (One statement doing both would not: under READ
-    COMMITTED its snapshot is taken before it waits for the lock.)"""
+    Inside a transaction it first locks the agent's time over the slot (`hold_agents_time`),
+    then checks in a second statement: two bookings of the same agent at overlapping times are
+    serialised, and the second one, once the first has committed, sees its RDV. (One statement
+    doing both would not: under READ COMMITTED its snapshot is taken before it waits.)"""
+    if connection.in_atomic_block:
+        hold_agents_time([slot.agent_id], (slot.start, slot.end))
+    return is_free(slot.agent_id, slot.start, slot.end)
 
-    if connection.in_atomic_block and not Agent.objects.lock_for_booking([slot.agent_id]):
-        return False
+
+def is_free(agent_id: int, start: dt.datetime, end: dt.datetime) -> bool:
+    """Whether the agent exists and no RDV holding time overlaps [start, end), as this statement
+    sees them: under `hold_agents_time`, what the writers that held it before committed."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            STILL_FREE_SQL, {**holding_params([slot.agent_id], slot.start, slot.end), "agent": slot.agent_id}
-        )
+        cursor.execute(STILL_FREE_SQL, {**holding_params([agent_id], start, end), "agent": agent_id})
         row = cursor.fetchone()
     return row is not None and bool(row[0])

@@ -1,15 +1,19 @@
 """What an usager does to its RDVs online: book a créneau, cancel, move. The same engine as the
 agents' (`planning.creneaux`, online rules: delays, référents for « RDV de suivi »), the same locks
-(`Agent.objects.lock_for_booking`, in agent id order: no deadlock), the same writes
+(`planning.locks.hold_agents_time`, in key order: no deadlock), the same writes
 (`services.insert_rdv`, `services.change_status`): one transaction each, and the messages they
 owe in it.
 
 No double booking, even when many usagers confirm the same time at once: the free agents at that
-time are tried in id order; for each, its row is locked, then a second statement checks that no RDV
-holds it (`is_still_free`): the first transaction books it, the others, once it commits, see its RDV
-and try the next agent, or raise SlotTaken. A double click or a replayed form carries the same
-`booking_token`: the unique constraint lets one RDV through, the second submission gets it back
-(AlreadyBooked)."""
+time are tried in id order; for each, its time is locked (`planning.locks`) if no other
+transaction holds it, then a second statement checks that no RDV holds it (`is_free`). The first
+confirmation books it; the others, while it books or once it has, hear that the time is taken
+(SlotTaken) or get the next agent: a confirmation never waits for another's, so that many at
+once keep the web workers busy answering rather than waiting. A transaction holding that time
+may yet roll back (rare: an agent's change refused, a move): the time is then offered again on
+the créneaux page the usager is sent back to. A double click or a replayed form carries the same
+`booking_token`: the twin waits for the first submission (an advisory lock on the token), then
+gets its RDV (AlreadyBooked; the token's unique constraint lets one RDV through)."""
 
 import datetime as dt
 from collections.abc import Collection, Iterable, Sequence
@@ -20,9 +24,9 @@ from django.utils import timezone
 
 from agents.models import Agent
 from planning.calendars import HOLDING_SQL, holding_params
-from planning.creneaux import free_agents_at, is_still_free
+from planning.creneaux import free_agents_at, is_free
 from planning.intervals import end_after
-from planning.slots import Slot
+from planning.locks import hold_agents_time
 from rendezvous.models import Participation, Rdv
 from rendezvous.services import SlotTaken, change_status, insert_rdv
 
@@ -30,6 +34,12 @@ if TYPE_CHECKING:
     from motifs.models import Motif
     from organisations.models import Lieu
     from usagers.models import Usager
+
+
+# A booking holds its form's token under an advisory lock of this class (two-key space:
+# `planning.locks` uses the one-key space, `notifications.claim` another class).
+TOKEN_LOCK = 16_002
+TOKEN_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, hashtext(%s))"
 
 
 class AlreadyBooked(Exception):
@@ -108,7 +118,7 @@ def busy_and_twin(
     agent_ids: Collection[int], start: dt.datetime, end: dt.datetime, booking_token: str
 ) -> tuple[set[int], int | None]:
     """The agents among `agent_ids` who hold an RDV overlapping [start, end) (busy then, whatever
-    their plages: `is_still_free` decides the same way for one agent), and the id of the RDV
+    their plages: `is_free` decides the same way for one agent), and the id of the RDV
     this booking token made, if any: one statement, one snapshot, so a twin submission that
     committed before it is seen in both. Fixed SQL: what most of many usagers confirming the
     same time at once run, the ORM's union cost more to build than to answer."""
@@ -116,6 +126,29 @@ def busy_and_twin(
         cursor.execute(BUSY_AND_TWIN_SQL, {**holding_params(agent_ids, start, end), "token": booking_token})
         rows = cursor.fetchall()
     return {key for key, is_twin in rows if not is_twin}, next((key for key, is_twin in rows if is_twin), None)
+
+
+def claim(*, start: dt.datetime, end: dt.datetime, candidates: Sequence[int], booking_token: str) -> Agent:
+    """Inside the caller's transaction, before it writes anything else of the booking: the first
+    agent among `candidates` whose time over [start, end) this transaction now holds and no RDV
+    holds. Raises SlotTaken, or AlreadyBooked when this form's twin booked it: a confirmation
+    that finds the time taken, or being booked, has written nothing (many at once each answer
+    in a few queries)."""
+    # This form's twin (a double click, a replay) still booking: waited for, then seen.
+    with connection.cursor() as cursor:
+        cursor.execute(TOKEN_LOCK_SQL, [TOKEN_LOCK, booking_token])
+    many = len(candidates) > 1
+    for agent_id in candidates:
+        # With other agents to try, in a savepoint: an agent found taken, or held, releases what
+        # was locked of its time.
+        with transaction.atomic(savepoint=many):
+            # Under the lock, a later statement: what committed meanwhile is seen.
+            if hold_agents_time([agent_id], (start, end), wait=False) and is_free(agent_id, start, end):
+                return Agent.objects.get(pk=agent_id)
+            if many:
+                transaction.set_rollback(True)
+    # Every candidate taken, or being booked by another confirmation.
+    refuse(booking_token)
 
 
 def book(
@@ -129,12 +162,14 @@ def book(
     booking_token: str,
     now: dt.datetime | None = None,
     candidates: Sequence[int] | None = None,
+    claimed: Agent | None = None,
 ) -> Rdv:
     """Books the créneau starting at `start` for `usagers` (the first one's référents count for a
     « RDV de suivi »), with a free agent among `agent_ids` (None: any; the sectorisation's agents
-    otherwise), or among `candidates` when `bookable_agents` already read them. Raises SlotTaken
-    (nothing created) or AlreadyBooked."""
-    if candidates is None:
+    otherwise), or among `candidates` when `bookable_agents` already read them, or with the agent
+    the caller's transaction `claimed`. Raises SlotTaken (nothing created) or AlreadyBooked."""
+    end = end_after(start, motif.default_duration_in_min)
+    if claimed is None and candidates is None:
         candidates = bookable_agents(
             motif=motif,
             start=start,
@@ -144,37 +179,28 @@ def book(
             booking_token=booking_token,
             now=now,
         )
-    lieu_id = lieu.pk if lieu is not None else None
-    end = end_after(start, motif.default_duration_in_min)
-    # Read before the lock: what a confirmation does while holding it, the others wait for.
-    agents = Agent.objects.in_bulk(candidates)
     try:
         with transaction.atomic():
-            for agent_id in candidates:
-                # Under the agent's lock, a later statement: what committed meanwhile is seen.
-                if not is_still_free(Slot(start=start, end=end, agent_id=agent_id, lieu_id=lieu_id)):
-                    continue
-                return insert_rdv(
-                    organisation=motif.organisation,
-                    motif=motif,
-                    starts_at=start,
-                    duration_in_min=motif.default_duration_in_min,
-                    agents=[agents[agent_id]],
-                    usagers=usagers,
-                    lieu=lieu,
-                    address=address,
-                    notes="",
-                    by=None,
-                    booking_token=booking_token,
-                )
+            agent = claimed or claim(start=start, end=end, candidates=candidates or [], booking_token=booking_token)
+            return insert_rdv(
+                organisation=motif.organisation,
+                motif=motif,
+                starts_at=start,
+                duration_in_min=motif.default_duration_in_min,
+                agents=[agent],
+                usagers=usagers,
+                lieu=lieu,
+                address=address,
+                notes="",
+                by=None,
+                booking_token=booking_token,
+            )
     except IntegrityError:
         # The same form submitted twice at once: the other submission committed this token.
         existing = Rdv.objects.filter(booking_token=booking_token).first()
         if existing is None:
             raise
         raise AlreadyBooked(existing) from None
-    # Every candidate taken, under its lock: by this form's twin, maybe.
-    refuse(booking_token)
 
 
 def can_change(rdv: Rdv, now: dt.datetime | None = None) -> bool:
@@ -208,8 +234,14 @@ def move(
     now = now or timezone.now()
     usagers = [p.usager for p in Participation.objects.filter(rdv=rdv).select_related("usager").order_by("pk")]
     with transaction.atomic():
-        # The RDV's agents first, then its row: the order the agents' side takes (update_rdv).
-        Agent.objects.lock_for_booking(rdv.agents.values_list("pk", flat=True))
+        # The time of the RDV's agents first (where it is and where it goes), then its row: the
+        # order the agents' side takes (update_rdv), so that an agent changing it at the same
+        # time waits for the move or the move for it, never each for the other.
+        hold_agents_time(
+            rdv.agents.values_list("pk", flat=True),
+            (rdv.starts_at, rdv.ends_at),
+            (start, end_after(start, rdv.motif.default_duration_in_min)),
+        )
         stored = Rdv.objects.select_for_update(no_key=True, of=("self",)).select_related("organisation").get(pk=rdv.pk)
         if not can_change(stored, now):
             raise TooLate

@@ -6,7 +6,7 @@ history and writes the messages it owes, in one transaction.
 An agent may knowingly book over a conflict (another RDV, an absence, outside the plages), after
 a warning it confirms (rendezvous.forms.RdvScheduleForm). The form checks outside any transaction,
 so two agents posing an RDV for the same colleague at the same time would each see a free time:
-the save locks the agents' rows and checks again; conflicts other than those the agent accepted
+the save locks the agents' time (`planning.locks`) and checks again; conflicts other than those the agent accepted
 create or change nothing (ConflictsChanged)."""
 
 import datetime as dt
@@ -23,6 +23,7 @@ from notifications.services import RdvSnapshot, notify, notify_status_change, up
 from notifications.to_agents import Change, notify_agents, notify_agents_of_status
 from planning.creneaux import free_agents_at, is_still_free
 from planning.intervals import end_after
+from planning.locks import hold_agents_time
 from planning.slots import Slot
 from rdv import historical
 from rendezvous.conflicts import Conflict, conflicts_signature, find_conflicts
@@ -56,12 +57,12 @@ def _lock_and_check_conflicts(
     duration_in_min: int,
     accepted_conflicts: str,
 ) -> None:
-    """Inside the caller's transaction: locks the agents' rows (`lock_for_booking`), then finds
+    """Inside the caller's transaction: locks the agents' time (`hold_agents_time`), then finds
     the conflicts again in separate statements, which see what a booking that held the lock
     committed. Raises ConflictsChanged unless there is none or they are those the agent accepted
     (`accepted_conflicts`, a `conflicts_signature`)."""
-    Agent.objects.lock_for_booking(agent.pk for agent in agents)
     ends_at = end_after(starts_at, duration_in_min)
+    hold_agents_time([agent.pk for agent in agents], (starts_at, ends_at))
     conflicts = find_conflicts(rdv, organisation, agents, starts_at, ends_at)
     if conflicts and conflicts_signature(conflicts) != accepted_conflicts:
         raise ConflictsChanged(conflicts)
@@ -158,8 +159,8 @@ def insert_rdv(
         participation = Participation(rdv=rdv, usager=usager)
         participation._history_user = by  # type: ignore[attr-defined]
         participation.save()
-    # Who receives each one's messages is known without reading them again (the agent's lock is
-    # held meanwhile), unless a proche's responsible was not loaded with it.
+    # Who receives each one's messages is known without reading them again (the agent's time is
+    # locked meanwhile), unless a proche's responsible was not loaded with it.
     known = all(usager.responsible_id is None or type(usager).responsible.is_cached(usager) for usager in participants)
     # What an agent posed waits the grace period: posed by mistake and deleted or cancelled at
     # once, it is never announced.
@@ -202,7 +203,7 @@ def update_rdv(
             accepted_conflicts=accepted_conflicts,
         )
         # Another agent may have changed this RDV since the form was read: lock its row (after the
-        # agents, the order every writer takes) and work from what is stored now.
+        # agents' time, the order every writer takes) and work from what is stored now.
         stored = Rdv.objects.select_for_update(no_key=True).get(pk=rdv.pk)
         before = RdvSnapshot.of(stored)
         # The status is not the form's: one set meanwhile must survive this save.
@@ -241,10 +242,10 @@ def book_slot(
     now: dt.datetime | None = None,
 ) -> Rdv:
     """« Trouver un créneau »: books the slot for its agent, or raises SlotTaken and creates
-    nothing. Inside one transaction, `is_still_free` locks the agent's row (two bookings of the
-    same agent are serialised, the second sees the first's RDV), then the engine confirms that
-    the slot is still offered (plage, absence, another RDV, with the agents' rules: no online
-    delays)."""
+    nothing. Inside one transaction, `is_still_free` locks the agent's time (two bookings of the
+    same agent at overlapping times are serialised, the second sees the first's RDV), then the
+    engine confirms that the slot is still offered (plage, absence, another RDV, with the
+    agents' rules: no online delays)."""
     with transaction.atomic():
         if not is_still_free(slot):
             raise SlotTaken

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from motifs.models import Motif
 from organisations.services import find_address
 from rendezvous.models import Rdv
-from rendezvous.online import AlreadyBooked, book, bookable_agents
+from rendezvous.online import AlreadyBooked, book, bookable_agents, claim
 from rendezvous.services import SlotTaken
 from reservation.booking_forms import ME, NEW_PROCHE, ConfirmForm, InformationsForm
 from reservation.choice import Choice
@@ -241,6 +241,11 @@ def _confirm(selection: Selection, usager: Usager, proches: list[Usager], pendin
             possible=selection.possible_agents(),
         )
     with transaction.atomic():
+        # The time first: a créneau taken meanwhile, or being booked, is known before anything
+        # is written.
+        claimed = None
+        if candidates is not None:
+            claimed = claim(start=selection.start, end=selection.end, candidates=candidates, booking_token=token)
         changed = []
         if pending["phone"] and (not usager.phone or usager.phone.as_e164 != pending["phone"]):
             usager.phone = pending["phone"]
@@ -278,6 +283,7 @@ def _confirm(selection: Selection, usager: Usager, proches: list[Usager], pendin
             address=pending["address"] if selection.motif.location_type == Motif.LocationType.HOME else "",
             booking_token=token,
             candidates=candidates,
+            claimed=claimed,
         )
 
 

@@ -1,14 +1,18 @@
-"""What many tests share: instants in a time zone, next Monday, the queries a page reads."""
+"""What many tests share: instants in a time zone, next Monday, the queries a page reads, a lock
+held by another connection."""
 
 import datetime as dt
 import threading
 import time
 import zoneinfo
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from planning.locks import hold_agents_time
 from sectorisation.loading import load_communes
 from sectorisation.models import Commune
 
@@ -50,6 +54,31 @@ def wait_for_a_blocked_transaction(timeout: float = 10.0) -> bool:
                 return True
             time.sleep(0.02)
     return False
+
+
+@contextmanager
+def held_elsewhere(agent_ids: list[int], *spans: tuple[dt.datetime, dt.datetime]) -> Iterator[threading.Event]:
+    """Another connection holds these agents' time until the block ends, or until the event it
+    yields is set."""
+    holding, done = threading.Event(), threading.Event()
+
+    def other() -> None:
+        try:
+            with transaction.atomic():
+                hold_agents_time(agent_ids, *spans)
+                holding.set()
+                done.wait(timeout=20)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    assert holding.wait(timeout=10)
+    try:
+        yield done
+    finally:
+        done.set()
+        thread.join()
 
 
 def close_file(response) -> None:

@@ -9,7 +9,7 @@ import pytest
 from django.db import connection, transaction
 from pytest_django.asserts import assertContains
 
-from agents.models import Agent
+from planning.locks import hold_agents_time
 from rendezvous.conflicts import conflicts_signature, find_conflicts
 from rendezvous.models import Participation, Rdv
 from rendezvous.services import ConflictsChanged, create_rdv
@@ -104,7 +104,7 @@ def test_conflict_booked_between_the_check_and_the_save_brings_step3_back(
 
 @pytest.mark.django_db(transaction=True)
 def test_two_agents_booking_the_same_colleague_at_once(client, organisation, basic_agent, motif, plage, usager):
-    """A colleague's booking holds the agent's row and has not committed yet when « Créer RDV »
+    """A colleague's booking holds the agent's time and has not committed yet when « Créer RDV »
     is checked (it sees a free time); the save waits for that booking, then sees its RDV and
     creates nothing."""
     holding = threading.Event()
@@ -113,10 +113,11 @@ def test_two_agents_booking_the_same_colleague_at_once(client, organisation, bas
     def colleague_booking():
         try:
             with transaction.atomic():
-                list(Agent.objects.select_for_update().filter(pk=basic_agent.pk))
-                RdvFactory(organisation=organisation, agents=[basic_agent], starts_at=at(organisation, DAY, 9, 45))
+                taken = at(organisation, DAY, 9, 45)
+                hold_agents_time([basic_agent.pk], (taken, taken + dt.timedelta(minutes=30)))
+                RdvFactory(organisation=organisation, agents=[basic_agent], starts_at=taken)
                 holding.set()
-                # Commit once the other booking waits for the agent's row.
+                # Commit once the other booking waits for the agent's time.
                 assert wait_for_a_blocked_transaction()
         except Exception as error:  # surfaced by the main thread
             errors.append(error)
@@ -124,7 +125,7 @@ def test_two_agents_booking_the_same_colleague_at_once(client, organisation, bas
             holding.set()
             connection.close()
 
-    client.force_login(basic_agent)  # before: logging in writes the agent's row
+    client.force_login(basic_agent)
     thread = threading.Thread(target=colleague_booking)
     thread.start()
     assert holding.wait(timeout=10)
@@ -140,9 +141,10 @@ def test_two_agents_booking_the_same_colleague_at_once(client, organisation, bas
 
 @pytest.mark.django_db(transaction=True)
 def test_two_agents_booking_each_other_at_once_do_not_deadlock(organisation, motif, plage, usager, monkeypatch):
-    """A books for B while B books for A: each holds its colleague's row, then inserts an RDV
-    whose author is the agent the other holds. FOR UPDATE would block those inserts' FOR KEY
-    SHARE locks and PostgreSQL would kill one booking (« deadlock detected », a 500)."""
+    """A books for B while B books for A: each holds its colleague's time, then inserts an RDV
+    whose author is the agent the other holds. A lock on the agents' rows (FOR UPDATE) would
+    block those inserts' FOR KEY SHARE locks and PostgreSQL would kill one booking (« deadlock
+    detected », a 500): the time's advisory locks block no row."""
     from rendezvous import services
 
     a = AgentFactory(organisation=organisation, services=["PMI"])
@@ -222,7 +224,7 @@ def test_slot_closed_meanwhile_by_an_absence_creates_nothing(client, organisatio
 
 
 def test_booking_locks_the_agent(client, organisation, basic_agent, motif, plage, usager, django_assert_num_queries):
-    """is_still_free runs inside the booking transaction: it locks the agent's row."""
+    """is_still_free runs inside the booking transaction: it locks the agent's time."""
     client.force_login(basic_agent)
     params = slot_params(motif, basic_agent, plage.lieu, f"{DAY.isoformat()}T09:30")
     from django.db import connection
@@ -230,7 +232,7 @@ def test_booking_locks_the_agent(client, organisation, basic_agent, motif, plage
 
     with CaptureQueriesContext(connection) as captured:
         client.post(creneaux_url(organisation), {**params, "usagers": [usager.pk], "action": "continuer"})
-    assert any("FOR NO KEY UPDATE" in query["sql"] for query in captured.captured_queries)
+    assert any("pg_advisory_xact_lock" in query["sql"] for query in captured.captured_queries)
     assert Rdv.objects.count() == 1
 
 

@@ -15,6 +15,7 @@ from rendezvous.models import Rdv
 from rendezvous.online import AlreadyBooked, TooLate, book, bookable_agents, busy_and_twin, can_change, cancel, move
 from rendezvous.services import SlotTaken
 from tests.agents.factories import AgentFactory
+from tests.helpers import held_elsewhere
 from tests.motifs.factories import MotifFactory
 from tests.planning.factories import PlageOuvertureFactory
 from tests.rendezvous.factories import RdvFactory
@@ -151,6 +152,44 @@ def test_twenty_simultaneous_confirmations_of_one_slot_book_one_rdv_per_agent(or
     assert list(Rdv.objects.get().agents.all()) == [agent]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_confirmation_never_waits_for_another_booking_the_time(organisation, online_motif, lieu, two_agents, usager):
+    """Another transaction holds the first agent's time (booking it, not committed yet): the
+    confirmation takes the second agent at once; with both held, « taken » at once. Nothing
+    waits: a thread that waited would still be running when the other transaction ends."""
+    first, second = two_agents
+    start = at(organisation, DAY, 9, 30)
+    later = start + dt.timedelta(minutes=30)
+    booked = {"motif": online_motif, "lieu": lieu, "usagers": [usager]}
+    with held_elsewhere([first.pk], (start, later)):
+        rdv = run_alone(lambda: book(**booked, start=start, booking_token="a"))
+        assert list(rdv.agents.all()) == [second]
+    with held_elsewhere([first.pk, second.pk], (later, later + dt.timedelta(minutes=30))), pytest.raises(SlotTaken):
+        run_alone(lambda: book(**booked, start=later, booking_token="b"))
+    assert Rdv.objects.count() == 1
+
+
+def run_alone(call):
+    """`call()` in a thread of its own, given 10 s: what it returned, or raised."""
+    outcome: list = []
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except Exception as error:
+            outcome.append(error)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=10)
+    assert outcome, "still waiting"
+    if isinstance(outcome[0], Exception):
+        raise outcome[0]
+    return outcome[0]
+
+
 def two_clicks_at_once(**booked) -> list[object]:
     """`book(**booked)` from two threads released together: what each got (the RDV booked or
     already booked, or the error)."""
@@ -253,8 +292,8 @@ def test_a_move_sends_one_message_per_channel(organisation, online_motif, lieu, 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_double_click_on_the_only_agent_gives_both_clicks_the_rdv(organisation, online_motif, lieu, usager):
-    """One agent: the second click waits for the first's lock, then finds the agent busy, with
-    its own RDV: it answers that RDV, never « taken »."""
+    """One agent: the second click waits for the first (the lock on their token), then finds the
+    agent busy, with its own RDV: it answers that RDV, never « taken »."""
     agent = AgentFactory(organisation=organisation, services=["PMI"])
     PlageOuvertureFactory(organisation=organisation, agent=agent, lieu=lieu, motifs=[online_motif], first_day=DAY)
     start = at(organisation, DAY, 10)

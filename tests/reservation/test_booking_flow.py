@@ -15,6 +15,7 @@ from pytest_django.asserts import assertContains, assertNotContains, assertRedir
 from motifs.models import Motif
 from notifications.models import Notification
 from rendezvous.models import Rdv
+from tests.helpers import held_elsewhere
 from tests.rendezvous.factories import RdvFactory
 from tests.reservation.search_helpers import (
     MONDAY,
@@ -212,6 +213,32 @@ def test_a_double_click_books_once(client, world, usager):
     assert first["Location"] == second["Location"]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_time_being_booked_by_another_confirmation_is_refused_before_anything_is_written(client, world, usager):
+    """Another confirmation holds the agent's time (its RDV not committed yet): this one answers
+    « taken » at once, without waiting for it, and writes nothing (the phone and preferences it
+    was given, the profile in the organisation)."""
+    sign_in_usager(client, usager)
+    before = (usager.phone, usager.notify_by_sms, usager.notify_by_email)
+    informations(client, world, {"for_whom": "moi", "phone": "06 12 34 56 78", "notify_by_email": "on"})
+    verify = client.get(url("verify", **choice(world)))
+    agent = world["motif"].organisation.agent_roles.get().agent
+    start = TUESDAY_930.replace(tzinfo=PARIS)
+    with (
+        held_elsewhere([agent.pk], (start, start + dt.timedelta(minutes=world["motif"].default_duration_in_min))),
+        CaptureQueriesContext(connection) as queries,
+    ):
+        taken = client.post(url("verify", **choice(world)), {"token": token_of(verify)})
+    assert taken.status_code == 302 and "/creneau/" in taken["Location"]
+    written = [query["sql"] for query in queries if query["sql"].lstrip().startswith(("INSERT", "UPDATE"))]
+    assert [sql for sql in written if "django_session" not in sql] == []
+    usager.refresh_from_db()
+    assert (usager.phone, usager.notify_by_sms, usager.notify_by_email) == before
+    assert before != ("+33612345678", False, True)
+    assert not UsagerProfile.objects.filter(usager=usager).exists()
+    assert not Rdv.objects.exists()
+
+
 def test_a_time_taken_meanwhile_sends_back_to_the_week(client, world, usager):
     sign_in_usager(client, usager)
     informations(client, world, {"for_whom": "moi"})
@@ -224,7 +251,7 @@ def test_a_time_taken_meanwhile_sends_back_to_the_week(client, world, usager):
     assert taken.status_code == 302
     written = [query["sql"] for query in queries if not query["sql"].lstrip("( \n").startswith("SELECT")]
     assert [sql for sql in written if "django_session" not in sql] == []
-    assert not any("FOR NO KEY UPDATE" in query["sql"] for query in queries)
+    assert not any("pg_advisory_xact_lock" in query["sql"] for query in queries)
     response = client.get(taken["Location"])
     assertContains(response, "Ce créneau vient d&#x27;être pris. Voici les prochains créneaux libres.")
     assert Rdv.objects.count() == 1
@@ -310,8 +337,9 @@ def test_queries_of_the_last_steps(client, world, usager, django_assert_num_quer
     # The RDV, its messages (to the usager at hand: not read again), its history; the plages for
     # the motif and their exceptions (read once, then kept under the catalogue's number), and
     # which of the agents whose plage covers the créneau are busy then, with the booking token in
-    # the same statement; the agents read before their lock.
-    with django_assert_num_queries(40):
+    # the same statement; the agents read before their lock; the lock on the booking token (a
+    # twin submission waits for this one), then the agent's time.
+    with django_assert_num_queries(41):
         booked = client.post(url("verify", **choice(world)), {"token": token_of(verify)})
     assert booked.status_code == 302 and Rdv.objects.count() == 1
     # The session, the usager, the catalogue's number, one query that finds every agent who could

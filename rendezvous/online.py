@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 # A booking holds its form's token under an advisory lock of this class (two-key space:
 # `planning.locks` uses the one-key space, `notifications.claim` another class).
 TOKEN_LOCK = 16_002
+TOKEN_TRY_SQL = "SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))"
 TOKEN_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s, hashtext(%s))"
 
 
@@ -71,9 +72,9 @@ def bookable_agents(
     and no lock (many usagers confirming the same time queue only while it may still be free).
 
     `possible`: every agent who could take it, or more (the caller may know them without a
-    query). When each of them already holds an RDV at that time, SlotTaken in one query (that
-    also reads the booking token), without computing the créneaux: most of the many usagers who
-    confirm the same time at once.
+    query). One query reads the booking token (a form that booked already: AlreadyBooked, its
+    RDV) and which of them already hold an RDV at that time: all of them, SlotTaken, without
+    computing the créneaux: most of the many usagers who confirm the same time at once.
 
     Without `possible`, the booking token is looked up only to refuse, after what decided it (with
     it, in the same statement): a form submitted twice whose twin committed meanwhile gets the
@@ -81,9 +82,9 @@ def bookable_agents(
     token's unique constraint answers the same)."""
     if possible is not None:
         busy, twin = busy_and_twin(possible, start, end_after(start, motif.default_duration_in_min), booking_token)
+        if twin is not None:  # a replay of a form that booked: its RDV, whoever is free now
+            raise AlreadyBooked(Rdv.objects.get(pk=twin))
         if set(possible) <= busy:
-            if twin is not None:
-                raise AlreadyBooked(Rdv.objects.get(pk=twin))
             raise SlotTaken
     allowed = None if agent_ids is None else set(agent_ids)
     candidates = free_agents_at(
@@ -134,9 +135,15 @@ def claim(*, start: dt.datetime, end: dt.datetime, candidates: Sequence[int], bo
     holds. Raises SlotTaken, or AlreadyBooked when this form's twin booked it: a confirmation
     that finds the time taken, or being booked, has written nothing (many at once each answer
     in a few queries)."""
-    # This form's twin (a double click, a replay) still booking: waited for, then seen.
+    # This form's twin (a double click, a replay) still booking: waited for, then its RDV,
+    # before this one holds another agent's time for nothing.
     with connection.cursor() as cursor:
-        cursor.execute(TOKEN_LOCK_SQL, [TOKEN_LOCK, booking_token])
+        cursor.execute(TOKEN_TRY_SQL, [TOKEN_LOCK, booking_token])
+        if not cursor.fetchone()[0]:
+            cursor.execute(TOKEN_LOCK_SQL, [TOKEN_LOCK, booking_token])
+            twin = Rdv.objects.filter(booking_token=booking_token).first()
+            if twin is not None:
+                raise AlreadyBooked(twin)
     many = len(candidates) > 1
     for agent_id in candidates:
         # With other agents to try, in a savepoint: an agent found taken, or held, releases what

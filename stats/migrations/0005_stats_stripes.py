@@ -84,10 +84,16 @@ END
 $$;
 """
 
-# Back to 0002's functions, every figure first gathered into stripe 0 (stats_rebuild) so that
-# the former unique constraints hold again once the stripes are removed.
+# Back to 0002's functions, every figure first gathered into stripe 0 (stats_rebuild, and the
+# rows of deleted organisations dropped) so that the former unique constraints hold again once
+# the stripes are removed.
 UNSTRIPED = """
 SELECT stats_rebuild(id) FROM organisations_organisation ORDER BY id;
+-- The rows of organisations that no longer exist, as `stats_summary --rebuild` drops them.
+DELETE FROM stats_rdvmonthcount WHERE organisation_id NOT IN (SELECT id FROM organisations_organisation);
+DELETE FROM stats_rdvstatuscount WHERE organisation_id NOT IN (SELECT id FROM organisations_organisation);
+DELETE FROM stats_rdvunknowndaycount WHERE organisation_id NOT IN (SELECT id FROM organisations_organisation);
+DELETE FROM stats_usagermonthcount WHERE organisation_id NOT IN (SELECT id FROM organisations_organisation);
 
 CREATE OR REPLACE FUNCTION stats_count_rdv(
     r rendezvous_rdv, p_agent bigint, p_delta integer, p_month boolean, p_status boolean, p_day boolean

@@ -17,20 +17,35 @@ def span(start_minutes: int, end_minutes: int) -> tuple[dt.datetime, dt.datetime
     return NINE + dt.timedelta(minutes=start_minutes), NINE + dt.timedelta(minutes=end_minutes)
 
 
-def test_overlapping_times_share_a_key_adjacent_ones_none():
-    assert set(time_keys([1], [span(0, 30)])) & set(time_keys([1], [span(25, 55)]))
-    assert set(time_keys([1], [span(0, 30)])) & set(time_keys([1], [span(29, 31)]))
-    assert not set(time_keys([1], [span(0, 30)])) & set(time_keys([1], [span(30, 60)]))
-    assert not set(time_keys([1], [span(0, 30)])) & set(time_keys([2], [span(0, 30)]))
-    # Not on a 5-minute step: shares the step it starts in with the time before it (a wait
-    # without need, never a missed overlap).
-    assert set(time_keys([1], [span(0, 32)])) & set(time_keys([1], [span(32, 60)]))
+def conflict(agent_a: int, span_a, agent_b: int, span_b) -> bool:
+    """Whether two writers' locks conflict: a key both take, exclusively by one of them."""
+    a, b = dict(time_keys([agent_a], [span_a])), dict(time_keys([agent_b], [span_b]))
+    return any(not (a[key] and b[key]) for key in a.keys() & b.keys())
 
 
-def test_keys_are_sorted_and_cover_each_span_for_each_agent():
+def test_overlapping_times_conflict_others_never():
+    """Checked against the overlap itself over many pairs, on and across hours, whole or not."""
+    for first in range(-70, 130, 7):
+        for length in (1, 7, 15, 30, 60, 61, 125):
+            for other in range(-70, 130, 11):
+                for other_length in (1, 12, 45, 60, 90):
+                    overlap = first < other + other_length and other < first + length
+                    assert conflict(1, span(first, first + length), 1, span(other, other + other_length)) == overlap
+    assert not conflict(1, span(0, 30), 2, span(0, 30))
+
+
+def test_adjacent_creneaux_of_any_length_do_not_conflict():
+    for length in (7, 12, 20, 25):
+        assert not conflict(1, span(0, length), 1, span(length, 2 * length))
+
+
+def test_few_keys_whatever_the_length():
+    assert len(time_keys([3], [span(0, 30)])) == 1 + 30  # the hour, shared, and 30 minutes
+    day = time_keys([3], [span(0, 24 * 60)])
+    assert len(day) == 24 and not any(shared for _key, shared in day)  # 24 whole hours
     keys = time_keys([7, 3], [span(0, 30), span(120, 125)])
-    assert keys == sorted(keys) and len(keys) == 2 * (6 + 1)
-    assert time_keys([3], [span(0, 0)]) == time_keys([3], [span(0, 5)])  # an instant holds its step
+    assert keys == sorted(keys) and len(keys) == 2 * (31 + 6)
+    assert time_keys([3], [span(0, 0)]) == time_keys([3], [span(0, 1)])  # an instant holds its minute
 
 
 @pytest.mark.django_db(transaction=True)

@@ -109,6 +109,20 @@ def test_the_possible_agents_all_busy_refuse_in_one_query_and_one_free_is_enough
     assert raised.value.rdv == rdv
 
 
+def test_a_form_replayed_while_another_agent_is_free_gets_its_rdv_before_any_lock(
+    organisation, online_motif, lieu, two_agents, usager, django_assert_num_queries
+):
+    """The form booked the first agent; replayed, the second is still free: its own RDV, in the
+    one query that reads the token, neither a second RDV nor the second agent's time held."""
+    start, ids = at(organisation, DAY, 9, 30), [agent.pk for agent in two_agents]
+    rdv = book(motif=online_motif, start=start, lieu=lieu, usagers=[usager], booking_token="replayed")
+    asked = {"motif": online_motif, "start": start, "lieu": lieu, "usager": usager, "possible": ids}
+    with django_assert_num_queries(2), pytest.raises(AlreadyBooked) as raised:  # the token, its RDV
+        bookable_agents(**asked, booking_token="replayed")
+    assert raised.value.rdv == rdv
+    assert Rdv.objects.count() == 1
+
+
 def test_a_motif_not_bookable_online_books_nothing(organisation, lieu, basic_agent, usager):
     motif = MotifFactory(organisation=organisation)
     PlageOuvertureFactory(organisation=organisation, agent=basic_agent, lieu=lieu, motifs=[motif], first_day=DAY)

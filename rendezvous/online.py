@@ -96,10 +96,15 @@ def bookable_agents(
     return found
 
 
+def booked_by(booking_token: str) -> Rdv | None:
+    """The RDV this booking form made, if it did (the token is unique)."""
+    return Rdv.objects.filter(booking_token=booking_token).first()
+
+
 def refuse(booking_token: str) -> NoReturn:
     """No agent free: AlreadyBooked when this form's token already booked (read after what found
     them busy, so a twin submission that committed meanwhile is seen), SlotTaken otherwise."""
-    existing = Rdv.objects.filter(booking_token=booking_token).first()
+    existing = booked_by(booking_token)
     if existing is not None:
         raise AlreadyBooked(existing)
     raise SlotTaken
@@ -141,7 +146,7 @@ def claim(*, start: dt.datetime, end: dt.datetime, candidates: Sequence[int], bo
         cursor.execute(TOKEN_TRY_SQL, [TOKEN_LOCK, booking_token])
         if not cursor.fetchone()[0]:
             cursor.execute(TOKEN_LOCK_SQL, [TOKEN_LOCK, booking_token])
-            twin = Rdv.objects.filter(booking_token=booking_token).first()
+            twin = booked_by(booking_token)
             if twin is not None:
                 raise AlreadyBooked(twin)
     many = len(candidates) > 1
@@ -204,7 +209,7 @@ def book(
             )
     except IntegrityError:
         # The same form submitted twice at once: the other submission committed this token.
-        existing = Rdv.objects.filter(booking_token=booking_token).first()
+        existing = booked_by(booking_token)
         if existing is None:
             raise
         raise AlreadyBooked(existing) from None

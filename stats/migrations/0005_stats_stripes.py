@@ -3,6 +3,9 @@ stripe of its server process, so that transactions counting into the same figure
 usagers booking the same motif) do not wait for each other's commit. The triggers' functions
 are those of 0002_summary_triggers, with the stripe in each row they write."""
 
+import re
+from importlib import import_module
+
 from django.conf import settings
 from django.db import migrations, models
 
@@ -84,10 +87,23 @@ END
 $$;
 """
 
+
+def _former_functions() -> list[str]:
+    """0002's two counting functions as it created them, to create them again (not written twice)."""
+    former = import_module("stats.migrations.0002_summary_triggers").FUNCTIONS
+    return [
+        re.search(rf"CREATE FUNCTION {name}\(.*?\n\$\$;\n", former, re.S).group(0).replace(
+            "CREATE FUNCTION", "CREATE OR REPLACE FUNCTION"
+        )
+        for name in ("stats_count_rdv", "stats_count_usager")
+    ]
+
+
 # Back to 0002's functions, every figure first gathered into stripe 0 (stats_rebuild, and the
 # rows of deleted organisations dropped) so that the former unique constraints hold again once
 # the stripes are removed.
-UNSTRIPED = """
+UNSTRIPED = (
+    """
 SELECT stats_rebuild(id) FROM organisations_organisation ORDER BY id;
 -- The rows of organisations that no longer exist, as `stats_summary --rebuild` drops them.
 DELETE FROM stats_rdvmonthcount WHERE organisation_id NOT IN (SELECT id FROM organisations_organisation);
@@ -95,74 +111,12 @@ DELETE FROM stats_rdvstatuscount WHERE organisation_id NOT IN (SELECT id FROM or
 DELETE FROM stats_rdvunknowndaycount WHERE organisation_id NOT IN (SELECT id FROM organisations_organisation);
 DELETE FROM stats_usagermonthcount WHERE organisation_id NOT IN (SELECT id FROM organisations_organisation);
 
-CREATE OR REPLACE FUNCTION stats_count_rdv(
-    r rendezvous_rdv, p_agent bigint, p_delta integer, p_month boolean, p_status boolean, p_day boolean
-) RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    v_tz text;
-    v_id bigint;
-    v_count integer;
-BEGIN
-    p_day := p_day AND r.status = 'unknown';
-    IF p_month OR p_day THEN
-        v_tz := stats_tz(r.organisation_id);
-    END IF;
-    IF p_month THEN
-        INSERT INTO stats_rdvmonthcount AS s (organisation_id, agent_id, month, motif_id, lieu_id, created_by, count)
-        VALUES (
-            r.organisation_id, p_agent, date_trunc('month', r.created_at AT TIME ZONE v_tz)::date,
-            r.motif_id, r.lieu_id, r.created_by, p_delta
-        )
-        ON CONFLICT (organisation_id, agent_id, month, motif_id, lieu_id, created_by)
-        DO UPDATE SET count = s.count + EXCLUDED.count
-        RETURNING s.id, s.count INTO v_id, v_count;
-        IF v_count = 0 THEN
-            DELETE FROM stats_rdvmonthcount WHERE id = v_id;
-        END IF;
-    END IF;
-    IF p_status THEN
-        INSERT INTO stats_rdvstatuscount AS s (organisation_id, agent_id, motif_id, lieu_id, status, count)
-        VALUES (r.organisation_id, p_agent, r.motif_id, r.lieu_id, r.status, p_delta)
-        ON CONFLICT (organisation_id, agent_id, motif_id, lieu_id, status)
-        DO UPDATE SET count = s.count + EXCLUDED.count
-        RETURNING s.id, s.count INTO v_id, v_count;
-        IF v_count = 0 THEN
-            DELETE FROM stats_rdvstatuscount WHERE id = v_id;
-        END IF;
-    END IF;
-    IF p_day THEN
-        INSERT INTO stats_rdvunknowndaycount AS s (organisation_id, agent_id, day, motif_id, lieu_id, count)
-        VALUES (r.organisation_id, p_agent, (r.starts_at AT TIME ZONE v_tz)::date, r.motif_id, r.lieu_id, p_delta)
-        ON CONFLICT (organisation_id, agent_id, day, motif_id, lieu_id)
-        DO UPDATE SET count = s.count + EXCLUDED.count
-        RETURNING s.id, s.count INTO v_id, v_count;
-        IF v_count = 0 THEN
-            DELETE FROM stats_rdvunknowndaycount WHERE id = v_id;
-        END IF;
-    END IF;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION stats_count_usager(p_organisation bigint, p_created_at timestamptz, p_delta integer)
-RETURNS void LANGUAGE plpgsql AS $$
-DECLARE
-    v_id bigint;
-    v_count integer;
-BEGIN
-    INSERT INTO stats_usagermonthcount AS s (organisation_id, month, count)
-    VALUES (
-        p_organisation, date_trunc('month', p_created_at AT TIME ZONE stats_tz(p_organisation))::date, p_delta
-    )
-    ON CONFLICT (organisation_id, month) DO UPDATE SET count = s.count + EXCLUDED.count
-    RETURNING s.id, s.count INTO v_id, v_count;
-    IF v_count = 0 THEN
-        DELETE FROM stats_usagermonthcount WHERE id = v_id;
-    END IF;
-END
-$$;
-
+"""
+    + "\n".join(_former_functions())
+    + """
 DROP FUNCTION stats_stripe();
 """
+)
 
 
 class Migration(migrations.Migration):

@@ -135,6 +135,8 @@ FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/rdv")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if DEBUG else 60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Django's PostgreSQL backend, its check of a kept connection without a round trip per request.
+DATABASES["default"]["ENGINE"] = "rdv.postgresql"
 # Parameters bound by PostgreSQL and each query prepared after 5 runs on a connection (psycopg):
 # PostgreSQL then stops planning again the statements every page repeats (its CPU per request
 # under `make loadtest`: 1.9 → 1.2 ms). Off behind a connection pooler in transaction mode that

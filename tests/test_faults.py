@@ -21,6 +21,7 @@ import time_machine
 from django.core import mail
 from django.core.handlers.wsgi import WSGIHandler
 from django.db import IntegrityError, OperationalError, connection, connections
+from django.db.backends.postgresql import base as postgresql_base
 from django.test import RequestFactory
 
 from notifications.models import Notification
@@ -88,7 +89,7 @@ def terminate_backend(pid: int) -> None:
     other = connections.create_connection("default")
     try:
         with other.cursor() as cursor:
-            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+            cursor.execute("SELECT pg_terminate_backend(%s, 5000)", [pid])  # once it is gone
     finally:
         other.close()
 
@@ -147,6 +148,26 @@ def test_a_kept_connection_lost_in_a_restart_is_replaced_before_the_next_page(ag
     terminate_backend(pid)
     assert get(path, cookies).status_code == 200
     assert connection.connection.info.backend_pid != pid
+
+
+def test_a_kept_connection_in_working_order_is_checked_without_a_round_trip(kept_connections):
+    """rdv.postgresql: Django's own check sends `SELECT 1` before every request; an idle connection
+    with nothing to read needs none. One the server ended has its farewell to read: then the
+    server is asked, and says it is gone."""
+    connection.ensure_connection()
+    with mock.patch.object(postgresql_base.DatabaseWrapper, "is_usable", side_effect=AssertionError) as asked:
+        assert connection.is_usable()
+        assert not asked.called
+    terminate_backend(connection.connection.info.backend_pid)
+    assert not connection.is_usable()
+    connection.close()
+    connection.ensure_connection()
+    with connection.cursor() as cursor:
+        cursor.execute("BEGIN")  # not idle: asked as Django asks
+        with mock.patch.object(postgresql_base.DatabaseWrapper, "is_usable", return_value=True) as asked:
+            assert connection.is_usable()
+            assert asked.called
+        cursor.execute("ROLLBACK")
 
 
 def test_a_connection_lost_in_the_middle_of_a_page_gives_the_503_and_the_next_page_reconnects(

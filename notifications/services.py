@@ -136,7 +136,9 @@ def write(
     if rdv.motif.notifications_disabled or rdv.starts_at <= now or not plan:
         return []
     rows = []
-    with transaction.atomic():
+    # In the caller's transaction when there is one, without a savepoint of its own: nothing here
+    # is retried after an error.
+    with transaction.atomic(savepoint=False):
         for owed in plan:
             for channel, address in contacts(owed.recipient):
                 event = owed.event if new else _event_to_send(rdv, owed.recipient, channel, owed.event)

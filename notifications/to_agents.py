@@ -117,16 +117,19 @@ def notify_agents(
     before: RdvSnapshot | None = None,
     agent_ids_before: Iterable[int] = (),
     now: dt.datetime | None = None,
+    agents: list[Agent] | None = None,
 ) -> list[Notification]:
     """Writes, in the caller's transaction, the emails `change` (a `Change`) of `rdv` owes its
     agents, made by `by` (None: the usager itself, online). For Change.UPDATED, `before` and
     `agent_ids_before` say what the RDV was: a change of time, place, agents or usagers tells
     its agents (the ones added and removed too); a change of notes alone, or of a cancelled RDV,
-    tells no one. Returns the rows written."""
+    tells no one. Returns the rows written. `agents`: the RDV's agents when the caller has them
+    (it has just written them), else they are read."""
     now = now or timezone.now()
     if rdv.starts_at <= now:
         return []
-    agents = list(rdv.agents.all())
+    if agents is None:
+        agents = list(rdv.agents.all())
     if change == Change.UPDATED:
         if before is None:
             raise ValueError("An update is compared with the RDV as it was: pass `before`.")
@@ -144,7 +147,7 @@ def notify_agents(
     leaves_at = now + grace_period() if by is not None else now
     context = _shared_context(rdv, agents, before)
     rows = []
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):  # the caller's transaction, when there is one
         for entry in told:
             event = EVENTS[entry.change]
             # Change.CREATED is a new RDV's (rendezvous.services.insert_rdv): nothing waits.

@@ -15,6 +15,7 @@ its CPU, the agent's lock held meanwhile):
 with its agents in one « + » record (`rendezvous.services.insert_rdv`) instead of a « + » without
 them, then a « ~ » for them."""
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -46,12 +47,25 @@ class HistoricalRecords(simple_history.HistoricalRecords):
             )
             sender._meta.history_records = self
 
+    def post_save(self, instance, created, using=None, **kwargs):
+        # Just inserted, it has no many-to-many rows yet (they need its id): none to read.
+        instance._history_m2m_rows = {} if created else None
+        try:
+            super().post_save(instance, created, using=using, **kwargs)
+        finally:
+            del instance._history_m2m_rows
+
     def create_historical_record_m2ms(self, history_instance, instance):
+        # The rows by field name when the caller knows them (`record`), {} for none at all.
+        known = getattr(instance, "_history_m2m_rows", None)
         for field in history_instance._history_m2m_fields:
             m2m_history_model = self.m2m_models[field]
             through_model = field.remote_field.through
             attnames = [f.attname for f in through_model._meta.fields]
-            rows = through_model.objects.filter(**{field.m2m_field_name(): instance.pk}).values(*attnames)
+            if known is not None:
+                rows = [{name: getattr(row, name) for name in attnames} for row in known.get(field.name, [])]
+            else:
+                rows = through_model.objects.filter(**{field.m2m_field_name(): instance.pk}).values(*attnames)
             insert_rows = [m2m_history_model(history=history_instance, **row) for row in rows]
             sent = {
                 "sender": m2m_history_model,
@@ -64,10 +78,21 @@ class HistoricalRecords(simple_history.HistoricalRecords):
             post_create_historical_m2m_records.send(created_rows=created_rows, **sent)
 
 
-def record(instance: models.Model, history_type: str, **kwargs: Any) -> None:
+def record(
+    instance: models.Model,
+    history_type: str,
+    m2m_rows: Mapping[str, Sequence[models.Model]] | None = None,
+    **kwargs: Any,
+) -> None:
     """One history record of `instance` (« + », « ~ » or « - »), with its many-to-many rows as
-    stored now: for a caller that saved it with `skip_history_when_saving`. Nothing when the
-    history is off (`SIMPLE_HISTORY_ENABLED`), as for simple_history's own records."""
+    stored now: for a caller that saved it with `skip_history_when_saving`. `m2m_rows`: those
+    rows (the through model's instances, by field name), when the caller has just written them
+    all; else they are read. Nothing when the history is off (`SIMPLE_HISTORY_ENABLED`), as for
+    simple_history's own records."""
     if not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
         return
-    instance._meta.history_records.create_historical_record(instance, history_type, **kwargs)  # type: ignore[attr-defined]
+    instance._history_m2m_rows = m2m_rows  # type: ignore[attr-defined]
+    try:
+        instance._meta.history_records.create_historical_record(instance, history_type, **kwargs)  # type: ignore[attr-defined]
+    finally:
+        del instance._history_m2m_rows  # type: ignore[attr-defined]

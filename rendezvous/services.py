@@ -151,9 +151,9 @@ def insert_rdv(
     rdv.skip_history_when_saving = True  # type: ignore[attr-defined]
     rdv.save()
     distinct = {agent.pk: agent for agent in agents}.values()
-    Rdv.agents.through.objects.bulk_create(Rdv.agents.through(rdv=rdv, agent=agent) for agent in distinct)
+    links = Rdv.agents.through.objects.bulk_create(Rdv.agents.through(rdv=rdv, agent=agent) for agent in distinct)
     del rdv.skip_history_when_saving  # type: ignore[attr-defined]
-    historical.record(rdv, "+")
+    historical.record(rdv, "+", m2m_rows={"agents": links})
     participants = list(usagers)
     for usager in participants:
         participation = Participation(rdv=rdv, usager=usager)
@@ -167,7 +167,7 @@ def insert_rdv(
     notify(
         rdv, Notification.Event.CREATED, grace=by is not None, new=True, participants=participants if known else None
     )
-    notify_agents(rdv, Change.CREATED, by=by)
+    notify_agents(rdv, Change.CREATED, by=by, agents=list(distinct))
     return rdv
 
 

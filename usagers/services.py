@@ -36,7 +36,9 @@ def create_usager(
     return usager
 
 
-@transaction.atomic
+# In the caller's transaction when there is one (a booking's): a savepoint of its own would be two
+# more round trips for nothing (get_or_create has its own for the race it handles).
+@transaction.atomic(savepoint=False)
 def make_known_to(*, usager: Usager, organisation: Organisation) -> UsagerProfile:
     """The usager (who booked online) becomes known to the organisation: its profile there is
     created, or given back if an agent had removed it."""

@@ -127,6 +127,8 @@ TEMPLATES = [
             ],
             # « 1er janvier » in every template's `date` filter, without `{% load %}`.
             "builtins": ["rdv.templatetags.french"],
+            # The DSFR's links and scripts, rendered once per process (rdv/templatetags/dsfr_kept.py).
+            "libraries": {"dsfr_kept": "rdv.templatetags.dsfr_kept"},
         },
     },
 ]
@@ -235,7 +237,7 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "rdv.static_files.StaticFilesStorage"
     },
     # The RDV exports' files (stats.storage): a Celery worker writes them, a web server sends
     # them, so in production both must reach the same storage: MEDIA_ROOT on a shared volume, or

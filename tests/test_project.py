@@ -157,3 +157,36 @@ def test_the_web_process_preloads_then_tunes_the_garbage_collector():
     finally:
         gc.unfreeze()
         gc.set_threshold(*before)
+
+
+def test_the_dsfr_links_and_scripts_kept_are_what_the_dsfr_tags_render():
+    from django.template import Context, Template
+
+    def rendered(source: str) -> str:
+        return Template(source).render(Context())
+
+    assert rendered("{% load dsfr_kept %}{% dsfr_head %}") == rendered(
+        "{% load dsfr_tags %}{% dsfr_css %}{% dsfr_favicon %}"
+    )
+    assert rendered("{% load dsfr_kept %}{% dsfr_scripts %}") == rendered("{% load dsfr_tags %}{% dsfr_js %}")
+    assert "dsfr.module.min" in rendered("{% load dsfr_kept %}{% dsfr_scripts %}")
+
+
+def test_each_static_url_is_computed_once_as_whitenoise_computes_it(tmp_path):
+    import json
+
+    from whitenoise.storage import CompressedManifestStaticFilesStorage
+
+    from rdv.static_files import StaticFilesStorage
+
+    manifest = {"paths": {"css/rdv.css": "css/rdv.0123abcd.css"}, "version": "1.1"}
+    (tmp_path / "staticfiles.json").write_text(json.dumps(manifest))
+    kept = StaticFilesStorage(location=tmp_path, base_url="/static/")
+    whitenoise = CompressedManifestStaticFilesStorage(location=tmp_path, base_url="/static/")
+    assert kept.url("css/rdv.css") == whitenoise.url("css/rdv.css") == "/static/css/rdv.0123abcd.css"
+    with mock.patch.object(CompressedManifestStaticFilesStorage, "url", side_effect=AssertionError):
+        assert kept.url("css/rdv.css") == "/static/css/rdv.0123abcd.css"
+    with pytest.raises(ValueError):  # not collected: as WhiteNoise says, every time
+        kept.url("css/absent.css")
+    with pytest.raises(ValueError):
+        kept.url("css/absent.css")

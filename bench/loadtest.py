@@ -143,6 +143,33 @@ def reference_page_cpu_ms() -> float:
     return round(statistics.median(timings) * 1000, 2)
 
 
+# A page-sized template of its own, rendered by Django's engine: what the machine's speed does to
+# a page, whatever this project's templates become.
+REFERENCE_TEMPLATE = (
+    "{% for row in rows %}<tr><td>{{ row.name|upper }}</td><td>{{ row.when|date:'d/m/Y H:i' }}</td>"
+    "<td>{% if row.n > 5 %}{{ row.n }}{% else %}—{% endif %}</td></tr>{% endfor %}"
+)
+
+
+def machine_reference_ms() -> float:
+    """The machine's speed, independent of this project's code: the CPU a fixed template (above,
+    40 rows) takes to render, median of 300 after 30 to warm up. `reference_page_cpu_ms` follows
+    the home page, which gets cheaper when the project's code does (0.45 ms less on 6 December
+    2026 at 21:20, the DSFR's tags kept): runs of different code are compared by this one."""
+    from django.template import Context, Template
+
+    template = Template(REFERENCE_TEMPLATE)
+    now = dt.datetime(2026, 12, 6, 9, 30, tzinfo=dt.UTC)
+    context = Context({"rows": [{"name": f"ligne {n}", "when": now, "n": n} for n in range(40)]})
+    timings = []
+    for n in range(330):
+        started = time.process_time()
+        template.render(context)
+        if n >= 30:
+            timings.append(time.process_time() - started)
+    return round(statistics.median(timings) * 1000, 3)
+
+
 def run(args: argparse.Namespace, redis: Redis, processes: Processes) -> dict:
     import django
 
@@ -157,6 +184,7 @@ def run(args: argparse.Namespace, redis: Redis, processes: Processes) -> dict:
     load_world.wait_until_up(base)
     load_before = os.getloadavg()[0]
     reference_ms = reference_page_cpu_ms()
+    machine_ms = machine_reference_ms()
     cpu_before = cpu_now(processes)
     result = load_world.measure(args, base, world, COMMUNES)
     # Milliseconds of CPU per request, by process: on a machine whose other load lengthens the
@@ -169,6 +197,7 @@ def run(args: argparse.Namespace, redis: Redis, processes: Processes) -> dict:
     result["web_cpu_ms_per_request"] = result["cpu_ms_per_request"]["web"]
     result["load_average_before"] = round(load_before, 1)
     result["reference_page_cpu_ms"] = reference_ms
+    result["machine_reference_ms"] = machine_ms
     result["seed_s"] = round(seed_s, 1)
     processes.check_alive()
     if args.faults:

@@ -327,15 +327,15 @@ class RdvFilterForm(DsfrForm):
         lieux = Lieu.objects.for_organisation(organisation).order_by("name")
         services = Service.objects.filter(motifs__organisation=organisation).distinct().order_by("name")
         location_types = dict(Motif.LocationType.choices)
+        agent_rows = list(agents.values_list("pk", "first_name", "last_name", "email"))
+        # The agents whose agenda the membership may open: the list shows their RDVs only.
+        self.visible_agent_ids = [pk for pk, _first, _last, _email in agent_rows]
         for name, empty, choices in (
             (
                 "agent",
                 _("Tous"),
                 # Agent.__str__: its full name, else its email.
-                [
-                    (pk, f"{first} {last}".strip() or email)
-                    for pk, first, last, email in agents.values_list("pk", "first_name", "last_name", "email")
-                ],
+                [(pk, f"{first} {last}".strip() or email) for pk, first, last, email in agent_rows],
             ),
             ("service", _("Tous les services"), list(services.values_list("pk", "name"))),
             (

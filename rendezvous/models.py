@@ -55,14 +55,18 @@ class RdvQuerySet(models.QuerySet["Rdv"]):
     def for_organisation(self, organisation) -> "RdvQuerySet":
         return self.filter(organisation=organisation)
 
-    def visible_to(self, membership) -> "RdvQuerySet":
+    def visible_to(self, membership, agent_ids: list[int] | None = None) -> "RdvQuerySet":
         """RDVs of the organisation that have at least one agent whose agenda the membership may
-        open (agents.permissions decides which)."""
+        open (agents.permissions decides which). `agent_ids`: those agents' ids, when the caller
+        has read them: a list in the query rather than a subquery, which the ORM took longer to
+        build and compile (twice per page of « Tous les RDVs »: 3 ms) than PostgreSQL to run."""
         # EXISTS rather than a join and DISTINCT: each RDV once, and the lists can walk the
         # (organisation, starts_at) index and stop at their page instead of sorting every row.
-        shared = Rdv.agents.through.objects.filter(
-            rdv_id=OuterRef("pk"), agent_id__in=agents_with_visible_agenda(membership).values("pk")
-        )
+        links = Rdv.agents.through.objects.filter(rdv_id=OuterRef("pk"))
+        if agent_ids is None:
+            shared = links.filter(agent_id__in=agents_with_visible_agenda(membership).values("pk"))
+        else:
+            shared = links.filter(agent_id__in=agent_ids)
         return self.for_organisation(membership.organisation).filter(Exists(shared))
 
     def holding_time(self) -> "RdvQuerySet":

@@ -101,7 +101,7 @@ def rdv_list(request: OrganisationRequest, organisation_id):
     membership = request.membership
     now = timezone.now()
     form = RdvFilterForm(request.GET or None, membership=membership)
-    rdvs, today = form.listed(rdvs_listed(membership), now, request.organisation.tzinfo)
+    rdvs, today = form.listed(rdvs_listed(membership, form.visible_agent_ids), now, request.organisation.tzinfo)
     page = Paginator(rdvs, PER_PAGE).get_page(request.GET.get("page"))
     query = {key: str(value) for key, value in request.GET.items() if key != "page" and value}
     period = form.period()

@@ -146,7 +146,7 @@ def reference_page_cpu_ms() -> float:
 # A page-sized template of its own, rendered by Django's engine: what the machine's speed does to
 # a page, whatever this project's templates become.
 REFERENCE_TEMPLATE = (
-    "{% for row in rows %}<tr><td>{{ row.name|upper }}</td><td>{{ row.when|date:'d/m/Y H:i' }}</td>"
+    "{% for row in rows %}<tr><td>{{ row.name|upper }}</td><td>{{ row.when|date:'d/m/Y G\\hi' }}</td>"
     "<td>{% if row.n > 5 %}{{ row.n }}{% else %}—{% endif %}</td></tr>{% endfor %}"
 )
 

@@ -24,6 +24,7 @@ from organisations.middleware import OrganisationRequest
 from organisations.models import Lieu, Organisation, Service
 from planning.holidays import closed_days
 from rdv.forms import DsfrForm
+from rdv.links import url_for_pks
 from rendezvous.agenda.blocks import Labels, rdv_block
 from rendezvous.agenda.html import (
     WAITING_FORM_ID,
@@ -102,14 +103,6 @@ def _today(organisation: Organisation) -> dt.date:
     return timezone.localdate(timezone=organisation.tzinfo)
 
 
-def _rdv_url_maker(name: str, organisation_id: int) -> Callable[[int], str]:
-    # One reverse() for the page, not one per RDV.
-    marker = 999999999
-    pattern = reverse(name, kwargs={"organisation_id": organisation_id, "pk": marker})
-    prefix, suffix = pattern.split(str(marker))
-    return lambda pk: f"{prefix}{pk}{suffix}"
-
-
 def _agent_day_url(organisation_id: int, agent_id: int, view: str, day: dt.date, *, statut: str = "") -> str:
     query = {"vue": view, "date": day.isoformat()}
     if statut:
@@ -156,7 +149,7 @@ def agenda_agent(request: OrganisationRequest, organisation_id: int, agent_id: i
     def page_url(view: str, day: dt.date) -> str:
         return _agent_day_url(organisation.pk, agent.pk, view, day, statut=statut)
 
-    detail_url = _rdv_url_maker("rendezvous:detail", organisation.pk)
+    detail_url = url_for_pks("rendezvous:detail", organisation_id=organisation.pk)
     labels = Labels.current()
     absences, busy = absences_and_busy(organisation, [agent.pk], window)
     blocks = [
@@ -303,8 +296,8 @@ def agenda_secretariat(request: OrganisationRequest, organisation_id: int) -> Ht
     if lieu is not None:
         rdvs = [rdv for rdv in rdvs if rdv.lieu_id == lieu.pk]
         plages = [occurrence for occurrence in plages if occurrence.event.lieu_id == lieu.pk]
-    detail_url = _rdv_url_maker("rendezvous:detail", organisation.pk)
-    status_url = _rdv_url_maker("rendezvous:status", organisation.pk)
+    detail_url = url_for_pks("rendezvous:detail", organisation_id=organisation.pk)
+    status_url = url_for_pks("rendezvous:status", organisation_id=organisation.pk)
     labels = Labels.current()
     highlighted = request.GET.get("rdv", "")
     blocks = []

@@ -15,7 +15,8 @@ its CPU, the agent's lock held meanwhile):
 with its agents in one « + » record (`rendezvous.services.insert_rdv`) instead of a « + » without
 them, then a « ~ » for them."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
@@ -49,21 +50,19 @@ class HistoricalRecords(simple_history.HistoricalRecords):
 
     def post_save(self, instance, created, using=None, **kwargs):
         # Just inserted, it has no many-to-many rows yet (they need its id): none to read.
-        instance._history_m2m_rows = {} if created else None
-        try:
+        with _known_m2m_rows(instance, NONE_YET if created else None):
             super().post_save(instance, created, using=using, **kwargs)
-        finally:
-            del instance._history_m2m_rows
 
     def create_historical_record_m2ms(self, history_instance, instance):
-        # The rows by field name when the caller knows them (`record`), {} for none at all.
-        known = getattr(instance, "_history_m2m_rows", None)
+        known = instance.__dict__.get(KNOWN_M2M_ROWS)
         for field in history_instance._history_m2m_fields:
             m2m_history_model = self.m2m_models[field]
             through_model = field.remote_field.through
             attnames = [f.attname for f in through_model._meta.fields]
-            if known is not None:
-                rows = [{name: getattr(row, name) for name in attnames} for row in known.get(field.name, [])]
+            if known is NONE_YET:
+                rows: Iterable[dict[str, Any]] = []
+            elif known is not None and field.name in known:
+                rows = [{name: getattr(row, name) for name in attnames} for row in known[field.name]]
             else:
                 rows = through_model.objects.filter(**{field.m2m_field_name(): instance.pk}).values(*attnames)
             insert_rows = [m2m_history_model(history=history_instance, **row) for row in rows]
@@ -91,8 +90,27 @@ def record(
     simple_history's own records."""
     if not getattr(settings, "SIMPLE_HISTORY_ENABLED", True):
         return
-    instance._history_m2m_rows = m2m_rows  # type: ignore[attr-defined]
-    try:
+    with _known_m2m_rows(instance, m2m_rows):
         instance._meta.history_records.create_historical_record(instance, history_type, **kwargs)  # type: ignore[attr-defined]
+
+
+# The many-to-many rows of the record being written, when known without reading them: the
+# through model's instances by field name (`record`), or NONE_YET for an instance just inserted.
+KNOWN_M2M_ROWS = "_history_known_m2m_rows"
+NONE_YET: Mapping[str, Sequence[models.Model]] = {}
+
+
+@contextmanager
+def _known_m2m_rows(instance: models.Model, rows: Mapping[str, Sequence[models.Model]] | None) -> Iterator[None]:
+    """`rows` for the records written meanwhile, then what was there before (a save within a
+    history record's signals finds its own)."""
+    before = instance.__dict__
+    had, previous = KNOWN_M2M_ROWS in before, before.get(KNOWN_M2M_ROWS)
+    before[KNOWN_M2M_ROWS] = rows
+    try:
+        yield
     finally:
-        del instance._history_m2m_rows  # type: ignore[attr-defined]
+        if had:
+            before[KNOWN_M2M_ROWS] = previous
+        else:
+            del before[KNOWN_M2M_ROWS]

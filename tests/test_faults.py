@@ -27,6 +27,7 @@ from django.test import RequestFactory
 from notifications.models import Notification
 from notifications.tasks import deliver_due
 from rdv.errors import _database_unreachable
+from rdv.postgresql.base import RECENT_SECONDS
 from tests.agents.factories import AgentFactory
 from tests.notifications.test_worker import DEAD_BROKER, broker  # noqa: F401  (a fixture)
 from tests.organisations.factories import OrganisationFactory
@@ -158,6 +159,14 @@ def test_a_kept_connection_in_working_order_is_checked_without_a_round_trip(kept
     with mock.patch.object(postgresql_base.DatabaseWrapper, "is_usable", side_effect=AssertionError) as asked:
         assert connection.is_usable()
         assert not asked.called
+    # Idle longer than RECENT_SECONDS: a peer gone without a word leaves nothing to read, the
+    # server is asked.
+    connection.checked_at -= RECENT_SECONDS
+    with mock.patch.object(postgresql_base.DatabaseWrapper, "is_usable", return_value=True) as asked:
+        assert connection.is_usable()
+        assert asked.called
+    with mock.patch.object(postgresql_base.DatabaseWrapper, "is_usable", side_effect=AssertionError):
+        assert connection.is_usable()  # asked just now
     terminate_backend(connection.connection.info.backend_pid)
     assert not connection.is_usable()
     connection.close()

@@ -9,6 +9,8 @@ first rendering, as they render it (`tests/test_project.py` compares)."""
 from functools import cache
 
 from django import template
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.template import Context, Template
 
 register = template.Library()
@@ -18,6 +20,13 @@ register = template.Library()
 def _rendered(source: str) -> str:
     # A template's rendering is safe already: the tag gives it back as is.
     return Template("{% load dsfr_tags %}" + source).render(Context())
+
+
+@receiver(setting_changed)
+def _forget(setting: str, **kwargs) -> None:
+    # A test that changes where static files are, or the DSFR's settings.
+    if setting in ("STORAGES", "STATIC_URL") or setting.startswith("DSFR_"):
+        _rendered.cache_clear()
 
 
 @register.simple_tag

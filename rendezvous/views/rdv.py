@@ -99,8 +99,8 @@ class ListWords:
 class ListRow:
     """One RDV of « Tous les RDVs », its words computed here: the template only places them. In
     the template language, the filters, URLs and loops of twenty rows cost more than the rest of
-    the page; here, Django's date formatting, `reverse` and a choice's label were 130 µs a row,
-    written as `ListWords` does them 20 (tests/rendezvous/test_list.py compares the words)."""
+    the page; here, Django's date formatting, `reverse` and a choice's label took 130 µs a row,
+    15 as `ListWords` writes them (tests/rendezvous/test_list_words.py compares the words)."""
 
     rdv: Rdv
     display_status: str

@@ -47,6 +47,11 @@ def time_of_day(value: dt.datetime | dt.time) -> str:
     return f"{value.hour}h{value.minute:02d}"
 
 
+def numeric_date_time(value: dt.datetime) -> str:
+    """« 01/03/2027 14h15 » (the templates' `d/m/Y G\\hi`), in the value's own time zone."""
+    return f"{value:%d/%m/%Y} {time_of_day(value)}"
+
+
 def short_date_time(value: dt.datetime) -> str:
     """« 01/03/2027 à 14h15 », in the value's own time zone (convert it first)."""
     return f"{value:%d/%m/%Y} à {time_of_day(value)}"

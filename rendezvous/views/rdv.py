@@ -31,7 +31,7 @@ from organisations.middleware import OrganisationRequest
 from rdv.links import url_for_pks
 from rdv.redirects import local_url
 from rdv.templatetags.french import date as french_date
-from rdv.words import time_of_day
+from rdv.words import numeric_date_time
 from rendezvous.agenda.queries import people_of
 from rendezvous.bulk import BULK_STATUSES
 from rendezvous.forms import RdvFilterForm, RdvForm
@@ -127,8 +127,7 @@ class ListRow:
         usagers: list[str],
     ) -> "ListRow":
         starts_at = timezone.localtime(rdv.starts_at)
-        # The `date` filter's « d/m/Y G\hi ».
-        when = f"{starts_at.day:02d}/{starts_at.month:02d}/{starts_at.year:04d} {time_of_day(starts_at)}"
+        when = numeric_date_time(starts_at)
         location_type = rdv.motif.location_type
         return cls(
             rdv=rdv,

@@ -3,6 +3,7 @@ import html
 import zoneinfo
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -331,6 +332,9 @@ def weekly_plage(organisation, basic_agent):
     )
 
 
+# A Wednesday (before the sessions of the fixtures expire): on a Monday, that Monday's
+# occurrence is still to come and comes first.
+@time_machine.travel(dt.datetime(2026, 11, 25, 12, tzinfo=zoneinfo.ZoneInfo("Europe/Paris")), tick=False)
 def test_the_plage_page_lists_its_next_occurrences(signed_in, organisation, basic_agent):
     monday = timezone.localdate() - dt.timedelta(days=timezone.localdate().weekday())
     plage = PlageOuvertureFactory(

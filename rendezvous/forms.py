@@ -14,9 +14,10 @@ from django.utils.translation import gettext_lazy as _
 from agents.models import Agent, AgentQuerySet
 from agents.permissions import Membership, agents_with_visible_agenda
 from motifs.models import Motif
-from organisations.models import Lieu, Organisation, Service
+from organisations.models import Lieu, Organisation
 from planning.intervals import end_after
 from rdv.forms import DsfrForm, ListedChoiceIterator, MinutesField, field_of
+from rendezvous.agenda.queries import filter_choices
 from rendezvous.conflicts import Conflict, conflicts_signature, find_conflicts
 from rendezvous.models import Rdv, displayed_statuses
 from usagers.models import Usager
@@ -323,9 +324,7 @@ class RdvFilterForm(DsfrForm):
             *displayed_statuses().items(),
         ]
         agents = agents_with_visible_agenda(membership).order_by("last_name", "first_name")
-        motifs = Motif.objects.for_organisation(organisation).order_by("name")
-        lieux = Lieu.objects.for_organisation(organisation).order_by("name")
-        services = Service.objects.filter(motifs__organisation=organisation).distinct().order_by("name")
+        listed = filter_choices(organisation)
         location_types = dict(Motif.LocationType.choices)
         agent_rows = list(agents.values_list("pk", "first_name", "last_name", "email"))
         # The agents whose agenda the membership may open: the list shows their RDVs only.
@@ -337,17 +336,17 @@ class RdvFilterForm(DsfrForm):
                 # Agent.__str__: its full name, else its email.
                 [(pk, f"{first} {last}".strip() or email) for pk, first, last, email in agent_rows],
             ),
-            ("service", _("Tous les services"), list(services.values_list("pk", "name"))),
+            ("service", _("Tous les services"), listed["service"]),
             (
                 "motif",
                 _("Tous"),
                 # Motif.__str__: « name (location type) », the stored value when it has no label.
                 [
                     (pk, f"{motif_name} ({location_types.get(location_type, location_type)})")
-                    for pk, motif_name, location_type in motifs.values_list("pk", "name", "location_type")
+                    for pk, motif_name, location_type in listed["motif"]
                 ],
             ),
-            ("lieu", _("Tous"), list(lieux.values_list("pk", "name"))),
+            ("lieu", _("Tous"), listed["lieu"]),
         ):
             field = field_of(self, name, forms.TypedChoiceField)
             field.choices = [("", empty), *((str(pk), label) for pk, label in choices)]

@@ -9,7 +9,8 @@ from django.db import connection
 
 from agents.models import Agent
 from agents.permissions import Membership, agents_with_visible_agenda
-from organisations.models import Organisation
+from motifs.models import Motif
+from organisations.models import Lieu, Organisation, Service
 from planning.intervals import Window
 from planning.models import Absence, EventOccurrence, PlageOuverture
 from rendezvous.agenda.bands import BusyElsewhere, merge_busy
@@ -21,6 +22,9 @@ RDV_AGENTS = Rdv.agents.through._meta.db_table
 AGENTS = Agent._meta.db_table
 PARTICIPATIONS = Participation._meta.db_table
 USAGERS = Usager._meta.db_table
+SERVICES = Service._meta.db_table
+MOTIFS = Motif._meta.db_table
+LIEUX = Lieu._meta.db_table
 
 # What the agendas print of an RDV, its motif and lieu: nothing else is loaded.
 RDV_FIELDS = (
@@ -143,6 +147,31 @@ def absences_and_busy(
         for agent_id, starts_at, ends_at in cursor.fetchall():
             busy.append(BusyElsewhere(agent_id=agent_id, start=starts_at, end=ends_at))
     return own, merge_busy(busy)
+
+
+def filter_choices(organisation: Organisation) -> dict[str, list[tuple]]:
+    """The services of the organisation's motifs (id, name), its motifs (id, name, location
+    type) and its lieux (id, name), each by name then id: the choices of the filters of « Tous
+    les RDVs », in one query of bare rows (three built by the ORM took 2 ms of the page)."""
+    found: dict[str, list[tuple]] = {"service": [], "motif": [], "lieu": []}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT kind, id, name, location_type FROM (
+                    SELECT 1 AS rank, 'service' AS kind, service.id, service.name, NULL AS location_type
+                    FROM {SERVICES} service
+                    WHERE service.id IN (SELECT service_id FROM {MOTIFS} WHERE organisation_id = %s)
+                    UNION ALL
+                    SELECT 2, 'motif', motif.id, motif.name, motif.location_type
+                    FROM {MOTIFS} motif WHERE motif.organisation_id = %s
+                    UNION ALL
+                    SELECT 3, 'lieu', lieu.id, lieu.name, NULL FROM {LIEUX} lieu WHERE lieu.organisation_id = %s
+                ) choices
+                ORDER BY rank, name, id""",
+            [organisation.pk] * 3,
+        )
+        for kind, pk, name, location_type in cursor.fetchall():
+            found[kind].append((pk, name, location_type) if kind == "motif" else (pk, name))
+    return found
 
 
 def visible_agents(membership: Membership) -> list[Agent]:

@@ -8,7 +8,10 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from motifs.models import Motif
 from tests.helpers import count_queries
+from tests.motifs.factories import MotifFactory
+from tests.organisations.factories import LieuFactory, OrganisationFactory, service
 from tests.rendezvous.factories import RdvFactory
 from tests.rendezvous.helpers import dom, find, find_all, text
 from tests.usagers.factories import UsagerFactory
@@ -86,15 +89,15 @@ def test_the_period_adds_no_query(client, organisation, basic_agent, rdvs):
 def test_the_list_reads_the_same_queries_whatever_its_rows(
     client, organisation, basic_agent, django_assert_num_queries
 ):
-    """The session, the agent and its membership, the services of the filter, the count, the
-    page of RDVs with its motif, service and lieu, their agents, their usagers, the
-    organisation, the « À renseigner » counter, then the agents, motifs and lieux of the
-    filters: the same for one RDV and for a full page of them with two usagers each."""
+    """The session, the agent and its membership, the agents of the filters, their services,
+    motifs and lieux (one query), the count, the page of RDVs with its motif, service and lieu,
+    their agents, their usagers, the organisation, the « À renseigner » counter: the same for
+    one RDV and for a full page of them with two usagers each."""
     client.force_login(basic_agent)
     path = reverse("rendezvous:list", kwargs={"organisation_id": organisation.pk})
     RdvFactory(organisation=organisation, agents=[basic_agent], starts_at=at(1, 9), usagers=[UsagerFactory()])
     client.get(path)
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(10):
         client.get(path)
     for n in range(25):
         RdvFactory(
@@ -103,6 +106,39 @@ def test_the_list_reads_the_same_queries_whatever_its_rows(
             starts_at=at(2 + n, 9),
             usagers=[UsagerFactory(), UsagerFactory()],
         )
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(10):
         response = client.get(path)
     assert len(response.context["rows"]) == 20
+
+
+def test_the_filters_offer_the_organisations_services_motifs_and_lieux_by_name(client, organisation, basic_agent):
+    """One query reads them (rendezvous.agenda.queries.filter_choices): each list by name, then
+    by creation for equal names; another organisation's never."""
+    other = OrganisationFactory()
+    MotifFactory(organisation=organisation, name="Pesée", location_type=Motif.LocationType.PHONE)
+    MotifFactory(organisation=organisation, name="Entretien", service=service("Social"))
+    MotifFactory(organisation=organisation, name="Pesée", location_type=Motif.LocationType.PUBLIC_OFFICE)
+    MotifFactory(organisation=other, name="Autre motif", service=service("Secrétariat"))
+    for name in ("Maison des solidarités", "Antenne <Nord>"):
+        LieuFactory(organisation=organisation, name=name)
+    LieuFactory(organisation=organisation, name="Antenne <Nord>", is_active=False)  # archived: its RDVs remain
+    LieuFactory(organisation=other, name="Ailleurs")
+    client.force_login(basic_agent)
+    root = dom(client.get(reverse("rendezvous:list", kwargs={"organisation_id": organisation.pk})))
+
+    def options(name):
+        select = find(root, "select", name=name)
+        return [(dict(option.attributes)["value"], text(option)) for option in find_all(select, "option")]
+
+    services = [label for _value, label in options("service")]
+    assert services == ["Tous les services", "PMI (Protection Maternelle Infantile)", "Service social"]
+    motifs = options("motif")
+    assert [label for _value, label in motifs] == [
+        "Tous",
+        "Entretien (Sur place)",
+        "Pesée (Par téléphone)",
+        "Pesée (Sur place)",
+    ]
+    assert int(motifs[2][0]) < int(motifs[3][0])  # equal names: the first created first
+    lieux = [label for _value, label in options("lieu")]
+    assert lieux == ["Tous", "Antenne <Nord>", "Antenne <Nord>", "Maison des solidarités"]

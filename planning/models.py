@@ -207,13 +207,15 @@ class OccurrenceExceptionQuerySet(models.QuerySet):
     def near_rows(self, window: Window, parent_id: str, parent_ids: list[int]) -> list[tuple]:
         """`near(window)` for these events, as (event id, original date, new start, new end) rows,
         in SQL: each agenda reads them, and the ORM took longer to build this query than
-        PostgreSQL to run it."""
+        PostgreSQL to run it. By original date, as the model's ordering: two occurrences moved
+        to the same time are expanded in that order."""
         first, last = window.date_range
         with connection.cursor() as cursor:
             cursor.execute(
                 f"""SELECT {parent_id}, original_date, starts_at, ends_at FROM {self.model._meta.db_table}
                     WHERE {parent_id} = ANY(%s)
-                        AND ((original_date >= %s AND original_date <= %s) OR (starts_at < %s AND ends_at > %s))""",
+                        AND ((original_date >= %s AND original_date <= %s) OR (starts_at < %s AND ends_at > %s))
+                    ORDER BY original_date""",
                 [parent_ids, first, last, window.end, window.start],
             )
             return cursor.fetchall()
@@ -242,7 +244,8 @@ class AbsenceExceptionQuerySet(OccurrenceExceptionQuerySet):
                     WHERE exception.absence_id = ANY(%s)
                         AND ((exception.original_date + (absence.end_day - absence.first_day) >= %s
                               AND exception.original_date <= %s)
-                            OR (exception.starts_at < %s AND exception.ends_at > %s))""",
+                            OR (exception.starts_at < %s AND exception.ends_at > %s))
+                    ORDER BY exception.original_date""",
                 [parent_ids, first, last, window.end, window.start],
             )
             return cursor.fetchall()

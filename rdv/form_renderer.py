@@ -8,18 +8,19 @@ one more. Interpreted by Django's template engine they were about a third of the
 form « Vos informations » (2.4 ms of 7) and 4 ms of « Tous les RDVs » (its filters), pages that
 50 usagers or 20 agents open at the same instant. Written here they take a tenth of that.
 
-Only the templates that are still Django's own (or, for `select.html`, the project's) are
-written here: a template overridden later, by the project or an application, is rendered as
-usual, since `WRITTEN` is checked against the origin of each template when the renderer starts.
-`tests/test_form_renderer.py` compares every writer with its template, on every widget of the
-project's forms and on hostile values."""
+Each writer copies a template as it reads today, Django 5.2's own (or, for `select.html`, the
+project's): when the renderer starts, it reads the templates the engine would render, and a
+writer whose templates read otherwise (Django upgraded, the project's select.html edited, an
+override by the project or an application) is not used; its templates are. A writer also hands
+over to the template what only the template engine does the way it does: a callable value
+(called by the template) and an attribute named « items » (which the template reads instead of
+the attributes' `items()`). `tests/test_form_renderer.py` compares writers and templates on
+random and hostile values, and fails when a writer is set aside (its templates changed)."""
 
+import hashlib
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
-import django
-from django.conf import settings
 from django.forms.renderers import TemplatesSetting
 from django.template import TemplateDoesNotExist
 from django.template.base import render_value_in_context
@@ -29,12 +30,11 @@ from django.utils.html import escape
 from django.utils.safestring import SafeData
 
 WIDGETS = "django/forms/widgets/"
-DJANGO_WIDGETS = Path(django.__file__).parent / "forms" / "templates" / "django" / "forms" / "widgets"
-PROJECT_WIDGETS = Path(settings.BASE_DIR) / "templates" / "django" / "forms" / "widgets"
 # The templates that are only `{% include "django/forms/widgets/input.html" %}`.
 INPUT_KINDS = ("checkbox", "color", "date", "datetime", "email", "hidden", "number", "password", "search")
 INPUT_KINDS += ("tel", "text", "time", "url")
 SELECT_OPTION = WIDGETS + "select_option.html"
+ATTRS = WIDGETS + "attrs.html"
 
 # What {{ value }} does in a template: localized, then escaped unless already safe.
 _CONTEXT = Context(autoescape=True)
@@ -67,24 +67,39 @@ def _is_not_none(value: Any) -> bool:
         return False
 
 
+def _templated(widget: Mapping[str, Any]) -> bool:
+    """What the template engine alone renders as it does: a callable value or attribute, an
+    attribute named « items »."""
+    attrs = widget["attrs"]
+    return callable(widget["value"]) or "items" in attrs or any(callable(value) for value in attrs.values())
+
+
 def write_input(widget: Mapping[str, Any]) -> str | None:
+    if _templated(widget):
+        return None
     value = f' value="{_formatted(widget["value"])}"' if _is_not_none(widget["value"]) else ""
     return f'<input type="{_text(widget["type"])}" name="{_text(widget["name"])}"{value}{_attrs(widget["attrs"])}>'
 
 
 def write_textarea(widget: Mapping[str, Any]) -> str | None:
+    if _templated(widget):
+        return None
     value = _text(widget["value"]) if widget["value"] else ""
     return f'<textarea name="{_text(widget["name"])}"{_attrs(widget["attrs"])}>\n{value}</textarea>'
 
 
 def write_select(widget: Mapping[str, Any]) -> str | None:
     """The project's select.html. An option with a template of its own: None (the template)."""
+    if _templated(widget):
+        return None
     parts = [f'<select name="{_text(widget["name"])}"{_attrs(widget["attrs"])}>']
     for group_name, group_choices, _index in widget["optgroups"]:
+        if callable(group_name):
+            return None
         if group_name:
             parts.append(f'\n  <optgroup label="{_text(group_name)}">')
         for option in group_choices:
-            if option["template_name"] != SELECT_OPTION:
+            if option["template_name"] != SELECT_OPTION or callable(option["label"]) or _templated(option):
                 return None
             parts.append(
                 f'\n  <option value="{_formatted(option["value"])}"{_attrs(option["attrs"])}>'
@@ -98,50 +113,50 @@ def write_select(widget: Mapping[str, Any]) -> str | None:
 
 Writer = Callable[[Mapping[str, Any]], str | None]
 
-# Each writer, with the templates it stands for and where each must come from.
-WRITERS: list[tuple[Writer, dict[str, Path]]] = [
+# Each writer, with the templates it copies and the first 16 hexadecimal digits of the SHA-256 of
+# each one's text as copied.
+INCLUDES_INPUT = "7d7a5bc4ccc075bb"
+WRITERS: list[tuple[Writer, dict[str, str]]] = [
     (
         write_input,
         {
-            **{f"{WIDGETS}{kind}.html": DJANGO_WIDGETS / f"{kind}.html" for kind in INPUT_KINDS},
-            WIDGETS + "input.html": DJANGO_WIDGETS / "input.html",
-            WIDGETS + "attrs.html": DJANGO_WIDGETS / "attrs.html",
+            **{f"{WIDGETS}{kind}.html": INCLUDES_INPUT for kind in INPUT_KINDS},
+            WIDGETS + "input.html": "770cf3acba1c18b6",
+            ATTRS: "f729483efe44660f",
         },
     ),
-    (
-        write_textarea,
-        {
-            WIDGETS + "textarea.html": DJANGO_WIDGETS / "textarea.html",
-            WIDGETS + "attrs.html": DJANGO_WIDGETS / "attrs.html",
-        },
-    ),
+    (write_textarea, {WIDGETS + "textarea.html": "02fd58fa1a57514d", ATTRS: "f729483efe44660f"}),
     (
         write_select,
-        {
-            WIDGETS + "select.html": PROJECT_WIDGETS / "select.html",
-            SELECT_OPTION: DJANGO_WIDGETS / "select_option.html",
-            WIDGETS + "attrs.html": DJANGO_WIDGETS / "attrs.html",
-        },
+        {WIDGETS + "select.html": "8807f84189eaf7f4", SELECT_OPTION: "37fa6c7742580aa3", ATTRS: "f729483efe44660f"},
     ),
 ]
 
 
+def fingerprint(source: str) -> str:
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
 class FormRenderer(TemplatesSetting):
-    """TemplatesSetting, with the widgets above written in Python where their templates are the
-    ones the writers copy."""
+    """TemplatesSetting, with the widgets above written in Python where the templates the engine
+    finds read as the writers copied them."""
 
     def __init__(self):
         super().__init__()
         self.written: dict[str, Writer] = {}
-        for writer, origins in WRITERS:
-            if all(self._origin(name) == path for name, path in origins.items()):
-                for name in origins:
-                    if name not in (WIDGETS + "attrs.html", SELECT_OPTION):
-                        self.written[name] = writer
+        self.set_aside: list[str] = []  # the templates that changed, for the tests to name
+        for writer, copied in WRITERS:
+            changed = [name for name, expected in copied.items() if self._fingerprint(name) != expected]
+            if changed:
+                self.set_aside += changed
+                continue
+            for name in copied:
+                if name not in (ATTRS, SELECT_OPTION):  # included by the others, never a widget's
+                    self.written[name] = writer
 
-    def _origin(self, name: str) -> Path | None:
+    def _fingerprint(self, name: str) -> str | None:
         try:
-            return Path(self.get_template(name).origin.name)
+            return fingerprint(self.get_template(name).template.source)
         except TemplateDoesNotExist:
             return None
 

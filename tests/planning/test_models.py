@@ -130,6 +130,27 @@ def test_occurrences_expand_every_plage_in_its_organisations_time_zone_with_exce
     assert [start.astimezone(dt.UTC).time() for start in reunion_starts] == [dt.time(5)] * 3
 
 
+@pytest.mark.parametrize("model", ["plage", "absence"])
+def test_two_occurrences_moved_to_the_same_time_come_in_the_order_of_their_original_dates(db, model):
+    """The exceptions are read by original date (the models' ordering), whatever the order they
+    were written in: the later one written first still comes second."""
+    if model == "plage":
+        event = PlageOuvertureFactory(weekly=True, weekdays=(MON,), first_day=dt.date(2026, 3, 2))
+        factory, key, queryset = PlageOuvertureExceptionFactory, "plage", PlageOuverture.objects
+    else:
+        event = AbsenceFactory(weekly=True, weekdays=(MON,), first_day=dt.date(2026, 3, 2))
+        factory, key, queryset = AbsenceExceptionFactory, "absence", Absence.objects
+    for original_date, end_hour in ((dt.date(2026, 3, 9), 12), (dt.date(2026, 3, 2), 11)):
+        factory(
+            **{key: event},
+            original_date=original_date,
+            starts_at=dt.datetime(2026, 3, 4, 10, tzinfo=PARIS),
+            ends_at=dt.datetime(2026, 3, 4, end_hour, tzinfo=PARIS),
+        )
+    found = queryset.occurrences(window(dt.date(2026, 3, 2), dt.date(2026, 3, 9)))
+    assert [item.occurrence.original_date for item in found] == [dt.date(2026, 3, 2), dt.date(2026, 3, 9)]
+
+
 def test_occurrence_queries_do_not_grow_with_the_number_of_plages(db, django_assert_max_num_queries):
     organisation = OrganisationFactory()
     for index in range(20):

@@ -332,9 +332,15 @@ def weekly_plage(organisation, basic_agent):
     )
 
 
-# A Wednesday (before the sessions of the fixtures expire): on a Monday, that Monday's
-# occurrence is still to come and comes first.
-@time_machine.travel(dt.datetime(2026, 11, 25, 12, tzinfo=zoneinfo.ZoneInfo("Europe/Paris")), tick=False)
+def _last_wednesday_noon() -> dt.datetime:
+    """The last Wednesday before today, at noon in Paris: a past instant (the fixtures' sessions,
+    made at the real time, are still valid then) that never drifts far from today."""
+    today = dt.datetime.now(PARIS).date()
+    return dt.datetime.combine(today - dt.timedelta(days=(today.weekday() - 2) % 7 or 7), dt.time(12), tzinfo=PARIS)
+
+
+# On a Monday, that Monday's occurrence is still to come and comes first: held on a Wednesday.
+@time_machine.travel(_last_wednesday_noon(), tick=False)
 def test_the_plage_page_lists_its_next_occurrences(signed_in, organisation, basic_agent):
     monday = timezone.localdate() - dt.timedelta(days=timezone.localdate().weekday())
     plage = PlageOuvertureFactory(

@@ -7,8 +7,8 @@ from django.db import models
 from django.db.models.functions import Collate, Lower
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
-from phonenumber_field.modelfields import PhoneNumberField
 
+from rdv.phone import PhoneNumberField
 from rdv.words import time_of_day
 
 TIME_ZONE_CHOICES = [

@@ -9,9 +9,9 @@ from django.db.models import Exists, F, OuterRef, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from phonenumber_field.modelfields import PhoneNumberField
 
 from rdv.historical import HistoricalRecords
+from rdv.phone import PhoneNumberField
 from rdv.words import de
 from usagers.search import (
     SearchNormalise,

@@ -73,13 +73,25 @@ class RecurringEventQuerySet(models.QuerySet[T]):
     def past(self, today: dt.date) -> "RecurringEventQuerySet[T]":
         return self.filter(recurrence_ends_on__lt=today)
 
-    def occurrences(self, window: Window) -> list[EventOccurrence[T]]:
+    def occurrences(self, window: Window, organisation: Organisation | None = None) -> list[EventOccurrence[T]]:
         """Every occurrence overlapping the window, sorted by start, each in its organisation's
         time zone and with its single-occurrence changes. Two queries whatever the number of
         rows: the rows with their organisation, then their exceptions near the window, read as
-        bare rows (a model instance each and the prefetch's machinery were a tenth of an agenda)."""
+        bare rows (a model instance each and the prefetch's machinery were a tenth of an agenda).
+        `organisation`: the one every row belongs to (the caller filtered by it), given to each
+        row rather than read again with each (an agenda's plages: its columns and its phone
+        number parsed, once per row)."""
         first, last = window.date_range
-        events = list(self.active_on(first, last).select_related("organisation__territory"))
+        if organisation is None:
+            events = list(self.active_on(first, last).select_related("organisation__territory"))
+        else:
+            events = list(self.active_on(first, last))
+            for event in events:
+                if event.organisation_id != organisation.pk:
+                    raise ValueError(
+                        f"{event!r} belongs to organisation {event.organisation_id}, not {organisation.pk}"
+                    )
+                event.organisation = organisation
         if not events:
             return []
         # The exceptions' key to their event: « plage_id », « absence_id ».

@@ -103,13 +103,15 @@ def plages_in_window(organisation: Organisation, agent_ids: Sequence[int], windo
         PlageOuverture.objects.for_organisation(organisation)
         .filter(agent_id__in=agent_ids)
         .select_related("lieu")
-        .occurrences(window)
+        .occurrences(window, organisation)
     )
 
 
 def absences_in_window(organisation: Organisation, agent_ids: Sequence[int], window: Window) -> list[EventOccurrence]:
     """2 queries: the absences and their exceptions near the window."""
-    return Absence.objects.for_organisation(organisation).filter(agent_id__in=agent_ids).occurrences(window)
+    return (
+        Absence.objects.for_organisation(organisation).filter(agent_id__in=agent_ids).occurrences(window, organisation)
+    )
 
 
 def absences_and_busy(

@@ -151,6 +151,23 @@ def test_two_occurrences_moved_to_the_same_time_come_in_the_order_of_their_origi
     assert [item.occurrence.original_date for item in found] == [dt.date(2026, 3, 2), dt.date(2026, 3, 9)]
 
 
+def test_occurrences_given_their_organisation_do_not_read_it_again(db, django_assert_num_queries):
+    organisation = OrganisationFactory()
+    plage = PlageOuvertureFactory(
+        organisation=organisation, weekly=True, weekdays=(MON,), first_day=dt.date(2026, 3, 2)
+    )
+    PlageOuvertureFactory(weekly=True, weekdays=(MON,), first_day=dt.date(2026, 3, 2))  # another organisation's
+    week = window(dt.date(2026, 3, 2), dt.date(2026, 3, 8))
+    mine = PlageOuverture.objects.filter(organisation=organisation)
+    with django_assert_num_queries(2):  # the plages, their exceptions: no organisation joined
+        found = mine.occurrences(week, organisation)
+    assert [(item.event, item.event.organisation) for item in found] == [(plage, organisation)]
+    assert found[0].event.organisation is organisation
+    assert [item.start for item in found] == [item.start for item in mine.occurrences(week)]
+    with pytest.raises(ValueError):
+        PlageOuverture.objects.occurrences(week, organisation)  # rows of another organisation
+
+
 def test_occurrence_queries_do_not_grow_with_the_number_of_plages(db, django_assert_max_num_queries):
     organisation = OrganisationFactory()
     for index in range(20):

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from planning.intervals import Window
-from planning.models import Absence, PlageOuverture
+from planning.models import Absence, AbsenceException, PlageOuverture, PlageOuvertureException
 from planning.recurrence import Frequency, Rule
 from planning.rules import recurrence_from_rule, rule_from_recurrence
 from tests.agents.factories import AgentFactory
@@ -166,6 +166,33 @@ def test_occurrences_given_their_organisation_do_not_read_it_again(db, django_as
     assert [item.start for item in found] == [item.start for item in mine.occurrences(week)]
     with pytest.raises(ValueError):
         PlageOuverture.objects.occurrences(week, organisation)  # rows of another organisation
+
+
+def test_the_exceptions_read_in_sql_are_those_the_querysets_select(db):
+    """near_rows (SQL, read by every agenda) against near() (the ORM's statement of the rule):
+    cancelled and moved occurrences, multi-day absences, windows around each of them."""
+    plage = PlageOuvertureFactory(weekly=True, weekdays=(MON,), first_day=dt.date(2026, 3, 2))
+    absence = AbsenceFactory(weekly=True, weekdays=(MON,), first_day=dt.date(2026, 3, 2), days=3)
+    for weeks, moved_days in ((0, None), (1, 2), (2, -5), (4, None), (6, 9)):
+        original = dt.date(2026, 3, 2) + dt.timedelta(weeks=weeks)
+        times = {}
+        if moved_days is not None:
+            start = dt.datetime.combine(original + dt.timedelta(days=moved_days), dt.time(10), tzinfo=PARIS)
+            times = {"starts_at": start, "ends_at": start + dt.timedelta(hours=2)}
+        PlageOuvertureExceptionFactory(plage=plage, original_date=original, **times)
+        AbsenceExceptionFactory(absence=absence, original_date=original, **times)
+    for model, parent in ((PlageOuvertureException, plage), (AbsenceException, absence)):
+        key = model._meta.get_field("plage" if model is PlageOuvertureException else "absence").attname
+        for first in (dt.date(2026, 2, 23) + dt.timedelta(days=n) for n in range(0, 70, 3)):
+            for days in (0, 2, 6):
+                span = window(first, first + dt.timedelta(days=days))
+                expected = list(
+                    model.objects.filter(**{key: parent.pk})
+                    .near(span)
+                    .order_by("original_date")
+                    .values_list(key, "original_date", "starts_at", "ends_at")
+                )
+                assert model.objects.near_rows(span, key, [parent.pk]) == expected, (model.__name__, span)
 
 
 def test_occurrence_queries_do_not_grow_with_the_number_of_plages(db, django_assert_max_num_queries):

@@ -32,7 +32,7 @@ from reservation.usager_rdvs import family_rdvs, ics_for
 from sectorisation.communes import resolve_commune
 from sectorisation.models import Commune
 from sectorisation.routing import route
-from usagers.middleware import UsagerRequest
+from usagers.middleware import UsagerRequest, proches_of
 from usagers.models import Usager
 from usagers.services import make_known_to
 
@@ -65,10 +65,6 @@ def _still_offered(request: UsagerRequest, choice: Choice, selection: Selection,
     return False
 
 
-def _proches(usager: Usager) -> list[Usager]:
-    return list(Usager.objects.filter(responsible=usager, anonymised_at__isnull=True).order_by("first_name", "pk"))
-
-
 def _pending_key(choice: Choice) -> str:
     """The answers « Vos informations » belong to: the same motif and place whatever the time, so
     that choosing another time keeps them."""
@@ -87,7 +83,7 @@ def informations(request: UsagerRequest) -> HttpResponse:
     selection = _selection_or_back(request, choice)
     if isinstance(selection, HttpResponse):
         return selection
-    proches = _proches(usager)
+    proches = proches_of(usager)
     saved = request.usager_session.get(PENDING, {}).get(_pending_key(choice))
     initial = saved or {
         "for_whom": ME,
@@ -177,7 +173,7 @@ def verify(request: UsagerRequest) -> HttpResponse:
     if pending is None:
         return redirect(choice.url("informations"))
     # The proches only matter when the RDV is for one of them.
-    proches = _proches(usager) if pending["for_whom"] not in (ME, NEW_PROCHE) else []
+    proches = proches_of(usager) if pending["for_whom"] not in (ME, NEW_PROCHE) else []
     if pending["for_whom"] not in (ME, NEW_PROCHE) and pending["for_whom"] not in {str(p.pk) for p in proches}:
         return redirect(choice.url("informations"))
     form = ConfirmForm(request.POST or None, initial={"token": secrets.token_urlsafe(24)}, motif=selection.motif)

@@ -16,7 +16,7 @@ from reservation.identity_views import check_limits, refusal_text, send_limits
 from reservation.limits import client_ip, too_many, wait_for
 from reservation.profile_forms import EmailChangeForm, ProcheForm, ProfileForm
 from usagers.identity import CodeRefused, TooSoon, check_code, send_code
-from usagers.middleware import UsagerRequest
+from usagers.middleware import UsagerRequest, proches_of
 from usagers.models import EmailCode, Usager, UsagerAccount, normalise_email
 
 NEW_EMAIL = "profile_new_email"
@@ -40,7 +40,7 @@ def profile(request: UsagerRequest) -> HttpResponse:
         form.save()
         messages.success(request, _("Vos informations ont été enregistrées."))
         return redirect("reservation:profile")
-    proches = Usager.objects.filter(responsible=usager, anonymised_at__isnull=True).order_by("first_name", "pk")
+    proches = proches_of(usager)
     context = {
         "form": form,
         "proches": proches,

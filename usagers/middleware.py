@@ -70,6 +70,21 @@ def _usager_of(session: SessionBase) -> Usager | None:
     return model_from_row(Usager, row) if row is not None else None
 
 
+# Its proches, on each public page that asks for whom (« Vos informations », « Vérifiez »,
+# « Mon profil »): a fixed statement, which the ORM cost five times PostgreSQL's time to build.
+PROCHES_SQL = f"""SELECT {columns(Usager, "usager")} FROM {Usager._meta.db_table} AS usager
+WHERE usager.responsible_id = %s AND usager.anonymised_at IS NULL ORDER BY usager.first_name, usager.id"""
+
+
+def proches_of(usager: Usager) -> list[Usager]:
+    """The usager's proches not anonymised, by first name, as
+    `Usager.objects.filter(responsible=usager, anonymised_at__isnull=True).order_by("first_name", "pk")`."""
+    with connection.cursor() as cursor:
+        cursor.execute(PROCHES_SQL, [usager.pk])
+        rows = cursor.fetchall()
+    return [model_from_row(Usager, row) for row in rows]
+
+
 def is_public_view(request: HttpRequest) -> bool:
     match = request.resolver_match
     return match is not None and bool(PUBLIC_APP_NAMES.intersection(match.app_names))

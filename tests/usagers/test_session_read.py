@@ -1,17 +1,20 @@
 """The reads every page makes in fixed SQL: its session (rdv.sessions, the SESSION_ENGINE) and, on
 a public page, the usager it signed in (usagers.middleware._usager_of, built by
-rdv.db.model_from_row): what Django's and the ORM's reads give, value for value."""
+rdv.db.model_from_row): what Django's and the ORM's reads give, value for value. And a kept
+session written in one statement, as Django's forced update writes it."""
 
 import datetime as dt
 from importlib import import_module
 
 import pytest
 from django.conf import settings
+from django.contrib.sessions.backends.base import UpdateError
+from django.contrib.sessions.backends.db import SessionStore as DjangoSessionStore
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
 from tests.usagers.factories import UsagerFactory
-from usagers.middleware import USAGER_KEY, _usager_of
+from usagers.middleware import USAGER_KEY, _usager_of, proches_of
 from usagers.models import Usager
 
 pytestmark = pytest.mark.django_db
@@ -69,3 +72,45 @@ def test_an_anonymised_usager_or_a_proche_is_nobody():
     Usager.objects.filter(pk=usager.pk).update(anonymised_at=timezone.now())
     assert _usager_of(session) is None
     assert _usager_of(signed_in(proche)) is None
+
+
+def test_a_kept_session_is_written_in_one_statement_as_django_writes_it(django_assert_num_queries):
+    ours, theirs = store(), DjangoSessionStore()
+    for session in (ours, theirs):
+        session["a"] = 1
+        session.save()
+    for session in (store(ours.session_key), DjangoSessionStore(theirs.session_key)):
+        session["a"] = "é" * 3
+        session.set_expiry(3 * 24 * 3600)
+        session.save()
+    with django_assert_num_queries(2):  # the read of `session["b"]`, then the UPDATE
+        session = store(ours.session_key)
+        session["b"] = [None, 2]
+        session.save()
+    mine, django = Session.objects.get(pk=ours.session_key), Session.objects.get(pk=theirs.session_key)
+    assert mine.get_decoded() == django.get_decoded() | {"b": [None, 2]}
+    assert abs(mine.expire_date - django.expire_date) < dt.timedelta(seconds=5)
+    assert store(ours.session_key)["b"] == [None, 2]
+
+
+def test_a_session_deleted_meanwhile_is_not_written_again():
+    session = store()
+    session["a"] = 1
+    session.save()
+    kept = store(session.session_key)
+    kept["a"] = 2
+    Session.objects.filter(pk=session.session_key).delete()
+    with pytest.raises(UpdateError):
+        kept.save()
+    assert not Session.objects.filter(pk=session.session_key).exists()
+
+
+def test_the_proches_are_the_orms_in_its_order():
+    usager, other = UsagerFactory(), UsagerFactory()
+    for first_name in ("Zoé", "alice", "Élodie", "Bruno", "bruno"):
+        UsagerFactory(proche=True, responsible=usager, first_name=first_name)
+    UsagerFactory(proche=True, responsible=other)
+    UsagerFactory(proche=True, responsible=usager, anonymised_at=timezone.now())
+    orm = Usager.objects.filter(responsible=usager, anonymised_at__isnull=True).order_by("first_name", "pk")
+    assert [values(proche) for proche in proches_of(usager)] == [values(proche) for proche in orm]
+    assert len(proches_of(usager)) == 5 and proches_of(other)[0].responsible_id == other.pk

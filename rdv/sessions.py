@@ -31,7 +31,9 @@ class SessionStore(DatabaseSessionStore):
         UpdateError when its row is gone meanwhile (signed out elsewhere, expired and swept), as
         Django's. One statement needs no transaction of its own, nor, inside the caller's, a
         savepoint: it cannot break the caller's transaction by a conflict, only by a lost
-        connection, which breaks it anyway. A new session is Django's (its key made unique)."""
+        connection, which breaks it anyway. Unlike Django's, such a database error is not turned
+        into UpdateError (« session interrupted », a 400): it is the outage it is, and the page
+        says so (503, `rdv.errors`). A new session is Django's (its key made unique)."""
         if must_create or self.session_key is None:
             return super().save(must_create=must_create)
         data = self.encode(self._get_session(no_load=False))

@@ -93,6 +93,24 @@ def test_a_kept_session_is_written_in_one_statement_as_django_writes_it(django_a
     assert store(ours.session_key)["b"] == [None, 2]
 
 
+def test_a_new_expiry_alone_is_written_and_a_cycled_key_written_under_its_new_key():
+    session = store()
+    session["a"] = 1
+    session.save()
+    again = store(session.session_key)
+    again.set_expiry(60)
+    again.save()
+    row = Session.objects.get(pk=session.session_key)
+    assert row.get_decoded() == {"a": 1, "_session_expiry": 60}
+    assert row.expire_date < timezone.now() + dt.timedelta(seconds=90)
+    signed = store(session.session_key)
+    signed.cycle_key()  # as a sign-in does, then the page writes what it adds
+    signed["b"] = 2
+    signed.save()
+    assert not Session.objects.filter(pk=session.session_key).exists()
+    assert store(signed.session_key)["b"] == 2 and store(signed.session_key)["a"] == 1
+
+
 def test_a_session_deleted_meanwhile_is_not_written_again():
     session = store()
     session["a"] = 1
@@ -107,10 +125,10 @@ def test_a_session_deleted_meanwhile_is_not_written_again():
 
 def test_the_proches_are_the_orms_in_its_order():
     usager, other = UsagerFactory(), UsagerFactory()
-    for first_name in ("Zoé", "alice", "Élodie", "Bruno", "bruno"):
+    for first_name in ("Zoé", "alice", "Élodie", "Bruno", "bruno", "Bruno"):
         UsagerFactory(proche=True, responsible=usager, first_name=first_name)
     UsagerFactory(proche=True, responsible=other)
     UsagerFactory(proche=True, responsible=usager, anonymised_at=timezone.now())
     orm = Usager.objects.filter(responsible=usager, anonymised_at__isnull=True).order_by("first_name", "pk")
     assert [values(proche) for proche in proches_of(usager)] == [values(proche) for proche in orm]
-    assert len(proches_of(usager)) == 5 and proches_of(other)[0].responsible_id == other.pk
+    assert len(proches_of(usager)) == 6 and proches_of(other)[0].responsible_id == other.pk

@@ -221,6 +221,8 @@ def _detail_context(request: OrganisationRequest, rdv: Rdv, **extra) -> dict:
         "rdv": rdv,
         "origin": origin,
         "page_url": with_origin(detail_path, origin),
+        # Absolute: the page is also the answer of its status buttons' POST (/statut/).
+        "history_url": with_params(detail_path, [("historique", "1"), (ORIGIN, origin)]) + "#historique",
         "delete_url": reverse(
             "rendezvous:delete",
             kwargs={"organisation_id": rdv.organisation_id, "pk": rdv.pk},

@@ -123,6 +123,10 @@ def test_refused_status_answers_422_with_the_reason(client, organisation, basic_
     assert "ne peut être indiqué que le jour du RDV" in response.content.decode()
     rdv.refresh_from_db()
     assert rdv.status == Rdv.Status.UNKNOWN
+    # Its links lead to the RDV's page, not to the status URL that answered (POST only).
+    history = url("detail", rdv) + "?historique=1#historique"
+    assert f'href="{history}"' in response.content.decode()
+    assert client.get(history.split("#")[0]).status_code == 200
 
 
 def test_status_from_the_list_goes_back_to_the_list(client, organisation, basic_agent):

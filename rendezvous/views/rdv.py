@@ -207,6 +207,8 @@ def rdv_list(request: OrganisationRequest, organisation_id):
             "periods": periods,
             "today_pk": today_pk[0],
         },
+        # A filter refused (its French error on the field), as the other lists answer it.
+        status=422 if form.errors else 200,
     )
 
 

@@ -78,6 +78,16 @@ def test_an_usager_s_or_a_status_s_list_shows_every_time(client, organisation, b
 
 
 @time_machine.travel(NOW, tick=False)
+def test_a_refused_filter_answers_422_with_its_error_on_the_field(client, organisation, basic_agent, rdvs):
+    client.force_login(basic_agent)
+    path = reverse("rendezvous:list", kwargs={"organisation_id": organisation.pk}, query={"statut": "demain"})
+    response = client.get(path)
+    assert response.status_code == 422
+    assert response.context["form"].errors["statut"] == ["Sélectionnez un choix valide. demain n’en fait pas partie."]
+    assert "Sélectionnez un choix valide. demain n’en fait pas partie." in response.content.decode()
+
+
+@time_machine.travel(NOW, tick=False)
 def test_the_period_adds_no_query(client, organisation, basic_agent, rdvs):
     client.force_login(basic_agent)
     path = reverse("rendezvous:list", kwargs={"organisation_id": organisation.pk})

@@ -2,13 +2,18 @@ import factory
 
 from organisations.models import Lieu, Organisation, Service, Territory
 
+# Tests name these départements on purpose, to share a territory with a fixture or to set one apart:
+# the sequence never hands them out, or a territory meant to be another would silently be the same.
+NAMED_DEPARTEMENTS = {"29", "75", "77", "93"}
+SEQUENCE_DEPARTEMENTS = [f"{n:02d}" for n in range(1, 96) if f"{n:02d}" not in NAMED_DEPARTEMENTS]
+
 
 class TerritoryFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Territory
         django_get_or_create = ["departement_number"]
 
-    departement_number = factory.Sequence(lambda n: f"{(n % 95) + 1:02d}")
+    departement_number = factory.Sequence(lambda n: SEQUENCE_DEPARTEMENTS[n % len(SEQUENCE_DEPARTEMENTS)])
     name = factory.Faker("city", locale="fr_FR")
     time_zone = "Europe/Paris"
 

@@ -4,6 +4,7 @@ import factory
 from django.utils import timezone
 
 from agents.models import Agent, AgentInvitation, AgentRole
+from tests.names import FIRST_NAMES, LAST_NAMES
 from tests.organisations.factories import OrganisationFactory, service
 
 PASSWORD = "mot-de-passe-de-test-1234"
@@ -18,8 +19,8 @@ class AgentFactory(factory.django.DjangoModelFactory):
         model = Agent
 
     email = factory.Sequence(lambda n: f"agent{n}@departement.fr")
-    first_name = factory.Faker("first_name", locale="fr_FR")
-    last_name = factory.Faker("last_name", locale="fr_FR")
+    first_name = factory.Faker("random_element", elements=FIRST_NAMES)
+    last_name = factory.Faker("random_element", elements=LAST_NAMES)
     password = factory.django.Password(PASSWORD)
 
     @classmethod

@@ -2,6 +2,7 @@ import datetime
 
 import factory
 
+from tests.names import FIRST_NAMES, LAST_NAMES
 from usagers.models import Usager, UsagerProfile
 
 
@@ -16,8 +17,8 @@ class UsagerFactory(factory.django.DjangoModelFactory):
         model = Usager
         skip_postgeneration_save = True
 
-    first_name = factory.Faker("first_name", locale="fr_FR")
-    last_name = factory.Faker("last_name", locale="fr_FR")
+    first_name = factory.Faker("random_element", elements=FIRST_NAMES)
+    last_name = factory.Faker("random_element", elements=LAST_NAMES)
     organisation = None
     notes = ""
 

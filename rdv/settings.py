@@ -162,9 +162,6 @@ CACHES = {
         "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
     }
 }
-# Redis unreachable: the limits are not counted (the code's own limits, 5 tries and one code a
-# minute, still hold in the database) rather than no usager able to sign in.
-RATELIMIT_FAIL_OPEN = True
 
 AUTH_USER_MODEL = "agents.Agent"
 AUTHENTICATION_BACKENDS = [

@@ -178,7 +178,7 @@ def verify(request: UsagerRequest) -> HttpResponse:
         return redirect(choice.url("informations"))
     form = ConfirmForm(request.POST or None, initial={"token": secrets.token_urlsafe(24)}, motif=selection.motif)
     if request.method == "POST" and form.is_valid():
-        wait = wait_for(request, [(BOOKINGS_PER_USAGER, str(usager.pk))])
+        wait = wait_for([(BOOKINGS_PER_USAGER, str(usager.pk))])
         if wait:
             return too_many(request, wait)
         try:

@@ -6,7 +6,7 @@ What was typed waits in the usager's own session (`IDENTITY_PENDING`, usagers.mi
 the code is checked: the address the code went to, the names, where to go next. Nothing is
 created before the code is right.
 
-Rate limits (django-ratelimit on the shared Redis, fixed windows): see LIMITS below. Each gives
+Rate limits (reservation.limits: fixed windows in the shared Redis): see LIMITS below. Each gives
 the page « Trop de demandes » (429) saying when to try again. The code's own limits (5 tries,
 one code a minute, only the newest valid) are held by the database (usagers.identity)."""
 
@@ -97,7 +97,7 @@ def _verified_email(pending: dict) -> str:
 def _send_first_code(
     request: UsagerRequest, *, email: str, first_name: str, last_name: str, next_url: str
 ) -> HttpResponse:
-    wait = wait_for(request, send_limits(request, email))
+    wait = wait_for(send_limits(request, email))
     if wait:
         return too_many(request, wait)
     try:
@@ -223,7 +223,7 @@ def code(request: UsagerRequest) -> HttpResponse:
         return _resend(request, pending)
     form = CodeForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
-        wait = wait_for(request, check_limits(request, email))
+        wait = wait_for(check_limits(request, email))
         if wait:
             return too_many(request, wait)
         try:
@@ -249,7 +249,7 @@ def _code_checked(request: UsagerRequest, pending: dict, usager: Usager | None) 
 
 
 def _resend(request: UsagerRequest, pending: dict) -> HttpResponse:
-    wait = wait_for(request, send_limits(request, pending["email"]))
+    wait = wait_for(send_limits(request, pending["email"]))
     if wait:
         return too_many(request, wait)
     try:

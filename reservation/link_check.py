@@ -7,7 +7,7 @@ than three letters is typed whole.
 
 The tries: 5 wrong ones, then 15 minutes locked, counted per token AND per client address (IPv6
 per /64: reservation.limits.ip_key), so that neither one link nor one machine gets more. Not
-django-ratelimit's fixed windows (reservation.limits): the lock must last 15 minutes from the fifth
+the fixed windows of reservation.limits: the lock must last 15 minutes from the fifth
 wrong try, not until a window happens to end. Counted in the shared Redis through Django's cache,
 atomically (INCR): a try is reserved before the letters are compared, so parallel requests never
 compare more than five; a right answer gives its try back. Wrong tries are forgotten after 15 to

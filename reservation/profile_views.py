@@ -84,7 +84,7 @@ def email_change(request: UsagerRequest) -> HttpResponse:
     if request.method == "POST" and "code" in request.POST and pending:
         code_form = CodeForm(request.POST)
         if code_form.is_valid():
-            wait = wait_for(request, check_limits(request, pending))
+            wait = wait_for(check_limits(request, pending))
             if wait:
                 return too_many(request, wait)
             try:
@@ -101,7 +101,7 @@ def email_change(request: UsagerRequest) -> HttpResponse:
         if UsagerAccount.objects.for_email(email).exclude(usager=usager).exists():
             form.add_error("email", _("Cette adresse est déjà celle d'un autre compte."))
         else:
-            wait = wait_for(request, send_limits(request, email))
+            wait = wait_for(send_limits(request, email))
             if wait:
                 return too_many(request, wait)
             try:

@@ -81,5 +81,19 @@ def test_what_is_counted_is_not_written_in_redis(clock):
 def test_redis_unreachable_counts_nothing_and_lets_through(settings, caplog):
     settings.CACHES = {"default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0", "OPTIONS": {}}}
     with caplog.at_level(logging.WARNING, logger="reservation.limits"):
-        assert [wait_for([(HOURLY, "k")]) for _ in range(5)] == [0] * 5
-    assert "Rate limit test-hourly not counted" in caplog.text
+        assert [wait_for([(HOURLY, "k"), (Limit("test-daily", "1/d"), "k")]) for _ in range(5)] == [0] * 5
+    # One try per request, not one per limit: a Redis that hangs costs one timeout.
+    assert caplog.messages == ["Rate limits from test-hourly on not counted"] * 5
+
+
+def test_the_hash_depends_on_the_secret_key(clock, settings):
+    client = cache._cache.get_client(write=True)
+
+    def keys():
+        return {key.decode() for key in client.scan_iter(match=cache.make_key("limit:*"))}
+
+    wait_for([(HOURLY, "192.0.2.1")])
+    first = keys()
+    settings.SECRET_KEY = "une-autre-clef-secrete-" + "x" * 40
+    wait_for([(HOURLY, "192.0.2.1")])
+    assert len(first) == 1 and len(keys()) == 2

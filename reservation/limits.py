@@ -14,7 +14,6 @@ Redis unreachable: not counted (a warning logged, the next limits not tried), ra
 usager able to sign in or book; the code's own limits (5 tries and one code a minute, in the
 database) still hold."""
 
-import hashlib
 import ipaddress
 import logging
 import math
@@ -23,10 +22,10 @@ import zlib
 from dataclasses import dataclass
 
 from axes.helpers import get_client_ip_address
-from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.crypto import salted_hmac
 
 logger = logging.getLogger(__name__)
 
@@ -70,14 +69,18 @@ def ip_key(request: HttpRequest) -> str:
     return str(network.network_address)
 
 
+def digest(value: str) -> str:
+    """What names a count in Redis (here and in `link_check`): of a bounded size, and no email,
+    token or IP address readable there, nor found again by hashing every IPv4 address (keyed by
+    the SECRET_KEY)."""
+    raw = value.encode("utf-8", "backslashreplace")
+    return salted_hmac("reservation.limits", raw, algorithm="sha256").hexdigest()[:32]
+
+
 def count(limit: Limit, key: str, now: int) -> int:
     """Counts one more against (limit, key) in its current window; the window's count."""
     end = limit.window_end(key, now)
-    # The key's keyed hash, not the key: no email or IP address written in Redis, nor one found
-    # again by hashing every IPv4 address.
-    secret = hashlib.sha256(settings.SECRET_KEY.encode()).digest()
-    digest = hashlib.blake2b(f"{limit.group}:{key}".encode(), key=secret, digest_size=16).hexdigest()
-    name = cache.make_key(f"limit:{limit.group}:{digest}:{end}")
+    name = cache.make_key(f"limit:{limit.group}:{digest(f'{limit.group}:{key}')}:{end}")
     # Django's cache offers no pipeline: its Redis client, from the pool it keeps.
     client = cache._cache.get_client(name, write=True)  # type: ignore[attr-defined]
     # MULTI/EXEC, still one round trip: never a count left without its expiry.

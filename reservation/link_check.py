@@ -17,7 +17,6 @@ windows and the lock's end (tests move it; Redis only expires what is stale anyw
 Redis unreachable: closed (« réessayez dans une minute »): the three letters are all that guards
 the page, and without a count they would be guessed."""
 
-import hashlib
 import hmac
 import logging
 import math
@@ -26,6 +25,8 @@ import unicodedata
 from collections.abc import Iterable
 
 from django.core.cache import cache
+
+from reservation.limits import digest
 
 logger = logging.getLogger(__name__)
 
@@ -59,17 +60,12 @@ def matches(typed: str, names: Iterable[str]) -> bool:
     return found
 
 
-def _digest(value: str) -> str:
-    """Keys of a bounded size, and no token readable in Redis."""
-    return hashlib.sha256(value.encode("utf-8", "backslashreplace")).hexdigest()[:32]
-
-
 class Tries:
     """The tries of one answer, counted on each (group, value) of `counted`: `reserve()` before
     comparing, then `succeeded()` or `failed()`."""
 
     def __init__(self, counted: Iterable[tuple[str, str]]):
-        self.keys = [f"link-check:{group}:{_digest(value)}" for group, value in counted]
+        self.keys = [f"link-check:{group}:{digest(value)}" for group, value in counted]
         self.now = time.time()
         self.window = int(self.now // LOCK_SECONDS)
         self.counts: dict[str, int] = {}

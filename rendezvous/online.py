@@ -9,7 +9,9 @@ time are tried in id order; for each, its time is locked (`planning.locks`) if n
 transaction holds it, then a second statement checks that no RDV holds it (`is_free`). The first
 confirmation books it; the others, while it books or once it has, hear that the time is taken
 (SlotTaken) or get the next agent: a confirmation never waits for another's, so that many at
-once keep the web workers busy answering rather than waiting. A transaction holding that time
+once keep the web workers busy answering rather than waiting. An usager's confirmation holds
+the time before it computes the créneaux (`claim_offered`): of many at once, those that find it
+taken or being booked answer in a few queries. A transaction holding that time
 may yet roll back (rare: an agent's change refused, a move): the time is then offered again on
 the créneaux page the usager is sent back to. A double click or a replayed form carries the same
 `booking_token`: the twin waits for the first submission (an advisory lock on the token), then
@@ -64,28 +66,13 @@ def bookable_agents(
     agent_ids: Iterable[int] | None = None,
     booking_token: str,
     now: dt.datetime | None = None,
-    possible: Collection[int] | None = None,
 ) -> list[int]:
-    """Before anything is written: the agents free at `start` among `agent_ids` (None: any), in
-    id order, as `book` will try them. Raises AlreadyBooked when this form already booked, and
-    SlotTaken when nobody is free: a créneau just taken answers at once, with no transaction
-    and no lock (many usagers confirming the same time queue only while it may still be free).
-
-    `possible`: every agent who could take it, or more (the caller may know them without a
-    query). One query reads the booking token (a form that booked already: AlreadyBooked, its
-    RDV) and which of them already hold an RDV at that time: all of them, SlotTaken, without
-    computing the créneaux: most of the many usagers who confirm the same time at once.
-
-    Without `possible`, the booking token is looked up only to refuse, after what decided it (with
-    it, in the same statement): a form submitted twice whose twin committed meanwhile gets the
-    twin's RDV, not « taken » (a replay with an agent still free goes on to `book`, where the
-    token's unique constraint answers the same)."""
-    if possible is not None:
-        busy, twin = busy_and_twin(possible, start, end_after(start, motif.default_duration_in_min), booking_token)
-        if twin is not None:  # a replay of a form that booked: its RDV, whoever is free now
-            raise AlreadyBooked(Rdv.objects.get(pk=twin))
-        if set(possible) <= busy:
-            raise SlotTaken
+    """The agents free at `start` among `agent_ids` (None: any), in id order, as `book` will try
+    them: the engine's answer for this usager. Raises SlotTaken when nobody is free, or
+    AlreadyBooked when this form already booked (the booking token is looked up only to refuse,
+    after what decided it: a form submitted twice whose twin committed meanwhile gets the twin's
+    RDV, not « taken »; a replay with an agent still free goes on to `book`, where the token's
+    unique constraint answers the same)."""
     allowed = None if agent_ids is None else set(agent_ids)
     candidates = free_agents_at(
         motif=motif, start=start, lieu_id=lieu.pk if lieu is not None else None, online=True, usager=usager, now=now
@@ -94,6 +81,59 @@ def bookable_agents(
     if not found:
         refuse(booking_token)
     return found
+
+
+def unbusy_agents(possible: Collection[int], start: dt.datetime, end: dt.datetime, booking_token: str) -> list[int]:
+    """Before any transaction, the agents among `possible` (every agent who could take the
+    créneau, or more) who hold no RDV over [start, end), in id order: `claim_offered`'s
+    candidates. One query, which reads the booking token as well: raises AlreadyBooked for a form
+    that booked already (its RDV, whoever is free now), and SlotTaken when every one of them is
+    busy, without computing the créneaux: most of the many usagers who confirm the same time at
+    once."""
+    busy, twin = busy_and_twin(possible, start, end, booking_token)
+    if twin is not None:
+        raise AlreadyBooked(Rdv.objects.get(pk=twin))
+    candidates = sorted(set(possible) - busy)
+    if not candidates:
+        raise SlotTaken
+    return candidates
+
+
+def claim_offered(
+    *,
+    motif: "Motif",
+    start: dt.datetime,
+    lieu: "Lieu | None",
+    usager: "Usager",
+    agent_ids: Iterable[int] | None = None,
+    candidates: Sequence[int],
+    booking_token: str,
+    now: dt.datetime | None = None,
+) -> Agent:
+    """Inside the caller's transaction, for an usager confirming a créneau: the agent who takes
+    it, its time held (`claim` among `candidates`, from `unbusy_agents`), then the engine's check
+    that the créneau is still offered to this usager with that agent (delays, absences, closed
+    days, référents). The time first: of many usagers confirming the same time at once, those
+    that find it being booked by another confirmation answer « taken » in a few queries, without
+    computing the créneaux (the engine, inside the transaction of the one that holds it). An
+    agent the engine does not offer is released (a savepoint) and the engine's own agents are
+    tried. Raises SlotTaken or AlreadyBooked; writes nothing.
+
+    The engine's agents are among `candidates` (the possible agents holding no RDV then): with
+    one candidate, the engine offers it or nobody (SlotTaken), and no savepoint is needed."""
+    end = end_after(start, motif.default_duration_in_min)
+    savepoint = transaction.savepoint() if len(candidates) > 1 else None
+    agent = claim(start=start, end=end, candidates=candidates, booking_token=booking_token)
+    offered = bookable_agents(
+        motif=motif, start=start, lieu=lieu, usager=usager, agent_ids=agent_ids, booking_token=booking_token, now=now
+    )
+    if agent.pk in offered:
+        if savepoint is not None:
+            transaction.savepoint_commit(savepoint)
+        return agent
+    if savepoint is not None:
+        transaction.savepoint_rollback(savepoint)
+    return claim(start=start, end=end, candidates=offered, booking_token=booking_token)
 
 
 def booked_by(booking_token: str) -> Rdv | None:
@@ -173,15 +213,15 @@ def book(
     address: str = "",
     booking_token: str,
     now: dt.datetime | None = None,
-    candidates: Sequence[int] | None = None,
     claimed: Agent | None = None,
 ) -> Rdv:
     """Books the créneau starting at `start` for `usagers` (the first one's référents count for a
     « RDV de suivi »), with a free agent among `agent_ids` (None: any; the sectorisation's agents
-    otherwise), or among `candidates` when `bookable_agents` already read them, or with the agent
-    the caller's transaction `claimed`. Raises SlotTaken (nothing created) or AlreadyBooked."""
+    otherwise), or with the agent the caller's transaction `claimed` (`claim_offered`). Raises
+    SlotTaken (nothing created) or AlreadyBooked."""
     end = end_after(start, motif.default_duration_in_min)
-    if claimed is None and candidates is None:
+    candidates: list[int] = []
+    if claimed is None:
         candidates = bookable_agents(
             motif=motif,
             start=start,
@@ -193,7 +233,7 @@ def book(
         )
     try:
         with transaction.atomic():
-            agent = claimed or claim(start=start, end=end, candidates=candidates or [], booking_token=booking_token)
+            agent = claimed or claim(start=start, end=end, candidates=candidates, booking_token=booking_token)
             return insert_rdv(
                 organisation=motif.organisation,
                 motif=motif,

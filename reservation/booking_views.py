@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from motifs.models import Motif
 from organisations.services import find_address
 from rendezvous.models import Rdv
-from rendezvous.online import AlreadyBooked, book, bookable_agents, claim
+from rendezvous.online import AlreadyBooked, book, claim_offered, unbusy_agents
 from rendezvous.services import SlotTaken
 from reservation.booking_forms import ME, NEW_PROCHE, ConfirmForm, InformationsForm
 from reservation.choice import Choice
@@ -221,27 +221,28 @@ def _modify_urls(choice: Choice) -> dict[str, str]:
 def _confirm(selection: Selection, usager: Usager, proches: list[Usager], pending: dict, token: str) -> Rdv:
     """Writes what « Vos informations » answered and books, in one transaction: a créneau taken
     meanwhile leaves the usager and its proches as they were. A créneau already taken is known
-    before anything is written (for a new proche, whose référents are none, at booking)."""
+    before any transaction, one being booked by another confirmation before the créneaux are
+    computed and anything is written (for a new proche, whose référents are none, at booking)."""
     candidates = None
     known = (
         usager if pending["for_whom"] == ME else next((p for p in proches if str(p.pk) == pending["for_whom"]), None)
     )
     if known is not None:
-        candidates = bookable_agents(
-            motif=selection.motif,
-            start=selection.start,
-            lieu=selection.lieu,
-            usager=known,
-            agent_ids=selection.agent_ids,
-            booking_token=token,
-            possible=selection.possible_agents(),
-        )
+        candidates = unbusy_agents(selection.possible_agents(), selection.start, selection.end, token)
     with transaction.atomic():
-        # The time first: a créneau taken meanwhile, or being booked, is known before anything
-        # is written.
+        # The time first, then whether it is still offered to this usager: a créneau taken
+        # meanwhile, or being booked, is known before anything is written.
         claimed = None
-        if candidates is not None:
-            claimed = claim(start=selection.start, end=selection.end, candidates=candidates, booking_token=token)
+        if known is not None and candidates is not None:
+            claimed = claim_offered(
+                motif=selection.motif,
+                start=selection.start,
+                lieu=selection.lieu,
+                usager=known,
+                agent_ids=selection.agent_ids,
+                candidates=candidates,
+                booking_token=token,
+            )
         changed = []
         if pending["phone"] and (not usager.phone or usager.phone.as_e164 != pending["phone"]):
             usager.phone = pending["phone"]
@@ -278,7 +279,6 @@ def _confirm(selection: Selection, usager: Usager, proches: list[Usager], pendin
             agent_ids=selection.agent_ids,
             address=pending["address"] if selection.motif.location_type == Motif.LocationType.HOME else "",
             booking_token=token,
-            candidates=candidates,
             claimed=claimed,
         )
 

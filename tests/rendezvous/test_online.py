@@ -8,16 +8,28 @@ import threading
 
 import pytest
 import time_machine
-from django.db import connection
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
+from planning.locks import hold_agents_time
 from rendezvous.history import rdv_history
 from rendezvous.models import Rdv
-from rendezvous.online import AlreadyBooked, TooLate, book, bookable_agents, busy_and_twin, can_change, cancel, move
+from rendezvous.online import (
+    AlreadyBooked,
+    TooLate,
+    book,
+    busy_and_twin,
+    can_change,
+    cancel,
+    claim_offered,
+    move,
+    unbusy_agents,
+)
 from rendezvous.services import SlotTaken
 from tests.agents.factories import AgentFactory
 from tests.helpers import held_elsewhere
 from tests.motifs.factories import MotifFactory
-from tests.planning.factories import PlageOuvertureFactory
+from tests.planning.factories import AbsenceFactory, PlageOuvertureFactory
 from tests.rendezvous.factories import RdvFactory
 from tests.rendezvous.helpers import DAY, at
 from tests.usagers.factories import UsagerFactory
@@ -86,26 +98,27 @@ def test_a_replayed_form_books_once(organisation, online_motif, lieu, two_agents
 def test_the_possible_agents_all_busy_refuse_in_one_query_and_one_free_is_enough(
     organisation, online_motif, lieu, two_agents, usager, django_assert_num_queries
 ):
-    """`possible` answers « taken » without computing the créneaux only when every agent who could
-    take it holds an RDV then; a cancelled RDV holds no one, a RDV ending at the start neither."""
+    """`unbusy_agents` answers « taken » without computing the créneaux only when every agent who
+    could take it holds an RDV then; a cancelled RDV holds no one, a RDV ending at the start
+    neither."""
     start, ids = at(organisation, DAY, 9, 30), [agent.pk for agent in two_agents]
-    asked = {"motif": online_motif, "start": start, "lieu": lieu, "usager": usager, "possible": ids}
+    end = start + dt.timedelta(minutes=30)
     RdvFactory(organisation=organisation, agents=[two_agents[0]], starts_at=start - dt.timedelta(minutes=15))
     RdvFactory(organisation=organisation, agents=[two_agents[1]], starts_at=start - dt.timedelta(minutes=30))
     RdvFactory(organisation=organisation, agents=[two_agents[1]], starts_at=start, status=Rdv.Status.EXCUSED)
-    busy, twin = busy_and_twin(ids, start, start + dt.timedelta(minutes=30), "one free")
+    busy, twin = busy_and_twin(ids, start, end, "one free")
     assert busy == {two_agents[0].pk}
     assert twin is None
-    assert bookable_agents(**asked, booking_token="one free") == [two_agents[1].pk]
+    assert unbusy_agents(ids, start, end, "one free") == [two_agents[1].pk]
     RdvFactory(organisation=organisation, agents=[two_agents[1]], starts_at=start + dt.timedelta(minutes=20))
     with django_assert_num_queries(1), pytest.raises(SlotTaken):  # the agents' RDVs and the token
-        bookable_agents(**asked, booking_token="none free")
+        unbusy_agents(ids, start, end, "none free")
     with pytest.raises(SlotTaken):
-        bookable_agents(**asked | {"possible": []}, booking_token="nobody")
+        unbusy_agents([], start, end, "nobody")
     # A replayed form is recognised before: its own RDV makes its agent busy.
     rdv = RdvFactory(organisation=organisation, agents=[two_agents[0]], starts_at=start, booking_token="mine")
     with pytest.raises(AlreadyBooked) as raised:
-        bookable_agents(**asked, booking_token="mine")
+        unbusy_agents(ids, start, end, "mine")
     assert raised.value.rdv == rdv
 
 
@@ -116,11 +129,82 @@ def test_a_form_replayed_while_another_agent_is_free_gets_its_rdv_before_any_loc
     one query that reads the token, neither a second RDV nor the second agent's time held."""
     start, ids = at(organisation, DAY, 9, 30), [agent.pk for agent in two_agents]
     rdv = book(motif=online_motif, start=start, lieu=lieu, usagers=[usager], booking_token="replayed")
-    asked = {"motif": online_motif, "start": start, "lieu": lieu, "usager": usager, "possible": ids}
     with django_assert_num_queries(2), pytest.raises(AlreadyBooked) as raised:  # the token, its RDV
-        bookable_agents(**asked, booking_token="replayed")
+        unbusy_agents(ids, start, start + dt.timedelta(minutes=30), "replayed")
     assert raised.value.rdv == rdv
     assert Rdv.objects.count() == 1
+
+
+def claimed_for(usager, online_motif, lieu, start, candidates, token) -> tuple[object, list[str]]:
+    """`claim_offered` in a transaction of its own (rolled back: nothing booked), in a thread of
+    its own (never waiting: `run_alone`): the agent it held or what it raised, and its queries."""
+
+    def call():
+        with CaptureQueriesContext(connection) as queries:
+            try:
+                with transaction.atomic():
+                    outcome: object = claim_offered(
+                        motif=online_motif,
+                        start=start,
+                        lieu=lieu,
+                        usager=usager,
+                        candidates=candidates,
+                        booking_token=token,
+                    )
+                    transaction.set_rollback(True)
+            except (SlotTaken, AlreadyBooked) as error:
+                outcome = error
+        return outcome, [query["sql"] for query in queries]
+
+    return run_alone(call)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_time_being_booked_is_refused_before_the_creneaux_are_computed(
+    organisation, online_motif, lieu, two_agents, usager
+):
+    """Both agents' time held by other confirmations (their RDVs not committed yet): « taken » at
+    once, from the locks alone, without the engine's queries (plages, absences, RDVs)."""
+    start, ids = at(organisation, DAY, 9, 30), [agent.pk for agent in two_agents]
+    with held_elsewhere(ids, (start, start + dt.timedelta(minutes=30))):
+        outcome, queries = claimed_for(usager, online_motif, lieu, start, ids, "racing")
+    assert isinstance(outcome, SlotTaken)
+    assert not any("planning_" in sql for sql in queries)
+    # BEGIN; a savepoint (to release an agent the engine does not offer); the token's lock; for
+    # each agent, a savepoint, its time tried, rolled back to and released; the token's RDV;
+    # ROLLBACK.
+    assert len(queries) == 13
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_agent_not_offered_to_the_usager_is_released_for_one_who_is(
+    organisation, online_motif, lieu, two_agents, usager
+):
+    """The first agent holds no RDV then but is absent: held first, the engine does not offer it,
+    its time is released (another confirmation may hold it at once) and the second agent taken."""
+    first, second = two_agents
+    start = at(organisation, DAY, 9, 30)
+    AbsenceFactory(organisation=organisation, agent=first, first_day=DAY, start_time=dt.time(9), end_time=dt.time(12))
+    outcome, _queries = claimed_for(usager, online_motif, lieu, start, [first.pk, second.pk], "absent")
+    assert outcome == second
+    with transaction.atomic():
+        claim_offered(
+            motif=online_motif,
+            start=start,
+            lieu=lieu,
+            usager=usager,
+            candidates=[first.pk, second.pk],
+            booking_token="t",
+        )
+        assert run_alone(lambda: hold_time_now([first.pk], start)) is True
+        assert run_alone(lambda: hold_time_now([second.pk], start)) is False
+    assert not Rdv.objects.exists()
+
+
+def hold_time_now(agent_ids, start):
+    """Whether another transaction could hold the agents' time at `start` at once."""
+    with transaction.atomic():
+        return hold_agents_time(agent_ids, (start, start + dt.timedelta(minutes=30)), wait=False)
 
 
 def test_a_motif_not_bookable_online_books_nothing(organisation, lieu, basic_agent, usager):

@@ -4,8 +4,8 @@ agents' (`planning.creneaux`, online rules: delays, référents for « RDV de su
 (`services.insert_rdv`, `services.change_status`): one transaction each, and the messages they
 owe in it.
 
-No double booking, even when many usagers confirm the same time at once: the free agents at that
-time are tried in id order; for each, its time is locked (`planning.locks`) if no other
+No double booking, even when many usagers confirm the same time at once: the agents who may be
+free at that time are tried in id order; for each, its time is locked (`planning.locks`) if no other
 transaction holds it, then a second statement checks that no RDV holds it (`is_free`). The first
 confirmation books it; the others, while it books or once it has, hear that the time is taken
 (SlotTaken) or get the next agent: a confirmation never waits for another's, so that many at
@@ -113,26 +113,43 @@ def claim_offered(
     """Inside the caller's transaction, for an usager confirming a créneau: the agent who takes
     it, its time held (`claim` among `candidates`, from `unbusy_agents`), then the engine's check
     that the créneau is still offered to this usager with that agent (delays, absences, closed
-    days, référents). The time first: of many usagers confirming the same time at once, those
-    that find it being booked by another confirmation answer « taken » in a few queries, without
-    computing the créneaux (the engine, inside the transaction of the one that holds it). An
-    agent the engine does not offer is released (a savepoint) and the engine's own agents are
-    tried. Raises SlotTaken or AlreadyBooked; writes nothing.
+    days). The time first: of many usagers confirming the same time at once, those that find it
+    being booked by another confirmation answer « taken » in a few queries, without computing the
+    créneaux (the engine, inside the transaction of the one that holds it). An agent the engine
+    does not offer is released (a savepoint) and the engine's own agents are tried. Raises
+    SlotTaken or AlreadyBooked; writes nothing.
 
-    The engine's agents are among `candidates` (the possible agents holding no RDV then): with
-    one candidate, the engine offers it or nobody (SlotTaken), and no savepoint is needed."""
+    Outside a « RDV de suivi », what the engine checks besides the RDVs is the same for every
+    usager: an agent held and not offered to this one is offered to nobody, and holding it first
+    only decides who gets which agent. A « RDV de suivi » is offered with the usager's own
+    référents only: held first, an agent who is not would make another usager, whose référent it
+    is, hear « taken » while it is free. There, the engine first, then `claim` among its agents.
+
+    A candidate is an agent holding no RDV when `unbusy_agents` read them: an RDV cancelled
+    since (milliseconds) may answer « taken » where the engine would have offered its agent; the
+    usager is sent back to the créneaux, which show it again."""
     end = end_after(start, motif.default_duration_in_min)
-    savepoint = transaction.savepoint() if len(candidates) > 1 else None
+
+    def offered_agents() -> list[int]:
+        return bookable_agents(
+            motif=motif,
+            start=start,
+            lieu=lieu,
+            usager=usager,
+            agent_ids=agent_ids,
+            booking_token=booking_token,
+            now=now,
+        )
+
+    if motif.follow_up:
+        return claim(start=start, end=end, candidates=offered_agents(), booking_token=booking_token)
+    savepoint = transaction.savepoint()
     agent = claim(start=start, end=end, candidates=candidates, booking_token=booking_token)
-    offered = bookable_agents(
-        motif=motif, start=start, lieu=lieu, usager=usager, agent_ids=agent_ids, booking_token=booking_token, now=now
-    )
+    offered = offered_agents()
     if agent.pk in offered:
-        if savepoint is not None:
-            transaction.savepoint_commit(savepoint)
+        transaction.savepoint_commit(savepoint)
         return agent
-    if savepoint is not None:
-        transaction.savepoint_rollback(savepoint)
+    transaction.savepoint_rollback(savepoint)
     return claim(start=start, end=end, candidates=offered, booking_token=booking_token)
 
 

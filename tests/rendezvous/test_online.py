@@ -176,29 +176,51 @@ def test_a_time_being_booked_is_refused_before_the_creneaux_are_computed(
     assert len(queries) == 13
 
 
+@pytest.mark.parametrize("only_first", [False, True], ids=["both candidates", "the first alone"])
 @pytest.mark.django_db(transaction=True)
-def test_an_agent_not_offered_to_the_usager_is_released_for_one_who_is(
-    organisation, online_motif, lieu, two_agents, usager
+def test_an_agent_not_offered_is_released_for_one_who_is(
+    organisation, online_motif, lieu, two_agents, usager, only_first
 ):
     """The first agent holds no RDV then but is absent: held first, the engine does not offer it,
-    its time is released (another confirmation may hold it at once) and the second agent taken."""
+    its time is released (another confirmation may hold it at once) and the second agent taken;
+    also when the second was not a candidate (busy when they were read, its RDV cancelled since)."""
     first, second = two_agents
     start = at(organisation, DAY, 9, 30)
+    candidates = [first.pk] if only_first else [first.pk, second.pk]
     AbsenceFactory(organisation=organisation, agent=first, first_day=DAY, start_time=dt.time(9), end_time=dt.time(12))
-    outcome, _queries = claimed_for(usager, online_motif, lieu, start, [first.pk, second.pk], "absent")
+    outcome, _queries = claimed_for(usager, online_motif, lieu, start, candidates, "absent")
     assert outcome == second
     with transaction.atomic():
         claim_offered(
-            motif=online_motif,
-            start=start,
-            lieu=lieu,
-            usager=usager,
-            candidates=[first.pk, second.pk],
-            booking_token="t",
+            motif=online_motif, start=start, lieu=lieu, usager=usager, candidates=candidates, booking_token="t"
         )
         assert run_alone(lambda: hold_time_now([first.pk], start)) is True
         assert run_alone(lambda: hold_time_now([second.pk], start)) is False
     assert not Rdv.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_follow_up_holds_only_the_usagers_referent(organisation, lieu, two_agents, usager):
+    """« RDV de suivi »: each usager has its own référents. The usager whose référent is the
+    second agent never tries the first one's time, not even while the engine checks (the engine
+    first there): another usager, whose référent the first is, would hear « taken » while it is
+    free. Both book at the same time."""
+    first, second = two_agents
+    motif = MotifFactory(organisation=organisation, online=True, follow_up=True)
+    for agent in two_agents:
+        PlageOuvertureFactory(organisation=organisation, agent=agent, lieu=lieu, motifs=[motif], first_day=DAY)
+    mine = UsagerFactory(organisation=organisation, referents=[second])
+    theirs = UsagerFactory(organisation=organisation, referents=[first])
+    start, candidates = at(organisation, DAY, 9, 30), [first.pk, second.pk]
+    held, queries = claimed_for(mine, motif, lieu, start, candidates, "mine")
+    assert held == second
+    tried = [n for n, sql in enumerate(queries) if "pg_try_advisory_xact_lock_shared" in sql]
+    engine = [n for n, sql in enumerate(queries) if "planning_plageouverture" in sql]
+    assert len(tried) == 1 and engine and engine[0] < tried[0]
+    with transaction.atomic():
+        claim_offered(motif=motif, start=start, lieu=lieu, usager=mine, candidates=candidates, booking_token="mine")
+        other, _queries = claimed_for(theirs, motif, lieu, start, candidates, "theirs")
+        assert other == first
 
 
 def hold_time_now(agent_ids, start):

@@ -4,6 +4,7 @@ tampered créneau, a proche of another family."""
 
 import datetime as dt
 import re
+import threading
 
 import pytest
 import time_machine
@@ -211,6 +212,35 @@ def test_a_double_click_books_once(client, world, usager):
     second = client.post(url("verify", **choice(world)), {"token": token_of(verify)})
     assert Rdv.objects.count() == 1
     assert first["Location"] == second["Location"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_double_click_at_the_same_instant_books_once(client, world, usager):
+    """The same form sent twice at the same instant, on two connections: one RDV. The twin waits
+    for the first (the booking token's lock) or finds its RDV; both go to its confirmation."""
+    sign_in_usager(client, usager)
+    informations(client, world, {"for_whom": "moi"})
+    data = {"token": token_of(client.get(url("verify", **choice(world))))}
+    ready = threading.Barrier(2, timeout=30)
+    answers: list[str] = []
+
+    def click() -> None:
+        twin = Client()
+        for name, morsel in client.cookies.items():
+            twin.cookies[name] = morsel.value
+        try:
+            ready.wait()
+            answers.append(twin.post(url("verify", **choice(world)), data)["Location"])
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    rdv = Rdv.objects.get()
+    assert answers == [f"/rendez-vous/{rdv.pk}/confirmation/"] * 2
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,11 +1,11 @@
 """What many tests share: instants in a time zone, next Monday, the queries a page reads, a lock
-held by another connection."""
+held by another connection, calls released together in threads of their own."""
 
 import datetime as dt
 import threading
 import time
 import zoneinfo
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from django.db import connection, transaction
@@ -79,6 +79,33 @@ def held_elsewhere(agent_ids: list[int], *spans: tuple[dt.datetime, dt.datetime]
     finally:
         done.set()
         thread.join()
+
+
+def at_once(*calls: Callable[[], object], timeout: float = 30) -> list[object]:
+    """Each call in a thread of its own (its own database connection, closed after), all released
+    together: what each returned or raised, in the order given. Fails when one is still running
+    after `timeout` seconds (waiting for a lock it should not wait for)."""
+    ready = threading.Barrier(len(calls), timeout=timeout)
+    outcomes: list[object] = [None] * len(calls)
+    finished = [False] * len(calls)
+
+    def run(index: int, call: Callable[[], object]) -> None:
+        try:
+            ready.wait()
+            outcomes[index] = call()
+        except Exception as error:
+            outcomes[index] = error
+        finally:
+            finished[index] = True
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    assert all(finished), "still waiting"
+    return outcomes
 
 
 def close_file(response) -> None:

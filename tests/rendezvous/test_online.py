@@ -4,7 +4,7 @@ booking once, cancelling and moving within the organisation's limit, the history
 usager."""
 
 import datetime as dt
-import threading
+from functools import partial
 
 import pytest
 import time_machine
@@ -27,7 +27,7 @@ from rendezvous.online import (
 )
 from rendezvous.services import SlotTaken
 from tests.agents.factories import AgentFactory
-from tests.helpers import held_elsewhere
+from tests.helpers import at_once, held_elsewhere
 from tests.motifs.factories import MotifFactory
 from tests.planning.factories import AbsenceFactory, PlageOuvertureFactory
 from tests.rendezvous.factories import RdvFactory
@@ -244,29 +244,15 @@ def test_twenty_simultaneous_confirmations_of_one_slot_book_one_rdv_per_agent(or
     PlageOuvertureFactory(organisation=organisation, agent=agent, lieu=lieu, motifs=[online_motif], first_day=DAY)
     usagers = [UsagerFactory(organisation=organisation) for _ in range(20)]
     start = at(organisation, DAY, 9, 30)
-    ready = threading.Barrier(len(usagers), timeout=30)
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def confirm(index: int) -> None:
-        try:
-            ready.wait()
-            book(motif=online_motif, start=start, lieu=lieu, usagers=[usagers[index]], booking_token=f"t{index}")
-            outcome = "booked"
-        except SlotTaken:
-            outcome = "taken"
-        except Exception as error:
-            outcome = repr(error)
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(outcome)
+    def confirm(index: int) -> str:
+        book(motif=online_motif, start=start, lieu=lieu, usagers=[usagers[index]], booking_token=f"t{index}")
+        return "booked"
 
-    threads = [threading.Thread(target=confirm, args=(index,)) for index in range(len(usagers))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = [
+        "taken" if isinstance(outcome, SlotTaken) else repr(outcome) if isinstance(outcome, Exception) else outcome
+        for outcome in at_once(*(partial(confirm, index) for index in range(len(usagers))))
+    ]
     assert sorted(outcomes) == ["booked"] + ["taken"] * 19
     assert Rdv.objects.count() == 1
     assert list(Rdv.objects.get().agents.all()) == [agent]
@@ -291,48 +277,23 @@ def test_a_confirmation_never_waits_for_another_booking_the_time(organisation, o
 
 def run_alone(call):
     """`call()` in a thread of its own, given 10 s: what it returned, or raised."""
-    outcome: list = []
-
-    def run() -> None:
-        try:
-            outcome.append(call())
-        except Exception as error:
-            outcome.append(error)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join(timeout=10)
-    assert outcome, "still waiting"
-    if isinstance(outcome[0], Exception):
-        raise outcome[0]
-    return outcome[0]
+    (outcome,) = at_once(call, timeout=10)
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
 
 
 def two_clicks_at_once(**booked) -> list[object]:
     """`book(**booked)` from two threads released together: what each got (the RDV booked or
     already booked, or the error)."""
-    ready = threading.Barrier(2, timeout=30)
-    outcomes: list[object] = []
-
-    def confirm() -> None:
-        try:
-            ready.wait()
-            outcomes.append(book(**booked))
-        except AlreadyBooked as already:
-            outcomes.append(already.rdv)
-        except Exception as error:
-            outcomes.append(repr(error))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=confirm) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return outcomes
+    return [
+        outcome.rdv
+        if isinstance(outcome, AlreadyBooked)
+        else repr(outcome)
+        if isinstance(outcome, Exception)
+        else outcome
+        for outcome in at_once(lambda: book(**booked), lambda: book(**booked))
+    ]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -4,7 +4,6 @@ tampered créneau, a proche of another family."""
 
 import datetime as dt
 import re
-import threading
 
 import pytest
 import time_machine
@@ -16,7 +15,7 @@ from pytest_django.asserts import assertContains, assertNotContains, assertRedir
 from motifs.models import Motif
 from notifications.models import Notification
 from rendezvous.models import Rdv
-from tests.helpers import held_elsewhere
+from tests.helpers import at_once, held_elsewhere
 from tests.rendezvous.factories import RdvFactory
 from tests.reservation.search_helpers import (
     MONDAY,
@@ -221,24 +220,14 @@ def test_a_double_click_at_the_same_instant_books_once(client, world, usager):
     sign_in_usager(client, usager)
     informations(client, world, {"for_whom": "moi"})
     data = {"token": token_of(client.get(url("verify", **choice(world))))}
-    ready = threading.Barrier(2, timeout=30)
-    answers: list[str] = []
 
-    def click() -> None:
+    def click() -> str:
         twin = Client()
         for name, morsel in client.cookies.items():
             twin.cookies[name] = morsel.value
-        try:
-            ready.wait()
-            answers.append(twin.post(url("verify", **choice(world)), data)["Location"])
-        finally:
-            connection.close()
+        return twin.post(url("verify", **choice(world)), data)["Location"]
 
-    threads = [threading.Thread(target=click) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    answers = at_once(click, click)
     rdv = Rdv.objects.get()
     assert answers == [f"/rendez-vous/{rdv.pk}/confirmation/"] * 2
 

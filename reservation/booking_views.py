@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from motifs.models import Motif
 from organisations.services import find_address
+from rdv.phone import display_phone, parse_french_phone_number
 from rendezvous.models import Rdv
 from rendezvous.online import AlreadyBooked, book, claim_offered, unbusy_agents
 from rendezvous.services import SlotTaken
@@ -155,7 +156,9 @@ def _summary(selection: Selection, pending: dict, usager: Usager, proches: list[
         for wanted, label in ((pending["notify_by_email"], _("e-mail")), (pending["notify_by_sms"], _("SMS")))
         if wanted
     ]
-    return {"who": who, "channels": channels, "pending": pending}
+    # Kept as +33…; shown as the usager typed it (« 06 12 34 56 78 »), as everywhere else.
+    phone = display_phone(parse_french_phone_number(pending["phone"])) if pending["phone"] else ""
+    return {"who": who, "channels": channels, "pending": pending, "phone": phone}
 
 
 @login_not_required

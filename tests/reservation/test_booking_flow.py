@@ -129,6 +129,17 @@ def test_the_verify_page_says_it_is_not_booked_yet_and_offers_to_modify(client, 
     assert not Rdv.objects.exists()
 
 
+@pytest.mark.parametrize("typed", ["06 12 34 56 78", "+33612345678", "0612345678"])
+def test_the_verify_page_shows_the_phone_as_a_french_number(client, world, usager, typed):
+    """The phone is kept as +33… (E.164); « Vérifiez » shows it as the usager reads a number,
+    however it was typed."""
+    sign_in_usager(client, usager)
+    informations(client, world, {"for_whom": "moi", "phone": typed, "notify_by_email": "on"})
+    page = client.get(url("verify", **choice(world)))
+    assertContains(page, "<dt>Téléphone</dt><dd>06 12 34 56 78 ")
+    assertNotContains(page, "+33")
+
+
 def test_booking_for_a_new_proche(client, world, usager):
     sign_in_usager(client, usager)
     rdv = book_through_the_pages(

@@ -4,10 +4,6 @@ the status buttons and « supprimer ».
 Every RDV is fetched through `rendezvous.permissions.access_rdv`: any RDV the membership may not see
 (or, to change it, change) answers 404, another organisation's included."""
 
-import datetime as dt
-import functools
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import cast
 
 from django import forms
@@ -15,27 +11,23 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseRedirect, QueryDict
+from django.middleware.csrf import get_token
 from django.shortcuts import render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from agents.permissions import can_change_rdv
-from motifs.models import Motif
 from notifications.presentation import announcement, grace_notice, reasons_not_sent, status_change_preview
 from organisations.middleware import OrganisationRequest
-from rdv.links import url_for_pks
 from rdv.redirects import local_url
-from rdv.templatetags.french import date as french_date
-from rdv.words import numeric_date_time
 from rendezvous.agenda.queries import people_of
 from rendezvous.bulk import BULK_STATUSES
 from rendezvous.forms import RdvFilterForm, RdvForm
 from rendezvous.history import rdv_history
+from rendezvous.listing import ListRow, ListWords, rows_html
 from rendezvous.models import Rdv
 from rendezvous.permissions import access_rdv, rdvs_listed
 from rendezvous.services import ConflictsChanged, change_status, delete_rdv, update_rdv
@@ -60,88 +52,6 @@ UNDO_KEY = "status_undo"
 
 def _status_buttons(rdv: Rdv) -> list[dict]:
     return [{"value": value, "label": label, "current": value == rdv.status} for value, label in Rdv.Status.choices]
-
-
-@functools.cache
-def _weekdays(language: str | None) -> tuple[str, ...]:
-    # The `date` filter's « D » (« Lun »), Monday first, once per language.
-    monday = dt.date(2024, 1, 1)
-    return tuple(french_date(monday + dt.timedelta(days=n), "D") for n in range(7))
-
-
-@functools.cache
-def _location_types(language: str | None) -> dict[str, str]:
-    return {value: str(label) for value, label in Motif.LocationType.choices}
-
-
-@dataclass(frozen=True, slots=True)
-class ListWords:
-    """What the rows of a page share, computed once per page: their links but for the RDV's id,
-    the days' and the location types' words in the current language."""
-
-    detail_url: Callable[[int], str]
-    status_url: Callable[[int], str]
-    weekdays: tuple[str, ...]
-    location_types: dict[str, str]
-
-    @classmethod
-    def of(cls, organisation_id: int) -> "ListWords":
-        language = get_language()
-        return cls(
-            detail_url=url_for_pks("rendezvous:detail", organisation_id=organisation_id),
-            status_url=url_for_pks("rendezvous:status", organisation_id=organisation_id),
-            weekdays=_weekdays(language),
-            location_types=_location_types(language),
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class ListRow:
-    """One RDV of « Tous les RDVs », its words computed here: the template only places them. In
-    the template language, the filters, URLs and loops of twenty rows cost more than the rest of
-    the page; here, Django's date formatting, `reverse` and a choice's label took 130 µs a row,
-    15 as `ListWords` writes them (tests/rendezvous/test_list_words.py compares the words)."""
-
-    rdv: Rdv
-    display_status: str
-    status_options: str  # the <option>s of its « Statut du RDV », already rendered
-    is_today: bool  # the first RDV from today on: « Aujourd'hui » leads to it
-    when: str  # « 12/03/2027 9h30 »
-    day_and_when: str  # « Ven 12/03/2027 9h30 »
-    location_type: str
-    usagers: str
-    agents: str
-    detail_url: str
-    status_url: str
-
-    @classmethod
-    def of(
-        cls,
-        rdv: Rdv,
-        now: dt.datetime,
-        status_options: str,
-        words: ListWords,
-        *,
-        is_today: bool,
-        agents: list[str],
-        usagers: list[str],
-    ) -> "ListRow":
-        starts_at = timezone.localtime(rdv.starts_at)
-        when = numeric_date_time(starts_at)
-        location_type = rdv.motif.location_type
-        return cls(
-            rdv=rdv,
-            display_status=rdv.display_status(now),
-            status_options=status_options,
-            is_today=is_today,
-            when=when,
-            day_and_when=f"{words.weekdays[starts_at.weekday()]} {when}",
-            location_type=words.location_types.get(location_type, location_type),
-            usagers=", ".join(usagers) or "—",
-            agents=", ".join(agents),
-            detail_url=words.detail_url(rdv.pk),
-            status_url=words.status_url(rdv.pk),
-        )
 
 
 @require_GET
@@ -171,38 +81,32 @@ def rdv_list(request: OrganisationRequest, organisation_id):
         from usagers.permissions import usagers_visible_to
 
         usager = usagers_visible_to(membership).filter(pk=form.cleaned_data["usager"]).first()
-    # Each row's « Statut du RDV » options, written once per status of the page rather than once
-    # per row.
     agent_rows, usager_names = people_of([rdv.pk for rdv in page])
     words = ListWords.of(request.organisation.pk)
-    status_options = {
-        current: render_to_string(
-            "rendezvous/_status_options.html", {"current": current, "statuses": Rdv.Status.choices}
+    rows = [
+        ListRow.of(
+            rdv,
+            now,
+            words,
+            is_today=rdv.pk == today_pk[0],
+            agents=[f"{first} {last}".strip() for _pk, first, last in agent_rows[rdv.pk]],
+            usagers=usager_names[rdv.pk],
         )
-        for current in {rdv.status for rdv in page}
-    }
+        for rdv in page
+    ]
+    list_url = request.get_full_path()
     return render(
         request,
         "rendezvous/list.html",
         {
             "form": form,
             "page_obj": page,
-            "rows": [
-                ListRow.of(
-                    rdv,
-                    now,
-                    status_options[rdv.status],
-                    words,
-                    is_today=rdv.pk == today_pk[0],
-                    agents=[f"{first} {last}".strip() for _pk, first, last in agent_rows[rdv.pk]],
-                    usagers=usager_names[rdv.pk],
-                )
-                for rdv in page
-            ],
+            "rows": rows,
+            "rows_html": rows_html(rows, words, csrf_token=get_token(request), list_url=list_url),
             "query": urlencode(query) + "&" if query else "",
             "bulk_statuses": [(status.value, status.label) for status in BULK_STATUSES],
             "filtered_usager": usager,
-            "list_url": request.get_full_path(),
+            "list_url": list_url,
             "period": period,
             "periods": periods,
             "today_pk": today_pk[0],

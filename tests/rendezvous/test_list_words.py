@@ -1,4 +1,4 @@
-"""« Tous les RDVs » writes its rows' dates, location types and links itself (rendezvous.views.rdv
+"""« Tous les RDVs » writes its rows' dates, location types and links itself (rendezvous.listing
 .ListWords): the same words as Django's `date` filter, the choices' labels and `reverse`."""
 
 import datetime as dt
@@ -11,15 +11,15 @@ from django.utils import timezone
 from motifs.models import Motif
 from rdv.links import url_for_pks
 from rdv.templatetags.french import date as french_date
+from rendezvous.listing import ListRow, ListWords
 from rendezvous.models import Rdv
-from rendezvous.views.rdv import ListRow, ListWords
 
 PARIS = ZoneInfo("Europe/Paris")
 
 
 def row_words(starts_at: dt.datetime, location_type: str) -> ListRow:
     rdv = Rdv(pk=42, organisation_id=7, starts_at=starts_at, motif=Motif(location_type=location_type))
-    return ListRow.of(rdv, starts_at, "", ListWords.of(7), is_today=False, agents=[], usagers=[])
+    return ListRow.of(rdv, starts_at, ListWords.of(7), is_today=False, agents=[], usagers=[])
 
 
 def test_dates_and_location_types_read_as_django_writes_them():

@@ -24,8 +24,9 @@ from rdv.templatetags.french import date as french_date
 from rdv.words import numeric_date_time
 from rendezvous.models import Rdv
 
-# As templates/rendezvous/_status_badge.html colours a status (the RDV's page, an usager's RDVs).
-BADGE_CLASSES = {
+# As rendezvous/templates/rendezvous/_status_badge.html colours a status (the RDV's page, an
+# usager's RDVs; tests/rendezvous/test_list_rows.py compares them).
+BADGE_CLASSES: dict[str, str] = {
     Rdv.Status.SEEN: " fr-badge--success",
     Rdv.Status.NOSHOW: " fr-badge--error",
     Rdv.Status.EXCUSED: " fr-badge--warning",

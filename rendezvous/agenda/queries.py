@@ -64,6 +64,8 @@ def rdvs_in_window(organisation: Organisation, agent_ids: Sequence[int], window:
     name); `rdv.usager_names`, in the order they were added). A busy week has hundreds of RDVs:
     model instances for each agent, participation and usager would cost more than the rest of
     the page."""
+    if not agent_ids:
+        return []
     with connection.cursor() as cursor:
         cursor.execute(RDVS_IN_WINDOW_SQL, [organisation.pk, list(agent_ids), window.end, window.start])
         rows = cursor.fetchall()

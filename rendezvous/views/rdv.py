@@ -23,11 +23,12 @@ from agents.permissions import can_change_rdv
 from notifications.presentation import announcement, grace_notice, reasons_not_sent, status_change_preview
 from organisations.middleware import OrganisationRequest
 from rdv.redirects import local_url
+from rendezvous.agenda.html import list_rows_html
 from rendezvous.agenda.queries import people_of
 from rendezvous.bulk import BULK_STATUSES
 from rendezvous.forms import RdvFilterForm, RdvForm
 from rendezvous.history import rdv_history
-from rendezvous.listing import ListRow, ListWords, rows_html
+from rendezvous.listing import ListRow, ListWords
 from rendezvous.models import Rdv
 from rendezvous.permissions import access_rdv, rdvs_listed
 from rendezvous.services import ConflictsChanged, change_status, delete_rdv, update_rdv
@@ -102,7 +103,7 @@ def rdv_list(request: OrganisationRequest, organisation_id):
             "form": form,
             "page_obj": page,
             "rows": rows,
-            "rows_html": rows_html(rows, words, csrf_token=get_token(request), list_url=list_url),
+            "rows_html": list_rows_html(rows, words, csrf_token=get_token(request), list_url=list_url),
             "query": urlencode(query) + "&" if query else "",
             "bulk_statuses": [(status.value, status.label) for status in BULK_STATUSES],
             "filtered_usager": usager,

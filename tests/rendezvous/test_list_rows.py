@@ -1,4 +1,4 @@
-"""« Tous les RDVs » writes its rows' HTML in Python (rendezvous.listing.rows_html): the same
+"""« Tous les RDVs » writes its rows' HTML in Python (rendezvous.agenda.html.list_rows_html): the same
 HTML as the template that wrote them before, kept here as the reference, for every status,
 names that need escaping, a row without lieu and the row of today."""
 
@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from motifs.models import Motif
 from organisations.models import Lieu, Service
-from rendezvous.listing import ListRow, ListWords, rows_html
+from rendezvous.agenda.html import list_rows_html
+from rendezvous.listing import ListRow, ListWords
 from rendezvous.models import Rdv
 from tests.helpers import PARIS
 
@@ -87,7 +88,7 @@ def test_the_rows_are_the_html_the_template_wrote(list_url):
         former = FORMER_ROWS.render(
             Context({"rows": listed, "list_url": list_url, "csrf_token": token, "statuses": Rdv.Status.choices})
         )
-        written = rows_html(listed, ListWords.of(7), csrf_token=token, list_url=list_url)
+        written = list_rows_html(listed, ListWords.of(7), csrf_token=token, list_url=list_url)
     assert parse_html(written) == parse_html(former)
     # Every status, with and without lieu; the hostile names escaped, never as markup.
     assert written.count("<tr") == 2 * len(Rdv.Status.values)

@@ -45,6 +45,20 @@ def former(organisation, agent_ids, window):
     )
 
 
+def what_agendas_print(rdv) -> tuple:
+    return (
+        rdv.organisation_id,
+        rdv.starts_at,
+        rdv.ends_at,
+        rdv.duration_in_min,
+        rdv.status,
+        rdv.motif.name,
+        rdv.motif.color,
+        rdv.motif.location_type,
+        rdv.lieu.name if rdv.lieu else None,
+    )
+
+
 @pytest.fixture
 def world(db):
     organisation, elsewhere = OrganisationFactory(), OrganisationFactory()
@@ -94,37 +108,10 @@ def test_the_same_columns_loaded_and_nothing_read_again_when_printed(world):
             assert rdv.lieu.get_deferred_fields() == before.lieu.get_deferred_fields()
     with CaptureQueriesContext(connection) as queries:
         printed = [
-            (
-                rdv.organisation_id,
-                rdv.starts_at,
-                rdv.ends_at,
-                rdv.duration_in_min,
-                rdv.status,
-                rdv.motif.name,
-                rdv.motif.color,
-                rdv.motif.location_type,
-                rdv.lieu.name if rdv.lieu else None,
-                rdv.organisation.tzinfo,
-                rdv.agent_rows,
-                rdv.usager_names,
-            )
-            for rdv in rdvs
+            (*what_agendas_print(rdv), rdv.organisation.tzinfo, rdv.agent_rows, rdv.usager_names) for rdv in rdvs
         ]
     assert len(queries) == 0
-    assert [row[:9] for row in printed] == [
-        (
-            rdv.organisation_id,
-            rdv.starts_at,
-            rdv.ends_at,
-            rdv.duration_in_min,
-            rdv.status,
-            rdv.motif.name,
-            rdv.motif.color,
-            rdv.motif.location_type,
-            rdv.lieu.name if rdv.lieu else None,
-        )
-        for rdv in former(organisation, [ana.pk], WINDOW)
-    ]
+    assert [row[:9] for row in printed] == [what_agendas_print(rdv) for rdv in former(organisation, [ana.pk], WINDOW)]
 
 
 def test_no_agent_reads_nothing(world):

@@ -66,6 +66,27 @@ def time_keys(agent_ids: Iterable[int], spans: Iterable[Span]) -> list[tuple[int
     return sorted(keys.items())
 
 
+# The agents among those asked whose time over a span another transaction holds right now to
+# write it: an exclusive lock on one of its minutes, or on a whole hour it touches (a writer
+# holds an hour exclusively only when its time covers it all). Read in pg_locks, where a key shows
+# as classid (its high 32 bits: the agent) and objid (level and index), and nothing is taken: a
+# probe holding a key even a moment could make that writer's own attempt fail.
+HELD_SQL = """SELECT DISTINCT classid::bigint FROM pg_locks
+    WHERE locktype = 'advisory' AND objsubid = 1 AND granted AND mode = 'ExclusiveLock'
+        AND pid <> pg_backend_pid()
+        AND classid::bigint = ANY(%(held_agents)s::bigint[]) AND objid::bigint = ANY(%(held_keys)s::bigint[])"""
+
+
+def held_params(agent_ids: Iterable[int], start: dt.datetime, end: dt.datetime) -> dict[str, list[int]]:
+    """HELD_SQL's parameters for the agents' time over [start, end), as `time_keys` cuts it."""
+    minutes = _minutes(start, end)
+    hours = sorted({minute // 60 for minute in minutes})
+    return {
+        "held_agents": sorted({agent_id & 0x7FFFFFFF for agent_id in agent_ids}),
+        "held_keys": [minute & 0x7FFFFFFF for minute in minutes] + [(1 << 31) | (hour & 0x7FFFFFFF) for hour in hours],
+    }
+
+
 def hold_agents_time(agent_ids: Iterable[int], *spans: Span, wait: bool = True) -> bool:
     """Inside the caller's transaction, locks the agents' time over each span [start, end),
     waiting for any other transaction holding part of it; True. With `wait=False`, takes what is

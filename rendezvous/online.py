@@ -11,7 +11,8 @@ confirmation books it; the others, while it books or once it has, hear that the 
 (SlotTaken) or get the next agent: a confirmation never waits for another's, so that many at
 once keep the web workers busy answering rather than waiting. An usager's confirmation holds
 the time before it computes the créneaux (`claim_offered`): of many at once, those that find it
-taken or being booked answer in a few queries. A transaction holding that time
+taken or being booked answer in a few queries, most in the one query that precedes any transaction
+(`unbusy_agents`: the RDVs, and the agents' time held in pg_locks, read without taking it). A transaction holding that time
 may yet roll back (rare: an agent's change refused, a move): the time is then offered again on
 the créneaux page the usager is sent back to. A double click or a replayed form carries the same
 `booking_token`: the twin waits for the first submission (an advisory lock on the token), then
@@ -19,6 +20,7 @@ gets its RDV (AlreadyBooked; the token's unique constraint lets one RDV through)
 
 import datetime as dt
 from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 
 from django.db import IntegrityError, connection, transaction
@@ -28,7 +30,7 @@ from agents.models import Agent
 from planning.calendars import HOLDING_SQL, holding_params
 from planning.creneaux import free_agents_at, is_free
 from planning.intervals import end_after
-from planning.locks import hold_agents_time
+from planning.locks import HELD_SQL, held_params, hold_agents_time
 from rendezvous.models import Participation, Rdv
 from rendezvous.services import SlotTaken, change_status, insert_rdv
 
@@ -85,15 +87,20 @@ def bookable_agents(
 
 def unbusy_agents(possible: Collection[int], start: dt.datetime, end: dt.datetime, booking_token: str) -> list[int]:
     """Before any transaction, the agents among `possible` (every agent who could take the
-    créneau, or more) who hold no RDV over [start, end), in id order: `claim_offered`'s
-    candidates. One query, which reads the booking token as well: raises AlreadyBooked for a form
-    that booked already (its RDV, whoever is free now), and SlotTaken when every one of them is
-    busy, without computing the créneaux: most of the many usagers who confirm the same time at
-    once."""
-    busy, twin = busy_and_twin(possible, start, end, booking_token)
-    if twin is not None:
-        raise AlreadyBooked(Rdv.objects.get(pk=twin))
-    candidates = sorted(set(possible) - busy)
+    créneau, or more) who hold no RDV over [start, end) and whose time no other confirmation is
+    booking, in id order: `claim_offered`'s candidates. One query, which reads the booking token
+    as well: raises AlreadyBooked for a form that booked already (its RDV, whoever is free now),
+    and SlotTaken when every one of them is busy or being booked, without a transaction nor
+    computing the créneaux: most of the many usagers who confirm the same time at once, those
+    that come while the first ones book included (about ten statements each before)."""
+    read = busy_and_twin(possible, start, end, booking_token)
+    if read.twin is not None:
+        raise AlreadyBooked(Rdv.objects.get(pk=read.twin))
+    # The agents another confirmation is booking at this time are taken too, as `claim` would
+    # find them (its lock is held): answered here in this one query. Unless this form's twin (a
+    # double click) is that confirmation: then `claim` waits for it and gives its RDV.
+    taken = read.busy if read.twin_booking else read.busy | read.held
+    candidates = sorted(set(possible) - taken)
     if not candidates:
         raise SlotTaken
     return candidates
@@ -167,28 +174,59 @@ def refuse(booking_token: str) -> NoReturn:
     raise SlotTaken
 
 
-# The agents among those asked holding an RDV that overlaps [start, end) (the engine's reading,
-# `planning.calendars.HOLDING_SQL`, on the copies of each RDV's time and status kept on its
-# agents' rows), then the RDV the booking token made: one statement, one snapshot.
+# In one statement: the agents among those asked holding an RDV that overlaps [start, end) (the
+# engine's reading, `planning.calendars.HOLDING_SQL`, on the copies of each RDV's time and status
+# kept on its agents' rows), the RDV the booking token made (one snapshot for both), the agents
+# whose time another transaction is booking right now (`planning.locks.HELD_SQL`), and whether
+# another request holds this booking token (its twin, booking).
 BUSY_AND_TWIN_SQL = f"""
-SELECT agent_id, false FROM rendezvous_rdv_agents WHERE {HOLDING_SQL}
+SELECT agent_id, 'busy' FROM rendezvous_rdv_agents WHERE {HOLDING_SQL}
 UNION ALL
-SELECT id, true FROM rendezvous_rdv WHERE booking_token = %(token)s
+SELECT id, 'twin' FROM rendezvous_rdv WHERE booking_token = %(token)s
+UNION ALL
+SELECT held.classid, 'held' FROM ({HELD_SQL}) AS held (classid)
+UNION ALL
+SELECT 0, 'twin booking' WHERE EXISTS (
+    SELECT 1 FROM pg_locks
+    WHERE locktype = 'advisory' AND objsubid = 2 AND granted AND pid <> pg_backend_pid()
+        AND classid::bigint = %(token_lock)s AND objid::bigint = hashtext(%(token)s)::bigint & 4294967295
+)
 """
 
 
-def busy_and_twin(
-    agent_ids: Collection[int], start: dt.datetime, end: dt.datetime, booking_token: str
-) -> tuple[set[int], int | None]:
+@dataclass(frozen=True)
+class Reading:
+    """What `busy_and_twin` read: see BUSY_AND_TWIN_SQL."""
+
+    busy: set[int]
+    held: set[int]
+    twin: int | None
+    twin_booking: bool
+
+
+def busy_and_twin(agent_ids: Collection[int], start: dt.datetime, end: dt.datetime, booking_token: str) -> Reading:
     """The agents among `agent_ids` who hold an RDV overlapping [start, end) (busy then, whatever
-    their plages: `is_free` decides the same way for one agent), and the id of the RDV
-    this booking token made, if any: one statement, one snapshot, so a twin submission that
-    committed before it is seen in both. Fixed SQL: what most of many usagers confirming the
-    same time at once run, the ORM's union cost more to build than to answer."""
+    their plages: `is_free` decides the same way for one agent), those whose time over it another
+    transaction holds to write it, the id of the RDV this booking token made, if any, and whether
+    another request holds the token (this form's twin, booking). One statement, one snapshot, so
+    a twin submission that committed before it is seen in both. Fixed SQL: what most of many
+    usagers confirming the same time at once run, the ORM's union cost more to build than to
+    answer."""
+    parameters = {
+        **holding_params(agent_ids, start, end),
+        **held_params(agent_ids, start, end),
+        "token": booking_token,
+        "token_lock": TOKEN_LOCK,
+    }
     with connection.cursor() as cursor:
-        cursor.execute(BUSY_AND_TWIN_SQL, {**holding_params(agent_ids, start, end), "token": booking_token})
+        cursor.execute(BUSY_AND_TWIN_SQL, parameters)
         rows = cursor.fetchall()
-    return {key for key, is_twin in rows if not is_twin}, next((key for key, is_twin in rows if is_twin), None)
+    return Reading(
+        busy={key for key, kind in rows if kind == "busy"},
+        held={key for key, kind in rows if kind == "held"},
+        twin=next((key for key, kind in rows if kind == "twin"), None),
+        twin_booking=any(kind == "twin booking" for _key, kind in rows),
+    )
 
 
 def claim(*, start: dt.datetime, end: dt.datetime, candidates: Sequence[int], booking_token: str) -> Agent:

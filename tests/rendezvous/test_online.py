@@ -4,6 +4,9 @@ booking once, cancelling and moving within the organisation's limit, the history
 usager."""
 
 import datetime as dt
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 
 import pytest
@@ -15,6 +18,8 @@ from planning.locks import hold_agents_time
 from rendezvous.history import rdv_history
 from rendezvous.models import Rdv
 from rendezvous.online import (
+    TOKEN_LOCK,
+    TOKEN_TRY_SQL,
     AlreadyBooked,
     TooLate,
     book,
@@ -106,9 +111,8 @@ def test_the_possible_agents_all_busy_refuse_in_one_query_and_one_free_is_enough
     RdvFactory(organisation=organisation, agents=[two_agents[0]], starts_at=start - dt.timedelta(minutes=15))
     RdvFactory(organisation=organisation, agents=[two_agents[1]], starts_at=start - dt.timedelta(minutes=30))
     RdvFactory(organisation=organisation, agents=[two_agents[1]], starts_at=start, status=Rdv.Status.EXCUSED)
-    busy, twin = busy_and_twin(ids, start, end, "one free")
-    assert busy == {two_agents[0].pk}
-    assert twin is None
+    read = busy_and_twin(ids, start, end, "one free")
+    assert (read.busy, read.held, read.twin, read.twin_booking) == ({two_agents[0].pk}, set(), None, False)
     assert unbusy_agents(ids, start, end, "one free") == [two_agents[1].pk]
     RdvFactory(organisation=organisation, agents=[two_agents[1]], starts_at=start + dt.timedelta(minutes=20))
     with django_assert_num_queries(1), pytest.raises(SlotTaken):  # the agents' RDVs and the token
@@ -133,6 +137,81 @@ def test_a_form_replayed_while_another_agent_is_free_gets_its_rdv_before_any_loc
         unbusy_agents(ids, start, start + dt.timedelta(minutes=30), "replayed")
     assert raised.value.rdv == rdv
     assert Rdv.objects.count() == 1
+
+
+@contextmanager
+def booking_elsewhere(token: str, agent_ids: list[int], span: tuple[dt.datetime, dt.datetime]) -> Iterator[None]:
+    """Another connection books with this form's token: it holds the token and the agents' time."""
+    holding, done = threading.Event(), threading.Event()
+
+    def other() -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(TOKEN_TRY_SQL, [TOKEN_LOCK, token])
+                hold_agents_time(agent_ids, span)
+                holding.set()
+                done.wait(timeout=20)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    assert holding.wait(timeout=10)
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def free_now(ids, start, end, token="probe") -> list[int] | SlotTaken:
+    try:
+        return unbusy_agents(ids, start, end, token)
+    except SlotTaken as taken:
+        return taken
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_time_another_confirmation_is_booking_is_taken_in_the_one_query(
+    organisation, online_motif, lieu, two_agents, usager
+):
+    """While another transaction holds an agent's time to book it, `unbusy_agents` counts that
+    agent taken, as `claim` would, from pg_locks and without taking anything: « taken » in its one
+    query when both agents are held. A time held next to the créneau, or only shared (the hour
+    of a shorter time), holds nothing; a whole hour held (a long RDV) holds every créneau in it.
+    Nothing is taken by reading: the other's time stays its own."""
+    first, second = two_agents
+    ids, start = [first.pk, second.pk], at(organisation, DAY, 9, 30)
+    end = start + dt.timedelta(minutes=30)
+    with held_elsewhere([first.pk], (start, end)):
+        assert free_now(ids, start, end) == [second.pk]
+    with held_elsewhere(ids, (start + dt.timedelta(minutes=25), end + dt.timedelta(minutes=25))):
+        with CaptureQueriesContext(connection) as queries:
+            assert isinstance(free_now(ids, start, end), SlotTaken)
+        assert len(queries) == 1
+        assert run_alone(lambda: hold_time_now([first.pk], start)) is False
+    with held_elsewhere(ids, (end, end + dt.timedelta(minutes=30)), (start - dt.timedelta(minutes=30), start)):
+        assert free_now(ids, start, end) == ids
+    with held_elsewhere(ids, (at(organisation, DAY, 9), at(organisation, DAY, 9, 7))):
+        assert free_now(ids, start, end) == ids  # 9:00–9:07: the hour shared, other minutes
+    with held_elsewhere(ids, (at(organisation, DAY, 9), at(organisation, DAY, 11))):
+        assert isinstance(free_now(ids, start, end), SlotTaken)
+    assert free_now(ids, start, end) == ids
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_agent_this_forms_twin_is_booking_is_left_to_claim(organisation, online_motif, lieu, two_agents, usager):
+    """A double click: the first request holds the token and its agent's time. For the second,
+    that agent is not « taken »: `claim` waits for the twin and gives its RDV. For another form,
+    it is."""
+    first, second = two_agents
+    ids, start = [first.pk, second.pk], at(organisation, DAY, 9, 30)
+    end = start + dt.timedelta(minutes=30)
+    with booking_elsewhere("click", [first.pk], (start, end)):
+        assert busy_and_twin(ids, start, end, "click").twin_booking
+        assert free_now(ids, start, end, "click") == ids
+        assert free_now(ids, start, end, "another form") == [second.pk]
+        assert not busy_and_twin(ids, start, end, "another form").twin_booking
 
 
 def claimed_for(usager, online_motif, lieu, start, candidates, token) -> tuple[object, list[str]]:

@@ -4,19 +4,19 @@ agents' (`planning.creneaux`, online rules: delays, référents for « RDV de su
 (`services.insert_rdv`, `services.change_status`): one transaction each, and the messages they
 owe in it.
 
-No double booking, even when many usagers confirm the same time at once: the agents who may be
-free at that time are tried in id order; for each, its time is locked (`planning.locks`) if no other
+No double booking, even when many usagers confirm the same time at once: the agents who may be free
+at that time are tried in id order; for each, its time is locked (`planning.locks`) if no other
 transaction holds it, then a second statement checks that no RDV holds it (`is_free`). The first
 confirmation books it; the others, while it books or once it has, hear that the time is taken
-(SlotTaken) or get the next agent: a confirmation never waits for another's, so that many at
-once keep the web workers busy answering rather than waiting. An usager's confirmation holds
-the time before it computes the créneaux (`claim_offered`): of many at once, those that find it
-taken or being booked answer in a few queries, most in the one query that precedes any transaction
-(`unbusy_agents`: the RDVs, and the agents' time held in pg_locks, read without taking it). A transaction holding that time
-may yet roll back (rare: an agent's change refused, a move): the time is then offered again on
-the créneaux page the usager is sent back to. A double click or a replayed form carries the same
-`booking_token`: the twin waits for the first submission (an advisory lock on the token), then
-gets its RDV (AlreadyBooked; the token's unique constraint lets one RDV through)."""
+(SlotTaken) or get the next agent: a confirmation never waits for another's, so that many at once
+keep the web workers busy answering rather than waiting. An usager's confirmation holds the time
+before it computes the créneaux (`claim_offered`): of many at once, those that find it taken or
+being booked answer in a few queries, most in the one query that precedes any transaction
+(`unbusy_agents`: the RDVs, and the agents' time held in pg_locks, read without taking it). A
+transaction holding that time may yet roll back (rare: an agent's change refused, a move): the time
+is then offered again on the créneaux page the usager is sent back to. A double click or a replayed
+form carries the same `booking_token`: the twin waits for the first submission (an advisory lock on
+the token), then gets its RDV (AlreadyBooked; the token's unique constraint lets one RDV through)."""
 
 import datetime as dt
 from collections.abc import Collection, Iterable, Sequence

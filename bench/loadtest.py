@@ -14,7 +14,8 @@ deployed, on this machine only (every request to 127.0.0.1).
    seconds between two pages: agents opening their week's agenda and the RDV list, the
    secrétariat the team's day, usagers choosing a service, a motif, a lieu, a créneau and, one
    time in two, booking it (« Vos informations », « Vérifiez », « Confirmer »). Halfway, a burst
-   of --burst usagers (50) confirm at the same instant on the same three créneaux.
+   of --burst usagers (50) confirm at the same instant on the same three créneaux, the same at
+   every run, each of which two agents can take (`load_world.burst_creneaux`).
 4. Counts the RDVs created, the double bookings (two RDVs of one agent overlapping, neither
    cancelled: must be 0) and the messages queued and sent (waiting until the worker sent them).
 5. With --faults: Redis stopped 10 s while usagers book (bookings must succeed, their messages

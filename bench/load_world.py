@@ -188,7 +188,10 @@ class Load:
         # ahead: the other usagers book in the first week shown, not on these créneaux.
         visitor = Visitor(self.base, self.recorder, dict(self.world.usagers.get_nowait().cookies))
         week = self.world.day - dt.timedelta(days=self.world.day.weekday()) + dt.timedelta(weeks=3)
-        slots, agents = burst_creneaux(visitor, self.communes[0], week)
+        try:
+            slots, agents = burst_creneaux(visitor, self.communes[0], week)
+        finally:
+            connection.close()  # this thread's own, opened to count the créneaux' agents
         result["agents_per_creneau"] = agents
         if not slots:
             result["error"] = "aucun créneau"
@@ -248,11 +251,8 @@ def _text(response) -> str:
 def _possible_agents(informations_path: str) -> int:
     """How many agents can take the créneau of this « Vos informations » link (their plages cover
     it; `Selection.possible_agents`), read from the database as the confirmation reads it."""
-    try:
-        selection = resolve(Choice.from_query(QueryDict(informations_path.split("?", 1)[1])))
-        return len(selection.possible_agents()) if selection is not None else 0
-    finally:
-        connection.close()  # this thread's own connection
+    selection = resolve(Choice.from_query(QueryDict(informations_path.split("?", 1)[1])))
+    return len(selection.possible_agents()) if selection is not None else 0
 
 
 def double_bookings(since: dt.datetime) -> int:

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from planning.locks import hold_agents_time
+from rendezvous.online import TOKEN_LOCK, TOKEN_TRY_SQL
 from sectorisation.loading import load_communes
 from sectorisation.models import Commune
 
@@ -57,14 +58,20 @@ def wait_for_a_blocked_transaction(timeout: float = 10.0) -> bool:
 
 
 @contextmanager
-def held_elsewhere(agent_ids: list[int], *spans: tuple[dt.datetime, dt.datetime]) -> Iterator[threading.Event]:
+def held_elsewhere(
+    agent_ids: list[int], *spans: tuple[dt.datetime, dt.datetime], booking_token: str | None = None
+) -> Iterator[threading.Event]:
     """Another connection holds these agents' time until the block ends, or until the event it
-    yields is set."""
+    yields is set; with `booking_token`, that form's token too, as a confirmation booking with it
+    (`rendezvous.online.claim`)."""
     holding, done = threading.Event(), threading.Event()
 
     def other() -> None:
         try:
             with transaction.atomic():
+                if booking_token is not None:
+                    with connection.cursor() as cursor:
+                        cursor.execute(TOKEN_TRY_SQL, [TOKEN_LOCK, booking_token])
                 hold_agents_time(agent_ids, *spans)
                 holding.set()
                 done.wait(timeout=20)

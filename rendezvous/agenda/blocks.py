@@ -16,6 +16,19 @@ STATUS_ICONS: dict[str, str] = {
     Rdv.Status.EXCUSED: "fr-icon-close-line",
     Rdv.Status.REVOKED: "fr-icon-close-line",
 }
+# The DSFR badge of a status, where pages print it as a badge (rendezvous/_status_badge.html,
+# « Tous les RDVs »' rows): written after « fr-badge--sm ».
+STATUS_BADGES: dict[str, str] = {
+    Rdv.Status.SEEN: " fr-badge--success",
+    Rdv.Status.NOSHOW: " fr-badge--error",
+    Rdv.Status.EXCUSED: " fr-badge--warning",
+    Rdv.Status.REVOKED: " fr-badge--warning",
+    Rdv.Status.WAITING: " fr-badge--info",
+}
+
+
+def badge_class(status: str) -> str:
+    return STATUS_BADGES.get(status, " fr-badge--new")
 
 
 @dataclass

@@ -19,7 +19,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from rendezvous.agenda.bands import Band
-from rendezvous.agenda.blocks import RdvBlock
+from rendezvous.agenda.blocks import RdvBlock, badge_class
 from rendezvous.agenda.layout import DayColumn, MonthDay, TimeGrid
 from rendezvous.listing import ListRow, ListWords
 from rendezvous.models import Rdv
@@ -304,16 +304,6 @@ def write_month_html(weeks: list[list[MonthDay]]) -> None:
 
 # « Tous les RDVs »
 
-# As rendezvous/templates/rendezvous/_status_badge.html colours a status (the RDV's page, an
-# usager's RDVs; tests/rendezvous/test_list_rows.py compares them).
-BADGE_CLASSES: dict[str, str] = {
-    Rdv.Status.SEEN: " fr-badge--success",
-    Rdv.Status.NOSHOW: " fr-badge--error",
-    Rdv.Status.EXCUSED: " fr-badge--warning",
-    Rdv.Status.REVOKED: " fr-badge--warning",
-    Rdv.Status.WAITING: " fr-badge--info",
-}
-
 
 @functools.cache
 def _status_options(language: str | None, current: str) -> str:
@@ -332,7 +322,7 @@ def _row_html(row: ListRow, hidden: str, language: str | None) -> str:
     location_type = escape(row.location_type)
     service = rdv.motif.service
     place = escape(rdv.lieu.name) if rdv.lieu else location_type
-    badge = BADGE_CLASSES.get(rdv.status, " fr-badge--new")
+    badge = badge_class(rdv.status)
     today = ' id="aujourdhui"' if row.is_today else ""
     return (
         f"<tr{today}>"

@@ -4,9 +4,8 @@ occurrences, the times other organisations hold the agents, and the agents whose
 opened (`agents.permissions.agents_with_visible_agenda`)."""
 
 from collections.abc import Collection, Sequence
-from typing import TypeVar
 
-from django.db import connection, models
+from django.db import connection
 
 from agents.models import Agent
 from agents.permissions import Membership, agents_with_visible_agenda
@@ -14,11 +13,10 @@ from motifs.models import Motif
 from organisations.models import Lieu, Organisation, Service
 from planning.intervals import Window
 from planning.models import Absence, EventOccurrence, PlageOuverture
+from rdv.db import partial_model
 from rendezvous.agenda.bands import BusyElsewhere, merge_busy
 from rendezvous.models import Participation, Rdv
 from usagers.models import Usager
-
-M = TypeVar("M", bound=models.Model)
 
 RDVS = Rdv._meta.db_table
 RDV_AGENTS = Rdv.agents.through._meta.db_table
@@ -49,14 +47,6 @@ ORDER BY rdv.starts_at, rdv.id
 """
 
 
-def _partial(model: type[M], columns: Sequence[str], values: Sequence) -> M:
-    """An instance of `model` with only `columns` loaded (the others deferred, as `only()` leaves
-    them): plain columns that need no conversion (ids, texts, numbers, timestamps)."""
-    loaded = dict(zip(columns, values, strict=True))
-    names = [field.attname for field in model._meta.concrete_fields if field.attname in loaded]
-    return model.from_db(connection.alias, names, [loaded[name] for name in names])
-
-
 def rdvs_in_window(organisation: Organisation, agent_ids: Sequence[int], window: Window) -> list[Rdv]:
     """The organisation's RDVs of these agents overlapping the window, with everything the
     agendas print, in 3 queries whatever their number: the RDVs with their motif and lieu, then
@@ -74,14 +64,14 @@ def rdvs_in_window(organisation: Organisation, agent_ids: Sequence[int], window:
     lieux: dict[int, Lieu] = {}
     first_motif, first_lieu = len(RDV_COLUMNS), len(RDV_COLUMNS) + len(MOTIF_COLUMNS)
     for row in rows:
-        rdv = _partial(Rdv, RDV_COLUMNS, row[:first_motif])
+        rdv = partial_model(Rdv, RDV_COLUMNS, row[:first_motif])
         motif_id, lieu_id = row[first_motif], row[first_lieu]
         if motif_id not in motifs:
-            motifs[motif_id] = _partial(Motif, MOTIF_COLUMNS, row[first_motif:first_lieu])
+            motifs[motif_id] = partial_model(Motif, MOTIF_COLUMNS, row[first_motif:first_lieu])
         rdv.motif = motifs[motif_id]
         if lieu_id is not None and lieu_id not in lieux:
-            lieux[lieu_id] = _partial(Lieu, LIEU_COLUMNS, row[first_lieu:])
-        rdv.lieu = lieux.get(lieu_id) if lieu_id is not None else None
+            lieux[lieu_id] = partial_model(Lieu, LIEU_COLUMNS, row[first_lieu:])
+        rdv.lieu = lieux.get(lieu_id)
         rdv.organisation = organisation  # status rules read its time zone: no query per RDV
         rdvs.append(rdv)
     agent_rows, usager_names = people_of([rdv.pk for rdv in rdvs])

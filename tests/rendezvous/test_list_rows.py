@@ -1,11 +1,13 @@
 """« Tous les RDVs » writes its rows' HTML in Python (rendezvous.agenda.html.list_rows_html): the same
-HTML as the template that wrote them before, kept here as the reference, for every status,
-names that need escaping, a row without lieu and the row of today."""
+HTML as the template that wrote them before, kept here as the reference (its status badge as
+rendezvous/_status_badge.html wrote it then), for every status, names that need escaping, a row
+without lieu and the row of today."""
 
 import datetime as dt
 
 import pytest
 from django.template import Context, Template
+from django.template.loader import render_to_string
 from django.test.html import parse_html
 from django.utils import timezone
 
@@ -17,7 +19,7 @@ from rendezvous.models import Rdv
 from tests.helpers import PARIS
 
 # The rows as list.html wrote them until 7 December 2026 (its « Statut du RDV » options from the
-# former rendezvous/_status_options.html).
+# former rendezvous/_status_options.html, its badge from the former _status_badge.html).
 FORMER_ROWS = Template(
     """{% for row in rows %}
     <tr{% if row.is_today %} id="aujourdhui"{% endif %}>
@@ -33,7 +35,7 @@ FORMER_ROWS = Template(
       <td>{{ row.agents }}</td>
       <td>{% if row.rdv.lieu %}{{ row.rdv.lieu.name }}{% else %}{{ row.location_type }}{% endif %}</td>
       <td>
-        {% include "rendezvous/_status_badge.html" with status=row.rdv.status label=row.display_status %}
+        {% with status=row.rdv.status %}<p class="fr-badge fr-badge--sm{% if status == 'seen' %} fr-badge--success{% elif status == 'noshow' %} fr-badge--error{% elif status == 'excused' or status == 'revoked' %} fr-badge--warning{% elif status == 'waiting' %} fr-badge--info{% else %} fr-badge--new{% endif %} fr-badge--no-icon">{{ row.display_status }}</p>{% endwith %}
         <form method="post" action="{{ row.status_url }}" class="fr-mt-1w">
           {% csrf_token %}
           <input type="hidden" name="next" value="{{ list_url }}">
@@ -46,6 +48,12 @@ FORMER_ROWS = Template(
       </td>
     </tr>
     {% endfor %}"""  # noqa: E501 (the former template, as it was)
+)
+FORMER_BADGE = Template(
+    "<p class=\"fr-badge fr-badge--sm{% if status == 'seen' %} fr-badge--success{% elif status == 'noshow' %}"
+    " fr-badge--error{% elif status == 'excused' or status == 'revoked' %} fr-badge--warning"
+    "{% elif status == 'waiting' %} fr-badge--info{% else %} fr-badge--new{% endif %} fr-badge--no-icon\">"
+    "{{ label }}</p>\n"
 )
 NOW = dt.datetime(2026, 12, 7, 11, 0, tzinfo=PARIS)
 HOSTILE = "<script>alert('x')</script> & \"Léa\""
@@ -94,3 +102,11 @@ def test_the_rows_are_the_html_the_template_wrote(list_url):
     assert written.count("<tr") == 2 * len(Rdv.Status.values)
     assert "<script>" not in written and "&lt;script&gt;" in written
     assert written.count(' id="aujourdhui"') == 1
+
+
+@pytest.mark.parametrize("status", [*Rdv.Status.values, "", "à renseigner"])
+def test_the_badge_the_other_pages_print_is_the_one_it_was(status):
+    """rendezvous/_status_badge.html (an RDV's page, an usager's RDVs) follows the rule the rows
+    follow (`rendezvous.agenda.blocks.badge_class`): the same HTML as its former conditions."""
+    context = {"status": status, "label": HOSTILE}
+    assert render_to_string("rendezvous/_status_badge.html", context) == FORMER_BADGE.render(Context(context))

@@ -4,9 +4,6 @@ booking once, cancelling and moving within the organisation's limit, the history
 usager."""
 
 import datetime as dt
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import partial
 
 import pytest
@@ -18,8 +15,6 @@ from planning.locks import hold_agents_time
 from rendezvous.history import rdv_history
 from rendezvous.models import Rdv
 from rendezvous.online import (
-    TOKEN_LOCK,
-    TOKEN_TRY_SQL,
     AlreadyBooked,
     TooLate,
     book,
@@ -139,31 +134,6 @@ def test_a_form_replayed_while_another_agent_is_free_gets_its_rdv_before_any_loc
     assert Rdv.objects.count() == 1
 
 
-@contextmanager
-def booking_elsewhere(token: str, agent_ids: list[int], span: tuple[dt.datetime, dt.datetime]) -> Iterator[None]:
-    """Another connection books with this form's token: it holds the token and the agents' time."""
-    holding, done = threading.Event(), threading.Event()
-
-    def other() -> None:
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(TOKEN_TRY_SQL, [TOKEN_LOCK, token])
-                hold_agents_time(agent_ids, span)
-                holding.set()
-                done.wait(timeout=20)
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=other)
-    thread.start()
-    assert holding.wait(timeout=10)
-    try:
-        yield
-    finally:
-        done.set()
-        thread.join()
-
-
 def free_now(ids, start, end, token="probe") -> list[int] | SlotTaken:
     try:
         return unbusy_agents(ids, start, end, token)
@@ -207,7 +177,7 @@ def test_the_agent_this_forms_twin_is_booking_is_left_to_claim(organisation, onl
     first, second = two_agents
     ids, start = [first.pk, second.pk], at(organisation, DAY, 9, 30)
     end = start + dt.timedelta(minutes=30)
-    with booking_elsewhere("click", [first.pk], (start, end)):
+    with held_elsewhere([first.pk], (start, end), booking_token="click"):
         assert busy_and_twin(ids, start, end, "click").twin_booking
         assert free_now(ids, start, end, "click") == ids
         assert free_now(ids, start, end, "another form") == [second.pk]

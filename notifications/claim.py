@@ -3,7 +3,8 @@
 In one short transaction, `claim` locks the due rows among those asked (`SELECT … FOR UPDATE SKIP
 LOCKED`: a row another worker holds is its own), reads at once everything their checks need (the
 RDVs with their participations, the other messages of the same RDVs, the counts of the day per
-address), then decides for each row, oldest first, as if they were claimed one by one:
+address; in fixed SQL, `notifications.claim_reads`), then decides for each row, oldest first, as
+if they were claimed one by one:
 
 - dropped when it has become pointless (`obsolete`: the RDV deleted, started, cancelled, moved,
   its usager gone, a newer message for the same address), when its recipient can no longer be
@@ -26,25 +27,19 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Prefetch, Q, prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from notifications import claim_reads
 from notifications.messages import participations
 from notifications.models import CLAIM_TIMEOUT, Notification
 from notifications.queue import dispatch
 from notifications.services import final_wording
 from rdv.db import commit_without_waiting_for_the_disk
-from rendezvous.models import Participation
 from usagers.models import CODE_VALIDITY
 
 Status = Notification.Status
 Event = Notification.Event
-
-# An RDV's participations, read once per batch for the checks and the texts.
-PARTICIPANTS = Prefetch(
-    "participations", queryset=Participation.objects.select_related("usager__responsible").order_by("pk")
-)
 
 # The daily limit per address counts over a sliding day, under an advisory lock of this class.
 DAILY_LIMIT_WINDOW = dt.timedelta(hours=24)
@@ -104,15 +99,9 @@ class Batch:
         rdvs = {row.rdv_id: row.rdv for row in about_rdvs}
         for row in about_rdvs:
             row.rdv = rdvs[row.rdv_id]
-        prefetch_related_objects(list(rdvs.values()), PARTICIPANTS)
+        claim_reads.prefetch_participations(rdvs.values())
         self.known: dict[int, list[Known]] = {}
-        fields = ("pk", "rdv_id", "usager_id", "agent_id", "channel", "event", "status", "next_attempt_at")
-        for values in (
-            Notification.objects.filter(rdv_id__in=rdvs)
-            .exclude(status__in=[Status.DROPPED, Status.FAILED])
-            .order_by("pk")
-            .values_list(*fields, "rdv_starts_at")
-        ):
+        for values in claim_reads.known_about(rdvs):
             known = Known(*values)
             self.known.setdefault(known.rdv_id, []).append(known)
         self.mine = {known.pk: known for knowns in self.known.values() for known in knowns}
@@ -190,16 +179,8 @@ class Batch:
                 " FROM (SELECT unnest(%s::text[]) AS address ORDER BY 1) AS addresses",
                 [DAILY_LIMIT_LOCK, new],
             )
-        counts = (
-            Notification.objects.filter(to__in=new, agent__isnull=True)
-            .exclude(event__in=Notification.NOT_ABOUT_AN_RDV)
-            .exclude(pk__in=[row.pk for row in self.rows])
-            .filter(Q(status=Status.SENDING) | Q(status=Status.SENT, sent_at__gt=self.now - DAILY_LIMIT_WINDOW))
-            .values_list("to")
-            .annotate(count=Count("pk"))
-            .order_by()
-        )
-        self.sent_today.update(dict(counts))
+        counts = claim_reads.sent_today(new, [row.pk for row in self.rows], self.now - DAILY_LIMIT_WINDOW)
+        self.sent_today.update(counts)
         self.counted.update(new)
 
 
@@ -214,14 +195,7 @@ def claim(pks: list[int], now: dt.datetime) -> list[Notification]:
     their new state: « sending » (to send now), dropped (with the reason in `last_error`), or
     still pending (held back behind an earlier message: not to send)."""
     with transaction.atomic():
-        rows = list(
-            Notification.objects.select_for_update(skip_locked=True, of=("self",))
-            # The recipient's own responsible is never read (it is one): 30 columns less to compile.
-            .select_related("rdv__motif__service", "rdv__organisation__territory", "rdv__lieu", "usager")
-            .filter(pk__in=pks)
-            .due(now)
-            .order_by("pk")
-        )
+        rows = claim_reads.lock_due(pks, now)
         if not rows:
             return []
         # Lost in a crash of the database server, the claim leaves the rows due: sent again, at

@@ -30,7 +30,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from notifications import ics
+from notifications import claim_reads, ics
 from notifications.claim import claim, without_secrets
 from notifications.messages import html_body
 from notifications.models import CLAIM_TIMEOUT, Notification, retry_delay
@@ -171,9 +171,7 @@ def _release_followers(rows: list[Notification]) -> None:
         return
     # Mostly none: one plain read. A follower held after it saw its predecessor finished
     # releases itself (notifications.claim).
-    candidates = Notification.objects.filter(
-        rdv_id__in={row.rdv_id for row in threads}, agent__isnull=True, status=Status.PENDING, attempts=0
-    ).values_list("pk", "rdv_id", "usager_id", "channel")
+    candidates = claim_reads.pending_first_tries({row.rdv_id for row in threads})
     followers = [
         pk
         for pk, rdv_id, usager_id, channel in candidates

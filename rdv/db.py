@@ -1,5 +1,6 @@
 """What several apps ask of PostgreSQL beyond the ORM."""
 
+import functools
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -24,14 +25,31 @@ def model_from_row(model: type[M], values: Sequence[Any]) -> M:
     """An instance of `model` from `values`, its concrete fields' columns in their order, as a
     raw query read them: each value converted as the ORM's compiler converts it (JSON decoded,
     phone numbers parsed…). For a hot read written in SQL whose rows are still models."""
-    fields = model._meta.concrete_fields
-    converted = []
-    for field, value in zip(fields, values, strict=True):
-        column = field.get_col(model._meta.db_table)
-        for converter in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
+    names, plan = _conversions(model)
+    converted = list(values)
+    if len(converted) != len(names):
+        raise ValueError(f"{len(names)} columns expected for {model.__name__}, {len(converted)} read")
+    for position, column, converters in plan:
+        value = converted[position]
+        for converter in converters:
             value = converter(value, column, connection)
-        converted.append(value)
-    return model.from_db(connection.alias, [field.attname for field in fields], converted)
+        converted[position] = value
+    return model.from_db(connection.alias, names, converted)
+
+
+@functools.cache
+def _conversions(model: type[models.Model]) -> tuple[list[str], list[tuple[int, Any, list]]]:
+    """`model`'s concrete fields' attnames, and the converters of those that have any, as the
+    compiler finds them (PostgreSQL's backend adds none: they are the fields' own `from_db_value`),
+    found once per model rather than for every row (a worker reads its batches' rows by the
+    thousand)."""
+    plan = []
+    for position, field in enumerate(model._meta.concrete_fields):
+        column = field.get_col(model._meta.db_table)
+        converters = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if converters:
+            plan.append((position, column, converters))
+    return [field.attname for field in model._meta.concrete_fields], plan
 
 
 def partial_model(model: type[M], columns: Sequence[str], values: Sequence[Any]) -> M:

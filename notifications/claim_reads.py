@@ -14,6 +14,7 @@ from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from django.db import connection, models
+from django.db.transaction import TransactionManagementError
 
 from motifs.models import Motif
 from notifications.models import Notification
@@ -115,7 +116,10 @@ def lock_due(ids: Collection[int], now: dt.datetime) -> list[Notification]:
     """The rows among `ids` due at `now` that no other transaction holds, locked, oldest first:
     `Notification.objects.select_for_update(skip_locked=True, of=("self",))
     .select_related("rdv__motif__service", "rdv__organisation__territory", "rdv__lieu", "usager")
-    .filter(pk__in=ids).due(now).order_by("pk")`."""
+    .filter(pk__in=ids).due(now).order_by("pk")`. Inside the caller's transaction, which keeps the
+    locks: outside one, they would be released at once (the ORM refuses it, so does this)."""
+    if connection.get_autocommit():
+        raise TransactionManagementError("lock_due locks rows: call it inside a transaction.")
     found = []
     for row in _rows(ROWS_SQL, {"ids": list(ids), "due": list(Notification.IN_PROGRESS), "now": now}):
         notification, rdv, motif, service, organisation, territory, lieu, usager = _split(row, ROW_MODELS)
@@ -131,11 +135,12 @@ def lock_due(ids: Collection[int], now: dt.datetime) -> list[Notification]:
     return found
 
 
-def prefetch_participations(rdvs: Iterable[Rdv]) -> None:
+def prefetch_participations(rdvs: Iterable[Rdv | None]) -> None:
     """Each RDV's participations, by id, with their usagers and those usagers' responsibles, in
     its prefetch cache: as `prefetch_related_objects(rdvs, Prefetch("participations",
-    queryset=Participation.objects.select_related("usager__responsible").order_by("pk")))`."""
-    by_id = {rdv.pk: rdv for rdv in rdvs}
+    queryset=Participation.objects.select_related("usager__responsible").order_by("pk")))`, for
+    one object per RDV (a batch's: `notifications.claim.Batch`)."""
+    by_id = {rdv.pk: rdv for rdv in rdvs if rdv is not None}
     if not by_id:
         return
     found: dict[int, list[Participation]] = {pk: [] for pk in by_id}
@@ -147,7 +152,8 @@ def prefetch_participations(rdvs: Iterable[Rdv]) -> None:
         _cache(participation, "rdv", by_id[participation.rdv_id])
         found[participation.rdv_id].append(participation)
     for pk, rdv in by_id.items():
-        queryset = rdv.participations.all()
+        # The prefetch's own queryset: ordered, its clones with the same relations.
+        queryset = rdv.participations.select_related("usager__responsible").order_by("pk")
         queryset._result_cache, queryset._prefetch_done = found[pk], True  # type: ignore[attr-defined]
         rdv.__dict__.setdefault("_prefetched_objects_cache", {})["participations"] = queryset
 

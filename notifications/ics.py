@@ -31,8 +31,9 @@ from notifications.models import Notification
 from rdv.phone import display_phone
 from rendezvous.models import Participation, Rdv
 
-# The RDV's participations with their usagers, in the order they were added, as notifications.claim
-# reads them (the same lookup: prefetch_related_objects then reads nothing again).
+# The RDV's participations with their usagers, in the order they were added, as the worker's claim
+# reads them (notifications.claim_reads.prefetch_participations, under the same lookup:
+# prefetch_related_objects then reads nothing again).
 PARTICIPATIONS = Prefetch(
     "participations", queryset=Participation.objects.select_related("usager__responsible").order_by("pk")
 )

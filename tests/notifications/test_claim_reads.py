@@ -7,6 +7,7 @@ import threading
 import pytest
 from django.db import connection, models, transaction
 from django.db.models import Count, Prefetch, Q, prefetch_related_objects
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from notifications import claim_reads
@@ -53,8 +54,9 @@ def row(rdv: Rdv, **fields) -> int:
 @pytest.fixture
 def rows(organisation):
     """Messages of every kind, in this order: one sent already, one due later, then those due: to
-    an usager about an RDV at a lieu, to a proche's responsible, about an RDV at home, to an
-    agent, an usager's code, one of an RDV deleted since."""
+    an usager about an RDV at a lieu, by email and by SMS, about an RDV at home, to an agent, an
+    usager's code, one of an RDV deleted since, one whose worker died while sending it (its claim
+    expired). And one due that is not asked for."""
     family = UsagerFactory(organisation=organisation, with_email=True)
     proche = UsagerFactory(organisation=organisation, proche=True, responsible=family)
     at_lieu = RdvFactory(organisation=organisation, usagers=[family, proche])
@@ -71,8 +73,10 @@ def rows(organisation):
         row(at_lieu, agent=agent, to=agent.email),
         Notification.objects.create(event=Event.LOGIN_CODE, to="a@example.org", body="123456").pk,
         row(deleted, usager=family, to=family.email),
+        row(at_home, usager=family, to=family.email, status=Status.SENDING, attempts=1),
     ]
     deleted.delete()
+    row(at_home, usager=family, to=family.email)  # not asked for
     return ids
 
 
@@ -87,10 +91,11 @@ def test_lock_due_reads_what_the_orm_read(rows, django_assert_num_queries):
             .order_by("pk")
         )
         with django_assert_num_queries(1):
-            found = claim_reads.lock_due(rows, now)
+            found = claim_reads.lock_due(rows, now)  # not the row due that was not asked for
             read = [graph(row) for row in found]  # nothing more read
     assert [row.pk for row in found] == [row.pk for row in expected] == rows[2:]
     assert read == [graph(row) for row in expected]
+    assert read[-1]["row"]["status"] == Status.SENDING
     kinds = {(row["rdv"] is None, row["lieu"] is None, row["usager"] is None) for row in read}
     assert kinds == {
         (False, False, False),
@@ -106,8 +111,10 @@ def test_lock_due_skips_the_rows_another_transaction_holds(rows):
     held, ready, done = rows[2], threading.Event(), threading.Event()
 
     def hold():
+        # As another worker claims: a lock that a second claim would share (FOR SHARE) would let
+        # both send the same row.
         with transaction.atomic():
-            Notification.objects.select_for_update().get(pk=held)
+            assert [row.pk for row in claim_reads.lock_due([held], timezone.now())] == [held]
             ready.set()
             done.wait(10)
         connection.close()
@@ -124,11 +131,18 @@ def test_lock_due_skips_the_rows_another_transaction_holds(rows):
     assert found == rows[3:]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_lock_due_is_refused_outside_a_transaction(rows):
+    with pytest.raises(TransactionManagementError):
+        claim_reads.lock_due(rows, timezone.now())
+
+
 def test_participations_are_prefetched_as_the_orm_prefetched_them(organisation, django_assert_num_queries):
     family = UsagerFactory(organisation=organisation, with_email=True)
     proche = UsagerFactory(organisation=organisation, proche=True, responsible=family)
     rdvs = [RdvFactory(organisation=organisation, usagers=[family, proche]), RdvFactory(organisation=organisation)]
     rdvs.append(RdvFactory(organisation=organisation, usagers=[]))
+    RdvFactory(organisation=organisation, usagers=[family])  # not asked for
     expected = list(Rdv.objects.filter(pk__in=[rdv.pk for rdv in rdvs]).order_by("pk"))
     prefetch_related_objects(
         expected,
@@ -136,7 +150,7 @@ def test_participations_are_prefetched_as_the_orm_prefetched_them(organisation, 
     )
     found = list(Rdv.objects.filter(pk__in=[rdv.pk for rdv in rdvs]).order_by("pk"))
     with django_assert_num_queries(1):
-        claim_reads.prefetch_participations(found)
+        claim_reads.prefetch_participations([*found, None])
 
     def read(rdv):
         return [
@@ -145,6 +159,7 @@ def test_participations_are_prefetched_as_the_orm_prefetched_them(organisation, 
 
     with django_assert_num_queries(0):
         got = [read(rdv) for rdv in found]
+        assert [rdv.participations.first() for rdv in found] == [rdv.participations.first() for rdv in expected]
     assert got == [read(rdv) for rdv in expected]
     assert [len(participations) for participations in got] == [2, 1, 0]
     assert got[0][1][2] == values(Usager.objects.get(pk=family.pk))  # the proche's responsible
@@ -161,7 +176,8 @@ def test_known_about_reads_what_the_orm_read(rows):
         .values_list(*claim_reads.KNOWN_FIELDS)
     )
     assert claim_reads.known_about(rdv_ids) == expected
-    assert [pk for pk, *_ in expected] == [rows[0], rows[1], rows[4], rows[5]]
+    not_asked = Notification.objects.latest("pk").pk
+    assert [pk for pk, *_ in expected] == [rows[0], rows[1], rows[4], rows[5], rows[8], not_asked]
     assert claim_reads.known_about([]) == []
 
 

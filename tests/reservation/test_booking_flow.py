@@ -368,12 +368,12 @@ def test_queries_of_the_last_steps(client, world, usager, django_assert_num_quer
     # the motif and their exceptions (read once, then kept under the catalogue's number), and
     # which of the agents whose plage covers the créneau are busy then, with the booking token in
     # the same statement; the lock on the booking token (a twin submission waits for this one),
-    # the agent's time, then the engine's check that it is still offered. No savepoint but where
-    # an error is recovered from (the profile's creation, the RDV's insertion) or an agent may
-    # be released (held, then not offered); its agents and the new profile's référents not read
-    # back for their history; the agents to tell not read again; the session written in one
-    # UPDATE.
-    with django_assert_num_queries(34):
+    # the agent's time, then the engine's check that it is still offered. The new profile in one
+    # statement, then its history (usagers.services.make_known_to). No savepoint but where an
+    # error is recovered from (the RDV's insertion) or an agent may be released (held, then not
+    # offered); its agents and the new profile's référents not read back for their history; the
+    # agents to tell not read again; the session written in one UPDATE.
+    with django_assert_num_queries(31):
         booked = client.post(url("verify", **choice(world)), {"token": token_of(verify)})
     assert booked.status_code == 302 and Rdv.objects.count() == 1
     # The session, the usager, the catalogue's number, one query that finds every agent who could

@@ -18,7 +18,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from agents.models import Agent, AgentQuerySet, AgentRole
 from organisations.models import Organisation, Service, Territory
-from rdv.db import columns, model_from_row
+from rdv.db import columns, models_from_row
 
 
 class OtherOrganisation(NamedTuple):
@@ -86,9 +86,6 @@ WHERE role.agent_id = %(agent)s AND role.organisation_id = %(organisation)s
 ORDER BY role.id
 LIMIT 1
 """
-_ROLE_END = len(AgentRole._meta.concrete_fields)
-_ORGANISATION_END = _ROLE_END + len(Organisation._meta.concrete_fields)
-_TERRITORY_END = _ORGANISATION_END + len(Territory._meta.concrete_fields)
 
 
 def get_membership(agent: Agent, organisation_id: int) -> Membership | None:
@@ -99,12 +96,13 @@ def get_membership(agent: Agent, organisation_id: int) -> Membership | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    role = model_from_row(AgentRole, row[:_ROLE_END])
-    organisation = model_from_row(Organisation, row[_ROLE_END:_ORGANISATION_END])
-    organisation.territory = model_from_row(Territory, row[_ORGANISATION_END:_TERRITORY_END])
+    (role, organisation, territory), rest = models_from_row((AgentRole, Organisation, Territory), row)
+    # Inner joins: each is found.
+    assert isinstance(role, AgentRole) and isinstance(organisation, Organisation) and isinstance(territory, Territory)
+    organisation.territory = territory
     role.organisation = organisation
     role.agent = agent
-    service_ids, is_secretariat, territory_ids, territory_numbers, other_ids, other_names = row[_TERRITORY_END:]
+    service_ids, is_secretariat, territory_ids, territory_numbers, other_ids, other_names = rest
     return Membership(
         agent=agent,
         organisation=organisation,

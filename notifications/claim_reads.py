@@ -10,7 +10,7 @@ what the ORM query named in its docstring returned; tests/notifications/test_cla
 compares them on the same rows."""
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from django.db import connection, models
@@ -19,7 +19,7 @@ from django.db.transaction import TransactionManagementError
 from motifs.models import Motif
 from notifications.models import Notification
 from organisations.models import Lieu, Organisation, Service, Territory
-from rdv.db import columns, model_from_row
+from rdv.db import columns, models_from_row
 from rendezvous.models import Participation, Rdv
 from usagers.models import Usager
 
@@ -93,20 +93,6 @@ def _rows(sql: str, parameters: Any) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _split(row: Sequence[Any], models_in_order: Iterable[type[models.Model]]) -> list[models.Model | None]:
-    """The instances of `models_in_order` whose columns follow each other in `row`; None for a
-    model a LEFT JOIN did not find (its primary key is NULL)."""
-    instances: list[models.Model | None] = []
-    start = 0
-    for model in models_in_order:
-        fields = model._meta.concrete_fields
-        values = row[start : start + len(fields)]
-        start += len(fields)
-        found = values[fields.index(model._meta.pk)] is not None
-        instances.append(model_from_row(model, values) if found else None)
-    return instances
-
-
 def _cache(instance: models.Model, name: str, related: models.Model | None) -> None:
     """`instance.<name>` is `related` without a query, as select_related leaves it."""
     instance._meta.get_field(name).set_cached_value(instance, related)  # type: ignore[union-attr]
@@ -122,7 +108,7 @@ def lock_due(ids: Collection[int], now: dt.datetime) -> list[Notification]:
         raise TransactionManagementError("lock_due locks rows: call it inside a transaction.")
     found = []
     for row in _rows(ROWS_SQL, {"ids": list(ids), "due": list(Notification.IN_PROGRESS), "now": now}):
-        notification, rdv, motif, service, organisation, territory, lieu, usager = _split(row, ROW_MODELS)
+        (notification, rdv, motif, service, organisation, territory, lieu, usager), _ = models_from_row(ROW_MODELS, row)
         assert isinstance(notification, Notification)
         if isinstance(rdv, Rdv):
             _cache(motif, "service", service)  # type: ignore[arg-type]
@@ -145,7 +131,7 @@ def prefetch_participations(rdvs: Iterable[Rdv | None]) -> None:
         return
     found: dict[int, list[Participation]] = {pk: [] for pk in by_id}
     for row in _rows(PARTICIPATIONS_SQL, [list(by_id)]):
-        participation, usager, responsible = _split(row, (Participation, Usager, Usager))
+        (participation, usager, responsible), _ = models_from_row((Participation, Usager, Usager), row)
         assert isinstance(participation, Participation)
         _cache(usager, "responsible", responsible)  # type: ignore[arg-type]
         _cache(participation, "usager", usager)

@@ -37,6 +37,24 @@ def model_from_row(model: type[M], values: Sequence[Any]) -> M:
     return model.from_db(connection.alias, names, converted)
 
 
+def models_from_row(
+    models_in_order: Sequence[type[models.Model]], row: Sequence[Any]
+) -> tuple[list[models.Model | None], Sequence[Any]]:
+    """The instances of `models_in_order` whose columns (each as `columns` lists them) follow each
+    other at the start of `row`, and the values after them; None for a model that a LEFT JOIN did
+    not find (its primary key NULL). For a read that joins several models in one row, as
+    select_related does."""
+    instances: list[models.Model | None] = []
+    start = 0
+    for model in models_in_order:
+        names, _plan = _conversions(model)
+        values = row[start : start + len(names)]
+        start += len(names)
+        found = values[names.index(model._meta.pk.attname)] is not None
+        instances.append(model_from_row(model, values) if found else None)
+    return instances, row[start:]
+
+
 @functools.cache
 def _conversions(model: type[models.Model]) -> tuple[list[str], list[tuple[int, Any, list]]]:
     """`model`'s concrete fields' attnames, and the converters of those that have any, as the
